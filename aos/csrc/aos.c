@@ -1,0 +1,117 @@
+/*
+ * aos.c - entry points of the aogo aos module (Lua 5.3 compiled to wasm32 with emscripten).
+ *
+ * ABI (the ao "handle" ABI, see docs/reference-ao.md section 5):
+ *   int main(void)                           boots the Lua state once, at instantiation
+ *   const char *handle(const char *msg,      msg and env are JSON strings; the result is the JSON
+ *                      const char *env)      string {"ok":bool,"response":...} built by the Lua side
+ *
+ * All state lives in linear memory: the lua_State pointer, the Lua heap and the last result string.
+ * The Lua library (aos/lua/*.lua) is embedded by the build as C arrays (aos_modules.h, generated) and
+ * registered in package.preload, so nothing is read from a file system.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lua.h"
+#include "lauxlib.h"
+#include "lualib.h"
+
+#include "aos_modules.h" /* generated: struct aos_module aos_modules[]; */
+
+static lua_State *L = NULL;
+static char *last_result = NULL;
+
+/* Loader for package.preload entries: upvalue 1 is the index into aos_modules. */
+static int load_embedded(lua_State *S) {
+  int i = (int)lua_tointeger(S, lua_upvalueindex(1));
+  const struct aos_module *m = &aos_modules[i];
+  if (luaL_loadbufferx(S, (const char *)m->src, m->len, m->chunkname, "t") != LUA_OK) {
+    return lua_error(S);
+  }
+  lua_pushstring(S, m->name);
+  lua_call(S, 1, 1);
+  return 1;
+}
+
+static void register_modules(lua_State *S) {
+  lua_getglobal(S, "package");
+  lua_getfield(S, -1, "preload");
+  for (int i = 0; aos_modules[i].name != NULL; i++) {
+    lua_pushinteger(S, i);
+    lua_pushcclosure(S, load_embedded, 1);
+    lua_setfield(S, -2, aos_modules[i].name);
+  }
+  lua_pop(S, 2);
+}
+
+/* Boot: open the standard libraries, register the embedded modules, run the ".boot" module. */
+int main(void) {
+  L = luaL_newstate();
+  if (L == NULL) return 1;
+  luaL_openlibs(L);
+  register_modules(L);
+  lua_getglobal(L, "require");
+  lua_pushstring(L, ".boot");
+  if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+    /* keep the error text for the first handle call to report */
+    const char *err = lua_tostring(L, -1);
+    lua_setglobal(L, "AOS_BOOT_ERROR");
+    (void)err;
+  }
+  return 0;
+}
+
+static const char *fail(const char *text) {
+  /* Minimal JSON for failures outside Lua: {"ok":false,"response":"<text>"} with text escaped. */
+  size_t n = strlen(text);
+  free(last_result);
+  last_result = malloc(n * 6 + 32);
+  if (last_result == NULL) return "{\"ok\":false,\"response\":\"out of memory\"}";
+  char *p = last_result;
+  p += sprintf(p, "{\"ok\":false,\"response\":\"");
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)text[i];
+    if (c == '"' || c == '\\') { *p++ = '\\'; *p++ = (char)c; }
+    else if (c < 0x20) { p += sprintf(p, "\\u%04x", c); }
+    else *p++ = (char)c;
+  }
+  strcpy(p, "\"}");
+  return last_result;
+}
+
+const char *handle(const char *msg, const char *env) {
+  if (L == NULL) return fail("aos: Lua state not initialised");
+  lua_settop(L, 0);
+  lua_getglobal(L, "handle");
+  if (!lua_isfunction(L, -1)) {
+    lua_getglobal(L, "AOS_BOOT_ERROR");
+    const char *e = lua_tostring(L, -1);
+    const char *r = fail(e ? e : "aos: no global handle function");
+    lua_settop(L, 0);
+    return r;
+  }
+  lua_pushstring(L, msg);
+  lua_pushstring(L, env);
+  if (lua_pcall(L, 2, 1, 0) != LUA_OK) {
+    const char *r = fail(lua_tostring(L, -1) ? lua_tostring(L, -1) : "aos: error object is not a string");
+    lua_settop(L, 0);
+    return r;
+  }
+  size_t n = 0;
+  const char *s = lua_tolstring(L, -1, &n);
+  if (s == NULL) {
+    lua_settop(L, 0);
+    return fail("aos: handle did not return a string");
+  }
+  free(last_result);
+  last_result = malloc(n + 1);
+  if (last_result == NULL) {
+    lua_settop(L, 0);
+    return "{\"ok\":false,\"response\":\"out of memory\"}";
+  }
+  memcpy(last_result, s, n + 1);
+  lua_settop(L, 0);
+  return last_result;
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: installs what the tests drive (npm clients and modules, a private
+# PostgreSQL), then vet, unit + integration tests, and each fuzz target for a bounded time.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+export CGO_ENABLED=1
+scripts/setup-node.sh
+export AOGO_NODE_MODULES="$root/.cache/node/node_modules"
+AOGO_TEST_POSTGRES=$(scripts/setup-postgres.sh)
+export AOGO_TEST_POSTGRES
+trap 'scripts/setup-postgres.sh stop' EXIT
+# With this set, a test whose outside component (node, npm package, PostgreSQL) is missing fails instead of skipping.
+export AOGO_REQUIRE_EXTERNAL=1
+go vet ./...
+go test -count=1 -timeout 30m ./...
+fuzztime=${AOGO_FUZZTIME:-8s}
+grep -rl --include='*_test.go' '^func Fuzz' . | while read -r f; do
+  pkg="./$(dirname "${f#./}")"
+  for name in $(grep -o '^func Fuzz[A-Za-z0-9_]*' "$f" | sed 's/^func //'); do
+    echo "fuzz $pkg $name ($fuzztime)"
+    go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" "$pkg"
+  done
+done
