@@ -76,7 +76,7 @@ gen_modules() {
     i=0
     while read -r f; do
       rel=${f#aos/lua/}; name=".${rel%.lua}"; name=${name//\//.}
-      echo "  {\"$name\", \"=$name\", aos_mod_$i, sizeof(aos_mod_$i)},"
+      echo "  {\"$name\", \"$name\", aos_mod_$i, sizeof(aos_mod_$i)},"
       i=$((i + 1))
     done < <(cd "$root" && find aos/lua -type f -name '*.lua' | sort)
     echo "  {0, 0, 0, 0}"
@@ -102,7 +102,8 @@ build() {
   done
   emcc $LUA_CFLAGS -I"$b/$LUA_DIR/src" -I"$b" -c "$root/aos/csrc/aos.c" -o "$b/aos.o"
   # Relative object paths and a fixed cwd keep absolute temp paths out of the output.
-  (cd "$b" && emcc $EMCC_LDFLAGS aos.o "${objs[@]#$b/}" -o aos.js)
+  # emcc runs its JS optimizer under node; Debian ships acorn in /usr/share/nodejs.
+  (cd "$b" && NODE_PATH=/usr/share/nodejs emcc $EMCC_LDFLAGS aos.o "${objs[@]#$b/}" -o aos.js)
   cp "$b/aos.wasm" "$outdir/aos.wasm"
 }
 

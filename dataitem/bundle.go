@@ -2,9 +2,7 @@ package dataitem
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/binary"
-
 	"fmt"
 	"io"
 )
@@ -12,43 +10,79 @@ import (
 // A binary ANS-104 bundle: item count (32 bytes LE) ‖ count × (item size (32 bytes LE) ‖ raw id (32 bytes))
 // ‖ the items back to back.
 
-// MaxBundleItems bounds the header a decoder will allocate for; a larger count is treated as malformed.
+// MaxBundleItems bounds the header a decoder will read; a larger count is treated as malformed.
 const MaxBundleItems = 1 << 20
 
-// WriteBundle writes items (encoded, signed) as a bundle to w.
-func WriteBundle(w io.Writer, items []*Item) error {
-	encoded := make([][]byte, len(items))
-	for i, it := range items {
-		b, err := it.Bytes()
-		if err != nil {
-			return fmt.Errorf("bundle item %d: %w", i, err)
-		}
-		encoded[i] = b
-	}
-	return WriteBundleRaw(w, encoded)
+// BundleEntry is one header entry: the item's size and id.
+type BundleEntry struct {
+	Size uint64
+	ID   string
 }
 
-// WriteBundleRaw writes already-encoded items as a bundle. Each must be a decodable item.
-func WriteBundleRaw(w io.Writer, items [][]byte) error {
-	hdr := make([]byte, 32+64*len(items))
-	binary.LittleEndian.PutUint64(hdr, uint64(len(items)))
-	for i, b := range items {
-		it, err := decodeHeader(b)
+// WriteBundle writes items (encoded, signed) as a bundle to w, without copying their data.
+func WriteBundle(w io.Writer, items []*Item) error {
+	headers := make([][]byte, len(items))
+	entries := make([]BundleEntry, len(items))
+	for i, it := range items {
+		hdr, err := it.header()
 		if err != nil {
 			return fmt.Errorf("bundle item %d: %w", i, err)
 		}
-		off := 32 + 64*i
-		binary.LittleEndian.PutUint64(hdr[off:], uint64(len(b)))
-		id := sha256.Sum256(it.item.Signature)
-		copy(hdr[off+32:], id[:])
+		headers[i] = hdr
+		entries[i] = BundleEntry{Size: uint64(len(hdr) + len(it.Data)), ID: it.ID()}
 	}
-	if _, err := w.Write(hdr); err != nil {
-		return fmt.Errorf("write bundle header: %w", err)
+	if err := writeBundleHeader(w, entries); err != nil {
+		return err
+	}
+	for i, it := range items {
+		if _, err := w.Write(headers[i]); err != nil {
+			return fmt.Errorf("write bundle item %d: %w", i, err)
+		}
+		if _, err := w.Write(it.Data); err != nil {
+			return fmt.Errorf("write bundle item %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// WriteBundleRaw writes already-encoded items as a bundle. Each must be a structurally valid item.
+func WriteBundleRaw(w io.Writer, items [][]byte) error {
+	entries := make([]BundleEntry, len(items))
+	for i, b := range items {
+		it, _, err := decodeHeader(b, false)
+		if err != nil {
+			return fmt.Errorf("bundle item %d: %w", i, err)
+		}
+		entries[i] = BundleEntry{Size: uint64(len(b)), ID: it.ID()}
+	}
+	if err := writeBundleHeader(w, entries); err != nil {
+		return err
 	}
 	for i, b := range items {
 		if _, err := w.Write(b); err != nil {
 			return fmt.Errorf("write bundle item %d: %w", i, err)
 		}
+	}
+	return nil
+}
+
+func writeBundleHeader(w io.Writer, entries []BundleEntry) error {
+	if len(entries) > MaxBundleItems {
+		return fmt.Errorf("bundle of %d items is over the limit %d", len(entries), MaxBundleItems)
+	}
+	hdr := make([]byte, 32+64*len(entries))
+	binary.LittleEndian.PutUint64(hdr, uint64(len(entries)))
+	for i, e := range entries {
+		off := 32 + 64*i
+		binary.LittleEndian.PutUint64(hdr[off:], e.Size)
+		id, err := DecodeB64(e.ID)
+		if err != nil || len(id) != 32 {
+			return fmt.Errorf("bundle entry %d: id %q is not 32 bytes of base64url", i, e.ID)
+		}
+		copy(hdr[off+32:], id)
+	}
+	if _, err := w.Write(hdr); err != nil {
+		return fmt.Errorf("write bundle header: %w", err)
 	}
 	return nil
 }
@@ -62,22 +96,18 @@ func EncodeBundle(items []*Item) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// BundleEntry is one header entry: the item's size and id.
-type BundleEntry struct {
-	Size uint64
-	ID   string
-}
-
-// BundleReader reads a bundle item by item, so a bundle need not fit in memory.
+// BundleReader reads a bundle item by item, so a bundle need not fit in memory: Next reads one whole item,
+// NextReader only its header and hands out its data as a stream.
 type BundleReader struct {
 	r       io.Reader
 	Entries []BundleEntry
 	next    int
 	maxItem uint64
+	pending *io.LimitedReader // what NextReader's caller left unread of the previous item
 }
 
-// NewBundleReader reads the bundle header from r. maxItem bounds the size of any one item it will read into
-// memory (0 means 1 GiB).
+// NewBundleReader reads the bundle header from r. maxItem bounds the size of any one item Next will read into
+// memory (0 means 1 GiB); NextReader is not bound by it.
 func NewBundleReader(r io.Reader, maxItem uint64) (*BundleReader, error) {
 	if maxItem == 0 {
 		maxItem = 1 << 30
@@ -99,7 +129,7 @@ func NewBundleReader(r io.Reader, maxItem uint64) (*BundleReader, error) {
 		if _, err := io.ReadFull(r, entry); err != nil {
 			return nil, &FormatError{Field: "bundle header", Reason: fmt.Sprintf("truncated at entry %d of %d", i, n)}
 		}
-		size, err := le256(entry[:32], "item size")
+		size, err := le256(entry[:32], fmt.Sprintf("entry %d size", i))
 		if err != nil {
 			return nil, err
 		}
@@ -117,9 +147,28 @@ func le256(b []byte, what string) (uint64, error) {
 	return binary.LittleEndian.Uint64(b), nil
 }
 
-// Next returns the next item's raw bytes and its decoded form, or io.EOF after the last one. It checks that the
-// item decodes and that its id matches the header; it does not verify the signature.
+// skipPending discards what the caller of NextReader did not read.
+func (br *BundleReader) skipPending() error {
+	if br.pending == nil {
+		return nil
+	}
+	p := br.pending
+	br.pending = nil
+	if _, err := io.Copy(io.Discard, p); err != nil {
+		return fmt.Errorf("skip item data: %w", err)
+	}
+	if p.N != 0 {
+		return &FormatError{Field: "bundle item", Reason: fmt.Sprintf("item %d truncated: %d data bytes missing", br.next-1, p.N)}
+	}
+	return nil
+}
+
+// Next returns the next item's raw bytes and its decoded form (aliasing them), or io.EOF after the last one. It
+// checks that the item decodes and that its id matches the header; it does not verify the signature.
 func (br *BundleReader) Next() (*Item, []byte, error) {
+	if err := br.skipPending(); err != nil {
+		return nil, nil, err
+	}
 	if br.next >= len(br.Entries) {
 		return nil, nil, io.EOF
 	}
@@ -129,8 +178,8 @@ func (br *BundleReader) Next() (*Item, []byte, error) {
 	if e.Size > br.maxItem {
 		return nil, nil, &FormatError{Field: "bundle item", Reason: fmt.Sprintf("item %d is %d bytes, over the limit %d", idx, e.Size, br.maxItem)}
 	}
-	b := make([]byte, e.Size)
-	if _, err := io.ReadFull(br.r, b); err != nil {
+	b, err := readN(br.r, e.Size)
+	if err != nil {
 		return nil, nil, &FormatError{Field: "bundle item", Reason: fmt.Sprintf("item %d truncated: %v", idx, err)}
 	}
 	it, err := Decode(b)
@@ -141,6 +190,58 @@ func (br *BundleReader) Next() (*Item, []byte, error) {
 		return nil, nil, &FormatError{Field: "bundle item", Reason: fmt.Sprintf("item %d id %s does not match header id %s", idx, id, e.ID)}
 	}
 	return it, b, nil
+}
+
+// NextReader returns the next item's header (Data nil), a reader of exactly its dataSize data bytes, or io.EOF
+// after the last item. Read the data (or not) before the next call; verify with Item.VerifyReader. The header
+// id is checked against the bundle header.
+func (br *BundleReader) NextReader() (it *Item, data io.Reader, dataSize int64, err error) {
+	if err := br.skipPending(); err != nil {
+		return nil, nil, 0, err
+	}
+	if br.next >= len(br.Entries) {
+		return nil, nil, 0, io.EOF
+	}
+	e := br.Entries[br.next]
+	idx := br.next
+	br.next++
+	if e.Size > 1<<62 {
+		return nil, nil, 0, &FormatError{Field: "bundle item", Reason: fmt.Sprintf("item %d size %d out of range", idx, e.Size)}
+	}
+	lr := &io.LimitedReader{R: br.r, N: int64(e.Size)}
+	br.pending = lr
+	it, err = ReadHeader(lr)
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("bundle item %d: %w", idx, err)
+	}
+	if id := it.ID(); id != e.ID {
+		return nil, nil, 0, &FormatError{Field: "bundle item", Reason: fmt.Sprintf("item %d id %s does not match header id %s", idx, id, e.ID)}
+	}
+	return it, lr, lr.N, nil
+}
+
+// readN reads exactly n bytes, growing the buffer as bytes arrive so a header that lies about a size cannot
+// make us allocate more than the input holds.
+func readN(r io.Reader, n uint64) ([]byte, error) {
+	const step = 1 << 20
+	if n <= step {
+		b := make([]byte, n)
+		_, err := io.ReadFull(r, b)
+		return b, err
+	}
+	if br, ok := r.(*bytes.Reader); ok && uint64(br.Len()) < n {
+		return nil, fmt.Errorf("need %d bytes, %d left", n, br.Len())
+	}
+	var buf bytes.Buffer
+	buf.Grow(step)
+	got, err := io.Copy(&buf, io.LimitReader(r, int64(n)))
+	if err != nil {
+		return nil, err
+	}
+	if uint64(got) != n {
+		return nil, fmt.Errorf("%d of %d bytes: %w", got, n, io.ErrUnexpectedEOF)
+	}
+	return buf.Bytes(), nil
 }
 
 // DecodeBundle decodes a whole in-memory bundle, requiring no trailing bytes. Items alias b.
@@ -156,7 +257,7 @@ func DecodeBundle(b []byte) ([]*Item, error) {
 		if e.Size > uint64(len(b)-off) {
 			return nil, &FormatError{Field: "bundle item", Reason: fmt.Sprintf("item %d size %d exceeds the %d bytes left", i, e.Size, len(b)-off)}
 		}
-		it, err := Decode(b[off : off+int(e.Size)])
+		it, err := Decode(b[off : off+int(e.Size) : off+int(e.Size)])
 		if err != nil {
 			return nil, fmt.Errorf("bundle item %d: %w", i, err)
 		}

@@ -1,11 +1,14 @@
 package dataitem
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ed25519"
 	"crypto/rsa"
 	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"io"
 	"math/big"
 	"strconv"
 
@@ -20,14 +23,70 @@ type Signer interface {
 	SignatureType() SignatureType
 	// Owner is the public key as it appears in the item's owner field.
 	Owner() []byte
-	// Sign signs the 48-byte deep hash of an item (each type hashes it as its scheme requires).
+	// Sign signs the 48-byte deep hash of an item (each type hashes it as its scheme requires; see
+	// VerifySignature).
 	Sign(deepHash []byte) ([]byte, error)
+}
+
+// signatureData is the deep hash of ["dataitem", "1", type, owner, target, anchor, tags, data], given the data's
+// blob hash so that data can be hashed from a stream.
+func signatureData(t SignatureType, owner, target, anchor, tags []byte, dataBlob [48]byte) [48]byte {
+	acc := itemPrefix(t)
+	acc = pairHash(&acc, blobHash(owner))
+	acc = pairHash(&acc, blobHash(target))
+	acc = pairHash(&acc, blobHash(anchor))
+	acc = pairHash(&acc, blobHash(tags))
+	return pairHash(&acc, dataBlob)
+}
+
+// prefixes caches the deep-hash accumulator after the three constant elements ("dataitem", "1", type) for the
+// known signature types: they are the same for every item.
+var prefixes = func() map[SignatureType][48]byte {
+	m := make(map[SignatureType][48]byte, len(sigConfigs))
+	for t := range sigConfigs {
+		m[t] = computePrefix(t)
+	}
+	return m
+}()
+
+func itemPrefix(t SignatureType) [48]byte {
+	if p, ok := prefixes[t]; ok {
+		return p
+	}
+	return computePrefix(t)
+}
+
+func computePrefix(t SignatureType) [48]byte {
+	acc := lenTagHash("list", 8)
+	acc = pairHash(&acc, blobHash([]byte("dataitem")))
+	acc = pairHash(&acc, blobHash([]byte("1")))
+	return pairHash(&acc, blobHash([]byte(strconv.Itoa(int(t)))))
 }
 
 // Sign sets the owner and signature of it with s. Any change to the item afterwards needs a new Sign.
 func (it *Item) Sign(s Signer) error {
+	if err := it.prepareSign(s); err != nil {
+		return err
+	}
+	return it.finishSign(s, signatureData(it.SignatureType, it.Owner, it.Target, it.Anchor, it.rawTags, blobHash(it.Data)))
+}
+
+// SignReader is Sign for an item whose data (exactly size bytes) is read from data rather than held in
+// it.Data, which is left untouched. Write such an item with WriteHeader followed by the same data.
+func (it *Item) SignReader(s Signer, data io.Reader, size int64) error {
+	if err := it.prepareSign(s); err != nil {
+		return err
+	}
+	sum, err := streamSum384(data, size)
+	if err != nil {
+		return fmt.Errorf("sign: %w", err)
+	}
+	return it.finishSign(s, signatureData(it.SignatureType, it.Owner, it.Target, it.Anchor, it.rawTags, blobHashOf(size, sum)))
+}
+
+func (it *Item) prepareSign(s Signer) error {
 	it.SignatureType = s.SignatureType()
-	sigLen, ownerLen, err := it.SignatureType.Lengths()
+	_, ownerLen, err := it.SignatureType.Lengths()
 	if err != nil {
 		return err
 	}
@@ -35,11 +94,18 @@ func (it *Item) Sign(s Signer) error {
 	if len(it.Owner) != ownerLen {
 		return fmt.Errorf("sign: signer owner is %d bytes, want %d for %s", len(it.Owner), ownerLen, it.SignatureType)
 	}
-	it.rawTags = nil
-	if err := it.checkFields(); err != nil {
+	tags := EncodeTags(it.Tags)
+	if err := it.checkFields(tags); err != nil {
 		return fmt.Errorf("sign: %w", err)
 	}
-	h := it.SignatureData()
+	// Keep the encoding: Bytes and Verify reuse it while the tags stay as signed.
+	it.rawTags = tags
+	it.rawTagsOf = append([]Tag(nil), it.Tags...)
+	return nil
+}
+
+func (it *Item) finishSign(s Signer, h [48]byte) error {
+	sigLen, _, _ := it.SignatureType.Lengths()
 	sig, err := s.Sign(h[:])
 	if err != nil {
 		return fmt.Errorf("sign %s item: %w", it.SignatureType, err)
@@ -51,46 +117,99 @@ func (it *Item) Sign(s Signer) error {
 	return nil
 }
 
-// Verify checks the structure and the signature of the item.
+// Verify checks the structure and the signature of the item. A structural problem is a *FormatError; a
+// signature that does not match is ErrBadSignature.
 func (it *Item) Verify() error {
-	sigLen, ownerLen, err := it.SignatureType.Lengths()
+	tags, err := it.checkForVerify()
 	if err != nil {
 		return err
 	}
-	if len(it.Signature) != sigLen || len(it.Owner) != ownerLen {
-		return &FormatError{Field: "signature", Reason: fmt.Sprintf("signature/owner lengths %d/%d, want %d/%d for %s", len(it.Signature), len(it.Owner), sigLen, ownerLen, it.SignatureType)}
-	}
-	if err := it.checkFields(); err != nil {
+	h := signatureData(it.SignatureType, it.Owner, it.Target, it.Anchor, tags, blobHash(it.Data))
+	return VerifySignature(it.SignatureType, it.Owner, h[:], it.Signature)
+}
+
+// VerifyReader is Verify for an item whose data (exactly size bytes) is read from data instead of it.Data,
+// e.g. an item from ReadHeader or BundleReader.NextReader too big for memory.
+func (it *Item) VerifyReader(data io.Reader, size int64) error {
+	tags, err := it.checkForVerify()
+	if err != nil {
 		return err
 	}
-	h := it.SignatureData()
+	sum, err := streamSum384(data, size)
+	if err != nil {
+		return fmt.Errorf("verify: %w", err)
+	}
+	h := signatureData(it.SignatureType, it.Owner, it.Target, it.Anchor, tags, blobHashOf(size, sum))
 	return VerifySignature(it.SignatureType, it.Owner, h[:], it.Signature)
+}
+
+func (it *Item) checkForVerify() ([]byte, error) {
+	if err := it.checkKey(); err != nil {
+		return nil, err
+	}
+	tags := it.encodedTags()
+	if err := it.checkFields(tags); err != nil {
+		return nil, err
+	}
+	return tags, nil
 }
 
 // rsaExponent is the public exponent of every Arweave key (JWK "e": "AQAB").
 const rsaExponent = 65537
 
-// VerifySignature checks sig over message (a deep hash) for a public key of type t.
+// VerifySignature checks sig over message (an item's 48-byte deep hash) for a public key of type t:
+//
+//   - Arweave: RSA-PSS with SHA-256 over the message, any salt length (aogo and arweave-js sign with 32,
+//     arbundles' ArweaveSigner with the maximum), public exponent 65537, owner = modulus.
+//   - ED25519: ed25519 over the message.
+//   - Ethereum: secp256k1 ECDSA over keccak256 of the EIP-191 personal-sign envelope of the message;
+//     signature r ‖ s ‖ v. aogo accepts only the canonical form ethers produces (low s, v 27 or 28 matching the
+//     key), so an item has exactly one valid signature and hence one id; arbundles ignores v.
+//   - Solana: ed25519 over the lowercase hex of the message (arbundles' HexSolanaSigner).
+//
+// A signature that does not match is ErrBadSignature; an owner that is no key of its type is a *FormatError.
 func VerifySignature(t SignatureType, owner, message, sig []byte) error {
+	sigLen, ownerLen, err := t.Lengths()
+	if err != nil {
+		return err
+	}
+	if len(sig) != sigLen || len(owner) != ownerLen {
+		return &FormatError{Field: "signature", Reason: fmt.Sprintf("signature/owner lengths %d/%d, want %d/%d for %s", len(sig), len(owner), sigLen, ownerLen, t)}
+	}
 	switch t {
 	case Arweave:
-		pub := &rsa.PublicKey{N: new(big.Int).SetBytes(owner), E: rsaExponent}
-		d := sha256.Sum256(message)
-		// Salt length auto: Arweave signs with 32, some older tools with the maximum.
-		if err := rsa.VerifyPSS(pub, crypto.SHA256, d[:], sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthAuto}); err != nil {
+		return verifyRSA(owner, message, sig)
+	case ED25519:
+		if !ed25519.Verify(ed25519.PublicKey(owner), message, sig) {
 			return ErrBadSignature
 		}
 		return nil
-	case ED25519, Solana:
-		if !ed25519.Verify(ed25519.PublicKey(owner), message, sig) {
+	case Solana:
+		if !ed25519.Verify(ed25519.PublicKey(owner), solanaMessage(message), sig) {
 			return ErrBadSignature
 		}
 		return nil
 	case Ethereum:
 		return verifyEthereum(owner, message, sig)
 	}
-	_, _, err := t.Lengths()
-	return err
+	return &FormatError{Field: "signature type", Reason: fmt.Sprintf("unsupported signature type %d", uint16(t))}
+}
+
+func verifyRSA(owner, message, sig []byte) error {
+	if owner[0] == 0 {
+		return &FormatError{Field: "owner", Reason: "RSA modulus is shorter than 4096 bits"}
+	}
+	pub := &rsa.PublicKey{N: new(big.Int).SetBytes(owner), E: rsaExponent}
+	d := sha256.Sum256(message)
+	if err := rsa.VerifyPSS(pub, crypto.SHA256, d[:], sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthAuto}); err != nil {
+		return ErrBadSignature
+	}
+	return nil
+}
+
+// solanaMessage is what a Solana wallet signs for an item: the hex text of the deep hash.
+func solanaMessage(message []byte) []byte {
+	return hex.AppendEncode(make([]byte, 0, 2*len(message)), message)
 }
 
 // EthereumMessageHash is keccak256 of the EIP-191 personal-sign envelope of message, what Ethereum wallets
@@ -103,21 +222,26 @@ func EthereumMessageHash(message []byte) []byte {
 }
 
 func verifyEthereum(owner, message, sig []byte) error {
-	pub, err := secp256k1.ParsePubKey(owner)
+	if owner[0] != 4 {
+		return &FormatError{Field: "owner", Reason: fmt.Sprintf("Ethereum owner must be an uncompressed secp256k1 key (0x04 prefix), got prefix 0x%02x", owner[0])}
+	}
+	v := sig[64]
+	if v != 27 && v != 28 {
+		return ErrBadSignature
+	}
+	var s secp256k1.ModNScalar
+	if overflow := s.SetByteSlice(sig[32:64]); overflow || s.IsOverHalfOrder() {
+		return ErrBadSignature
+	}
+	// Recovering the key checks the signature and that v names the right one of the two candidate keys.
+	var compact [65]byte
+	compact[0] = v
+	copy(compact[1:], sig[:64])
+	pub, _, err := ecdsa.RecoverCompact(compact[:], EthereumMessageHash(message))
 	if err != nil {
-		return &FormatError{Field: "owner", Reason: "not a secp256k1 public key: " + err.Error()}
-	}
-	var r, s secp256k1.ModNScalar
-	if overflow := r.SetByteSlice(sig[:32]); overflow || r.IsZero() {
 		return ErrBadSignature
 	}
-	if overflow := s.SetByteSlice(sig[32:64]); overflow || s.IsZero() {
-		return ErrBadSignature
-	}
-	if v := sig[64]; v != 27 && v != 28 && v != 0 && v != 1 {
-		return ErrBadSignature
-	}
-	if !ecdsa.NewSignature(&r, &s).Verify(EthereumMessageHash(message), pub) {
+	if !bytes.Equal(pub.SerializeUncompressed(), owner) {
 		return ErrBadSignature
 	}
 	return nil

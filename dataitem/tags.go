@@ -16,6 +16,9 @@ const (
 	MaxTags        = 128
 	MaxTagNameLen  = 1024
 	MaxTagValueLen = 3072
+	// MaxTagBytes bounds the Avro-encoded tags of one item. The spec's per-tag limits alone would allow more;
+	// arbundles (and so the reference MU) rejects items whose tag bytes exceed it, and cannot build them.
+	MaxTagBytes = 4096
 )
 
 // Get returns the value of the first tag named name, and whether there is one.
@@ -68,67 +71,88 @@ func EncodeTags(tags []Tag) []byte {
 }
 
 // DecodeTags parses Avro-encoded tags, accepting any valid block structure (negative block counts carry a
-// byte size, which is skipped). It requires the whole input to be consumed.
+// byte size, which is skipped). It requires the whole input to be consumed. It does not apply CheckTags.
 func DecodeTags(b []byte) ([]Tag, error) {
+	tags, _, err := decodeTags(b, 0)
+	return tags, err
+}
+
+// decodeTags decodes b expecting about hint tags. All names and values are substrings of one copy of b, and the
+// tag slice shares its allocation with a second copy of itself (the snapshot Item keeps to notice edits).
+func decodeTags(b []byte, hint int) (tags, snapshot []Tag, err error) {
 	if len(b) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
-	var tags []Tag
+	if hint > MaxTags {
+		hint = MaxTags
+	}
+	s := string(b)
+	buf := make([]Tag, 0, 2*hint)
 	p := 0
 	readLong := func(what string) (int64, error) {
 		v, n := binary.Varint(b[p:])
 		if n <= 0 {
-			return 0, &FormatError{Field: "tags", Reason: "bad Avro varint in " + what}
+			if n == 0 {
+				return 0, &FormatError{Field: "tags", Reason: fmt.Sprintf("truncated Avro varint in %s at offset %d", what, p)}
+			}
+			return 0, &FormatError{Field: "tags", Reason: fmt.Sprintf("Avro varint overflows 64 bits in %s at offset %d", what, p)}
 		}
 		p += n
 		return v, nil
 	}
 	readBytes := func(what string) (string, error) {
-		l, err := readLong(what + " length")
+		l, err := readLong(what)
 		if err != nil {
 			return "", err
 		}
 		if l < 0 || l > int64(len(b)-p) {
-			return "", &FormatError{Field: "tags", Reason: fmt.Sprintf("%s length %d out of range", what, l)}
+			return "", &FormatError{Field: "tags", Reason: fmt.Sprintf("%s %d out of range (%d bytes left)", what, l, len(b)-p)}
 		}
-		s := string(b[p : p+int(l)])
+		v := s[p : p+int(l)]
 		p += int(l)
-		return s, nil
+		return v, nil
 	}
 	for {
 		count, err := readLong("block count")
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if count == 0 {
 			break
 		}
 		if count < 0 {
-			if count == -count { // MinInt64
-				return nil, &FormatError{Field: "tags", Reason: "block count out of range"}
+			if count == -count { // MinInt64 has no positive counterpart
+				return nil, nil, &FormatError{Field: "tags", Reason: "block count out of range"}
 			}
 			count = -count
 			if _, err := readLong("block size"); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
-		if count > MaxTags || int64(len(tags))+count > MaxTags {
-			return nil, &FormatError{Field: "tags", Reason: fmt.Sprintf("more than %d tags", MaxTags)}
+		if count > MaxTags || int64(len(buf))+count > MaxTags {
+			return nil, nil, &FormatError{Field: "tags", Reason: fmt.Sprintf("more than %d tags", MaxTags)}
 		}
 		for i := int64(0); i < count; i++ {
-			name, err := readBytes("tag name")
+			name, err := readBytes("tag name length")
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
-			value, err := readBytes("tag value")
+			value, err := readBytes("tag value length")
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
-			tags = append(tags, Tag{Name: name, Value: value})
+			buf = append(buf, Tag{Name: name, Value: value})
 		}
 	}
 	if p != len(b) {
-		return nil, &FormatError{Field: "tags", Reason: fmt.Sprintf("%d trailing bytes after the tag array", len(b)-p)}
+		return nil, nil, &FormatError{Field: "tags", Reason: fmt.Sprintf("%d trailing bytes after the tag array", len(b)-p)}
 	}
-	return tags, nil
+	n := len(buf)
+	if cap(buf) < 2*n {
+		buf = append(buf, make([]Tag, n)...)
+	} else {
+		buf = buf[:2*n]
+	}
+	copy(buf[n:], buf[:n])
+	return buf[:n:n], buf[n : 2*n : 2*n], nil
 }

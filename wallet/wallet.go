@@ -30,6 +30,9 @@ const (
 	RSA      = "rsa"
 	ED25519  = "ed25519"
 	Ethereum = "ethereum"
+	// Solana is an ed25519 key that signs ANS-104 signature type 4 (the hex text of the deep hash, as Solana
+	// wallets sign). It is made from an ed25519 wallet with AsSolana; its JWK is the plain ed25519 one.
+	Solana = "solana"
 )
 
 // RSABits is the Arweave key size.
@@ -102,6 +105,8 @@ func (w *Wallet) SignatureType() dataitem.SignatureType {
 		return dataitem.ED25519
 	case Ethereum:
 		return dataitem.Ethereum
+	case Solana:
+		return dataitem.Solana
 	}
 	return dataitem.Arweave
 }
@@ -149,6 +154,8 @@ func (w *Wallet) Sign(msg []byte) ([]byte, error) {
 		return rsa.SignPSS(rand.Reader, w.rsa, crypto.SHA256, d[:], &rsa.PSSOptions{SaltLength: 32})
 	case ED25519:
 		return ed25519.Sign(w.ed, msg), nil
+	case Solana:
+		return ed25519.Sign(w.ed, hex.AppendEncode(nil, msg)), nil
 	case Ethereum:
 		compact := ecdsa.SignCompact(w.eth, dataitem.EthereumMessageHash(msg), false)
 		// compact is v ‖ r ‖ s with v = 27 + recovery id; Ethereum wallets write r ‖ s ‖ v.
@@ -185,7 +192,7 @@ func (w *Wallet) JWK() ([]byte, error) {
 		k := w.rsa
 		j = jwk{Kty: "RSA", N: b(k.N), E: b(big.NewInt(int64(k.E))), D: b(k.D), P: b(k.Primes[0]), Q: b(k.Primes[1]),
 			DP: b(k.Precomputed.Dp), DQ: b(k.Precomputed.Dq), QI: b(k.Precomputed.Qinv)}
-	case ED25519:
+	case ED25519, Solana:
 		j = jwk{Kty: "OKP", Crv: "Ed25519", X: dataitem.B64(w.owner), D: dataitem.B64(w.ed.Seed())}
 	case Ethereum:
 		j = jwk{Kty: "EC", Crv: "secp256k1", X: dataitem.B64(w.owner[1:33]), Y: dataitem.B64(w.owner[33:65]), D: dataitem.B64(w.eth.Serialize())}
@@ -253,8 +260,15 @@ func Parse(b []byte) (*Wallet, error) {
 			}
 			vals[i] = v
 		}
-		if !vals[1].IsInt64() {
-			return nil, errors.New("JWK exponent too large")
+		// Check the shape before Validate, whose cost grows with the numbers' size.
+		if vals[1].Cmp(big.NewInt(65537)) != 0 {
+			return nil, fmt.Errorf("rsa key exponent %v, Arweave requires 65537", vals[1])
+		}
+		if n := vals[0].BitLen(); n != RSABits {
+			return nil, fmt.Errorf("rsa key is %d bits, ANS-104 requires %d", n, RSABits)
+		}
+		if vals[2].BitLen() > RSABits || vals[3].BitLen() > RSABits || vals[4].BitLen() > RSABits {
+			return nil, errors.New("rsa key: private values larger than the modulus")
 		}
 		k := &rsa.PrivateKey{PublicKey: rsa.PublicKey{N: vals[0], E: int(vals[1].Int64())}, D: vals[2], Primes: []*big.Int{vals[3], vals[4]}}
 		if err := k.Validate(); err != nil {
@@ -305,6 +319,15 @@ func FromEthereumHex(s string) (*Wallet, error) {
 		return nil, fmt.Errorf("ethereum private key must be 32 hex bytes")
 	}
 	return fromEth(secp256k1.PrivKeyFromBytes(d)), nil
+}
+
+// AsSolana returns a wallet with the same ed25519 key that signs ANS-104 signature type 4 (Solana). The owner
+// and address are the same; the signatures differ.
+func (w *Wallet) AsSolana() (*Wallet, error) {
+	if w.kind != ED25519 && w.kind != Solana {
+		return nil, fmt.Errorf("a %s key cannot sign as solana", w.kind)
+	}
+	return &Wallet{kind: Solana, ed: w.ed, owner: w.owner}, nil
 }
 
 // Ed25519PrivateKey returns the 64-byte ed25519 private key (seed ‖ public), nil for other kinds.

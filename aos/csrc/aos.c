@@ -7,7 +7,7 @@
  *                      const char *env)      string {"ok":bool,"response":...} built by the Lua side
  *
  * All state lives in linear memory: the lua_State pointer, the Lua heap and the last result string.
- * The Lua library (aos/lua/*.lua) is embedded by the build as C arrays (aos_modules.h, generated) and
+ * The Lua library (aos/lua) is embedded by the build as C arrays (aos_modules.h, generated) and
  * registered in package.preload, so nothing is read from a file system.
  */
 #include <stdio.h>
@@ -19,6 +19,22 @@
 #include "lualib.h"
 
 #include "aos_modules.h" /* generated: struct aos_module aos_modules[]; */
+
+/*
+ * Deterministic replacements for libc entry points that emscripten 3.1.6 would otherwise import from the
+ * host, and that ao-loader's wasm32-unknown-emscripten2 glue does not provide under these names. A process
+ * has no wall clock and no file system: time is 0 (aos sets os.time from msg.Timestamp), opening, removing
+ * or renaming a file fails with ENOENT/EPERM, so io.open returns nil, err.
+ */
+#include <errno.h>
+#include <time.h>
+time_t time(time_t *t) { if (t) *t = 0; return 0; }
+clock_t clock(void) { return 0; }
+double difftime(time_t a, time_t b) { return (double)(a - b); }
+int __clock_gettime(clockid_t clk, struct timespec *ts) { (void)clk; ts->tv_sec = 0; ts->tv_nsec = 0; return 0; }
+long __syscall_open(long path, long flags, ...) { (void)path; (void)flags; return -ENOENT; }
+long __syscall_unlink(long path) { (void)path; return -EPERM; }
+long __syscall_rename(long old_path, long new_path) { (void)old_path; (void)new_path; return -EPERM; }
 
 static lua_State *L = NULL;
 static char *last_result = NULL;

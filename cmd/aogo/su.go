@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/aogo/aogo/store/postgres"
+	"github.com/aogo/aogo/store/sqlite"
+	"github.com/aogo/aogo/su"
+	"github.com/aogo/aogo/wallet"
+)
+
+func init() {
+	register("su", "run a Scheduler Unit", runSU)
+}
+
+// suEnv returns the AOGO_* environment value for a flag default.
+func suEnv(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// runSU is `aogo su`: a Scheduler Unit serving the reference SU's HTTP API.
+func runSU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("su", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	listen := fs.String("listen", suEnv("AOGO_SU_LISTEN", "127.0.0.1:9000"), "listen `ADDR` (env AOGO_SU_LISTEN)")
+	dataDir := fs.String("data", suEnv("AOGO_SU_DATA", "su-data"), "data `DIR` for the SQLite store (env AOGO_SU_DATA)")
+	walletPath := fs.String("wallet", suEnv("AOGO_SU_WALLET", ""), "wallet JWK `FILE` (RSA or ed25519); empty: DIR/su-wallet.json, an ed25519 key made on first start (env AOGO_SU_WALLET)")
+	storeKind := fs.String("store", suEnv("AOGO_SU_STORE", "sqlite"), "store: sqlite, or a postgres:// `DSN` (env AOGO_SU_STORE)")
+	gatewayURL := fs.String("gateway", suEnv("AOGO_GATEWAY", ""), "gateway `URL` for uploads, block height and assigned messages; empty: none (env AOGO_GATEWAY)")
+	publicURL := fs.String("url", suEnv("AOGO_SU_URL", ""), "public `URL` published in the Scheduler-Location (default http://ADDR) (env AOGO_SU_URL)")
+	maxBody := fs.Int64("max-body", su.DefaultMaxBody, "largest item in `BYTES`")
+	uploadBatch := fs.Int("upload-batch", 64, "most items per upload, sent as a binary bundle; 1 for a gateway that takes single items")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: aogo su --listen ADDR --data DIR --wallet FILE [--store sqlite|postgres://…] [--gateway URL] [--url URL] [--max-body BYTES]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "aogo su: "+format+"\n", a...)
+		return 1
+	}
+	if fs.NArg() > 0 {
+		return fail("unexpected argument %q", fs.Arg(0))
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	if err := os.MkdirAll(*dataDir, 0o700); err != nil {
+		return fail("data dir: %v", err)
+	}
+	w, err := suWallet(*walletPath, *dataDir, log)
+	if err != nil {
+		return fail("%v", err)
+	}
+
+	var store su.Store
+	switch {
+	case *storeKind == "sqlite":
+		store, err = sqlite.OpenSU(filepath.Join(*dataDir, "su.db"))
+	case strings.HasPrefix(*storeKind, "postgres://"), strings.HasPrefix(*storeKind, "postgresql://"):
+		store, err = postgres.OpenSU(ctx, *storeKind)
+	default:
+		return fail("--store %q: want sqlite or a postgres:// DSN", *storeKind)
+	}
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer store.Close()
+
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fail("listen: %v", err)
+	}
+	cfg := su.Config{Wallet: w, Store: store, MaxBody: *maxBody, UploadBatch: *uploadBatch, Logger: log, URL: *publicURL}
+	if cfg.URL == "" {
+		cfg.URL = "http://" + ln.Addr().String()
+	}
+	if *gatewayURL != "" {
+		gw := su.NewGateway(*gatewayURL, &http.Client{Timeout: time.Minute})
+		cfg.Uploader, cfg.Heights, cfg.Messages = gw, gw, gw
+	}
+	unit, err := su.New(cfg)
+	if err != nil {
+		ln.Close()
+		return fail("%v", err)
+	}
+	defer unit.Close()
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	runErr := make(chan error, 1)
+	go func() { runErr <- unit.Run(ctx) }()
+	srv := &http.Server{Handler: unit.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	fmt.Fprintf(stdout, "aogo su: listening on %s address %s\n", ln.Addr(), unit.Address())
+	log.Info("su started", "listen", ln.Addr().String(), "address", unit.Address(), "gateway", *gatewayURL)
+
+	code := 0
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		log.Error("http server stopped", "err", err)
+		code = 1
+	case err := <-runErr:
+		if err != nil && !errors.Is(err, context.Canceled) {
+			log.Error("scheduler stopped", "err", err)
+			code = 1
+		}
+		runErr <- nil
+	}
+	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer scancel()
+	srv.Shutdown(sctx)
+	cancel()
+	<-runErr
+	return code
+}
+
+// suWallet loads the SU wallet, or makes and saves an ed25519 one in dataDir when no path is given.
+func suWallet(path, dataDir string, log *slog.Logger) (*wallet.Wallet, error) {
+	if path != "" {
+		return wallet.Load(path)
+	}
+	path = filepath.Join(dataDir, "su-wallet.json")
+	if _, err := os.Stat(path); err == nil {
+		return wallet.Load(path)
+	}
+	w, err := wallet.Generate(wallet.ED25519)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.Save(path); err != nil {
+		return nil, err
+	}
+	log.Info("made a new ed25519 SU wallet", "path", path, "address", w.Address())
+	return w, nil
+}

@@ -1,0 +1,239 @@
+package cu
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/aogo/aogo/client"
+	"github.com/aogo/aogo/vm"
+)
+
+// locate finds pid's SU and the process's owner record, locked. The caller unlocks p.mu.
+func (c *CU) lockProc(ctx context.Context, pid string) (*proc, Scheduler, error) {
+	if err := checkTxID("process-id", pid); err != nil {
+		return nil, nil, err
+	}
+	sched, err := c.cfg.Scheduler.Locate(ctx, pid)
+	if err != nil {
+		return nil, nil, fmt.Errorf("locate the SU of %s: %w", pid, err)
+	}
+	p, err := c.proc(pid)
+	if err != nil {
+		return nil, nil, err
+	}
+	p.mu.Lock()
+	return p, sched, nil
+}
+
+// Result returns the evaluation of message mid of process pid, evaluating the process up to it if needed,
+// with its attestation.
+func (c *CU) Result(ctx context.Context, pid, mid string) (*Eval, error) {
+	if err := checkTxID("process-id", pid); err != nil {
+		return nil, err
+	}
+	if err := checkTxID("message id", mid); err != nil {
+		return nil, err
+	}
+	ev, err := c.cfg.Store.EvalByMessage(ctx, pid, mid)
+	if errors.Is(err, ErrNotFound) {
+		ev, err = c.evaluateTo(ctx, pid, mid)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if ev.Attestation == nil {
+		if ev.Attestation, err = Attest(c.cfg.Wallet, ev); err != nil {
+			return nil, err
+		}
+		c.metrics.attestations.Add(1)
+		if err := c.cfg.Store.SetAttestation(ctx, pid, ev.Seq, ev.Attestation); err != nil {
+			return nil, fmt.Errorf("save attestation: %w", err)
+		}
+	}
+	return ev, nil
+}
+
+func (c *CU) evaluateTo(ctx context.Context, pid, mid string) (*Eval, error) {
+	sched, err := c.cfg.Scheduler.Locate(ctx, pid)
+	if err != nil {
+		return nil, fmt.Errorf("locate the SU of %s: %w", pid, err)
+	}
+	nonce := int64(0)
+	if mid != pid {
+		node, err := sched.Message(ctx, mid, pid)
+		if err != nil {
+			if client.IsSUStatus(err, http.StatusNotFound) || client.IsSUStatus(err, http.StatusBadRequest) {
+				return nil, notFound("message %s not found in process %s", mid, pid)
+			}
+			return nil, fmt.Errorf("load message %s: %w", mid, err)
+		}
+		meta, err := assignmentMeta(&node.Assignment)
+		if err != nil {
+			return nil, unprocessable("message %s: %v", mid, err)
+		}
+		if meta.Process != pid {
+			return nil, notFound("message %s is scheduled on %s, not %s", mid, meta.Process, pid)
+		}
+		nonce = meta.Nonce
+	}
+	p, err := c.proc(pid)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	err = c.evaluate(ctx, p, sched, target{toNonce: nonce})
+	p.mu.Unlock()
+	c.evict(p)
+	if err != nil {
+		return nil, err
+	}
+	ev, err := c.cfg.Store.EvalByMessage(ctx, pid, mid)
+	if errors.Is(err, ErrNotFound) {
+		return nil, notFound("message %s of process %s has no result", mid, pid)
+	}
+	return ev, err
+}
+
+// ResultsQuery selects results for Results and Cron.
+type ResultsQuery struct {
+	From, To string // cursors or timestamps (ms); "" = unbounded
+	Desc     bool
+	Limit    int
+}
+
+// Results returns already computed results of pid (errored ones left out), as the reference does.
+func (c *CU) Results(ctx context.Context, pid string, q ResultsQuery) ([]Eval, bool, error) {
+	if err := checkTxID("process id", pid); err != nil {
+		return nil, false, err
+	}
+	eq, err := evalQuery(q)
+	if err != nil {
+		return nil, false, err
+	}
+	eq.SkipErrors = true
+	return c.cfg.Store.Evals(ctx, pid, eq)
+}
+
+func evalQuery(q ResultsQuery) (EvalQuery, error) {
+	from, err := parseBound(q.From)
+	if err != nil {
+		return EvalQuery{}, err
+	}
+	to, err := parseBound(q.To)
+	if err != nil {
+		return EvalQuery{}, err
+	}
+	return EvalQuery{FromSeq: from.seq, FromTimestamp: from.ts, ToSeq: to.seq, ToTimestamp: to.ts, Desc: q.Desc, Limit: q.Limit}, nil
+}
+
+// Cron evaluates pid up to q.To (a timestamp or cursor; "" = the SU's clock now), running the cron clock,
+// and returns the cron results in the range.
+func (c *CU) Cron(ctx context.Context, pid string, q ResultsQuery) ([]Eval, bool, error) {
+	eq, err := evalQuery(q)
+	if err != nil {
+		return nil, false, err
+	}
+	p, sched, err := c.lockProc(ctx, pid)
+	if err != nil {
+		return nil, false, err
+	}
+	err = func() error {
+		defer p.mu.Unlock()
+		// The clock is read before the log, so every message scheduled up to it is in the log we read.
+		now, err := sched.Timestamp(ctx)
+		if err != nil {
+			return fmt.Errorf("read the SU clock: %w", err)
+		}
+		t := target{toNonce: -1, tailTs: now.Timestamp, tailHeight: int64(now.BlockHeight)}
+		if eq.ToTimestamp != nil && *eq.ToTimestamp < t.tailTs {
+			t.tailTs = *eq.ToTimestamp + 1 // "to" is inclusive; the clock stops before tailTs
+		}
+		return c.evaluate(ctx, p, sched, t)
+	}()
+	c.evict(p)
+	if err != nil {
+		return nil, false, err
+	}
+	eq.CronOnly = true
+	return c.cfg.Store.Evals(ctx, pid, eq)
+}
+
+// DryRun evaluates the message body (JSON, as aoconnect's dryrun posts it) on a fork of pid's latest state.
+// The process's state is never changed.
+func (c *CU) DryRun(ctx context.Context, pid string, body []byte) (*vm.Result, error) {
+	p, sched, err := c.lockProc(ctx, pid)
+	if err != nil {
+		return nil, err
+	}
+	var fork vm.Machine
+	var msg, env []byte
+	err = func() error {
+		defer p.mu.Unlock()
+		if err := c.evaluate(ctx, p, sched, target{toNonce: -1}); err != nil {
+			return err
+		}
+		var err error
+		if msg, err = dryRunMsg(body, pid, p.lastTs, p.lastHeight); err != nil {
+			return err
+		}
+		env = p.env
+		fork, err = p.m.Fork()
+		return err
+	}()
+	c.evict(p)
+	if err != nil {
+		return nil, err
+	}
+	defer fork.Close()
+	c.metrics.dryRuns.Add(1)
+	res, err := fork.Apply(ctx, msg, env)
+	if err != nil {
+		return nil, fmt.Errorf("dry-run on %s: %w", pid, err)
+	}
+	return &res, nil
+}
+
+// memoryWriter is implemented by machines that can write their raw linear memory.
+type memoryWriter interface {
+	WriteMemory(w io.Writer) error
+}
+
+// StateInfo describes the state State wrote.
+type StateInfo struct {
+	Timestamp, BlockHeight, Nonce int64
+}
+
+// State writes pid's raw linear memory after its latest message to w.
+func (c *CU) State(ctx context.Context, pid string, w func(StateInfo) io.Writer) error {
+	p, sched, err := c.lockProc(ctx, pid)
+	if err != nil {
+		return err
+	}
+	defer c.evict(p)
+	defer p.mu.Unlock()
+	if err := c.evaluate(ctx, p, sched, target{toNonce: -1}); err != nil {
+		return err
+	}
+	mw, ok := p.m.(memoryWriter)
+	if !ok {
+		return statusErr(http.StatusNotImplemented, "this VM cannot export raw memory")
+	}
+	return mw.WriteMemory(w(StateInfo{Timestamp: p.lastTs, BlockHeight: p.lastHeight, Nonce: p.chain.Nonce}))
+}
+
+// checkTxID rejects values that cannot be item ids (43 base64url characters).
+func checkTxID(what, id string) error {
+	if len(id) != 43 {
+		return badRequest("%s %q is not a transaction id", what, id)
+	}
+	for i := 0; i < len(id); i++ {
+		b := id[i]
+		if !(b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '-' || b == '_') {
+			return badRequest("%s %q is not a transaction id", what, id)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,54 @@
+package cu
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// checkpoint snapshots p's machine to a content-addressed file (snapshots/<sha256 of the file>) and records it
+// in the store. Called with p.mu held and every evaluation up to p.seq-1 saved.
+func (c *CU) checkpoint(ctx context.Context, p *proc) error {
+	start := time.Now()
+	dir := filepath.Join(c.cfg.DataDir, "snapshots")
+	f, err := os.CreateTemp(dir, ".tmp-*")
+	if err != nil {
+		return fmt.Errorf("checkpoint %s: %w", p.id, err)
+	}
+	defer os.Remove(f.Name()) // no-op after the rename
+	h := sha256.New()
+	memHash, err := p.m.Snapshot(io.MultiWriter(f, h))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("checkpoint %s: snapshot: %w", p.id, err)
+	}
+	name := hex.EncodeToString(h.Sum(nil))
+	if err := os.Rename(f.Name(), filepath.Join(dir, name)); err != nil {
+		return fmt.Errorf("checkpoint %s: %w", p.id, err)
+	}
+	cron, err := json.Marshal(p.cron)
+	if err != nil {
+		return err
+	}
+	cp := Checkpoint{Process: p.id, ModuleID: p.mod.ID, Seq: p.seq - 1, Nonce: p.chain.Nonce,
+		Timestamp: p.lastTs, BlockHeight: p.lastHeight, HashChain: p.chain.HashChain,
+		AssignmentID: p.chain.AssignmentID, Cron: cron, MemoryHash: memHash[:], File: name}
+	if err := c.cfg.Store.SaveCheckpoint(context.WithoutCancel(ctx), cp); err != nil {
+		return fmt.Errorf("checkpoint %s: %w", p.id, err)
+	}
+	p.cpSeq = cp.Seq
+	c.metrics.checkpoints.Add(1)
+	c.metrics.checkpointNanos.Add(time.Since(start).Nanoseconds())
+	return nil
+}

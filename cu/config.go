@@ -1,0 +1,108 @@
+package cu
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/aogo/aogo/client"
+	"github.com/aogo/aogo/dataitem"
+	"github.com/aogo/aogo/vm"
+)
+
+// Scheduler is what the CU reads from an SU. *client.SU implements it.
+type Scheduler interface {
+	Process(ctx context.Context, pid string) (*client.SUProcess, error)
+	Page(ctx context.Context, pid string, q client.SUQuery) (*client.SUPage, error)
+	Message(ctx context.Context, id, pid string) (*client.SUMessage, error)
+	Timestamp(ctx context.Context) (client.SUTimestamp, error)
+}
+
+// Locator finds the SU of a process (a fixed URL, or the process's Scheduler-Location).
+type Locator interface {
+	Locate(ctx context.Context, pid string) (Scheduler, error)
+}
+
+// FixedScheduler is a Locator that answers s for every process.
+func FixedScheduler(s Scheduler) Locator { return fixed{s} }
+
+type fixed struct{ s Scheduler }
+
+func (f fixed) Locate(context.Context, string) (Scheduler, error) { return f.s, nil }
+
+// ItemSource fetches whole signed items (modules, and messages assigned from Arweave). *gateway.Client
+// implements it with GET /item/{id}.
+type ItemSource interface {
+	Item(ctx context.Context, id string) ([]byte, error)
+}
+
+// Block is one Arweave block as cron generation needs it.
+type Block struct {
+	Height    int64
+	Timestamp int64 // ms
+}
+
+// BlockSource lists the blocks with min <= height <= max, ascending. Block-based crons need one; without
+// it they never fire (time-based crons do not need it).
+type BlockSource interface {
+	Blocks(ctx context.Context, min, max int64) ([]Block, error)
+}
+
+// Machines opens VM instances. vm.Loader has this shape; the default uses vm.Open and vm.Restore (the
+// registry filled by importing vm/emscripten).
+type Machines interface {
+	Open(format string, wasm []byte, opts vm.Options) (vm.Machine, error)
+	Restore(format string, wasm []byte, opts vm.Options, snapshot io.Reader) (vm.Machine, error)
+}
+
+type registry struct{}
+
+func (registry) Open(format string, wasm []byte, opts vm.Options) (vm.Machine, error) {
+	return vm.Open(format, wasm, opts)
+}
+
+func (registry) Restore(format string, wasm []byte, opts vm.Options, snap io.Reader) (vm.Machine, error) {
+	return vm.Restore(format, wasm, opts, snap)
+}
+
+// Config configures a CU. Wallet, Scheduler, Modules, Store and DataDir are required.
+type Config struct {
+	// Wallet identifies the CU (GET /) and signs result attestations.
+	Wallet dataitem.Signer
+	// Scheduler finds each process's SU.
+	Scheduler Locator
+	// Modules fetches Module items; they are verified and cached on disk by id.
+	Modules ItemSource
+	// Blocks backs block-based crons; optional.
+	Blocks BlockSource
+	Store  Store
+	// Machines opens VMs; nil means the vm registry.
+	Machines Machines
+	// DataDir holds the module cache (modules/) and memory snapshots (snapshots/).
+	DataDir string
+
+	// MaxMemory and MaxCompute bound Memory-Limit and Compute-Limit (413 above). 0 means the reference
+	// defaults: 1 GiB and 9e12.
+	MaxMemory, MaxCompute uint64
+	// CheckpointEvery is the number of evaluations between checkpoints (default 1000).
+	CheckpointEvery int
+	// CacheBytes is the memory budget of hot machines (sum of their linear memory; default 2 GiB). The least
+	// recently used machines are checkpointed and closed beyond it.
+	CacheBytes uint64
+	// PageSize is the SU page size when loading messages (default 1000).
+	PageSize int
+	// HashEveryMessage computes the memory hash after every message, so every attestation carries one.
+	// Off, it is computed for the last message of each evaluation run and at checkpoints (hashing a large
+	// memory costs more than evaluating most messages).
+	HashEveryMessage bool
+	// SkipSignatureCheck disables the verification of assignment signatures (the hash chain is still
+	// checked). For SUs whose JSON cannot carry the assignment anchor.
+	SkipSignatureCheck bool
+	// WeaveDrive backs the WeaveDrive extension; nil disables it.
+	WeaveDrive vm.WeaveDrive
+
+	Logger *slog.Logger
+	// Now is the clock (GET / timestamp, cron tail); nil means time.Now.
+	Now func() time.Time
+}

@@ -1,0 +1,85 @@
+// Package cu is the Compute Unit: it replays a process's log from its Scheduler Unit through the process's
+// VM and serves the results with the reference CU's HTTP API, so aoconnect and the reference MU work with it
+// unchanged.
+//
+// # Routes
+//
+//	GET  /                          {"address": <CU wallet address>, "timestamp": <ms>}
+//	GET  /result/{msg}?process-id=  the result of one message {Output, Messages, Spawns, Assignments, GasUsed,
+//	                                Error?}, evaluating the process up to it; header X-Ao-Result-Attestation
+//	GET  /results/{pid}?from=&to=&sort=&limit=
+//	                                results already computed (errored ones left out), as the reference's
+//	                                connection {pageInfo:{hasNextPage}, edges:[{cursor, node}]}; limit 25 by
+//	                                default, 1000 at most
+//	POST /dry-run?process-id=       body = message JSON as aoconnect's dryrun sends it; evaluated on a fork of
+//	                                the process's latest state, which never changes
+//	GET  /state/{pid}               the raw linear memory after the latest message (application/octet-stream,
+//	                                headers Last-Timestamp, Last-Ordinate, Last-Block-Height)
+//	GET  /cron/{pid}?from=&to=&limit=
+//	                                cron results, after evaluating up to to (or the SU's clock now)
+//	GET  /metrics                   Prometheus text
+//
+// Errors are {"error": "..."} with the reference's statuses: 400 bad parameters, 404 unknown process or
+// message, 413 a Memory-Limit or Compute-Limit above this CU's maximum, 422 an invalid module, process or log
+// (broken hash chain, gap in the nonces, bad assignment signature), 500 anything else.
+//
+// Cursors are the reference's base64(JSON{timestamp, ordinate, cron, sort}) plus a "seq" field that orders
+// results exactly; from is exclusive and to inclusive whatever the sort. A plain number is a timestamp.
+//
+// # Evaluation
+//
+// One owner (a mutex) per process keeps a hot vm.Machine and evaluates in slot order: the process from
+// GET {su}/processes/{pid}, its module from the item source (the signed Module item, verified, cached on disk
+// by id), then the log in nonce mode (from-nonce, show-anchor=1). Every slot is checked before it is
+// evaluated: dense nonces from 0, the SU's hash chain (ao.FirstHashChain / ao.NextHashChain), the Process and
+// Message tags, message id = SHA-256 of its signature, and the assignment's signature, rebuilt as the
+// ANS-104 item the SU signed (the SU's JSON carries all its fields; the anchor only with show-anchor=1) and
+// signed by the process's Scheduler. The reference CU checks the hash chain only for old-enough processes and
+// no signature at all.
+//
+// handle(msg, env) gets the reference's msg object (Id, Signature, Data, Owner, Target, Anchor, From,
+// Forwarded-By, Tags minus those named From and Owner, Message, Epoch, Nonce, Timestamp, Block-Height,
+// Hash-Chain, Cron, Read-Only) and env {Process:{Id, Owner, Tags}, Module:{Id, Owner, Tags}}. The first
+// message is the Process item itself. Cron messages are generated from the process's Cron-Interval tags and
+// merged before the scheduled message that follows them, as the reference does (see cron.go).
+//
+// Every evaluation is stored (keyed by process and evaluation sequence, scheduled ones also by message id;
+// cron ones flagged with their cron id). Every CheckpointEvery evaluations, and when a hot machine is evicted
+// or the CU closes, the machine is snapshotted to snapshots/<sha256 of the file> under the data directory and
+// a checkpoint row names it, so a restart resumes from the latest checkpoint, not from zero. Hot machines
+// share a memory budget; the least recently used are checkpointed and closed beyond it.
+//
+// # Attestations
+//
+// The CU signs every result it serves. The attestation is an ANS-104 data item signed by the CU wallet, with
+// empty data, no target and no anchor, and these tags in this order:
+//
+//	Data-Protocol: ao
+//	Variant: ao.TN.1
+//	Type: Attestation
+//	Attestation-Format: 1
+//	Process: <process id>
+//	Message: <message id>                      (absent for a cron result)
+//	Slot: <nonce>                              (for a cron result: its ordinate, the nonce it follows)
+//	Cron: <cron id "index-interval">           (cron results only)
+//	Timestamp: <ms>
+//	Block-Height: <height>
+//	Hash-Chain: <the message's assignment hash chain>   (absent for a cron result)
+//	Result-Hash: base64url(SHA-256(result body))
+//	Memory-Hash: base64url(SHA-256(linear memory after the message))   (when computed, see below)
+//
+// The result body is the exact bytes GET /result returns; the attestation travels base64url-encoded in the
+// X-Ao-Result-Attestation header (reference clients ignore it). Verification is dataitem.Verify plus the
+// hash of the body (VerifyAttestation; `aogo verify-result` on the command line); whether the signer is a CU
+// you trust is your decision. The hash chain binds the attestation to one position of the SU's signed log.
+//
+// Hashing a 100 MB memory costs more than evaluating most messages, so the memory hash is computed for the
+// last message of each evaluation run (the one a /result request waits for) and at checkpoints, and for every
+// message with Config.HashEveryMessage. Attestations are signed when a result is first served, not during
+// replay, and stored with the result.
+//
+// # Determinism
+//
+// Results depend only on the log, the module and the block source: two CUs on the same log produce
+// byte-identical result bodies and memory hashes (the VM derives time and randomness from the message).
+package cu

@@ -1,0 +1,503 @@
+package cu
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aogo/aogo/ao"
+	"github.com/aogo/aogo/client"
+	"github.com/aogo/aogo/dataitem"
+	"github.com/aogo/aogo/vm"
+)
+
+// proc is the owner of one process: mu is held for every evaluation, so slot order has a single writer.
+type proc struct {
+	id string
+	mu sync.Mutex
+
+	// Guarded by mu.
+	loaded bool
+	info   procInfo
+	mod    *module
+	crons  *cronSet
+	env    []byte
+	opts   vm.Options
+	m      vm.Machine
+	chain  chainState
+	// last scheduled message evaluated (the cron generator's left boundary is cron.LeftTs etc.)
+	cron cronCursor
+	// seq is the Seq of the next evaluation.
+	seq int64
+	// lastTs, lastHeight: Timestamp and Block-Height of the last evaluated message (scheduled or cron); a
+	// dry-run sees them.
+	lastTs, lastHeight int64
+	// cpSeq is the Seq after which the last checkpoint was taken (-1: none).
+	cpSeq int64
+
+	memSize  atomic.Uint64 // linear memory of the hot machine, 0 when none
+	lastUsed atomic.Int64  // LRU clock value
+}
+
+type procInfo struct {
+	Owner     string
+	Tags      []dataitem.Tag
+	Scheduler string // the Scheduler tag: the address that must sign assignments
+	Height    int64
+	Timestamp int64
+	Data      *string
+	Signature string
+	Anchor    *string
+}
+
+func (p *proc) dirty() bool { return p.m != nil && p.seq-1 > p.cpSeq }
+
+func (p *proc) unload() {
+	if p.m != nil {
+		p.m.Close()
+	}
+	p.m = nil
+	p.loaded = false
+	p.memSize.Store(0)
+}
+
+// load reads the process, its module and its latest checkpoint, and opens its machine. Called with p.mu.
+func (c *CU) load(ctx context.Context, p *proc, sched Scheduler) error {
+	if p.loaded {
+		return nil
+	}
+	sp, err := sched.Process(ctx, p.id)
+	if err != nil {
+		if client.IsSUStatus(err, http.StatusNotFound) || client.IsSUStatus(err, http.StatusBadRequest) {
+			return notFound("process %s not found on its SU: %v", p.id, err)
+		}
+		return fmt.Errorf("load process %s: %w", p.id, err)
+	}
+	if ao.TypeOf(sp.Tags) != ao.TypeProcess {
+		return unprocessable("item %s is not an ao Process", p.id)
+	}
+	modID, _ := dataitem.Get(sp.Tags, ao.TagModule)
+	if modID == "" {
+		return unprocessable("process %s has no Module tag", p.id)
+	}
+	if sp.Signature != nil {
+		if err := checkID(p.id, *sp.Signature); err != nil {
+			return unprocessable("process: %v", err)
+		}
+	}
+	height, _ := parseInt(sp.Block)
+	info := procInfo{Owner: ownerAddress(sp.Owner), Tags: sp.Tags, Height: height, Timestamp: sp.Timestamp,
+		Data: sp.Data, Anchor: sp.Anchor}
+	info.Scheduler, _ = dataitem.Get(sp.Tags, ao.TagScheduler)
+	if sp.Signature != nil {
+		info.Signature = *sp.Signature
+	}
+	mod, err := c.loadModule(ctx, modID)
+	if err != nil {
+		return err
+	}
+	mem, comp, err := ao.LimitsOf(sp.Tags, mod.Tags)
+	if err != nil {
+		return unprocessable("process %s: %v", p.id, err)
+	}
+	if mem > c.cfg.MaxMemory {
+		return tooLarge("process %s: Memory-Limit %d exceeds this CU's maximum %d", p.id, mem, c.cfg.MaxMemory)
+	}
+	if comp > c.cfg.MaxCompute {
+		return tooLarge("process %s: Compute-Limit %d exceeds this CU's maximum %d", p.id, comp, c.cfg.MaxCompute)
+	}
+	crons, err := newCronSet(sp.Tags, height, sp.Timestamp)
+	if err != nil {
+		return err
+	}
+	env, err := json.Marshal(envJSON{
+		Process: envEntity{ID: p.id, Owner: info.Owner, Tags: sp.Tags},
+		Module:  envEntity{ID: mod.ID, Owner: mod.Owner, Tags: mod.Tags},
+	})
+	if err != nil {
+		return err
+	}
+	p.info, p.mod, p.crons, p.env = info, mod, crons, env
+	p.opts = vm.Options{MemoryLimit: mem, ComputeLimit: comp, WeaveDrive: c.cfg.WeaveDrive,
+		CacheDir: filepath.Join(c.cfg.DataDir, "wasmcache")}
+
+	if cp, err := c.cfg.Store.LatestCheckpoint(ctx, p.id); err == nil && cp.ModuleID == mod.ID {
+		if err := c.restore(p, cp); err == nil {
+			p.loaded = true
+			return nil
+		} else {
+			c.log.Warn("checkpoint unusable; evaluating from the start", "process", p.id, "seq", cp.Seq, "err", err)
+		}
+	} else if err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("load checkpoint of %s: %w", p.id, err)
+	}
+	start := time.Now()
+	m, err := c.machines.Open(mod.Format, mod.Wasm, p.opts)
+	if err != nil {
+		return machineErr(mod, err)
+	}
+	c.metrics.coldStarts.Add(1)
+	c.metrics.openNanos.Add(time.Since(start).Nanoseconds())
+	p.m = m
+	p.chain = chainState{Nonce: -1}
+	p.seq, p.cpSeq = 0, -1
+	p.cron.resetAt(info.Timestamp, info.Height, 0)
+	p.cron.Consumed = 0
+	p.lastTs, p.lastHeight = info.Timestamp, info.Height
+	p.memSize.Store(m.MemorySize())
+	p.loaded = true
+	return nil
+}
+
+func machineErr(mod *module, err error) error {
+	if errors.Is(err, vm.ErrUnknownFormat) {
+		return unprocessable("module %s: format %q is not supported: %v", mod.ID, mod.Format, err)
+	}
+	return fmt.Errorf("open module %s: %w", mod.ID, err)
+}
+
+// target says how far an evaluation goes.
+type target struct {
+	// toNonce is the last slot to evaluate; -1 means every slot the SU has.
+	toNonce int64
+	// tailTs, when > 0, runs the cron clock after the last slot up to this timestamp (ms) and tailHeight is
+	// the SU's block height then.
+	tailTs, tailHeight int64
+}
+
+// evaluate brings p up to t. Called with p.mu held. Progress is saved even when it fails part-way.
+func (c *CU) evaluate(ctx context.Context, p *proc, sched Scheduler, t target) (err error) {
+	if err := c.load(ctx, p, sched); err != nil {
+		return err
+	}
+	r := &run{c: c, p: p, ctx: ctx}
+	defer func() {
+		if ferr := r.finish(); err == nil {
+			err = ferr
+		}
+		p.memSize.Store(p.m.MemorySize())
+	}()
+	for t.toNonce < 0 || p.chain.Nonce < t.toNonce {
+		from := p.chain.Nonce
+		q := client.SUQuery{FromNonce: &from, Limit: c.cfg.PageSize, ShowAnchor: true}
+		if t.toNonce >= 0 {
+			to := t.toNonce
+			q.ToNonce = &to
+		}
+		page, err := sched.Page(ctx, p.id, q)
+		if err != nil {
+			return fmt.Errorf("load messages of %s from nonce %d: %w", p.id, from, err)
+		}
+		progressed := false
+		for i := range page.Edges {
+			node := &page.Edges[i].Node
+			meta, err := assignmentMeta(&node.Assignment)
+			if err != nil {
+				return unprocessable("process %s: assignment %s: %v", p.id, node.Assignment.ID, err)
+			}
+			if meta.Nonce <= p.chain.Nonce {
+				continue // already evaluated (an SU whose from-nonce bound is inclusive)
+			}
+			if t.toNonce >= 0 && meta.Nonce > t.toNonce {
+				break
+			}
+			if err := r.slot(node, meta); err != nil {
+				return err
+			}
+			progressed = true
+		}
+		if !page.PageInfo.HasNextPage || !progressed {
+			break
+		}
+	}
+	if t.tailTs > 0 && p.crons != nil {
+		if err := r.crons(t.tailTs, t.tailHeight); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// run is one evaluation pass: it batches evaluations for the store.
+type run struct {
+	c     *CU
+	p     *proc
+	ctx   context.Context
+	batch []Eval
+	last  *Eval // the last evaluation of the run, in batch or already flushed
+}
+
+const flushEvery = 512
+
+// slot verifies and evaluates one scheduled slot, after the cron messages that precede it.
+func (r *run) slot(node *client.SUMessage, meta slotMeta) error {
+	p, c := r.p, r.c
+	if err := checkSlot(p.id, p.chain, node, meta); err != nil {
+		return err
+	}
+	if !c.cfg.SkipSignatureCheck {
+		if err := verifyAssignment(&node.Assignment, p.info.Scheduler); err != nil {
+			return err
+		}
+	}
+	if p.crons != nil {
+		if err := r.crons(meta.Timestamp, meta.BlockHeight); err != nil {
+			return err
+		}
+	}
+	// A process whose log does not start with the Process itself (spawned before aop-6) gets it evaluated
+	// first, as the reference does on a cold start.
+	if p.chain.Nonce < 0 && !isProcessSlot(node, p.id) {
+		if err := r.apply(processMsg(p), Eval{Message: p.id, Nonce: 0, Timestamp: p.info.Timestamp, BlockHeight: p.info.Height}, true); err != nil {
+			return err
+		}
+	}
+	var msg []byte
+	var err error
+	mid := meta.Message
+	if node.Message != nil {
+		mid = node.Message.ID
+		msg, err = json.Marshal(scheduledMsg(node, meta))
+	} else {
+		msg, err = r.hydrate(node, meta)
+	}
+	if err != nil {
+		return err
+	}
+	skip := false
+	if node.Message == nil {
+		// The reference drops a second assignment of an already evaluated message.
+		if _, err := c.cfg.Store.EvalByMessage(r.ctx, p.id, mid); err == nil || r.inBatch(mid) {
+			skip = true
+		}
+	}
+	if !skip {
+		ev := Eval{Message: mid, Nonce: meta.Nonce, Timestamp: meta.Timestamp, BlockHeight: meta.BlockHeight, HashChain: meta.HashChain}
+		if err := r.apply(msg, ev, false); err != nil {
+			return err
+		}
+	}
+	p.chain = chainState{Nonce: meta.Nonce, HashChain: meta.HashChain, AssignmentID: node.Assignment.ID}
+	p.cron.resetAt(meta.Timestamp, meta.BlockHeight, meta.Nonce)
+	p.lastTs, p.lastHeight = meta.Timestamp, meta.BlockHeight
+	if p.seq-1-p.cpSeq >= int64(c.cfg.CheckpointEvery) {
+		if err := r.flush(); err != nil {
+			return err
+		}
+		if err := c.checkpoint(r.ctx, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *run) inBatch(mid string) bool {
+	for i := range r.batch {
+		if r.batch[i].Message == mid {
+			return true
+		}
+	}
+	return false
+}
+
+func isProcessSlot(node *client.SUMessage, pid string) bool {
+	if node.Message != nil {
+		return node.Message.ID == pid
+	}
+	_, hasMsg := dataitem.Get(node.Assignment.Tags, ao.TagMessage)
+	return !hasMsg
+}
+
+// processMsg is the synthetic first message of a pre-aop-6 process: the Process item itself.
+func processMsg(p *proc) []byte {
+	sig := p.info.Signature
+	b, _ := json.Marshal(msgJSON{
+		ID: p.id, Signature: &sig, Data: p.info.Data, Owner: p.info.Owner, Target: p.id, Anchor: p.info.Anchor,
+		From: fromOf(p.info.Tags, p.info.Owner), Tags: handleTags(p.info.Tags),
+		Timestamp: p.info.Timestamp, BlockHeight: p.info.Height,
+	})
+	return b
+}
+
+// crons runs the cron clock up to rightTs (exclusive), evaluating every cron message that fires.
+func (r *run) crons(rightTs, rightHeight int64) error {
+	p, c := r.p, r.c
+	var blocks []Block
+	if c.cfg.Blocks != nil && rightHeight > p.cron.CurHeight && rightTs > p.cron.NextTick {
+		var err error
+		// Blocks a little past the right boundary's height can still be older than it (the SU's height
+		// lags); the time filter in run drops the rest.
+		if blocks, err = c.cfg.Blocks.Blocks(r.ctx, p.cron.LeftHeight, rightHeight+1); err != nil {
+			return fmt.Errorf("load blocks %d..%d: %w", p.cron.LeftHeight, rightHeight, err)
+		}
+	}
+	return p.crons.run(&p.cron, rightTs, blocks, func(f firedCron) error {
+		msg, err := json.Marshal(cronMsg(p.id, p.info.Owner, f.tags, f.ts, f.height))
+		if err != nil {
+			return err
+		}
+		if err := r.apply(msg, Eval{Nonce: f.ordinate, Cron: f.id, Timestamp: f.ts, BlockHeight: f.height}, false); err != nil {
+			return err
+		}
+		p.lastTs, p.lastHeight = f.ts, f.height
+		return nil
+	})
+}
+
+// apply evaluates msg and queues its evaluation (noSave: evaluated but not stored, like the reference's
+// synthetic Process message).
+func (r *run) apply(msg []byte, ev Eval, noSave bool) error {
+	p, c := r.p, r.c
+	start := time.Now()
+	res, err := p.m.Apply(r.ctx, msg, p.env)
+	if err != nil {
+		return fmt.Errorf("evaluate %s seq %d: %w", p.id, p.seq, err)
+	}
+	c.metrics.evalNanos.Add(time.Since(start).Nanoseconds())
+	if ev.Cron != "" {
+		c.metrics.cronEvals.Add(1)
+	} else {
+		c.metrics.evals.Add(1)
+	}
+	if res.Error != "" {
+		c.metrics.evalErrors.Add(1)
+	}
+	if noSave {
+		return nil
+	}
+	body, err := json.Marshal(res)
+	if err != nil {
+		return fmt.Errorf("encode result of %s seq %d: %w", p.id, p.seq, err)
+	}
+	ev.Process, ev.Seq, ev.Result, ev.IsError = p.id, p.seq, body, res.Error != ""
+	if c.cfg.HashEveryMessage {
+		h := p.m.MemoryHash()
+		ev.MemoryHash = h[:]
+	}
+	p.seq++
+	r.batch = append(r.batch, ev)
+	r.last = &r.batch[len(r.batch)-1]
+	if len(r.batch) >= flushEvery {
+		return r.flush()
+	}
+	return nil
+}
+
+func (r *run) flush() error {
+	if len(r.batch) == 0 {
+		return nil
+	}
+	if err := r.c.cfg.Store.SaveEvals(r.ctx, r.batch); err != nil {
+		return fmt.Errorf("save evaluations of %s: %w", r.p.id, err)
+	}
+	r.batch = r.batch[:0]
+	r.last = nil
+	return nil
+}
+
+// finish gives the run's last evaluation its memory hash and saves what is left.
+func (r *run) finish() error {
+	if r.last != nil && r.last.MemoryHash == nil {
+		h := r.p.m.MemoryHash()
+		r.last.MemoryHash = h[:]
+	}
+	// Save even when the request's context is gone: the evaluations happened.
+	r.ctx = context.WithoutCancel(r.ctx)
+	return r.flush()
+}
+
+// hydrate builds the msg of an assignment whose message the SU does not hold (a message on Arweave): the
+// signed item comes from the item source and is verified; fields named by Exclude tags are left out.
+func (r *run) hydrate(node *client.SUMessage, meta slotMeta) ([]byte, error) {
+	if meta.Message == "" {
+		return nil, unprocessable("assignment %s has neither a message nor a Message tag", node.Assignment.ID)
+	}
+	raw, err := r.c.cfg.Modules.Item(r.ctx, meta.Message)
+	if err != nil {
+		return nil, fmt.Errorf("hydrate assigned message %s: %w", meta.Message, err)
+	}
+	it, err := dataitem.Decode(raw)
+	if err != nil {
+		return nil, unprocessable("assigned message %s: %v", meta.Message, err)
+	}
+	if err := it.Verify(); err != nil || it.ID() != meta.Message {
+		return nil, unprocessable("assigned message %s does not verify", meta.Message)
+	}
+	owner := ownerAddressBytes(it.Owner)
+	sig := dataitem.B64(it.Signature)
+	data := string(it.Data)
+	var anchor *string
+	if len(it.Anchor) > 0 {
+		a := string(it.Anchor)
+		anchor = &a
+	}
+	epoch, nonce := meta.Epoch, meta.Nonce
+	m := msgJSON{ID: it.ID(), Signature: &sig, Data: &data, Owner: owner, Target: it.TargetID(), Anchor: anchor,
+		From: fromOf(it.Tags, owner), ForwardedBy: forwardedByOf(it.Tags, owner), Tags: handleTags(it.Tags),
+		Message: meta.Message, Epoch: &epoch, Nonce: &nonce, Timestamp: meta.Timestamp,
+		BlockHeight: meta.BlockHeight, HashChain: meta.HashChain}
+	for _, t := range node.Assignment.Tags {
+		if t.Name != ao.TagExclude {
+			continue
+		}
+		switch t.Value {
+		case "Data":
+			m.Data = nil
+		case "Tags":
+			m.Tags = []dataitem.Tag{}
+		case "Signature":
+			m.Signature = nil
+		case "Anchor":
+			m.Anchor = nil
+		}
+	}
+	return json.Marshal(m)
+}
+
+// restore loads p's machine from checkpoint cp.
+func (c *CU) restore(p *proc, cp *Checkpoint) error {
+	f, err := os.Open(filepath.Join(c.cfg.DataDir, "snapshots", cp.File))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	start := time.Now()
+	m, err := c.machines.Restore(p.mod.Format, p.mod.Wasm, p.opts, f)
+	if err != nil {
+		return err
+	}
+	if h := m.MemoryHash(); len(cp.MemoryHash) > 0 && string(h[:]) != string(cp.MemoryHash) {
+		m.Close()
+		return fmt.Errorf("snapshot %s restores memory %x, checkpoint says %x", cp.File, h, cp.MemoryHash)
+	}
+	c.metrics.restores.Add(1)
+	c.metrics.openNanos.Add(time.Since(start).Nanoseconds())
+	p.m = m
+	p.chain = chainState{Nonce: cp.Nonce, HashChain: cp.HashChain, AssignmentID: cp.AssignmentID}
+	p.seq, p.cpSeq = cp.Seq+1, cp.Seq
+	p.cron = cronCursor{}
+	if len(cp.Cron) > 0 {
+		// The cursor holds the left boundary (the last scheduled message) and the clock's position.
+		if err := json.Unmarshal(cp.Cron, &p.cron); err != nil {
+			m.Close()
+			p.m = nil
+			return fmt.Errorf("checkpoint cron position: %w", err)
+		}
+	} else {
+		p.cron.resetAt(cp.Timestamp, cp.BlockHeight, cp.Nonce)
+	}
+	p.lastTs, p.lastHeight = cp.Timestamp, cp.BlockHeight
+	p.memSize.Store(m.MemorySize())
+	return nil
+}
+
+func parseInt(s string) (int64, error) { return strconv.ParseInt(strings.TrimSpace(s), 10, 64) }

@@ -1,0 +1,98 @@
+package mu
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aogo/aogo/client"
+)
+
+// Monitors: a monitored process's cron results are read from its CU (GET /cron/{pid}?from=<cursor>) and cranked
+// like any result. Each result's children and the cursor that moves past it are committed in one transaction,
+// so after a crash the MU resumes at the first result it had not cranked: no tick is missed or pushed twice.
+
+// monitor starts monitoring pid. The cursor starts at the process's latest evaluated result, as the reference
+// MU does, so cron results from before the subscription are not pushed.
+func (m *MU) monitor(ctx context.Context, pid string) error {
+	if _, err := m.loc.process(ctx, pid); err != nil {
+		if errors.Is(err, errNotProcess) {
+			return permanent("%s is not a process known to any SU or the gateway", pid)
+		}
+		return err
+	}
+	page, err := m.compute(pid, 0).Results(ctx, pid, client.CUQuery{Sort: "DESC", Limit: 1})
+	if err != nil {
+		return fmt.Errorf("read the latest result of %s: %w", pid, err)
+	}
+	cursor := ""
+	if len(page.Edges) > 0 {
+		cursor = page.Edges[0].Cursor
+	}
+	if err := m.store.PutMonitor(ctx, Monitor{Process: pid, Cursor: cursor}); err != nil {
+		return err
+	}
+	select {
+	case m.cronWake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+func (m *MU) cronLoop(ctx context.Context) {
+	timer := m.cfg.CronInterval
+	for {
+		mons, err := m.store.Monitors(ctx)
+		if err != nil && ctx.Err() == nil {
+			m.log.Error("mu: list monitors", "err", err)
+		}
+		for _, mon := range mons {
+			if ctx.Err() != nil {
+				return
+			}
+			if err := m.tick(ctx, mon); err != nil && ctx.Err() == nil {
+				m.log.Warn("mu: cron tick", "process", mon.Process, "err", err)
+			}
+		}
+		t := time.NewTimer(timer)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-m.cronWake:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// tick cranks every cron result of mon's process after its cursor.
+func (m *MU) tick(ctx context.Context, mon Monitor) error {
+	pid, cursor := mon.Process, mon.Cursor
+	for {
+		page, err := m.compute(pid, 0).Cron(ctx, pid, client.CUQuery{From: cursor, Limit: m.cfg.CronPageSize})
+		if err != nil {
+			return fmt.Errorf("read cron results of %s after %q: %w", pid, cursor, err)
+		}
+		for _, e := range page.Edges {
+			if e.Cursor == "" || e.Cursor == cursor {
+				return fmt.Errorf("cron results of %s: the CU gave a result without a new cursor", pid)
+			}
+			children, err := m.crank(ctx, e.Node, pid, "", fmt.Sprintf("cron:%s:%s", pid, e.Cursor), 0)
+			if err != nil {
+				return err
+			}
+			stored, err := m.store.AdvanceMonitor(ctx, pid, cursor, e.Cursor, children)
+			if err != nil {
+				return err // ErrStale: unmonitored meanwhile
+			}
+			m.met.cronResults.Add(1)
+			m.enqueue(stored...)
+			cursor = e.Cursor
+		}
+		if !page.PageInfo.HasNextPage || len(page.Edges) == 0 {
+			return nil
+		}
+	}
+}

@@ -1,0 +1,244 @@
+package mu
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/aogo/aogo/client"
+	"github.com/aogo/aogo/dataitem"
+)
+
+// Config configures a Messenger Unit. Wallet, Store and at least one CU are required.
+type Config struct {
+	// Wallet signs every item the MU pushes (outbox messages, spawns, Spawned notices). An ed25519 wallet signs
+	// in microseconds; an Arweave RSA-4096 one in milliseconds, once per pushed item.
+	Wallet dataitem.Signer
+	Store  Store
+	// CUs are the Compute Unit URLs results are pulled from. Each process sticks to one (chosen by hash of its
+	// id); a failed attempt moves to the next.
+	CUs []string
+	// Gateway finds Scheduler-Locations and process tags and receives messages addressed to wallets. Nil: only
+	// SchedulerHints and the SUs are asked, and wallet messages are dropped with a log line.
+	Gateway Gateway
+	// SchedulerHints maps scheduler wallet addresses to SU URLs, ahead of any Scheduler-Location.
+	SchedulerHints map[string]string
+
+	// NewScheduler and NewCompute make the clients of one SU or CU. Default: package client over HTTPClient.
+	NewScheduler func(url string) Scheduler
+	NewCompute   func(url string) Compute
+	HTTPClient   *http.Client
+
+	Workers      int           // concurrent tasks; default 32
+	RetryBase    time.Duration // delay before the first retry, doubled each time; default 500 ms
+	RetryMax     time.Duration // longest delay between retries; default 1 min
+	MaxAttempts  int           // failed attempts before a task is parked; default 10
+	CronInterval time.Duration // how often monitored processes are asked for cron results; default 10 s
+	CronPageSize int           // cron results per CU request; default 50
+	MaxItemSize  int           // largest item accepted or pushed, in bytes; default 10 MiB (the SU's limit)
+	// NoSpawnResults disables pulling and cranking the boot result of spawned processes.
+	NoSpawnResults bool
+	// DoneRetention is how long finished tasks are kept (so a re-posted user item is recognised); default 1 h.
+	DoneRetention time.Duration
+
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+func (c *Config) defaults() error {
+	if c.Wallet == nil {
+		return errors.New("mu: Config.Wallet is required")
+	}
+	if c.Store == nil {
+		return errors.New("mu: Config.Store is required")
+	}
+	if len(c.CUs) == 0 {
+		return errors.New("mu: at least one CU URL is required")
+	}
+	if c.HTTPClient == nil {
+		c.HTTPClient = &http.Client{Timeout: 2 * time.Minute}
+	}
+	if c.NewScheduler == nil {
+		hc := c.HTTPClient
+		c.NewScheduler = func(u string) Scheduler { return client.NewSU(u, hc) }
+	}
+	if c.NewCompute == nil {
+		hc := c.HTTPClient
+		c.NewCompute = func(u string) Compute { return client.NewCU(u, hc) }
+	}
+	if c.Workers <= 0 {
+		c.Workers = 32
+	}
+	if c.RetryBase <= 0 {
+		c.RetryBase = 500 * time.Millisecond
+	}
+	if c.RetryMax <= 0 {
+		c.RetryMax = time.Minute
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 10
+	}
+	if c.CronInterval <= 0 {
+		c.CronInterval = 10 * time.Second
+	}
+	if c.CronPageSize <= 0 {
+		c.CronPageSize = 50
+	}
+	if c.MaxItemSize <= 0 {
+		c.MaxItemSize = 10 << 20
+	}
+	if c.DoneRetention <= 0 {
+		c.DoneRetention = time.Hour
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return nil
+}
+
+// MU is a Messenger Unit: it takes signed items from users, schedules them on the right SU, pulls their results
+// from a CU and pushes every outbox entry onward until nothing is left, exactly once, through a durable queue.
+type MU struct {
+	cfg   Config
+	store Store
+	loc   *locator
+	build builder
+	cus   []Compute
+	log   *slog.Logger
+	q     *queue
+	met   metrics
+
+	inflightMu sync.Mutex
+	inflight   map[int64]bool
+
+	cronWake chan struct{}
+}
+
+// New returns an MU. It starts nothing: serve Handler, and call Run to work the queue.
+func New(cfg Config) (*MU, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	m := &MU{
+		cfg:      cfg,
+		store:    cfg.Store,
+		loc:      newLocator(cfg.Gateway, cfg.NewScheduler, cfg.SchedulerHints, cfg.Now),
+		build:    builder{signer: cfg.Wallet, maxSize: cfg.MaxItemSize},
+		log:      cfg.Logger,
+		q:        newQueue(cfg.Now),
+		inflight: map[int64]bool{},
+		cronWake: make(chan struct{}, 1),
+	}
+	for _, u := range cfg.CUs {
+		m.cus = append(m.cus, cfg.NewCompute(u))
+	}
+	return m, nil
+}
+
+// Address is the MU wallet's address, the owner of every item it pushes.
+func (m *MU) Address() string { return dataitem.Address(m.cfg.Wallet.Owner()) }
+
+// Run loads the unfinished tasks and works the queue with Config.Workers goroutines, ticks the monitors and
+// prunes old finished tasks, until ctx is done. It returns once every goroutine it started has ended.
+func (m *MU) Run(ctx context.Context) error {
+	pending, err := m.store.Pending(ctx)
+	if err != nil {
+		return fmt.Errorf("mu: load pending tasks: %w", err)
+	}
+	for _, t := range pending {
+		if !m.isInflight(t.ID) {
+			m.q.push(t)
+		}
+	}
+	if len(pending) > 0 {
+		m.log.Info("mu: resumed unfinished tasks", "count", len(pending))
+	}
+	var wg sync.WaitGroup
+	for range m.cfg.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m.worker(ctx)
+		}()
+	}
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		m.cronLoop(ctx)
+	}()
+	go func() {
+		defer wg.Done()
+		m.pruneLoop(ctx)
+	}()
+	wg.Wait()
+	return nil
+}
+
+// Close releases nothing the MU owns beyond Run's goroutines (cancel Run's context to stop them); the store
+// belongs to the caller.
+func (m *MU) Close() error { return nil }
+
+func (m *MU) pruneLoop(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := m.store.PruneDone(ctx, m.cfg.Now().Add(-m.cfg.DoneRetention)); err != nil && ctx.Err() == nil {
+				m.log.Warn("mu: prune finished tasks", "err", err)
+			}
+		}
+	}
+}
+
+// claim marks a task as being worked on, so a task loaded at start and the request that created it do not run
+// it at the same time. Running it twice would still be safe (stage changes are compare-and-set), only wasteful.
+func (m *MU) claim(id int64) bool {
+	m.inflightMu.Lock()
+	defer m.inflightMu.Unlock()
+	if m.inflight[id] {
+		return false
+	}
+	m.inflight[id] = true
+	return true
+}
+
+func (m *MU) release(id int64) {
+	m.inflightMu.Lock()
+	delete(m.inflight, id)
+	m.inflightMu.Unlock()
+}
+
+func (m *MU) isInflight(id int64) bool {
+	m.inflightMu.Lock()
+	defer m.inflightMu.Unlock()
+	return m.inflight[id]
+}
+
+// compute returns the CU for a process: a stable choice per process, moving on with each failed attempt.
+func (m *MU) compute(pid string, attempt int) Compute {
+	if len(m.cus) == 1 {
+		return m.cus[0]
+	}
+	h := fnv.New32a()
+	h.Write([]byte(pid))
+	return m.cus[(int(h.Sum32()%uint32(len(m.cus)))+attempt)%len(m.cus)]
+}
+
+func (m *MU) enqueue(ts ...Task) {
+	for _, t := range ts {
+		if t.Stage == StageWrite || t.Stage == StagePull {
+			m.q.push(t)
+		}
+	}
+}

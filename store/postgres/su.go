@@ -1,0 +1,240 @@
+// Package postgres holds the PostgreSQL stores of the aogo units (pgx/v5), for operators who run units on
+// separate hosts or want a managed database. Each unit's store lives in its own file and its own tables.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aogo/aogo/su"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// SUStore is the Scheduler Unit's store in PostgreSQL. A commit is one transaction (slots and uploads with
+// COPY), durable when COMMIT returns (synchronous_commit as the server sets it; keep it on).
+type SUStore struct {
+	pool *pgxpool.Pool
+}
+
+var _ su.Store = (*SUStore)(nil)
+
+const suSchema = `
+CREATE TABLE IF NOT EXISTS su_slots (
+	process TEXT NOT NULL,
+	nonce BIGINT NOT NULL,
+	timestamp BIGINT NOT NULL,
+	block_height BIGINT NOT NULL,
+	hash_chain TEXT NOT NULL,
+	assignment_id TEXT NOT NULL,
+	message_id TEXT NOT NULL,
+	content_hash TEXT,
+	assignment BYTEA NOT NULL,
+	message BYTEA,
+	PRIMARY KEY (process, nonce)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS su_slots_timestamp ON su_slots(process, timestamp);
+CREATE UNIQUE INDEX IF NOT EXISTS su_slots_message ON su_slots(message_id, process);
+CREATE UNIQUE INDEX IF NOT EXISTS su_slots_assignment ON su_slots(assignment_id);
+CREATE INDEX IF NOT EXISTS su_slots_content ON su_slots(process, content_hash) WHERE content_hash IS NOT NULL;
+CREATE TABLE IF NOT EXISTS su_uploads (
+	seq BIGSERIAL PRIMARY KEY,
+	item BYTEA NOT NULL
+);
+`
+
+var suColumnList = []string{"process", "nonce", "timestamp", "block_height", "hash_chain", "assignment_id", "message_id",
+	"content_hash", "assignment", "message"}
+
+var suColumns = strings.Join(suColumnList, ", ")
+
+// OpenSU connects to dsn (a postgres:// URL or key=value string; extra parameters such as search_path are
+// passed to the server) and creates the SU tables if needed.
+func OpenSU(ctx context.Context, dsn string) (*SUStore, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("su store: parse dsn: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("su store: connect: %w", err)
+	}
+	// Several units may create their tables at once on a fresh database; serialise DDL with an advisory lock.
+	if err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(7135001)`); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, suSchema)
+		return err
+	}); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("su store: create schema: %w", err)
+	}
+	return &SUStore{pool: pool}, nil
+}
+
+// Close closes the pool.
+func (s *SUStore) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// Commit writes slots and uploads in one transaction.
+func (s *SUStore) Commit(ctx context.Context, slots []su.Slot, uploads [][]byte) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if len(slots) > 0 {
+			rows := make([][]any, len(slots))
+			for i := range slots {
+				sl := &slots[i]
+				var content, msg any
+				if sl.ContentHash != "" {
+					content = sl.ContentHash
+				}
+				if sl.Message != nil {
+					msg = sl.Message
+				}
+				rows[i] = []any{sl.Process, int64(sl.Nonce), sl.Timestamp, int64(sl.BlockHeight), sl.HashChain,
+					sl.AssignmentID, sl.MessageID, content, sl.Assignment, msg}
+			}
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"su_slots"}, suColumnList, pgx.CopyFromRows(rows)); err != nil {
+				return fmt.Errorf("copy %d slots: %w", len(slots), err)
+			}
+		}
+		if len(uploads) > 0 {
+			rows := make([][]any, len(uploads))
+			for i, up := range uploads {
+				rows[i] = []any{up}
+			}
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"su_uploads"}, []string{"item"}, pgx.CopyFromRows(rows)); err != nil {
+				return fmt.Errorf("queue %d uploads: %w", len(uploads), err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("su commit: %w", err)
+	}
+	return nil
+}
+
+func scanSUSlot(row pgx.Row) (su.Slot, error) {
+	var sl su.Slot
+	var nonce, height int64
+	var content *string
+	err := row.Scan(&sl.Process, &nonce, &sl.Timestamp, &height, &sl.HashChain, &sl.AssignmentID, &sl.MessageID,
+		&content, &sl.Assignment, &sl.Message)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return sl, su.ErrNotFound
+	}
+	if err != nil {
+		return sl, fmt.Errorf("su store: %w", err)
+	}
+	sl.Nonce, sl.BlockHeight = uint64(nonce), uint64(height)
+	if content != nil {
+		sl.ContentHash = *content
+	}
+	return sl, nil
+}
+
+func (s *SUStore) one(ctx context.Context, where string, args ...any) (su.Slot, error) {
+	return scanSUSlot(s.pool.QueryRow(ctx, `SELECT `+suColumns+` FROM su_slots WHERE `+where+` LIMIT 1`, args...))
+}
+
+// Last returns the highest-nonce slot of pid.
+func (s *SUStore) Last(ctx context.Context, pid string) (su.Slot, error) {
+	return s.one(ctx, `process = $1 ORDER BY nonce DESC`, pid)
+}
+
+// Find returns the slot of pid whose message or assignment id is id.
+func (s *SUStore) Find(ctx context.Context, pid, id string) (su.Slot, error) {
+	sl, err := s.one(ctx, `message_id = $1 AND process = $2`, id, pid)
+	if errors.Is(err, su.ErrNotFound) {
+		sl, err = s.one(ctx, `assignment_id = $1 AND process = $2`, id, pid)
+	}
+	return sl, err
+}
+
+// FindContent returns the slot of pid with content hash h.
+func (s *SUStore) FindContent(ctx context.Context, pid, h string) (su.Slot, error) {
+	return s.one(ctx, `process = $1 AND content_hash = $2`, pid, h)
+}
+
+// Item returns the raw item with id from any slot that holds it.
+func (s *SUStore) Item(ctx context.Context, id string) ([]byte, error) {
+	var b []byte
+	err := s.pool.QueryRow(ctx, `SELECT message FROM su_slots WHERE message_id = $1 AND message IS NOT NULL LIMIT 1`, id).Scan(&b)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, su.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("su store: item %s: %w", id, err)
+	}
+	return b, nil
+}
+
+// Page returns the slots of pid that q selects, ascending.
+func (s *SUStore) Page(ctx context.Context, pid string, q su.PageQuery) ([]su.Slot, error) {
+	col := "timestamp"
+	if q.ByNonce {
+		col = "nonce"
+	}
+	where := "process = $1"
+	args := []any{pid}
+	if q.HasFrom {
+		args = append(args, q.From)
+		where += fmt.Sprintf(" AND %s > $%d", col, len(args))
+	}
+	if q.HasTo {
+		args = append(args, q.To)
+		where += fmt.Sprintf(" AND %s <= $%d", col, len(args))
+	}
+	args = append(args, q.Limit)
+	rows, err := s.pool.Query(ctx, fmt.Sprintf(`SELECT %s FROM su_slots WHERE %s ORDER BY %s LIMIT $%d`, suColumns, where, col, len(args)), args...)
+	if err != nil {
+		return nil, fmt.Errorf("su store: page of %s: %w", pid, err)
+	}
+	defer rows.Close()
+	var out []su.Slot
+	for rows.Next() {
+		sl, err := scanSUSlot(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sl)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("su store: page of %s: %w", pid, err)
+	}
+	return out, nil
+}
+
+// PendingUploads returns up to limit queued uploads, oldest first.
+func (s *SUStore) PendingUploads(ctx context.Context, limit int) ([]su.Upload, error) {
+	rows, err := s.pool.Query(ctx, `SELECT seq, item FROM su_uploads ORDER BY seq LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("su store: upload queue: %w", err)
+	}
+	defer rows.Close()
+	var out []su.Upload
+	for rows.Next() {
+		var up su.Upload
+		if err := rows.Scan(&up.Seq, &up.Item); err != nil {
+			return nil, fmt.Errorf("su store: upload queue: %w", err)
+		}
+		out = append(out, up)
+	}
+	return out, rows.Err()
+}
+
+// DeleteUploads removes delivered uploads.
+func (s *SUStore) DeleteUploads(ctx context.Context, seqs []int64) error {
+	if len(seqs) == 0 {
+		return nil
+	}
+	if _, err := s.pool.Exec(ctx, `DELETE FROM su_uploads WHERE seq = ANY($1)`, seqs); err != nil {
+		return fmt.Errorf("su store: dequeue uploads: %w", err)
+	}
+	return nil
+}

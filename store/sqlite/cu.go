@@ -1,0 +1,238 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aogo/aogo/cu"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// CUStore is the Compute Unit's store in one SQLite file (WAL): every evaluation, scheduled and cron, keyed
+// by process and evaluation sequence, with the scheduled ones also found by message id; and the checkpoint
+// rows that name memory snapshot files. One connection writes, a small pool reads.
+type CUStore struct {
+	w, r *sql.DB
+}
+
+var _ cu.Store = (*CUStore)(nil)
+
+// Evaluations are re-derivable from the log, so synchronous NORMAL (durable at checkpoints of the WAL, never
+// corrupt) is enough: a lost tail is evaluated again, with identical results.
+const cuSchema = `
+CREATE TABLE IF NOT EXISTS cu_evals (
+	process TEXT NOT NULL,
+	seq INTEGER NOT NULL,
+	message TEXT NOT NULL,
+	nonce INTEGER NOT NULL,
+	cron TEXT NOT NULL,
+	timestamp INTEGER NOT NULL,
+	block_height INTEGER NOT NULL,
+	hash_chain TEXT NOT NULL,
+	is_error INTEGER NOT NULL,
+	result BLOB NOT NULL,
+	memory_hash BLOB,
+	attestation BLOB,
+	PRIMARY KEY (process, seq)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS cu_evals_message ON cu_evals(process, message) WHERE message != '';
+CREATE INDEX IF NOT EXISTS cu_evals_cron ON cu_evals(process, seq) WHERE cron != '';
+CREATE INDEX IF NOT EXISTS cu_evals_timestamp ON cu_evals(process, timestamp);
+CREATE TABLE IF NOT EXISTS cu_checkpoints (
+	process TEXT NOT NULL,
+	seq INTEGER NOT NULL,
+	module TEXT NOT NULL,
+	nonce INTEGER NOT NULL,
+	timestamp INTEGER NOT NULL,
+	block_height INTEGER NOT NULL,
+	hash_chain TEXT NOT NULL,
+	assignment_id TEXT NOT NULL,
+	cron BLOB,
+	memory_hash BLOB NOT NULL,
+	file TEXT NOT NULL,
+	PRIMARY KEY (process, seq)
+) WITHOUT ROWID;
+`
+
+const cuEvalColumns = `process, seq, message, nonce, cron, timestamp, block_height, hash_chain, is_error, result, memory_hash, attestation`
+
+// OpenCU opens (creating if needed) the CU store at path.
+func OpenCU(path string) (*CUStore, error) {
+	base := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
+	w, err := sql.Open("sqlite", base+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("open cu store %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	if _, err := w.Exec(cuSchema); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open cu store %s: schema: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", base+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open cu store %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(4)
+	return &CUStore{w: w, r: r}, nil
+}
+
+// Close closes the database.
+func (s *CUStore) Close() error { return errors.Join(s.r.Close(), s.w.Close()) }
+
+// SaveEvals stores evaluations in one transaction. An evaluation already stored (same process and seq, or
+// same message) is kept as it is: evaluation is deterministic, so a replay after a restart produces the same
+// rows, and the first one may already carry an attestation.
+func (s *CUStore) SaveEvals(ctx context.Context, evals []cu.Eval) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("save evals: %w", err)
+	}
+	defer tx.Rollback()
+	st, err := tx.PrepareContext(ctx, `INSERT INTO cu_evals (`+cuEvalColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`)
+	if err != nil {
+		return fmt.Errorf("save evals: %w", err)
+	}
+	defer st.Close()
+	for i := range evals {
+		e := &evals[i]
+		isErr := 0
+		if e.IsError {
+			isErr = 1
+		}
+		if _, err := st.ExecContext(ctx, e.Process, e.Seq, e.Message, e.Nonce, e.Cron, e.Timestamp, e.BlockHeight,
+			e.HashChain, isErr, e.Result, nullBytes(e.MemoryHash), nullBytes(e.Attestation)); err != nil {
+			return fmt.Errorf("save eval %s/%d: %w", e.Process, e.Seq, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("save evals: commit: %w", err)
+	}
+	return nil
+}
+
+func nullBytes(b []byte) any {
+	if b == nil {
+		return nil
+	}
+	return b
+}
+
+func scanCUEval(row interface{ Scan(...any) error }) (cu.Eval, error) {
+	var e cu.Eval
+	var isErr int
+	err := row.Scan(&e.Process, &e.Seq, &e.Message, &e.Nonce, &e.Cron, &e.Timestamp, &e.BlockHeight, &e.HashChain,
+		&isErr, &e.Result, &e.MemoryHash, &e.Attestation)
+	e.IsError = isErr != 0
+	return e, err
+}
+
+// EvalByMessage returns the evaluation of scheduled message mid in pid.
+func (s *CUStore) EvalByMessage(ctx context.Context, pid, mid string) (*cu.Eval, error) {
+	e, err := scanCUEval(s.r.QueryRowContext(ctx, `SELECT `+cuEvalColumns+` FROM cu_evals WHERE process = ? AND message = ? AND message != ''`, pid, mid))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("result of %s in %s: %w", mid, pid, cu.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("result of %s in %s: %w", mid, pid, err)
+	}
+	return &e, nil
+}
+
+// Evals lists evaluations of pid in q's range, by seq.
+func (s *CUStore) Evals(ctx context.Context, pid string, q cu.EvalQuery) ([]cu.Eval, bool, error) {
+	where := []string{"process = ?"}
+	args := []any{pid}
+	if q.FromSeq != nil {
+		where, args = append(where, "seq > ?"), append(args, *q.FromSeq)
+	} else if q.FromTimestamp != nil {
+		where, args = append(where, "timestamp > ?"), append(args, *q.FromTimestamp)
+	}
+	if q.ToSeq != nil {
+		where, args = append(where, "seq <= ?"), append(args, *q.ToSeq)
+	} else if q.ToTimestamp != nil {
+		where, args = append(where, "timestamp <= ?"), append(args, *q.ToTimestamp)
+	}
+	if q.CronOnly {
+		where = append(where, "cron != ''")
+	}
+	if q.SkipErrors {
+		where = append(where, "is_error = 0")
+	}
+	order := "ASC"
+	if q.Desc {
+		order = "DESC"
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 1000
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT `+cuEvalColumns+` FROM cu_evals WHERE `+strings.Join(where, " AND ")+
+		` ORDER BY seq `+order+` LIMIT ?`, append(args, limit+1)...)
+	if err != nil {
+		return nil, false, fmt.Errorf("results of %s: %w", pid, err)
+	}
+	defer rows.Close()
+	var out []cu.Eval
+	for rows.Next() {
+		e, err := scanCUEval(rows)
+		if err != nil {
+			return nil, false, fmt.Errorf("results of %s: %w", pid, err)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, fmt.Errorf("results of %s: %w", pid, err)
+	}
+	more := len(out) > limit
+	if more {
+		out = out[:limit]
+	}
+	return out, more, nil
+}
+
+// SetAttestation records the attestation of evaluation seq of pid.
+func (s *CUStore) SetAttestation(ctx context.Context, pid string, seq int64, att []byte) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE cu_evals SET attestation = ? WHERE process = ? AND seq = ?`, att, pid, seq)
+	if err != nil {
+		return fmt.Errorf("set attestation %s/%d: %w", pid, seq, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("set attestation %s/%d: %w", pid, seq, cu.ErrNotFound)
+	}
+	return nil
+}
+
+// SaveCheckpoint records a checkpoint (replacing one at the same seq).
+func (s *CUStore) SaveCheckpoint(ctx context.Context, cp cu.Checkpoint) error {
+	_, err := s.w.ExecContext(ctx, `INSERT OR REPLACE INTO cu_checkpoints
+		(process, seq, module, nonce, timestamp, block_height, hash_chain, assignment_id, cron, memory_hash, file)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
+		cp.Process, cp.Seq, cp.ModuleID, cp.Nonce, cp.Timestamp, cp.BlockHeight, cp.HashChain, cp.AssignmentID,
+		nullBytes(cp.Cron), cp.MemoryHash, cp.File)
+	if err != nil {
+		return fmt.Errorf("save checkpoint %s/%d: %w", cp.Process, cp.Seq, err)
+	}
+	return nil
+}
+
+// LatestCheckpoint returns pid's checkpoint with the highest seq.
+func (s *CUStore) LatestCheckpoint(ctx context.Context, pid string) (*cu.Checkpoint, error) {
+	var cp cu.Checkpoint
+	err := s.r.QueryRowContext(ctx, `SELECT process, seq, module, nonce, timestamp, block_height, hash_chain,
+		assignment_id, cron, memory_hash, file FROM cu_checkpoints WHERE process = ? ORDER BY seq DESC LIMIT 1`, pid).
+		Scan(&cp.Process, &cp.Seq, &cp.ModuleID, &cp.Nonce, &cp.Timestamp, &cp.BlockHeight, &cp.HashChain,
+			&cp.AssignmentID, &cp.Cron, &cp.MemoryHash, &cp.File)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("checkpoint of %s: %w", pid, cu.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint of %s: %w", pid, err)
+	}
+	return &cp, nil
+}

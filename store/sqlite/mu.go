@@ -1,0 +1,365 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aogo/aogo/mu"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// MUStore is the Messenger Unit's durable task queue and monitor table in one SQLite file (WAL, synchronous
+// FULL: a task the MU has acknowledged survives a crash of the process or the machine).
+type MUStore struct {
+	db  *sql.DB // one connection: SQLite has one writer, and every MU query is short
+	now func() time.Time
+}
+
+var _ mu.Store = (*MUStore)(nil)
+
+const muSchema = `
+CREATE TABLE IF NOT EXISTS mu_tasks (
+	id INTEGER PRIMARY KEY AUTOINCREMENT,
+	key TEXT NOT NULL UNIQUE,
+	kind TEXT NOT NULL,
+	stage TEXT NOT NULL,
+	process TEXT NOT NULL,
+	item_id TEXT NOT NULL,
+	item BLOB,
+	origin TEXT NOT NULL,
+	parent INTEGER NOT NULL,
+	base_layer INTEGER NOT NULL,
+	exclude TEXT NOT NULL,
+	cast INTEGER NOT NULL,
+	assign_to TEXT NOT NULL,
+	attempts INTEGER NOT NULL,
+	next_at INTEGER NOT NULL,
+	last_error TEXT NOT NULL,
+	created INTEGER NOT NULL,
+	updated INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS mu_tasks_stage ON mu_tasks(stage, id);
+CREATE TABLE IF NOT EXISTS mu_monitors (
+	process TEXT PRIMARY KEY,
+	cursor TEXT NOT NULL,
+	created INTEGER NOT NULL
+);
+`
+
+// OpenMU opens (creating if needed) the MU store at path.
+func OpenMU(path string) (*MUStore, error) {
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(FULL)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open mu store %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec(muSchema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open mu store %s: create schema: %w", path, err)
+	}
+	return &MUStore{db: db, now: time.Now}, nil
+}
+
+// Close closes the database.
+func (s *MUStore) Close() error { return s.db.Close() }
+
+const taskCols = `id, key, kind, stage, process, item_id, item, origin, parent, base_layer, exclude, cast, assign_to, attempts, next_at, last_error, created, updated`
+
+type scanner interface{ Scan(...any) error }
+
+func scanTask(r scanner) (mu.Task, error) {
+	var t mu.Task
+	var kind, stage, exclude, assignTo string
+	var baseLayer, cast int
+	var next, created, updated int64
+	err := r.Scan(&t.ID, &t.Key, &kind, &stage, &t.Process, &t.ItemID, &t.Item, &t.Origin, &t.Parent, &baseLayer,
+		&exclude, &cast, &assignTo, &t.Attempts, &next, &t.LastError, &created, &updated)
+	if err != nil {
+		return t, err
+	}
+	t.Kind, t.Stage = mu.Kind(kind), mu.Stage(stage)
+	t.BaseLayer, t.Cast = baseLayer != 0, cast != 0
+	if exclude != "" {
+		t.Exclude = strings.Split(exclude, ",")
+	}
+	if assignTo != "" {
+		t.AssignTo = strings.Split(assignTo, ",")
+	}
+	if next != 0 {
+		t.NextAt = time.UnixMilli(next)
+	}
+	t.Created, t.Updated = time.UnixMilli(created), time.UnixMilli(updated)
+	return t, nil
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// insertTask inserts t unless its key exists; it returns the stored row and whether it was inserted.
+func (s *MUStore) insertTask(ctx context.Context, tx *sql.Tx, t mu.Task, now time.Time) (mu.Task, bool, error) {
+	if t.Stage == "" {
+		t.Stage = mu.StageWrite
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO mu_tasks (key, kind, stage, process, item_id, item, origin, parent,
+		base_layer, exclude, cast, assign_to, attempts, next_at, last_error, created, updated)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING`,
+		t.Key, string(t.Kind), string(t.Stage), t.Process, t.ItemID, t.Item, t.Origin, t.Parent, b2i(t.BaseLayer),
+		strings.Join(t.Exclude, ","), b2i(t.Cast), strings.Join(t.AssignTo, ","), t.Attempts, ms(t.NextAt), t.LastError, now.UnixMilli(), now.UnixMilli())
+	if err != nil {
+		return t, false, fmt.Errorf("insert task %s: %w", t.Key, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		old, err := scanTask(tx.QueryRowContext(ctx, `SELECT `+taskCols+` FROM mu_tasks WHERE key = ?`, t.Key))
+		if err != nil {
+			return t, false, fmt.Errorf("read existing task %s: %w", t.Key, err)
+		}
+		return old, false, nil
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return t, false, fmt.Errorf("insert task %s: %w", t.Key, err)
+	}
+	t.ID = id
+	t.Created, t.Updated = time.UnixMilli(now.UnixMilli()), time.UnixMilli(now.UnixMilli())
+	return t, true, nil
+}
+
+func (s *MUStore) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("mu store: begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("mu store: commit: %w", err)
+	}
+	return nil
+}
+
+// Insert implements mu.Store.
+func (s *MUStore) Insert(ctx context.Context, t mu.Task) (stored mu.Task, inserted bool, err error) {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		stored, inserted, err = s.insertTask(ctx, tx, t, s.now())
+		return err
+	})
+	return stored, inserted, err
+}
+
+func (s *MUStore) insertChildren(ctx context.Context, tx *sql.Tx, children []mu.Task, now time.Time) ([]mu.Task, error) {
+	out := make([]mu.Task, 0, len(children))
+	for _, c := range children {
+		st, ins, err := s.insertTask(ctx, tx, c, now)
+		if err != nil {
+			return nil, err
+		}
+		if ins {
+			out = append(out, st)
+		}
+	}
+	return out, nil
+}
+
+// Advance implements mu.Store.
+func (s *MUStore) Advance(ctx context.Context, a mu.Advance) (children []mu.Task, err error) {
+	now := s.now()
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		q := `UPDATE mu_tasks SET stage = ?, updated = ?, attempts = 0, next_at = 0, last_error = ?`
+		args := []any{string(a.To), now.UnixMilli(), a.Error}
+		if a.ItemID != "" {
+			q += `, item_id = ?`
+			args = append(args, a.ItemID)
+		}
+		if a.To == mu.StageDone {
+			// The signed bytes are not needed once the item is written and its result cranked.
+			q += `, item = NULL`
+		}
+		q += ` WHERE id = ? AND stage = ?`
+		args = append(args, a.ID, string(a.From))
+		res, err := tx.ExecContext(ctx, q, args...)
+		if err != nil {
+			return fmt.Errorf("advance task %d: %w", a.ID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("advance task %d from %s: %w", a.ID, a.From, mu.ErrStale)
+		}
+		children, err = s.insertChildren(ctx, tx, a.Children, now)
+		return err
+	})
+	return children, err
+}
+
+// Retry implements mu.Store.
+func (s *MUStore) Retry(ctx context.Context, id int64, attempts int, next time.Time, lastError string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE mu_tasks SET attempts = ?, next_at = ?, last_error = ?, updated = ? WHERE id = ?`,
+		attempts, ms(next), lastError, s.now().UnixMilli(), id)
+	if err != nil {
+		return fmt.Errorf("retry task %d: %w", id, err)
+	}
+	return nil
+}
+
+// Delete implements mu.Store.
+func (s *MUStore) Delete(ctx context.Context, id int64) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM mu_tasks WHERE id = ?`, id); err != nil {
+		return fmt.Errorf("delete task %d: %w", id, err)
+	}
+	return nil
+}
+
+// Unpark implements mu.Store.
+func (s *MUStore) Unpark(ctx context.Context, id int64, to mu.Stage) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE mu_tasks SET stage = ?, attempts = 0, next_at = 0, updated = ? WHERE id = ? AND stage = ?`,
+		string(to), s.now().UnixMilli(), id, string(mu.StageParked))
+	if err != nil {
+		return fmt.Errorf("unpark task %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("unpark task %d: %w", id, mu.ErrStale)
+	}
+	return nil
+}
+
+// Get implements mu.Store.
+func (s *MUStore) Get(ctx context.Context, id int64) (mu.Task, error) {
+	t, err := scanTask(s.db.QueryRowContext(ctx, `SELECT `+taskCols+` FROM mu_tasks WHERE id = ?`, id))
+	if err != nil {
+		return t, fmt.Errorf("get task %d: %w", id, err)
+	}
+	return t, nil
+}
+
+func (s *MUStore) list(ctx context.Context, q string, args ...any) ([]mu.Task, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list tasks: %w", err)
+	}
+	defer rows.Close()
+	var out []mu.Task
+	for rows.Next() {
+		t, err := scanTask(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list tasks: %w", err)
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// Pending implements mu.Store.
+func (s *MUStore) Pending(ctx context.Context) ([]mu.Task, error) {
+	return s.list(ctx, `SELECT `+taskCols+` FROM mu_tasks WHERE stage IN (?, ?) ORDER BY id`, string(mu.StageWrite), string(mu.StagePull))
+}
+
+// Parked implements mu.Store.
+func (s *MUStore) Parked(ctx context.Context, limit int) ([]mu.Task, error) {
+	return s.list(ctx, `SELECT `+taskCols+` FROM mu_tasks WHERE stage = ? ORDER BY id DESC LIMIT ?`, string(mu.StageParked), limit)
+}
+
+// Counts implements mu.Store.
+func (s *MUStore) Counts(ctx context.Context) (map[mu.Stage]int, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT stage, COUNT(*) FROM mu_tasks GROUP BY stage`)
+	if err != nil {
+		return nil, fmt.Errorf("count tasks: %w", err)
+	}
+	defer rows.Close()
+	out := map[mu.Stage]int{}
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, fmt.Errorf("count tasks: %w", err)
+		}
+		out[mu.Stage(st)] = n
+	}
+	return out, rows.Err()
+}
+
+// PruneDone implements mu.Store.
+func (s *MUStore) PruneDone(ctx context.Context, before time.Time) (int, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM mu_tasks WHERE stage = ? AND updated < ?`, string(mu.StageDone), before.UnixMilli())
+	if err != nil {
+		return 0, fmt.Errorf("prune done tasks: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+// PutMonitor implements mu.Store.
+func (s *MUStore) PutMonitor(ctx context.Context, m mu.Monitor) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO mu_monitors (process, cursor, created) VALUES (?, ?, ?) ON CONFLICT(process) DO NOTHING`,
+		m.Process, m.Cursor, s.now().UnixMilli())
+	if err != nil {
+		return fmt.Errorf("put monitor %s: %w", m.Process, err)
+	}
+	return nil
+}
+
+// DeleteMonitor implements mu.Store.
+func (s *MUStore) DeleteMonitor(ctx context.Context, pid string) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM mu_monitors WHERE process = ?`, pid)
+	if err != nil {
+		return false, fmt.Errorf("delete monitor %s: %w", pid, err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
+// Monitors implements mu.Store.
+func (s *MUStore) Monitors(ctx context.Context) ([]mu.Monitor, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT process, cursor, created FROM mu_monitors ORDER BY created, process`)
+	if err != nil {
+		return nil, fmt.Errorf("list monitors: %w", err)
+	}
+	defer rows.Close()
+	var out []mu.Monitor
+	for rows.Next() {
+		var m mu.Monitor
+		var created int64
+		if err := rows.Scan(&m.Process, &m.Cursor, &created); err != nil {
+			return nil, fmt.Errorf("list monitors: %w", err)
+		}
+		m.Created = time.UnixMilli(created)
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// AdvanceMonitor implements mu.Store.
+func (s *MUStore) AdvanceMonitor(ctx context.Context, pid, from, to string, children []mu.Task) (out []mu.Task, err error) {
+	now := s.now()
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE mu_monitors SET cursor = ? WHERE process = ? AND cursor = ?`, to, pid, from)
+		if err != nil {
+			return fmt.Errorf("advance monitor %s: %w", pid, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("advance monitor %s from %q: %w", pid, from, mu.ErrStale)
+		}
+		out, err = s.insertChildren(ctx, tx, children, now)
+		return err
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("advance monitor %s: %w", pid, mu.ErrStale)
+	}
+	return out, err
+}

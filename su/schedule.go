@@ -1,0 +1,238 @@
+package su
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/aogo/aogo/ao"
+	"github.com/aogo/aogo/dataitem"
+)
+
+// procState is the in-memory head of one process's log. mu is the single-writer lock of the process: nonce,
+// timestamp, hash chain and the assignment signature are decided under it, and the slot enters the commit queue
+// under it, so the queue holds each process's slots in nonce order.
+type procState struct {
+	mu      sync.Mutex
+	loaded  bool
+	seenGen uint64 // gen when the head was loaded
+	exists  bool
+	last    Slot // nonce, timestamp, hash chain and assignment id of the newest slot (durable or queued)
+	// gen is bumped by the committer when a commit of this process fails: the head is then reloaded, and queued
+	// slots built on the lost head are refused. The committer never takes mu (a writer holding mu may be
+	// waiting on the committer's queue).
+	gen atomic.Uint64
+
+	pmu     sync.Mutex
+	pending map[string]*pending // queued, not yet durable: by message id and by "content:"+hash
+}
+
+// pending is a slot on its way to the store; done closes when it is durable (err nil) or refused.
+type pending struct {
+	slot    Slot
+	uploads [][]byte
+	proc    *procState
+	gen     uint64
+	done    chan struct{}
+	err     error
+}
+
+// request is one write: an item to schedule, or (item nil) an assignment of an existing message.
+type request struct {
+	pid         string
+	messageID   string
+	raw         []byte // the item (nil on the assign path)
+	isProcess   bool
+	contentHash string
+	exclude     []string
+}
+
+// result is what a write answers: the slot, and whether it already existed (a de-duplicated re-post).
+type result struct {
+	slot      Slot
+	duplicate bool
+}
+
+func (u *Unit) proc(pid string) *procState {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	ps := u.procs[pid]
+	if ps == nil {
+		ps = &procState{pending: map[string]*pending{}}
+		u.procs[pid] = ps
+	}
+	return ps
+}
+
+// schedule gives r a slot (or finds the one it already has) and waits until that slot is durable.
+func (u *Unit) schedule(ctx context.Context, r request) (result, error) {
+	if !u.running.Load() {
+		return result{}, errStopped
+	}
+	select {
+	case <-u.stopped:
+		return result{}, errStopped
+	default:
+	}
+	ps := u.proc(r.pid)
+	p, dup, err := u.place(ctx, ps, r)
+	if err != nil {
+		return result{}, err
+	}
+	if dup != nil {
+		return result{slot: *dup, duplicate: true}, nil
+	}
+	select {
+	case <-p.done:
+	case <-u.stopped:
+		select {
+		case <-p.done:
+		default:
+			return result{}, errStopped
+		}
+	case <-ctx.Done():
+		return result{}, fmt.Errorf("waiting for slot %d of %s: %w", p.slot.Nonce, r.pid, ctx.Err())
+	}
+	if p.err != nil {
+		return result{}, p.err
+	}
+	return result{slot: p.slot}, nil
+}
+
+// place runs under the process lock: it loads the head, de-duplicates, builds and signs the assignment and
+// queues the slot. It returns the queued slot, or the existing one for a duplicate.
+func (u *Unit) place(ctx context.Context, ps *procState, r request) (*pending, *Slot, error) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	gen := ps.gen.Load()
+	if !ps.loaded || ps.seenGen != gen {
+		last, err := u.cfg.Store.Last(ctx, r.pid)
+		switch {
+		case err == nil:
+			ps.exists, ps.last = true, last
+		case errors.Is(err, ErrNotFound):
+			ps.exists = false
+		default:
+			return nil, nil, fmt.Errorf("load head of %s: %w", r.pid, err)
+		}
+		ps.loaded, ps.seenGen = true, gen
+	}
+	if !ps.exists && !r.isProcess {
+		return nil, nil, &Error{Status: 400, Msg: fmt.Sprintf("process %s not found on this scheduler", r.pid)}
+	}
+	// De-duplicate: the same id, or (pushed messages) the same content, keeps its first slot.
+	if q := ps.lookup(r.messageID); q != nil {
+		return u.waitDup(ctx, ps, q)
+	}
+	if ps.exists {
+		s, err := u.cfg.Store.Find(ctx, r.pid, r.messageID)
+		if err == nil && s.MessageID == r.messageID {
+			return nil, &s, nil
+		}
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, nil, fmt.Errorf("de-duplicate %s in %s: %w", r.messageID, r.pid, err)
+		}
+	}
+	if r.contentHash != "" {
+		if q := ps.lookup("content:" + r.contentHash); q != nil {
+			return u.waitDup(ctx, ps, q)
+		}
+		s, err := u.cfg.Store.FindContent(ctx, r.pid, r.contentHash)
+		if err == nil {
+			return nil, &s, nil
+		}
+		if !errors.Is(err, ErrNotFound) {
+			return nil, nil, fmt.Errorf("de-duplicate content in %s: %w", r.pid, err)
+		}
+	}
+	if r.isProcess && ps.exists {
+		// A Process id is its own log's nonce 0; another item cannot claim it.
+		return nil, nil, &Error{Status: 400, Msg: fmt.Sprintf("process %s already exists", r.pid)}
+	}
+
+	slot := Slot{Process: r.pid, MessageID: r.messageID, ContentHash: r.contentHash, Message: r.raw,
+		BlockHeight: u.height.Load(), Timestamp: u.now()}
+	var err error
+	if ps.exists {
+		slot.Nonce = ps.last.Nonce + 1
+		// Strictly increasing timestamps keep timestamp paging (from exclusive) from skipping a slot.
+		slot.Timestamp = max(slot.Timestamp, ps.last.Timestamp+1)
+		slot.BlockHeight = max(slot.BlockHeight, ps.last.BlockHeight)
+		slot.HashChain, err = ao.NextHashChain(ps.last.HashChain, ps.last.AssignmentID)
+	} else {
+		slot.HashChain, err = ao.FirstHashChain(r.pid)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	msgTag := r.messageID
+	if r.isProcess {
+		msgTag = "" // the Process's own assignment carries no Message tag
+	}
+	a := &dataitem.Item{
+		Tags:   ao.AssignmentTags(r.pid, slot.Nonce, slot.HashChain, slot.BlockHeight, slot.Timestamp, msgTag, r.exclude),
+		Anchor: make([]byte, 32),
+	}
+	if _, err := rand.Read(a.Anchor); err != nil {
+		return nil, nil, fmt.Errorf("assignment anchor: %w", err)
+	}
+	if err := a.Sign(u.cfg.Wallet); err != nil {
+		return nil, nil, fmt.Errorf("sign assignment: %w", err)
+	}
+	if slot.Assignment, err = a.Bytes(); err != nil {
+		return nil, nil, fmt.Errorf("encode assignment: %w", err)
+	}
+	slot.AssignmentID = a.ID()
+
+	p := &pending{slot: slot, proc: ps, gen: gen, done: make(chan struct{})}
+	if u.cfg.Uploader != nil {
+		if r.raw != nil {
+			p.uploads = append(p.uploads, r.raw)
+		}
+		p.uploads = append(p.uploads, slot.Assignment)
+	}
+	// Queue while still holding the lock: the committer must see this process's slots in nonce order.
+	select {
+	case u.queue <- p:
+	case <-u.stopped:
+		return nil, nil, errStopped
+	case <-ctx.Done():
+		return nil, nil, ctx.Err()
+	}
+	ps.exists, ps.last = true, slot
+	ps.pmu.Lock()
+	ps.pending[r.messageID] = p
+	if r.contentHash != "" {
+		ps.pending["content:"+r.contentHash] = p
+	}
+	ps.pmu.Unlock()
+	u.metrics.slotsQueued.Add(1)
+	return p, nil, nil
+}
+
+// waitDup waits (lock released) for the queued original of a duplicate and answers with its slot.
+func (u *Unit) waitDup(ctx context.Context, ps *procState, q *pending) (*pending, *Slot, error) {
+	ps.mu.Unlock()
+	defer ps.mu.Lock()
+	select {
+	case <-q.done:
+	case <-ctx.Done():
+		return nil, nil, ctx.Err()
+	case <-u.stopped:
+		return nil, nil, errStopped
+	}
+	if q.err != nil {
+		return nil, nil, fmt.Errorf("the first copy of this item failed: %w", q.err)
+	}
+	s := q.slot
+	return nil, &s, nil
+}
+
+func (ps *procState) lookup(key string) *pending {
+	ps.pmu.Lock()
+	defer ps.pmu.Unlock()
+	return ps.pending[key]
+}

@@ -1,0 +1,66 @@
+package su
+
+import (
+	"context"
+	"errors"
+)
+
+// ErrNotFound is returned by a Store when the asked slot, item or process does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Slot is one entry of a process's log: nonce n, its signed assignment and (except on the assign path) the
+// scheduled item itself.
+type Slot struct {
+	Process      string
+	Nonce        uint64
+	Timestamp    int64 // ms; strictly increasing within a process
+	BlockHeight  uint64
+	HashChain    string
+	AssignmentID string
+	// MessageID is the scheduled item's id: the process id for the Process's own slot (nonce 0).
+	MessageID string
+	// ContentHash is the de-duplication key of a pushed message (one with From-Process), "" otherwise.
+	ContentHash string
+	Assignment  []byte // the signed Assignment item
+	// Message is the scheduled item as received (ANS-104). Nil when a message was assigned by id: the SU then
+	// holds only the assignment, as the reference does.
+	Message []byte
+}
+
+// PageQuery selects part of a process's log. Bounds apply to the timestamp, or to the nonce when ByNonce: From
+// is exclusive, To inclusive, each only when its Has flag is set. Rows come in ascending order, at most Limit.
+type PageQuery struct {
+	ByNonce        bool
+	From, To       int64
+	HasFrom, HasTo bool
+	Limit          int
+}
+
+// Upload is one queued item (or bundle) for the data-availability layer.
+type Upload struct {
+	Seq  int64
+	Item []byte
+}
+
+// Store is the SU's durable state: the slots of every process and the upload queue. Implementations live in
+// store/sqlite and store/postgres; store/storetest holds the suite every one must pass.
+type Store interface {
+	// Commit writes slots and queues uploads in one durable transaction: when it returns nil, all of them
+	// survive a crash; on error, none of them is written.
+	Commit(ctx context.Context, slots []Slot, uploads [][]byte) error
+	// Last returns a process's highest-nonce slot, or ErrNotFound when the process has none.
+	Last(ctx context.Context, pid string) (Slot, error)
+	// Find returns the slot of process pid whose message id or assignment id is id.
+	Find(ctx context.Context, pid, id string) (Slot, error)
+	// FindContent returns the slot of process pid with the given content hash.
+	FindContent(ctx context.Context, pid, hash string) (Slot, error)
+	// Item returns the raw item whose id is id from any process's slots.
+	Item(ctx context.Context, id string) ([]byte, error)
+	// Page returns the slots of pid that q selects.
+	Page(ctx context.Context, pid string, q PageQuery) ([]Slot, error)
+	// PendingUploads returns up to limit queued uploads, oldest first.
+	PendingUploads(ctx context.Context, limit int) ([]Upload, error)
+	// DeleteUploads removes uploads that reached the data-availability layer.
+	DeleteUploads(ctx context.Context, seqs []int64) error
+	Close() error
+}

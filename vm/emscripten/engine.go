@@ -1,0 +1,120 @@
+package emscripten
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/bytecodealliance/wasmtime-go/v39"
+)
+
+// engineVersion names the engine configuration in compiled-module cache keys: bump it whenever
+// newEngine changes, so stale artifacts are never deserialized.
+const engineVersion = "wasmtime39-fuel-nancanon-v1"
+
+var (
+	engineOnce sync.Once
+	engine     *wasmtime.Engine
+
+	compiledMu sync.Mutex
+	compiled   = map[[32]byte]*compiledModule{}
+)
+
+// sharedEngine is the one engine every machine uses: wasmtime Modules are per engine, so sharing it is
+// what lets a module compile once for all its processes.
+func sharedEngine() *wasmtime.Engine {
+	engineOnce.Do(func() {
+		cfg := wasmtime.NewConfig()
+		cfg.SetWasmMemory64(true)
+		// Fuel is the deterministic Compute-Limit: the same module, config and input consume the same fuel.
+		cfg.SetConsumeFuel(true)
+		// NaN bit patterns are the one float nondeterminism wasm allows; canonicalise them so results and
+		// memory never depend on the host CPU.
+		cfg.SetCraneliftNanCanonicalization(true)
+		cfg.SetWasmThreads(false)
+		cfg.SetWasmRelaxedSIMD(false)
+		cfg.SetWasmSIMD(true) // ao builds use -msimd128
+		cfg.SetWasmBulkMemory(true)
+		cfg.SetWasmMultiValue(true)
+		cfg.SetWasmReferenceTypes(true)
+		cfg.SetParallelCompilation(true)
+		engine = wasmtime.NewEngineWithConfig(cfg)
+	})
+	return engine
+}
+
+// compiledModule is a module compiled once and shared by every instance (wasmtime Modules are
+// thread-safe), with what we learned from its imports and exports.
+type compiledModule struct {
+	hash    [32]byte
+	module  *wasmtime.Module
+	imports []*wasmtime.ImportType
+	mem64   bool
+
+	mu         sync.Mutex
+	bootImages map[string]map[uint32]bool // by format name; see instance.bootImage
+}
+
+// compile returns the compiled module for wasm, from the in-process cache, the disk cache in cacheDir
+// (when set), or by compiling it.
+func compile(wasm []byte, cacheDir string) (*compiledModule, error) {
+	h := sha256.Sum256(wasm)
+	compiledMu.Lock()
+	defer compiledMu.Unlock()
+	if c, ok := compiled[h]; ok {
+		return c, nil
+	}
+	eng := sharedEngine()
+	var mod *wasmtime.Module
+	var cachePath string
+	if cacheDir != "" {
+		cachePath = filepath.Join(cacheDir, hex.EncodeToString(h[:])+"-"+engineVersion+".cwasm")
+		if m, err := wasmtime.NewModuleDeserializeFile(eng, cachePath); err == nil {
+			mod = m
+		}
+	}
+	if mod == nil {
+		m, err := wasmtime.NewModule(eng, wasm)
+		if err != nil {
+			return nil, fmt.Errorf("compile module: %w", err)
+		}
+		mod = m
+		if cachePath != "" {
+			// Best effort: a cache that cannot be written only costs the next cold start.
+			if b, err := m.Serialize(); err == nil {
+				_ = writeFileAtomic(cachePath, b)
+			}
+		}
+	}
+	c := &compiledModule{hash: h, module: mod, imports: mod.Imports()}
+	for _, e := range mod.Exports() {
+		if mt := e.Type().MemoryType(); mt != nil {
+			c.mem64 = mt.Is64()
+		}
+	}
+	compiled[h] = c
+	return c, nil
+}
+
+func writeFileAtomic(path string, b []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

@@ -1,0 +1,296 @@
+package emscripten
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/aogo/aogo/vm"
+)
+
+// Rollback without copying memory per message
+//
+// A machine keeps one hot instance and never copies its memory on the happy path. To honour "an
+// errored message leaves the state as before it", it also keeps a base: an immutable sparse copy of the
+// memory (non-zero 64 KiB pages) and host state at some earlier point, plus the journal of the messages
+// applied successfully since then. When a message fails, the instance (possibly half-updated, or
+// trapped mid-call) is thrown away and the state is rebuilt: fresh instance, base loaded, journal
+// replayed. Evaluation is deterministic (fuel, no clock, immutable WeaveDrive data), so the replay ends
+// exactly in the pre-message state; a replayed message that does not succeed again is reported as a
+// broken machine rather than hidden.
+//
+// The base is re-taken when replaying the journal would cost noticeably more than taking it: when the
+// evaluation time since the base exceeds rebaseFactor × the time the last capture took (and at least
+// minRebaseInterval), or the journal holds maxJournalBytes. That keeps capture overhead at a few percent
+// of evaluation time and bounds the cost of a rollback to a small multiple of one capture.
+
+const (
+	pageSize          = 65536
+	rebaseFactor      = 16
+	minRebaseInterval = 50 * time.Millisecond
+	maxJournalBytes   = 64 << 20
+)
+
+type page struct {
+	idx  uint32
+	data []byte
+}
+
+// baseState is immutable once built, so forks share it.
+type baseState struct {
+	memSize uint64
+	pages   []page
+	host    *hostState // never mutated; cloned on load
+}
+
+type journalEntry struct{ msg, env []byte }
+
+type machine struct {
+	f    *format
+	cm   *compiledModule
+	opts vm.Options
+
+	cur          *instance
+	base         *baseState
+	journal      []journalEntry
+	journalBytes int
+	sinceBase    time.Duration
+	captureCost  time.Duration
+	broken       error
+}
+
+var zeroPage = make([]byte, pageSize)
+
+// capture takes a base from the instance's current state.
+func capture(in *instance) *baseState {
+	mem := in.memory()
+	b := &baseState{memSize: uint64(len(mem)), host: in.host.clone()}
+	for off := 0; off+pageSize <= len(mem); off += pageSize {
+		p := mem[off : off+pageSize]
+		if bytes.Equal(p, zeroPage) {
+			continue
+		}
+		b.pages = append(b.pages, page{idx: uint32(off / pageSize), data: append([]byte(nil), p...)})
+	}
+	return b
+}
+
+// instantiateBase builds a booted instance holding the base state.
+func (m *machine) instantiateBase(b *baseState) (*instance, error) {
+	in, err := newInstance(m.cm, m.f, m.opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := in.boot(); err != nil {
+		in.close()
+		return nil, fmt.Errorf("start-up: %w", err)
+	}
+	if err := in.loadPages(b.memSize, b.pages, b.host.clone()); err != nil {
+		in.close()
+		return nil, err
+	}
+	return in, nil
+}
+
+func (m *machine) rebase() {
+	start := time.Now()
+	m.base = capture(m.cur)
+	m.captureCost = time.Since(start)
+	m.journal, m.journalBytes, m.sinceBase = nil, 0, 0
+}
+
+// Apply implements vm.Machine.
+func (m *machine) Apply(ctx context.Context, msg, env []byte) (vm.Result, error) {
+	if m.broken != nil {
+		return vm.Result{}, m.broken
+	}
+	if m.cur == nil {
+		return vm.Result{}, errors.New("machine is closed")
+	}
+	start := time.Now()
+	res, err := m.cur.apply(ctx, msg, env)
+	if err != nil || res.Error != "" {
+		if rerr := m.rollback(); rerr != nil {
+			m.broken = fmt.Errorf("machine broken: rollback failed: %w", rerr)
+			if err == nil {
+				err = m.broken
+			}
+		}
+		return res, err
+	}
+	m.journal = append(m.journal, journalEntry{msg: bytes.Clone(msg), env: bytes.Clone(env)})
+	m.journalBytes += len(msg) + len(env)
+	m.sinceBase += time.Since(start)
+	if m.journalBytes >= maxJournalBytes || m.sinceBase >= max(rebaseFactor*m.captureCost, minRebaseInterval) {
+		m.rebase()
+	}
+	return res, nil
+}
+
+// rollback rebuilds the hot instance as base + journal.
+func (m *machine) rollback() error {
+	m.cur.close()
+	m.cur = nil
+	in, err := m.instantiateBase(m.base)
+	if err != nil {
+		return err
+	}
+	for i, e := range m.journal {
+		r, err := in.apply(context.Background(), e.msg, e.env)
+		if err == nil && r.Error != "" {
+			err = fmt.Errorf("message replayed with a different outcome: %s", r.Error)
+		}
+		if err != nil {
+			in.close()
+			return fmt.Errorf("replay journal entry %d of %d: %w", i+1, len(m.journal), err)
+		}
+	}
+	m.cur = in
+	return nil
+}
+
+// Snapshot implements vm.Machine.
+func (m *machine) Snapshot(w io.Writer) ([32]byte, error) {
+	if m.cur == nil {
+		return [32]byte{}, errors.New("machine is closed")
+	}
+	return writeSnapshot(w, m.f.name, m.cm.hash, m.cur.memory(), m.cur.host)
+}
+
+// MemoryHash implements vm.Machine.
+func (m *machine) MemoryHash() [32]byte {
+	if m.cur == nil {
+		return [32]byte{}
+	}
+	return sha256.Sum256(m.cur.memory())
+}
+
+// MemorySize implements vm.Machine.
+func (m *machine) MemorySize() uint64 {
+	if m.cur == nil {
+		return 0
+	}
+	return uint64(len(m.cur.memory()))
+}
+
+// Fork implements vm.Machine: a new instance with a copy of the current memory and host state. It
+// shares the (immutable) base and copies the journal, so its own rollbacks work without touching us.
+func (m *machine) Fork() (vm.Machine, error) {
+	if m.broken != nil {
+		return nil, m.broken
+	}
+	if m.cur == nil {
+		return nil, errors.New("machine is closed")
+	}
+	child := &machine{f: m.f, cm: m.cm, opts: m.opts, base: m.base, journal: append([]journalEntry(nil), m.journal...),
+		journalBytes: m.journalBytes, sinceBase: m.sinceBase, captureCost: m.captureCost}
+	in, err := newInstance(m.cm, m.f, m.opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := in.boot(); err != nil {
+		in.close()
+		return nil, fmt.Errorf("start-up: %w", err)
+	}
+	if err := in.loadMemory(m.cur.memory(), m.cur.host.clone()); err != nil {
+		in.close()
+		return nil, err
+	}
+	child.cur = in
+	return child, nil
+}
+
+// Close implements vm.Machine.
+func (m *machine) Close() error {
+	m.cur.close()
+	m.cur = nil
+	m.base, m.journal = nil, nil
+	return nil
+}
+
+// loader registers every format with vm.
+type loader struct{}
+
+func init() {
+	for name := range formats {
+		vm.Register(name, loader{})
+	}
+}
+
+func lookupFormat(name string) (*format, error) {
+	f, ok := formats[name]
+	if !ok {
+		return nil, fmt.Errorf("%w %q", vm.ErrUnknownFormat, name)
+	}
+	return f, nil
+}
+
+// Open implements vm.Loader.
+func (loader) Open(format string, wasm []byte, opts vm.Options) (vm.Machine, error) {
+	f, err := lookupFormat(format)
+	if err != nil {
+		return nil, err
+	}
+	cm, err := compile(wasm, opts.CacheDir)
+	if err != nil {
+		return nil, err
+	}
+	in, err := newInstance(cm, f, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := in.boot(); err != nil {
+		in.close()
+		return nil, fmt.Errorf("start-up: %w", err)
+	}
+	in.bootImage() // while pristine
+	m := &machine{f: f, cm: cm, opts: opts, cur: in}
+	m.rebase()
+	return m, nil
+}
+
+// Restore implements vm.Loader.
+func (loader) Restore(format string, wasm []byte, opts vm.Options, r io.Reader) (vm.Machine, error) {
+	f, err := lookupFormat(format)
+	if err != nil {
+		return nil, err
+	}
+	limit := f.heapMax
+	if opts.MemoryLimit > 0 && opts.MemoryLimit < limit {
+		limit = opts.MemoryLimit
+	}
+	snap, err := readSnapshot(r, limit)
+	if err != nil {
+		return nil, err
+	}
+	if snap.header.Format != format {
+		return nil, fmt.Errorf("snapshot is of format %q, not %q", snap.header.Format, format)
+	}
+	cm, err := compile(wasm, opts.CacheDir)
+	if err != nil {
+		return nil, err
+	}
+	if want := fmt.Sprintf("%x", cm.hash); snap.header.Module != want {
+		return nil, fmt.Errorf("snapshot is of module %s, not %s", snap.header.Module, want)
+	}
+	in, err := newInstance(cm, f, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := in.boot(); err != nil {
+		in.close()
+		return nil, fmt.Errorf("start-up: %w", err)
+	}
+	if err := in.loadMemory(snap.mem, snap.header.Host); err != nil {
+		in.close()
+		return nil, err
+	}
+	m := &machine{f: f, cm: cm, opts: opts, cur: in}
+	m.rebase()
+	return m, nil
+}
+

@@ -1,0 +1,88 @@
+package emscripten
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/aogo/aogo/vm"
+	"github.com/bytecodealliance/wasmtime-go/v39"
+)
+
+// WeaveDrive. The modules call weavedrive_open/read/close through asyncify in the reference (the JS
+// drive is async); we answer synchronously, so asyncify never unwinds and its state stays 0. The C side
+// (ao's patched fopen/fread/fclose) does fdopen on the descriptor we return, seeks it with fd_seek and
+// reads through weavedrive_read.
+
+func hostDriveOpen(in *instance, _ *wasmtime.Caller, v view, a []uint64) uint64 {
+	if in.opts.WeaveDrive == nil {
+		return 0 // no extension: fopen returns NULL
+	}
+	p := v.cstring(a[0], 4096)
+	f, err := in.opts.WeaveDrive.Open(in.ctx, p)
+	if err != nil {
+		stop(hostFailure{fmt.Errorf("weavedrive open %s: %w", p, err)})
+	}
+	if f == nil {
+		return 0
+	}
+	fd := in.host.FS.lowestFD(0)
+	in.host.FS.FDs[fd] = &fdEntry{Path: p, Kind: kindDrive, Size: f.Size(), Fresh: true}
+	in.drives[fd] = f
+	return uint64(fd)
+}
+
+func hostDriveRead(in *instance, _ *wasmtime.Caller, v view, a []uint64) uint64 {
+	e := in.fd(a[0])
+	if e == nil || e.Kind != kindDrive {
+		return 0
+	}
+	if e.Fresh {
+		e.Pos, e.Fresh = 0, false
+	}
+	n := in.driveReadAt(e, v.span(a[1], a[2]))
+	e.Pos += int64(n)
+	return uint64(n)
+}
+
+func hostDriveClose(in *instance, c *wasmtime.Caller, v view, a []uint64) uint64 {
+	sysFdClose(in, c, v, a[:1])
+	return 0
+}
+
+// driveReadAt reads from the drive file behind e at e.Pos (not advancing it). The file is reopened by
+// path after a restore or fork, which is safe because drive content is immutable.
+func (in *instance) driveReadAt(e *fdEntry, dst []byte) int {
+	var f vm.DriveFile
+	for fd, ent := range in.host.FS.FDs {
+		if ent == e {
+			f = in.drives[fd]
+			if f == nil {
+				if in.opts.WeaveDrive == nil {
+					return 0
+				}
+				var err error
+				f, err = in.opts.WeaveDrive.Open(in.ctx, e.Path)
+				if err != nil {
+					stop(hostFailure{fmt.Errorf("weavedrive reopen %s: %w", e.Path, err)})
+				}
+				if f == nil {
+					return 0
+				}
+				in.drives[fd] = f
+			}
+			break
+		}
+	}
+	if f == nil || e.Pos >= e.Size {
+		return 0
+	}
+	if rest := e.Size - e.Pos; int64(len(dst)) > rest {
+		dst = dst[:rest]
+	}
+	n, err := f.ReadAt(dst, e.Pos)
+	if err != nil && !errors.Is(err, io.EOF) {
+		stop(hostFailure{fmt.Errorf("weavedrive read %s: %w", e.Path, err)})
+	}
+	return n
+}

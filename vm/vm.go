@@ -1,0 +1,149 @@
+package vm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"sync"
+)
+
+// Machine is one process's hot VM instance. It is not safe for concurrent use: the CU gives each process
+// one owner (one goroutine or one lock). Forks are independent machines and may run concurrently with the
+// parent once Fork has returned.
+type Machine interface {
+	// Apply evaluates one message. msg and env are the JSON objects the reference loader passes to
+	// handle(msg, env). A process-level failure (Lua error, trap, out of gas/fuel, memory limit, abort) is
+	// reported in Result.Error and leaves the state exactly as before the message. The error return is for
+	// host failures only (cancelled context, WeaveDrive backend error, broken instance); after such an error
+	// the state is also as before the message.
+	Apply(ctx context.Context, msg, env []byte) (Result, error)
+	// Snapshot writes the machine state (see the package documentation for the format) and returns the
+	// SHA-256 of the raw linear memory, the value the reference calls the memory hash.
+	Snapshot(w io.Writer) (memHash [32]byte, err error)
+	// MemoryHash is the SHA-256 of the raw linear memory as it is now.
+	MemoryHash() [32]byte
+	// MemorySize is the current linear memory size in bytes.
+	MemorySize() uint64
+	// Fork returns an independent machine with a copy of the current state, for dry-runs. Nothing done
+	// to the fork changes this machine.
+	Fork() (Machine, error)
+	// Close releases the instance. A closed machine must not be used.
+	Close() error
+}
+
+// Options configure a machine. Zero values mean "no limit beyond the format's own".
+type Options struct {
+	// MemoryLimit caps linear memory in bytes (the Memory-Limit tag). memory.grow beyond it fails, so
+	// malloc returns NULL and the module reports an error. A module whose initial memory exceeds the
+	// limit does not open.
+	MemoryLimit uint64
+	// ComputeLimit caps each Apply (the Compute-Limit tag). It is enforced with wasmtime fuel on every
+	// format (one unit ≈ one wasm instruction) and, on modules that import metering.usegas, also as the
+	// reference gas limit.
+	ComputeLimit uint64
+	// WeaveDrive backs the weavedrive_* imports. nil means WeaveDrive is not available: opens fail
+	// (fopen returns NULL), as in the reference loader without the extension.
+	WeaveDrive WeaveDrive
+	// CacheDir, when set, holds compiled modules (wasmtime serialized artifacts) keyed by the SHA-256 of
+	// the wasm and the engine configuration, for fast cold starts.
+	CacheDir string
+	// Debug, when set, receives what the module writes to stdout/stderr. It never reaches results.
+	Debug io.Writer
+}
+
+// WeaveDrive is the data source behind the WeaveDrive extension. Open is called synchronously from the
+// guest (fopen of "/data/<tx id>", "/tx/<id>", "/tx2/<id>", "/block/<height>", …). It returns (nil, nil)
+// when the path is not available to this process, which the guest sees as fopen returning NULL. An error
+// is a host failure: Apply returns it and the message is not evaluated.
+type WeaveDrive interface {
+	Open(ctx context.Context, path string) (DriveFile, error)
+}
+
+// DriveFile is one opened WeaveDrive file. Content must be immutable (Arweave data is), which is what
+// makes replay deterministic.
+type DriveFile interface {
+	io.ReaderAt
+	Size() int64
+}
+
+// Loader opens machines of one or more module formats. vm/emscripten registers one for every ao
+// emscripten format.
+type Loader interface {
+	// Open compiles (or takes from the cache) the module, instantiates it and runs its start-up code.
+	Open(format string, wasm []byte, opts Options) (Machine, error)
+	// Restore instantiates the module and loads state written by Machine.Snapshot.
+	Restore(format string, wasm []byte, opts Options, snapshot io.Reader) (Machine, error)
+}
+
+var (
+	mu      sync.RWMutex
+	loaders = map[string]Loader{}
+)
+
+// ErrUnknownFormat is returned by Open and Restore for a Module-Format nobody registered.
+var ErrUnknownFormat = errors.New("unknown module format")
+
+// Register makes l the loader for format. It panics on a duplicate, which is a programming error in an
+// init function.
+func Register(format string, l Loader) {
+	mu.Lock()
+	defer mu.Unlock()
+	if _, dup := loaders[format]; dup {
+		panic("vm: format registered twice: " + format)
+	}
+	loaders[format] = l
+}
+
+// Formats lists the registered module formats, sorted.
+func Formats() []string {
+	mu.RLock()
+	defer mu.RUnlock()
+	out := make([]string, 0, len(loaders))
+	for f := range loaders {
+		out = append(out, f)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// DefaultFormat is what the reference loader assumes when a module has no Module-Format tag.
+const DefaultFormat = "wasm32-unknown-emscripten"
+
+func loader(format string) (Loader, error) {
+	if format == "" {
+		format = DefaultFormat
+	}
+	mu.RLock()
+	l, ok := loaders[format]
+	mu.RUnlock()
+	if !ok {
+		return nil, fmt.Errorf("%w %q (is vm/emscripten imported?)", ErrUnknownFormat, format)
+	}
+	return l, nil
+}
+
+// Open starts a fresh machine for a module of the given Module-Format.
+func Open(format string, wasm []byte, opts Options) (Machine, error) {
+	l, err := loader(format)
+	if err != nil {
+		return nil, err
+	}
+	if format == "" {
+		format = DefaultFormat
+	}
+	return l.Open(format, wasm, opts)
+}
+
+// Restore starts a machine from a snapshot written by Machine.Snapshot.
+func Restore(format string, wasm []byte, opts Options, snapshot io.Reader) (Machine, error) {
+	l, err := loader(format)
+	if err != nil {
+		return nil, err
+	}
+	if format == "" {
+		format = DefaultFormat
+	}
+	return l.Restore(format, wasm, opts, snapshot)
+}
