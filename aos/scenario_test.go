@@ -342,6 +342,8 @@ var (
 	chunkRE    = regexp.MustCompile(`\[string "([^"]+)"\]:\d+:`)
 	addrRE     = regexp.MustCompile(`0x[0-9a-f]+`)
 	tracebakRE = regexp.MustCompile(`(?s)stack traceback:.*?(\n\n|$)`)
+	// aos 2.0.4 prints this after any message that failed (its Nonce is not advanced); 2.0.6 dropped it
+	nonceWarnRE = regexp.MustCompile("\x1b\\[31mWARNING: Nonce did not match[^\n]*\n\n?")
 )
 
 func outputData(r *stepResult) string {
@@ -475,6 +477,7 @@ func checkStep(t *testing.T, mod, where string, s step, r *stepResult) {
 // addresses and tracebacks are masked: they depend on how each module lays out its Lua sources.
 func observable(r *stepResult) string {
 	mask := func(s string) string {
+		s = nonceWarnRE.ReplaceAllString(s, "")
 		s = chunkRE.ReplaceAllString(s, `[string "$1"]:N:`)
 		s = tracebakRE.ReplaceAllString(s, "stack traceback: ...$1")
 		return addrRE.ReplaceAllString(s, "0xADDR")
@@ -488,7 +491,13 @@ func observable(r *stepResult) string {
 				kv = append(kv, k+"="+v)
 			}
 			sort.Strings(kv)
-			out = append(out, fmt.Sprintf("Target=%v Anchor=%v Data=%q Tags=[%s]", m["Target"], m["Anchor"], fmt.Sprint(m["Data"]), strings.Join(kv, " ")))
+			data := fmt.Sprint(m["Data"])
+			var obj map[string]any // JSON objects: key order follows Lua table order, compare them sorted
+			if err := json.Unmarshal([]byte(data), &obj); err == nil {
+				b, _ := json.Marshal(obj)
+				data = string(b)
+			}
+			out = append(out, fmt.Sprintf("Target=%v Anchor=%v Data=%q Tags=[%s]", m["Target"], m["Anchor"], data, strings.Join(kv, " ")))
 		}
 		return out
 	}
@@ -549,7 +558,7 @@ func TestScenariosAoLoader(t *testing.T) {
 	testenv.Node(t)
 	testenv.NodeModules(t, filepath.Join("@permaweb", "ao-loader"))
 	ours, refs := modules(t)
-	if len(os.Args) > 0 && os.Getenv("AOGO_AOS_ONLY_OURS") == "1" {
+	if os.Getenv("AOGO_AOS_ONLY_OURS") == "1" {
 		refs = nil // quick iteration on our module alone
 	}
 	scs, paths := writeCalls(t, t.TempDir())
@@ -581,6 +590,9 @@ func TestScenariosAoLoader(t *testing.T) {
 					t.Fatalf("%s: no result or wrong step count for %s", m.name, sc.Name)
 				}
 				for i, s := range steps {
+					if _, ok := s.Differs[m.name]; ok {
+						continue // expectations describe aos 2.0.6 / aogo behaviour; see the reason logged below
+					}
 					checkStep(t, m.name, fmt.Sprintf("step %d (%s)", i, r.Steps[i].Name), s, &r.Steps[i])
 				}
 			}

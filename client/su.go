@@ -177,8 +177,8 @@ func (c *SU) Info(ctx context.Context) (SUInfo, error) {
 // Timestamp returns the SU's clock and the current block height (GET /timestamp).
 func (c *SU) Timestamp(ctx context.Context) (SUTimestamp, error) {
 	var raw struct {
-		Timestamp   json.Number `json:"timestamp"`
-		BlockHeight json.Number `json:"block_height"`
+		Timestamp   json.Number     `json:"timestamp"`
+		BlockHeight json.RawMessage `json:"block_height"`
 	}
 	if err := c.do(ctx, http.MethodGet, "/timestamp", nil, nil, &raw); err != nil {
 		return SUTimestamp{}, err
@@ -187,8 +187,8 @@ func (c *SU) Timestamp(ctx context.Context) (SUTimestamp, error) {
 	if err != nil {
 		return SUTimestamp{}, fmt.Errorf("su: bad timestamp %q: %w", raw.Timestamp, err)
 	}
-	// block_height is 12-digit zero-padded; ParseUint accepts the leading zeros.
-	h, err := strconv.ParseUint(raw.BlockHeight.String(), 10, 64)
+	// block_height is a 12-digit zero-padded string (not a valid JSON number); ParseUint takes the zeros.
+	h, err := strconv.ParseUint(strings.Trim(string(raw.BlockHeight), `"`), 10, 64)
 	if err != nil {
 		return SUTimestamp{}, fmt.Errorf("su: bad block_height %q: %w", raw.BlockHeight, err)
 	}

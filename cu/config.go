@@ -2,6 +2,7 @@ package cu
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"time"
@@ -66,6 +67,32 @@ func (registry) Restore(format string, wasm []byte, opts vm.Options, snap io.Rea
 	return vm.Restore(format, wasm, opts, snap)
 }
 
+// HashPolicy chooses the messages whose attestation carries a Memory-Hash.
+type HashPolicy int
+
+const (
+	// HashPerRun hashes after the last message of each evaluation run (the message a /result request waits
+	// for when the process is hot) and at checkpoints. The default.
+	HashPerRun HashPolicy = iota
+	// HashEveryMessage hashes after every message.
+	HashEveryMessage
+	// HashAtCheckpoint hashes only at checkpoints, where the snapshot computes it anyway: no extra cost.
+	HashAtCheckpoint
+)
+
+// ParseHashPolicy reads "run", "every" or "checkpoint".
+func ParseHashPolicy(s string) (HashPolicy, error) {
+	switch s {
+	case "run", "":
+		return HashPerRun, nil
+	case "every":
+		return HashEveryMessage, nil
+	case "checkpoint":
+		return HashAtCheckpoint, nil
+	}
+	return 0, fmt.Errorf("memory hash policy %q: want run, every or checkpoint", s)
+}
+
 // Config configures a CU. Wallet, Scheduler, Modules, Store and DataDir are required.
 type Config struct {
 	// Wallet identifies the CU (GET /) and signs result attestations.
@@ -92,10 +119,9 @@ type Config struct {
 	CacheBytes uint64
 	// PageSize is the SU page size when loading messages (default 1000).
 	PageSize int
-	// HashEveryMessage computes the memory hash after every message, so every attestation carries one.
-	// Off, it is computed for the last message of each evaluation run and at checkpoints (hashing a large
-	// memory costs more than evaluating most messages).
-	HashEveryMessage bool
+	// MemoryHash says after which messages the memory hash (attested as Memory-Hash) is computed. Hashing
+	// a 70 MB aos memory costs several times the evaluation of a typical message.
+	MemoryHash HashPolicy
 	// SkipSignatureCheck disables the verification of assignment signatures (the hash chain is still
 	// checked). For SUs whose JSON cannot carry the assignment anchor.
 	SkipSignatureCheck bool

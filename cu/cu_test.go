@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aogo/aogo/ao"
 	"github.com/aogo/aogo/client"
@@ -209,7 +210,7 @@ func TestResultsPaging(t *testing.T) {
 	if code, body := u.get(t, "/results/"+pid+"?sort=sideways"); code != 400 {
 		t.Fatalf("bad sort: %d %s", code, body)
 	}
-	if code, body := u.get(t, "/results/"+pid+"?from=%%%"); code != 400 {
+	if code, body := u.get(t, "/results/"+pid+"?from=not-a-cursor!"); code != 400 {
 		t.Fatalf("bad cursor: %d %s", code, body)
 	}
 }
@@ -533,5 +534,53 @@ func TestAttestationTampering(t *testing.T) {
 	r2, _ := u.c.Result(context.Background(), pid, mid)
 	if !bytes.Equal(r2.Attestation, r.Attestation) {
 		t.Fatal("attestation changed between requests")
+	}
+}
+
+func TestCron(t *testing.T) {
+	n := newNetwork(t)
+	pid := fakeProcess(t, n, dataitem.Tag{Name: ao.TagCronInterval, Value: "2-seconds"}, dataitem.Tag{Name: "Cron-Tag-Action", Value: "Tick"})
+	n.clock.Advance(5 * time.Second)
+	mid := n.send(pid, "m")
+	u := n.newUnit(unitOpts{})
+	ctx := context.Background()
+	// Two crons (2 s and 4 s after the process) run before the message.
+	r, err := u.c.Result(ctx, pid, mid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(outputData(t, r.Result), "n=4 id="+mid) {
+		t.Fatalf("message result %q", outputData(t, r.Result))
+	}
+	n.clock.Advance(4 * time.Second)
+	p, err := u.c.Cron(ctx, pid, client.CUQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range p.Edges {
+		got = append(got, outputData(t, e.Node)[:len("n=1 id= cron=true")])
+	}
+	want := []string{"n=2 id= cron=true", "n=3 id= cron=true", "n=5 id= cron=true", "n=6 id= cron=true"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("cron results %v, want %v", got, want)
+	}
+	// Asking again evaluates nothing new: the clock has not moved past the next tick.
+	before := u.machines.applies.Load()
+	p2, err := u.c.Cron(ctx, pid, client.CUQuery{From: p.Edges[1].Cursor})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p2.Edges) != 2 || u.machines.applies.Load() != before {
+		t.Fatalf("second cron page: %d edges, %d new evaluations", len(p2.Edges), u.machines.applies.Load()-before)
+	}
+	// A second CU on the same log computes the same message result.
+	fresh := n.newUnit(unitOpts{})
+	r2, err := fresh.c.Result(ctx, pid, mid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(r.Body, r2.Body) {
+		t.Fatalf("%s vs %s", r.Body, r2.Body)
 	}
 }

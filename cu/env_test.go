@@ -15,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aogo/aogo/ao"
 	"github.com/aogo/aogo/client"
@@ -123,6 +124,7 @@ func (m *fakeMachine) WriteMemory(w io.Writer) error { _, err := w.Write(m.memor
 // network is an SU (the real su package), a fake gateway serving signed items, and a user wallet.
 type network struct {
 	t      testing.TB
+	clock  *fakeClock
 	su     *su.Unit
 	suURL  string
 	suHTTP *httptest.Server
@@ -135,7 +137,7 @@ type network struct {
 
 func newNetwork(t testing.TB) *network {
 	t.Helper()
-	n := &network{t: t}
+	n := &network{t: t, clock: &fakeClock{t: time.UnixMilli(1_700_000_000_000)}}
 	var err error
 	if n.user, err = wallet.Generate(wallet.ED25519); err != nil {
 		t.Fatal(err)
@@ -148,7 +150,7 @@ func newNetwork(t testing.TB) *network {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	n.su, err = su.New(su.Config{Wallet: n.suW, Store: st, Logger: quietLogger()})
+	n.su, err = su.New(su.Config{Wallet: n.suW, Store: st, Logger: quietLogger(), Now: n.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,6 +255,8 @@ type unitOpts struct {
 	suURL     string // SU to read from (default the network's)
 	every     int
 	maxMemory uint64
+	real      bool // the vm registry (real modules) instead of the fake VM
+	memHash   cu.HashPolicy
 }
 
 func (n *network) newUnit(o unitOpts) *unit {
@@ -272,7 +276,7 @@ func (n *network) newUnit(o unitOpts) *unit {
 		n.t.Fatal(err)
 	}
 	machines := o.machines
-	if machines == nil {
+	if machines == nil && !o.real {
 		u.machines = &fakeMachines{}
 		machines = u.machines
 	}
@@ -283,7 +287,7 @@ func (n *network) newUnit(o unitOpts) *unit {
 	u.cu, err = cu.New(cu.Config{
 		Wallet: u.wallet, Scheduler: cu.FixedScheduler(client.NewSU(suURL, nil)),
 		Modules: gateway.NewClient(n.gw.URL, nil), Store: u.store, Machines: machines, DataDir: u.dir,
-		CheckpointEvery: o.every, MaxMemory: o.maxMemory, Logger: quietLogger(),
+		CheckpointEvery: o.every, MaxMemory: o.maxMemory, MemoryHash: o.memHash, Logger: quietLogger(),
 	})
 	if err != nil {
 		n.t.Fatal(err)
@@ -336,6 +340,25 @@ func errorBody(t testing.TB, b []byte) string {
 		t.Fatalf("want {\"error\": …}, got %s", b)
 	}
 	return e.Error
+}
+
+// fakeClock is the SU's clock: it moves 1 ms per reading and jumps when told.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(time.Millisecond)
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
 }
 
 func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

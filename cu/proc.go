@@ -290,10 +290,7 @@ func (r *run) slot(node *client.SUMessage, meta slotMeta) error {
 	p.cron.resetAt(meta.Timestamp, meta.BlockHeight, meta.Nonce)
 	p.lastTs, p.lastHeight = meta.Timestamp, meta.BlockHeight
 	if p.seq-1-p.cpSeq >= int64(c.cfg.CheckpointEvery) {
-		if err := r.flush(); err != nil {
-			return err
-		}
-		if err := c.checkpoint(r.ctx, p); err != nil {
+		if err := r.checkpoint(); err != nil {
 			return err
 		}
 	}
@@ -379,7 +376,7 @@ func (r *run) apply(msg []byte, ev Eval, noSave bool) error {
 		return fmt.Errorf("encode result of %s seq %d: %w", p.id, p.seq, err)
 	}
 	ev.Process, ev.Seq, ev.Result, ev.IsError = p.id, p.seq, body, res.Error != ""
-	if c.cfg.HashEveryMessage {
+	if c.cfg.MemoryHash == HashEveryMessage {
 		h := p.m.MemoryHash()
 		ev.MemoryHash = h[:]
 	}
@@ -404,11 +401,40 @@ func (r *run) flush() error {
 	return nil
 }
 
-// finish gives the run's last evaluation its memory hash and saves what is left.
-func (r *run) finish() error {
+// checkpoint saves the run so far and checkpoints the machine; the snapshot's memory hash becomes the last
+// evaluation's.
+func (r *run) checkpoint() error {
+	last := r.last
+	if last != nil && last.MemoryHash == nil {
+		// The snapshot hashes memory anyway: take the checkpoint first, then save the evaluations with it.
+		memHash, file, err := r.c.snapshot(r.p)
+		if err != nil {
+			return err
+		}
+		last.MemoryHash = memHash[:]
+		if err := r.flush(); err != nil {
+			return err
+		}
+		return r.c.recordCheckpoint(r.ctx, r.p, memHash, file)
+	}
+	if err := r.flush(); err != nil {
+		return err
+	}
+	return r.c.checkpoint(r.ctx, r.p)
+}
+
+// hashLast gives the latest evaluation its memory hash, if it has none yet.
+func (r *run) hashLast() {
 	if r.last != nil && r.last.MemoryHash == nil {
 		h := r.p.m.MemoryHash()
 		r.last.MemoryHash = h[:]
+	}
+}
+
+// finish gives the run's last evaluation its memory hash and saves what is left.
+func (r *run) finish() error {
+	if r.c.cfg.MemoryHash != HashAtCheckpoint {
+		r.hashLast()
 	}
 	// Save even when the request's context is gone: the evaluations happened.
 	r.ctx = context.WithoutCancel(r.ctx)

@@ -80,6 +80,9 @@ func streamSum384(r io.Reader, n int64) ([48]byte, error) {
 	var out [48]byte
 	h := sha512.New384()
 	got, err := io.CopyN(h, r, n)
+	if err == io.EOF {
+		return out, &FormatError{Field: "data", Reason: fmt.Sprintf("truncated: %d of %d bytes", got, n)}
+	}
 	if err != nil {
 		return out, fmt.Errorf("read data: %d of %d bytes: %w", got, n, err)
 	}

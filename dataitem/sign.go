@@ -137,7 +137,7 @@ func (it *Item) VerifyReader(data io.Reader, size int64) error {
 	}
 	sum, err := streamSum384(data, size)
 	if err != nil {
-		return fmt.Errorf("verify: %w", err)
+		return err
 	}
 	h := signatureData(it.SignatureType, it.Owner, it.Target, it.Anchor, tags, blobHashOf(size, sum))
 	return VerifySignature(it.SignatureType, it.Owner, h[:], it.Signature)

@@ -77,3 +77,16 @@ func FuzzUpload(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAppendString checks the answer encoder's strings against encoding/json's.
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "plain", "q\"b\\s/", "\x00\x1f\t\n\r", "<&>", "é\u2028\u2029", "\xff\xfe", "🙂"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, _ := json.Marshal(s)
+		if got := appendString(nil, s); string(got) != string(want) {
+			t.Fatalf("appendString(%q) = %s, encoding/json %s", s, got, want)
+		}
+	})
+}

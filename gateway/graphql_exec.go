@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/aogo/aogo/dataitem"
 )
@@ -17,6 +17,8 @@ import (
 const (
 	defaultFirst = 10
 	maxFirst     = 1000
+	// maxFilterValues bounds the values one transactions query filters on (each is an SQL parameter).
+	maxFilterValues = 5000
 )
 
 // queryError is an error in the request (bad argument, unknown variable …), answered with HTTP 400; any other
@@ -35,24 +37,103 @@ type jsonField struct {
 	val any
 }
 
-func (o jsonObject) MarshalJSON() ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, f := range o {
-		if i > 0 {
-			b.WriteByte(',')
+func (o jsonObject) MarshalJSON() ([]byte, error) { return appendJSON(nil, o), nil }
+
+// appendJSON encodes an answer tree (jsonObject, []any, string, bool, nil, integers) without reflection:
+// answers are large and simple, and nested MarshalJSON calls would re-scan every level.
+func appendJSON(b []byte, v any) []byte {
+	switch x := v.(type) {
+	case nil:
+		return append(b, "null"...)
+	case jsonObject:
+		b = append(b, '{')
+		for i, f := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, f.key)
+			b = append(b, ':')
+			b = appendJSON(b, f.val)
 		}
-		k, _ := json.Marshal(f.key)
-		b.Write(k)
-		b.WriteByte(':')
-		v, err := json.Marshal(f.val)
-		if err != nil {
-			return nil, err
+		return append(b, '}')
+	case []any:
+		b = append(b, '[')
+		for i, e := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSON(b, e)
 		}
-		b.Write(v)
+		return append(b, ']')
+	case string:
+		return appendString(b, x)
+	case bool:
+		return strconv.AppendBool(b, x)
+	case int64:
+		return strconv.AppendInt(b, x, 10)
+	case uint64:
+		return strconv.AppendUint(b, x, 10)
 	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
+	j, err := json.Marshal(v)
+	if err != nil {
+		return append(b, "null"...)
+	}
+	return append(b, j...)
+}
+
+// appendString writes s as a JSON string, escaping what encoding/json escapes (quotes, backslash, control
+// characters, <, >, &, U+2028/2029) and replacing invalid UTF-8.
+func appendString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 // executor runs one validated operation.
@@ -437,6 +518,13 @@ func (ex *executor) transactions(ctx context.Context, args map[string]any) (*txC
 				return nil, &queryError{err.Error()}
 			}
 		}
+	}
+	n := len(f.ids) + len(f.owners) + len(f.recipients) + len(f.bundledIn)
+	for _, t := range f.tags {
+		n += len(t.Values) + 1
+	}
+	if n > maxFilterValues {
+		return nil, queryErrorf("The query filters on %d values; the limit is %d.", n, maxFilterValues)
 	}
 	rows, more, err := ex.s.store.query(ctx, f)
 	if err != nil {

@@ -279,11 +279,21 @@ func TestGraphQLQueriesAoToolsSend(t *testing.T) {
 		t.Errorf("loadProcess = %d %s\nwant it to hold %s", status, raw, wantBlock)
 	}
 
+	// aoconnect's loadTransactionMeta (spawn checks the module's tags with it).
+	status, _, raw = gqlRaw(t, f.g.url, map[string]any{"query": `
+    query GetTransactions ($transactionIds: [ID!]!) {
+      transactions(ids: $transactionIds) { edges { node { owner { address } tags { name value } block { id height timestamp } } } }
+    }`, "variables": map[string]any{"transactionIds": []string{proc.ID()}}})
+	want := `{"data":{"transactions":{"edges":[{"node":{"owner":{"address":"` + proc.OwnerAddress() + `"},"tags":[{"name":"Data-Protocol","value":"ao"},{"name":"Type","value":"Process"},{"name":"Index","value":"1"},{"name":"Group","value":"b"}],"block":{"id":"` + blockID(h) + `","height":` + strconv.FormatUint(h, 10) + `,"timestamp":` + strconv.FormatInt(f.g.chain.timestamp(h), 10) + `}}}]}}}`
+	if status != 200 || strings.TrimSpace(raw) != want {
+		t.Errorf("aoconnect GetTransactions = %d\n%s\nwant\n%s", status, raw, want)
+	}
+
 	// The CU's GetBlocks (cron), aliases, __typename, transaction(id), block(height).
 	status, ans, raw = gqlRaw(t, f.g.url, map[string]any{"query": `query GetBlocks($min: Int!, $limit: Int!) {
         blocks(height: { min: $min }, first: $limit, sort: HEIGHT_ASC) { pageInfo { hasNextPage } edges { node { timestamp height } } } }`,
 		"variables": map[string]any{"min": 2, "limit": 3}})
-	want := `{"data":{"blocks":{"pageInfo":{"hasNextPage":true},"edges":[` +
+	want = `{"data":{"blocks":{"pageInfo":{"hasNextPage":true},"edges":[` +
 		`{"node":{"timestamp":` + strconv.FormatInt(f.g.chain.timestamp(2), 10) + `,"height":2}},` +
 		`{"node":{"timestamp":` + strconv.FormatInt(f.g.chain.timestamp(3), 10) + `,"height":3}},` +
 		`{"node":{"timestamp":` + strconv.FormatInt(f.g.chain.timestamp(4), 10) + `,"height":4}}]}}}`

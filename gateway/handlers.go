@@ -272,7 +272,12 @@ func (s *Server) handleGraphQL(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusInternalServerError, map[string]any{"data": nil, "errors": []map[string]string{{"message": err.Error()}}})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"data": data})
+	b := make([]byte, 0, 4096)
+	b = append(b, `{"data":`...)
+	b = appendJSON(b, data)
+	b = append(b, "}\n"...)
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Write(b)
 }
 
 // decodeJSON decodes numbers as json.Number, so Int variables keep their exact value.

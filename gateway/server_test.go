@@ -63,6 +63,14 @@ func TestUploadThenRead(t *testing.T) {
 			t.Errorf("GET %s = %d %q %q, want 200 %q %q", tc.path, code, hdr.Get("Content-Type"), body, tc.wantType, tc.want)
 		}
 	}
+	// The SU checks existence with HEAD /raw/{id}.
+	for id, want := range map[string]int{withType.ID(): 200, signedItem(t, w, "", nil).ID(): 404} {
+		resp, err := http.Head(g.url + "/raw/" + id)
+		if err != nil || resp.StatusCode != want {
+			t.Errorf("HEAD /raw/%s = %v %v, want %d", id, resp.StatusCode, err, want)
+		}
+		resp.Body.Close()
+	}
 	data, ct, err := g.client.Raw(ctx, withType.ID())
 	if err != nil || ct != "text/html" || !bytes.Equal(data, withType.Data) {
 		t.Errorf("client.Raw = %q %q %v", data, ct, err)
@@ -335,5 +343,29 @@ func TestLargeItemsLiveInFiles(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 206 || string(part) != "0123456789" {
 		t.Errorf("range request = %d %q", resp.StatusCode, part)
+	}
+}
+
+func TestConcurrentUploads(t *testing.T) {
+	g := newTestGateway(t)
+	w := testWallet(t, 0)
+	same := signedItem(t, w, "", []byte("everyone posts me"))
+	items := make([]*dataitem.Item, 16)
+	for i := range items {
+		items[i] = signedItem(t, w, "", []byte{byte(i)})
+	}
+	errs := make(chan error, 2*len(items))
+	for _, it := range items {
+		go func() { errs <- g.client.Upload(context.Background(), rawOf(t, it)) }()
+		go func() { errs <- g.client.Upload(context.Background(), rawOf(t, same)) }()
+	}
+	for range 2 * len(items) {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	page, err := g.client.Transactions(context.Background(), TxQuery{First: 100})
+	if err != nil || len(page.Edges) != len(items)+1 {
+		t.Fatalf("%d items stored (%v), want %d", len(page.Edges), err, len(items)+1)
 	}
 }

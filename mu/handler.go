@@ -168,8 +168,11 @@ func (m *MU) accept(ctx context.Context, t Task) (string, error) {
 			}
 			return "", err
 		}
-		m.fail(ctx, stored, err)
+		retry := m.fail(ctx, stored, err)
 		m.release(stored.ID)
+		if retry != nil {
+			m.q.push(*retry)
+		}
 		return "", nil
 	}
 	m.release(stored.ID)

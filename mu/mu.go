@@ -151,6 +151,9 @@ func (m *MU) Address() string { return dataitem.Address(m.cfg.Wallet.Owner()) }
 func (m *MU) Run(ctx context.Context) error {
 	pending, err := m.store.Pending(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
 		return fmt.Errorf("mu: load pending tasks: %w", err)
 	}
 	for _, t := range pending {

@@ -20,13 +20,18 @@ func (m *MU) worker(ctx context.Context) {
 		if !m.claim(t.ID) {
 			continue // the request that created it is still working it, and will hand it on
 		}
-		m.runTask(ctx, t)
+		retry := m.runTask(ctx, t)
+		// Release before re-queueing: a worker that pops a task someone still holds skips it.
 		m.release(t.ID)
+		if retry != nil {
+			m.q.push(*retry)
+		}
 	}
 }
 
-// runTask moves t through its stages until it is done, parked, or waiting for a retry.
-func (m *MU) runTask(ctx context.Context, t Task) {
+// runTask moves t through its stages until it is done, parked, or waiting for a retry, which it returns for
+// the caller to queue once it has released the task.
+func (m *MU) runTask(ctx context.Context, t Task) *Task {
 	for ctx.Err() == nil {
 		var w written
 		var err error
@@ -36,30 +41,30 @@ func (m *MU) runTask(ctx context.Context, t Task) {
 		case StagePull:
 			w, err = m.pull(ctx, t)
 		default:
-			return
+			return nil
 		}
 		if errors.Is(err, ErrStale) {
-			return // another run of this task got there first; it owns what follows
+			return nil // another run of this task got there first; it owns what follows
 		}
 		if err != nil {
-			m.fail(ctx, t, err)
-			return
+			return m.fail(ctx, t, err)
 		}
 		m.enqueue(w.children...)
 		t = w.next
 	}
+	return nil
 }
 
-// fail records a failed attempt: a retry after an exponential backoff, or the task parked with the reason
-// when the error is permanent or the attempts are used up.
-func (m *MU) fail(ctx context.Context, t Task, err error) {
+// fail records a failed attempt: a retry after an exponential backoff (the task to queue is returned), or the
+// task parked with the reason when the error is permanent or the attempts are used up.
+func (m *MU) fail(ctx context.Context, t Task, err error) *Task {
 	if ctx.Err() != nil {
-		return // shutting down: the attempt did not fail, it was interrupted; the store still has the task
+		return nil // shutting down: the attempt did not fail, it was interrupted; the store still has the task
 	}
 	attempts := t.Attempts + 1
 	if isPermanent(err) || attempts >= m.cfg.MaxAttempts {
 		m.park(ctx, t, err)
-		return
+		return nil
 	}
 	delay := m.cfg.RetryBase << min(attempts-1, 30)
 	if delay > m.cfg.RetryMax || delay <= 0 {
@@ -68,11 +73,11 @@ func (m *MU) fail(ctx context.Context, t Task, err error) {
 	t.Attempts, t.NextAt, t.LastError = attempts, m.cfg.Now().Add(delay), err.Error()
 	if serr := m.store.Retry(ctx, t.ID, t.Attempts, t.NextAt, t.LastError); serr != nil {
 		m.log.Error("mu: record retry", "task", t.ID, "err", serr)
-		return
+		return nil
 	}
 	m.met.retries.Add(1)
 	m.log.Debug("mu: task failed, will retry", "task", t.ID, "kind", t.Kind, "stage", t.Stage, "attempt", attempts, "in", delay, "err", err)
-	m.q.push(t)
+	return &t
 }
 
 func (m *MU) park(ctx context.Context, t Task, err error) {

@@ -3,6 +3,8 @@ package su_test
 import (
 	"context"
 	"crypto/rand"
+	"io"
+	"log/slog"
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
@@ -37,7 +39,7 @@ func mustWallet() *wallet.Wallet {
 }
 
 // start runs an SU on a fresh SQLite store in dir (t.TempDir() when ""), with cfg's optional parts.
-func start(t *testing.T, dir string, cfg su.Config) *env {
+func start(t testing.TB, dir string, cfg su.Config) *env {
 	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
@@ -48,6 +50,9 @@ func start(t *testing.T, dir string, cfg su.Config) *env {
 	}
 	if cfg.Wallet == nil {
 		cfg.Wallet = suWallet
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	cfg.Store = store
 	u, err := su.New(cfg)

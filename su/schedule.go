@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"sync"
 	"sync/atomic"
 
@@ -25,6 +26,10 @@ type procState struct {
 	// slots built on the lost head are refused. The committer never takes mu (a writer holding mu may be
 	// waiting on the committer's queue).
 	gen atomic.Uint64
+
+	// seen holds a fingerprint of every message id and content hash in the log (loaded with the head, kept up
+	// to date under mu). A miss proves an item is new without a store read; a hit is confirmed in the store.
+	seen map[uint64]struct{}
 
 	pmu     sync.Mutex
 	pending map[string]*pending // queued, not yet durable: by message id and by "content:"+hash
@@ -69,8 +74,10 @@ func (u *Unit) proc(pid string) *procState {
 
 // schedule gives r a slot (or finds the one it already has) and waits until that slot is durable.
 func (u *Unit) schedule(ctx context.Context, r request) (result, error) {
-	if !u.running.Load() {
-		return result{}, errStopped
+	select {
+	case <-u.started:
+	case <-ctx.Done():
+		return result{}, fmt.Errorf("waiting for the scheduler to start: %w", ctx.Err())
 	}
 	select {
 	case <-u.stopped:
@@ -118,6 +125,18 @@ func (u *Unit) place(ctx context.Context, ps *procState, r request) (*pending, *
 		default:
 			return nil, nil, fmt.Errorf("load head of %s: %w", r.pid, err)
 		}
+		ps.seen = map[uint64]struct{}{}
+		if ps.exists {
+			err := u.cfg.Store.ScanIDs(ctx, r.pid, func(id, content string) {
+				ps.seen[fingerprint(id)] = struct{}{}
+				if content != "" {
+					ps.seen[fingerprint("content:"+content)] = struct{}{}
+				}
+			})
+			if err != nil {
+				return nil, nil, fmt.Errorf("load ids of %s: %w", r.pid, err)
+			}
+		}
 		ps.loaded, ps.seenGen = true, gen
 	}
 	if !ps.exists && !r.isProcess {
@@ -127,7 +146,7 @@ func (u *Unit) place(ctx context.Context, ps *procState, r request) (*pending, *
 	if q := ps.lookup(r.messageID); q != nil {
 		return u.waitDup(ctx, ps, q)
 	}
-	if ps.exists {
+	if _, maybe := ps.seen[fingerprint(r.messageID)]; maybe {
 		s, err := u.cfg.Store.Find(ctx, r.pid, r.messageID)
 		if err == nil && s.MessageID == r.messageID {
 			return nil, &s, nil
@@ -140,12 +159,14 @@ func (u *Unit) place(ctx context.Context, ps *procState, r request) (*pending, *
 		if q := ps.lookup("content:" + r.contentHash); q != nil {
 			return u.waitDup(ctx, ps, q)
 		}
-		s, err := u.cfg.Store.FindContent(ctx, r.pid, r.contentHash)
-		if err == nil {
-			return nil, &s, nil
-		}
-		if !errors.Is(err, ErrNotFound) {
-			return nil, nil, fmt.Errorf("de-duplicate content in %s: %w", r.pid, err)
+		if _, maybe := ps.seen[fingerprint("content:"+r.contentHash)]; maybe {
+			s, err := u.cfg.Store.FindContent(ctx, r.pid, r.contentHash)
+			if err == nil {
+				return nil, &s, nil
+			}
+			if !errors.Is(err, ErrNotFound) {
+				return nil, nil, fmt.Errorf("de-duplicate content in %s: %w", r.pid, err)
+			}
 		}
 	}
 	if r.isProcess && ps.exists {
@@ -203,6 +224,10 @@ func (u *Unit) place(ctx context.Context, ps *procState, r request) (*pending, *
 		return nil, nil, ctx.Err()
 	}
 	ps.exists, ps.last = true, slot
+	ps.seen[fingerprint(r.messageID)] = struct{}{}
+	if r.contentHash != "" {
+		ps.seen[fingerprint("content:"+r.contentHash)] = struct{}{}
+	}
 	ps.pmu.Lock()
 	ps.pending[r.messageID] = p
 	if r.contentHash != "" {
@@ -236,3 +261,8 @@ func (ps *procState) lookup(key string) *pending {
 	defer ps.pmu.Unlock()
 	return ps.pending[key]
 }
+
+var fingerprintSeed = maphash.MakeSeed()
+
+// fingerprint is a 64-bit hash of an id for the seen set: collisions only cost a store read.
+func fingerprint(s string) uint64 { return maphash.String(fingerprintSeed, s) }

@@ -54,6 +54,8 @@ type Store interface {
 	Find(ctx context.Context, pid, id string) (Slot, error)
 	// FindContent returns the slot of process pid with the given content hash.
 	FindContent(ctx context.Context, pid, hash string) (Slot, error)
+	// ScanIDs calls fn with the message id and content hash ("" if none) of every slot of pid, in any order.
+	ScanIDs(ctx context.Context, pid string, fn func(messageID, contentHash string)) error
 	// Item returns the raw item whose id is id from any process's slots.
 	Item(ctx context.Context, id string) ([]byte, error)
 	// Page returns the slots of pid that q selects.

@@ -83,6 +83,7 @@ type Unit struct {
 	uploadCh chan struct{} // wakes the uploader after a commit
 	height   atomic.Uint64
 	running  atomic.Bool
+	started  chan struct{} // closed when Run has started the committer
 	stopped  chan struct{} // closed when the committer has stopped
 	stopOnce sync.Once
 
@@ -131,6 +132,7 @@ func New(cfg Config) (*Unit, error) {
 		procs:    map[string]*procState{},
 		queue:    make(chan *pending, 4*cfg.MaxBatch),
 		uploadCh: make(chan struct{}, 1),
+		started:  make(chan struct{}),
 		stopped:  make(chan struct{}),
 	}, nil
 }
@@ -145,7 +147,7 @@ func (u *Unit) Handler() http.Handler { return u.routes() }
 var errStopped = errors.New("su: scheduler is not running")
 
 // Run refreshes the block height, publishes the Scheduler-Location, and runs the committer and the uploader until
-// ctx ends. Writes are accepted only while Run runs. It returns ctx's error, or the first fatal error.
+// ctx ends. Writes made before Run starts wait for it; writes after it ends are refused. It returns ctx's error, or the first fatal error.
 func (u *Unit) Run(ctx context.Context) error {
 	if !u.running.CompareAndSwap(false, true) {
 		return errors.New("su: Run called twice")
@@ -160,6 +162,7 @@ func (u *Unit) Run(ctx context.Context) error {
 		defer wg.Done()
 		u.commitLoop(ctx)
 	}()
+	close(u.started)
 	if u.cfg.Heights != nil {
 		wg.Add(1)
 		go func() {

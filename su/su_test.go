@@ -316,7 +316,7 @@ func TestDedupPushedContent(t *testing.T) {
 	}
 	// A user message with the same content is not a push: no content de-duplication.
 	u1 := messageItem(t, e.user, pid, "same")
-	u2 := messageItem(t, e.user, pid, "same")
+	u2 := messageItem(t, mustWallet(), pid, "same")
 	r1, _ := e.c.Post(ctx, u1)
 	r2, _ := e.c.Post(ctx, u2)
 	if r1.ID == r2.ID {

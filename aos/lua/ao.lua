@@ -7,6 +7,7 @@
 -- Every send and spawn takes the next reference number n: tag Reference = n and Anchor = n zero-padded to
 -- 32 digits. Replies carry X-Reference = n, which is what onReply/receive wait for.
 local utils = require(".utils")
+local json = require("json")
 
 local prev = ao or {}
 
@@ -133,9 +134,18 @@ local function copy(t)
   return r
 end
 
+-- jsonData turns a table Data into JSON text with Content-Type application/json.
+local function jsonData(msg)
+  if type(msg.Data) == "table" then
+    msg["Content-Type"] = "application/json"
+    msg.Data = json.encode(msg.Data)
+  end
+end
+
 -- send queues a message and returns it with onReply(handler) / receive() for the reply.
 function ao.send(msg)
   assert(type(msg) == "table", "msg should be a table")
+  jsonData(msg)
   ao.reference = ao.reference + 1
   local ref = tostring(ao.reference)
   local out = {
@@ -176,6 +186,7 @@ end
 function ao.spawn(module, msg)
   assert(type(module) == "string", "Module source id is required!")
   assert(type(msg) == "table", "Message must be a table")
+  jsonData(msg)
   ao.reference = ao.reference + 1
   local ref = tostring(ao.reference)
   local out = {

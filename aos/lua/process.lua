@@ -205,6 +205,9 @@ function process.handle(msg, envOrCtx)
     return ao.result({})
   end
   if ao.isAssignment(msg) and not ao.isAssignable(msg) then
+    if msg.From ~= ao.id then
+      Send({ Target = msg.From, Data = "Assignment is not trusted by this process!" })
+    end
     print("Assignment is not trusted! From: " .. tostring(msg.From) .. " - Owner: " .. tostring(msg.Owner))
     return ao.result({})
   end
@@ -242,7 +245,7 @@ function process.handle(msg, envOrCtx)
   local co = coroutine.create(function()
     return pcall(Handlers.evaluate, msg, env)
   end)
-  local _, ok, err = coroutine.resume(co)
+  local _, ok, result = coroutine.resume(co)
 
   -- keep suspended handlers (Receive) alive; drop finished ones
   table.insert(Handlers.coroutines, co)
@@ -253,20 +256,20 @@ function process.handle(msg, envOrCtx)
   Handlers.coroutines = alive
 
   if not ok then
-    err = tostring(err)
+    -- (like aos, a non-string error object fails here with "attempt to concatenate a table value")
     if msg.Action == "Eval" then
-      table.insert(Errors, err)
-      return { Error = table.concat(HANDLER_PRINT_LOGS, "\n") .. "\n\n" .. Colors.red .. "error:\n" .. Colors.reset .. err }
+      table.insert(Errors, result)
+      return { Error = table.concat(HANDLER_PRINT_LOGS, "\n") .. "\n\n" .. Colors.red .. "error:\n" .. Colors.reset .. result }
     end
     if msg.Action then
       print(Colors.red .. "Error" .. Colors.gray .. " handling message with Action = " .. tostring(msg.Action) .. Colors.reset)
     else
       print(Colors.red .. "Error" .. Colors.gray .. " handling message " .. Colors.reset)
     end
-    print(Colors.green .. err .. Colors.reset)
+    print(Colors.green .. result .. Colors.reset)
     print("\n" .. Colors.gray .. withoutLastLines(debug.traceback(), 3) .. Colors.reset)
     return ao.result({
-      Error = table.concat(HANDLER_PRINT_LOGS, "\n") .. "\n\n" .. Colors.red .. "error:\n" .. Colors.reset .. err,
+      Error = table.concat(HANDLER_PRINT_LOGS, "\n") .. "\n\n" .. Colors.red .. "error:\n" .. Colors.reset .. result,
       Messages = {}, Spawns = {}, Assignments = {},
     })
   end

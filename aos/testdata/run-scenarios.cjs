@@ -14,6 +14,8 @@
 //   --bench N      instead of the steps, time N extra repetitions of the scenario's "bench" step
 'use strict'
 const fs = require('fs')
+// the emscripten glue replaces process.hrtime (and Date.now, performance.now) with deterministic counters
+const hrtime = process.hrtime.bigint.bind(process.hrtime)
 
 function parseArgs (argv) {
   const o = { files: [], copyMemory: false, bench: 0 }
@@ -37,13 +39,15 @@ async function runScenario (AoLoader, binary, opts, file) {
   const sc = JSON.parse(fs.readFileSync(file, 'utf8'))
   const env = sc.env
   const msgs = sc.calls
-  const handle = await AoLoader(binary, { format: opts.format, computeLimit: 9e12, memoryLimit: 524288000 })
+  // UNSAFE_MEMORY: hand back the live buffer instead of a copy of the whole heap on every call (100 MB
+  // for the real aos modules); --copy-memory still feeds a copy back in, as a CU does
+  const handle = await AoLoader(binary, { format: opts.format, computeLimit: 9e12, memoryLimit: 524288000, UNSAFE_MEMORY: !opts.copyMemory })
   let memory = null
   const steps = []
   const call = async (msg) => {
-    const t0 = process.hrtime.bigint()
+    const t0 = hrtime()
     const res = await handle(memory, msg, env)
-    const ms = Number(process.hrtime.bigint() - t0) / 1e6
+    const ms = Number(hrtime() - t0) / 1e6
     if (opts.copyMemory) memory = res.Memory
     return { res, ms }
   }

@@ -184,7 +184,7 @@ func writeItemFile(path string, it *dataitem.Item, data io.Reader, n int64) erro
 		var m int64
 		m, err = io.Copy(o, data)
 		if err == nil && m != n {
-			err = fmt.Errorf("item %s: %d of %d data bytes", it.ID(), m, n)
+			err = fmt.Errorf("item %s truncated: %d of %d data bytes", it.ID(), m, n)
 		}
 	}
 	if cerr := o.Close(); err == nil {

@@ -47,7 +47,8 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fail := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "aogo run: "+format+"\n", a...)
+		msg := strings.Join(strings.Fields(fmt.Sprintf(format, a...)), " ") // always one line
+		fmt.Fprintf(stderr, "aogo run: %s\n", msg)
 		return 1
 	}
 	if fs.NArg() > 0 {

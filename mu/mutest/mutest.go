@@ -103,6 +103,8 @@ type Network struct {
 	FailResults atomic.Int32
 	// Posts counts every POST the SU received (duplicates included).
 	Posts atomic.Int64
+	// ResultDelay (nanoseconds) delays every CU result answer, as evaluation would.
+	ResultDelay atomic.Int64
 
 	mu        sync.Mutex
 	procs     map[string]*Process
@@ -364,6 +366,9 @@ func (n *Network) evaluate(p *Process, i int) vm.Result {
 }
 
 func (n *Network) serveCU(w http.ResponseWriter, r *http.Request) {
+	if d := n.ResultDelay.Load(); d > 0 {
+		time.Sleep(time.Duration(d))
+	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	path := strings.TrimPrefix(r.URL.Path, "/")

@@ -149,11 +149,8 @@ func (s *SUStore) Last(ctx context.Context, pid string) (su.Slot, error) {
 
 // Find returns the slot of pid whose message or assignment id is id.
 func (s *SUStore) Find(ctx context.Context, pid, id string) (su.Slot, error) {
-	sl, err := s.one(ctx, `message_id = $1 AND process = $2`, id, pid)
-	if errors.Is(err, su.ErrNotFound) {
-		sl, err = s.one(ctx, `assignment_id = $1 AND process = $2`, id, pid)
-	}
-	return sl, err
+	return scanSUSlot(s.pool.QueryRow(ctx, `(SELECT `+suColumns+` FROM su_slots WHERE message_id = $1 AND process = $2)
+		UNION ALL (SELECT `+suColumns+` FROM su_slots WHERE assignment_id = $1 AND process = $2) LIMIT 1`, id, pid))
 }
 
 // FindContent returns the slot of pid with content hash h.
@@ -237,4 +234,26 @@ func (s *SUStore) DeleteUploads(ctx context.Context, seqs []int64) error {
 		return fmt.Errorf("su store: dequeue uploads: %w", err)
 	}
 	return nil
+}
+
+// ScanIDs calls fn for every slot of pid.
+func (s *SUStore) ScanIDs(ctx context.Context, pid string, fn func(messageID, contentHash string)) error {
+	rows, err := s.pool.Query(ctx, `SELECT message_id, content_hash FROM su_slots WHERE process = $1`, pid)
+	if err != nil {
+		return fmt.Errorf("su store: ids of %s: %w", pid, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var content *string
+		if err := rows.Scan(&id, &content); err != nil {
+			return fmt.Errorf("su store: ids of %s: %w", pid, err)
+		}
+		c := ""
+		if content != nil {
+			c = *content
+		}
+		fn(id, c)
+	}
+	return rows.Err()
 }

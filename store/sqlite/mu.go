@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS mu_tasks (
 	parent INTEGER NOT NULL,
 	base_layer INTEGER NOT NULL,
 	exclude TEXT NOT NULL,
-	cast INTEGER NOT NULL,
+	is_cast INTEGER NOT NULL,
 	assign_to TEXT NOT NULL,
 	attempts INTEGER NOT NULL,
 	next_at INTEGER NOT NULL,
@@ -69,7 +69,7 @@ func OpenMU(path string) (*MUStore, error) {
 // Close closes the database.
 func (s *MUStore) Close() error { return s.db.Close() }
 
-const taskCols = `id, key, kind, stage, process, item_id, item, origin, parent, base_layer, exclude, cast, assign_to, attempts, next_at, last_error, created, updated`
+const taskCols = `id, key, kind, stage, process, item_id, item, origin, parent, base_layer, exclude, is_cast, assign_to, attempts, next_at, last_error, created, updated`
 
 type scanner interface{ Scan(...any) error }
 
@@ -118,7 +118,7 @@ func (s *MUStore) insertTask(ctx context.Context, tx *sql.Tx, t mu.Task, now tim
 		t.Stage = mu.StageWrite
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO mu_tasks (key, kind, stage, process, item_id, item, origin, parent,
-		base_layer, exclude, cast, assign_to, attempts, next_at, last_error, created, updated)
+		base_layer, exclude, is_cast, assign_to, attempts, next_at, last_error, created, updated)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING`,
 		t.Key, string(t.Kind), string(t.Stage), t.Process, t.ItemID, t.Item, t.Origin, t.Parent, b2i(t.BaseLayer),
 		strings.Join(t.Exclude, ","), b2i(t.Cast), strings.Join(t.AssignTo, ","), t.Attempts, ms(t.NextAt), t.LastError, now.UnixMilli(), now.UnixMilli())

@@ -19,12 +19,15 @@ type SUStore struct {
 	w, r   *sql.DB
 	insert *sql.Stmt
 	queue  *sql.Stmt
+	// Prepared reads: parsing SQL per call costs as much as running it.
+	last, find, content, item *sql.Stmt
 }
 
 var _ su.Store = (*SUStore)(nil)
 
 const suSchema = `
 CREATE TABLE IF NOT EXISTS su_slots (
+	id INTEGER PRIMARY KEY,
 	process TEXT NOT NULL,
 	nonce INTEGER NOT NULL,
 	timestamp INTEGER NOT NULL,
@@ -34,9 +37,9 @@ CREATE TABLE IF NOT EXISTS su_slots (
 	message_id TEXT NOT NULL,
 	content_hash TEXT,
 	assignment BLOB NOT NULL,
-	message BLOB,
-	PRIMARY KEY (process, nonce)
-) WITHOUT ROWID;
+	message BLOB
+);
+CREATE UNIQUE INDEX IF NOT EXISTS su_slots_nonce ON su_slots(process, nonce);
 CREATE UNIQUE INDEX IF NOT EXISTS su_slots_timestamp ON su_slots(process, timestamp);
 CREATE UNIQUE INDEX IF NOT EXISTS su_slots_message ON su_slots(message_id, process);
 CREATE UNIQUE INDEX IF NOT EXISTS su_slots_assignment ON su_slots(assignment_id);
@@ -51,7 +54,9 @@ const suColumns = `process, nonce, timestamp, block_height, hash_chain, assignme
 
 // OpenSU opens (creating if needed) the SU store at path.
 func OpenSU(path string) (*SUStore, error) {
-	base := "file:" + path + "?_pragma=busy_timeout(10000)"
+	// Rows live in insertion (rowid) order, so an insert appends; the indexes carry the lookups. mmap spares the
+	// readers a pread per page.
+	base := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=mmap_size(1073741824)&_pragma=cache_size(-32000)"
 	w, err := sql.Open("sqlite", base+"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open su store %s: %w", path, err)
@@ -71,8 +76,22 @@ func OpenSU(path string) (*SUStore, error) {
 	r.SetMaxOpenConns(4)
 	r.SetMaxIdleConns(4)
 	s := &SUStore{w: w, r: r}
-	if s.insert, err = w.Prepare(`INSERT INTO su_slots (` + suColumns + `) VALUES (?,?,?,?,?,?,?,?,?,?)`); err == nil {
-		s.queue, err = w.Prepare(`INSERT INTO su_uploads (item) VALUES (?)`)
+	for _, p := range []struct {
+		db  *sql.DB
+		dst **sql.Stmt
+		sql string
+	}{
+		{w, &s.insert, `INSERT INTO su_slots (` + suColumns + `) VALUES (?,?,?,?,?,?,?,?,?,?)`},
+		{w, &s.queue, `INSERT INTO su_uploads (item) VALUES (?)`},
+		{r, &s.last, `SELECT ` + suColumns + ` FROM su_slots WHERE process = ?1 ORDER BY nonce DESC LIMIT 1`},
+		{r, &s.find, `SELECT ` + suColumns + ` FROM su_slots WHERE message_id = ?1 AND process = ?2 UNION ALL
+			SELECT ` + suColumns + ` FROM su_slots WHERE assignment_id = ?1 AND process = ?2 LIMIT 1`},
+		{r, &s.content, `SELECT ` + suColumns + ` FROM su_slots WHERE process = ?1 AND content_hash = ?2 LIMIT 1`},
+		{r, &s.item, `SELECT message FROM su_slots WHERE message_id = ?1 AND message IS NOT NULL LIMIT 1`},
+	} {
+		if *p.dst, err = p.db.Prepare(p.sql); err != nil {
+			break
+		}
 	}
 	if err != nil {
 		s.Close()
@@ -134,8 +153,8 @@ func scanSUSlot(row interface{ Scan(...any) error }) (su.Slot, error) {
 	return sl, err
 }
 
-func (s *SUStore) one(ctx context.Context, where string, args ...any) (su.Slot, error) {
-	sl, err := scanSUSlot(s.r.QueryRowContext(ctx, `SELECT `+suColumns+` FROM su_slots WHERE `+where+` LIMIT 1`, args...))
+func (s *SUStore) one(ctx context.Context, stmt *sql.Stmt, args ...any) (su.Slot, error) {
+	sl, err := scanSUSlot(stmt.QueryRowContext(ctx, args...))
 	if err != nil && !errors.Is(err, su.ErrNotFound) {
 		return sl, fmt.Errorf("su store: %w", err)
 	}
@@ -144,27 +163,23 @@ func (s *SUStore) one(ctx context.Context, where string, args ...any) (su.Slot, 
 
 // Last returns the highest-nonce slot of pid.
 func (s *SUStore) Last(ctx context.Context, pid string) (su.Slot, error) {
-	return s.one(ctx, `process = ? ORDER BY nonce DESC`, pid)
+	return s.one(ctx, s.last, pid)
 }
 
 // Find returns the slot of pid whose message or assignment id is id.
 func (s *SUStore) Find(ctx context.Context, pid, id string) (su.Slot, error) {
-	sl, err := s.one(ctx, `message_id = ? AND process = ?`, id, pid)
-	if errors.Is(err, su.ErrNotFound) {
-		sl, err = s.one(ctx, `assignment_id = ? AND process = ?`, id, pid)
-	}
-	return sl, err
+	return s.one(ctx, s.find, id, pid)
 }
 
 // FindContent returns the slot of pid with content hash h.
 func (s *SUStore) FindContent(ctx context.Context, pid, h string) (su.Slot, error) {
-	return s.one(ctx, `process = ? AND content_hash = ?`, pid, h)
+	return s.one(ctx, s.content, pid, h)
 }
 
 // Item returns the raw item with id from any slot that holds it.
 func (s *SUStore) Item(ctx context.Context, id string) ([]byte, error) {
 	var b []byte
-	err := s.r.QueryRowContext(ctx, `SELECT message FROM su_slots WHERE message_id = ? AND message IS NOT NULL LIMIT 1`, id).Scan(&b)
+	err := s.item.QueryRowContext(ctx, id).Scan(&b)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, su.ErrNotFound
 	}
@@ -243,4 +258,22 @@ func (s *SUStore) DeleteUploads(ctx context.Context, seqs []int64) error {
 		return fmt.Errorf("su store: dequeue uploads: %w", err)
 	}
 	return nil
+}
+
+// ScanIDs calls fn for every slot of pid.
+func (s *SUStore) ScanIDs(ctx context.Context, pid string, fn func(messageID, contentHash string)) error {
+	rows, err := s.r.QueryContext(ctx, `SELECT message_id, content_hash FROM su_slots WHERE process = ?`, pid)
+	if err != nil {
+		return fmt.Errorf("su store: ids of %s: %w", pid, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var content sql.NullString
+		if err := rows.Scan(&id, &content); err != nil {
+			return fmt.Errorf("su store: ids of %s: %w", pid, err)
+		}
+		fn(id, content.String)
+	}
+	return rows.Err()
 }

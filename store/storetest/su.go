@@ -165,6 +165,13 @@ func testSUCommitAndFind(t *testing.T, open func() (su.Store, error)) {
 	if _, err := s.FindContent(ctx, p2, "content-a2"); !errors.Is(err, su.ErrNotFound) {
 		t.Fatalf("FindContent in another process: %v, want ErrNotFound", err)
 	}
+	ids := map[string]string{}
+	if err := s.ScanIDs(ctx, p1, func(id, content string) { ids[id] = content }); err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) != 3 || ids[a[2].MessageID] != "content-a2" || ids[p1] != "" {
+		t.Fatalf("ScanIDs(p1) = %v", ids)
+	}
 	raw, err := s.Item(ctx, a[1].MessageID)
 	if err != nil || !bytes.Equal(raw, a[1].Message) {
 		t.Fatalf("Item: %v (equal=%v)", err, bytes.Equal(raw, a[1].Message))

@@ -14,7 +14,7 @@ func TestAOSHandlers(t *testing.T) {
 	for _, mod := range realModules {
 		t.Run(mod.name, func(t *testing.T) {
 			m := openBooted(t, mod.name, mod.format, vm.Options{})
-			r := mustApply(t, m, evalMsg(`Handlers.add("ping", Handlers.utils.hasMatchingTag("Action","Ping"), function(m) m.reply({Data="pong"}) end); return "added"`))
+			r := mustApply(t, m, evalMsg(`Handlers.add("ping", Handlers.utils.hasMatchingTag("Action","Ping"), function(m) ao.send({Target = m.From, Data = "pong"}) end); return "added"`))
 			if r.Error != "" {
 				t.Fatalf("eval: %s", r.Error)
 			}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/bytecodealliance/wasmtime-go/v39"
@@ -79,7 +80,7 @@ func compile(wasm []byte, cacheDir string) (*compiledModule, error) {
 	if mod == nil {
 		m, err := wasmtime.NewModule(eng, wasm)
 		if err != nil {
-			return nil, fmt.Errorf("compile module: %w", err)
+			return nil, fmt.Errorf("compile module: %s", oneLine(err))
 		}
 		mod = m
 		if cachePath != "" {
@@ -97,6 +98,15 @@ func compile(wasm []byte, cacheDir string) (*compiledModule, error) {
 	}
 	compiled[h] = c
 	return c, nil
+}
+
+// oneLine condenses a wasmtime error (multi-line, with "Caused by:" and a Rust backtrace) into one line.
+func oneLine(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, "Stack backtrace:"); i >= 0 {
+		msg = msg[:i]
+	}
+	return strings.Join(strings.Fields(msg), " ")
 }
 
 func writeFileAtomic(path string, b []byte) error {

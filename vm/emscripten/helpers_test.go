@@ -2,6 +2,8 @@ package emscripten
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -132,4 +134,10 @@ func outputData(t testing.TB, r vm.Result) string {
 		return string(old.Output)
 	}
 	return string(o.Data)
+}
+
+// moduleID is what refrun.cjs and aogo run use for env.Module.Id: base64url(sha256(wasm)).
+func moduleID(wasm []byte) string {
+	sum := sha256.Sum256(wasm)
+	return base64.RawURLEncoding.EncodeToString(sum[:])
 }

@@ -117,7 +117,7 @@ func newInstance(cm *compiledModule, f *format, opts vm.Options) (in *instance, 
 	inst, err := wasmtime.NewInstance(in.store, cm.module, externs)
 	if err != nil {
 		in.store.Close()
-		return nil, fmt.Errorf("instantiate: %w", err)
+		return nil, fmt.Errorf("instantiate: %s", oneLine(err))
 	}
 	if err := in.bindExports(inst); err != nil {
 		in.store.Close()
@@ -433,6 +433,10 @@ func (in *instance) apply(ctx context.Context, msg, env []byte) (res vm.Result, 
 			return vm.Result{}, hf.err
 		}
 		res.Error = describe(cause)
+		if left == 0 {
+			// Fuel is the Compute-Limit on every format; report it as the glue reports gas exhaustion.
+			res.Error = errOutOfGas.Error()
+		}
 		res.GasUsed = in.gasReport(res.FuelUsed)
 		return res, nil
 	}
@@ -467,7 +471,8 @@ func (in *instance) pushString(s []byte) (uint64, error) {
 	return p, nil
 }
 
-// describe turns a guest failure into the Result.Error text.
+// describe turns a guest failure into the Result.Error text: our own causes as they are, wasmtime traps
+// as their message without the backtrace wasmtime appends.
 func describe(err error) string {
 	var trap *wasmtime.Trap
 	if errors.As(err, &trap) {
@@ -476,10 +481,20 @@ func describe(err error) string {
 		}
 	}
 	msg := err.Error()
+	var werr *wasmtime.Error
+	if errors.As(err, &trap) || errors.As(err, &werr) {
+		// "error while executing at wasm backtrace:\n    0: …\n\nCaused by:\n    wasm trap: …"
+		if i := strings.LastIndex(msg, "Caused by:"); i >= 0 {
+			msg = strings.TrimSpace(msg[i+len("Caused by:"):])
+		}
+		if i := strings.Index(msg, "wasm backtrace:"); i >= 0 {
+			msg = strings.TrimSpace(msg[:i])
+		}
+	}
 	if i := strings.IndexByte(msg, '\n'); i >= 0 {
 		msg = msg[:i]
 	}
-	return msg
+	return strings.TrimSpace(msg)
 }
 
 // memory is the live linear memory (valid until the next guest call).

@@ -61,6 +61,23 @@ type machine struct {
 	sinceBase    time.Duration
 	captureCost  time.Duration
 	broken       error
+	drive        *driveCache // nil without WeaveDrive; opts.WeaveDrive points at it
+}
+
+// withDriveCache wraps opts.WeaveDrive in a fresh cache owned by m.
+func (m *machine) withDriveCache() {
+	if m.opts.WeaveDrive == nil {
+		return
+	}
+	if d, ok := m.opts.WeaveDrive.(*driveCache); ok {
+		m.drive = d.clone()
+	} else {
+		m.drive = &driveCache{inner: m.opts.WeaveDrive, files: map[string]vm.DriveFile{}}
+	}
+	m.opts.WeaveDrive = m.drive
+	if m.cur != nil {
+		m.cur.opts.WeaveDrive = m.drive
+	}
 }
 
 var zeroPage = make([]byte, pageSize)
@@ -101,6 +118,9 @@ func (m *machine) rebase() {
 	m.base = capture(m.cur)
 	m.captureCost = time.Since(start)
 	m.journal, m.journalBytes, m.sinceBase = nil, 0, 0
+	if m.drive != nil {
+		clear(m.drive.files)
+	}
 }
 
 // Apply implements vm.Machine.
@@ -188,7 +208,8 @@ func (m *machine) Fork() (vm.Machine, error) {
 	}
 	child := &machine{f: m.f, cm: m.cm, opts: m.opts, base: m.base, journal: append([]journalEntry(nil), m.journal...),
 		journalBytes: m.journalBytes, sinceBase: m.sinceBase, captureCost: m.captureCost}
-	in, err := newInstance(m.cm, m.f, m.opts)
+	child.withDriveCache()
+	in, err := newInstance(m.cm, m.f, child.opts)
 	if err != nil {
 		return nil, err
 	}
@@ -239,7 +260,9 @@ func (loader) Open(format string, wasm []byte, opts vm.Options) (vm.Machine, err
 	if err != nil {
 		return nil, err
 	}
-	in, err := newInstance(cm, f, opts)
+	m := &machine{f: f, cm: cm, opts: opts}
+	m.withDriveCache()
+	in, err := newInstance(cm, f, m.opts)
 	if err != nil {
 		return nil, err
 	}
@@ -248,7 +271,7 @@ func (loader) Open(format string, wasm []byte, opts vm.Options) (vm.Machine, err
 		return nil, fmt.Errorf("start-up: %w", err)
 	}
 	in.bootImage() // while pristine
-	m := &machine{f: f, cm: cm, opts: opts, cur: in}
+	m.cur = in
 	m.rebase()
 	return m, nil
 }
@@ -263,21 +286,13 @@ func (loader) Restore(format string, wasm []byte, opts vm.Options, r io.Reader) 
 	if opts.MemoryLimit > 0 && opts.MemoryLimit < limit {
 		limit = opts.MemoryLimit
 	}
-	snap, err := readSnapshot(r, limit)
-	if err != nil {
-		return nil, err
-	}
-	if snap.header.Format != format {
-		return nil, fmt.Errorf("snapshot is of format %q, not %q", snap.header.Format, format)
-	}
 	cm, err := compile(wasm, opts.CacheDir)
 	if err != nil {
 		return nil, err
 	}
-	if want := fmt.Sprintf("%x", cm.hash); snap.header.Module != want {
-		return nil, fmt.Errorf("snapshot is of module %s, not %s", snap.header.Module, want)
-	}
-	in, err := newInstance(cm, f, opts)
+	m := &machine{f: f, cm: cm, opts: opts}
+	m.withDriveCache()
+	in, err := newInstance(cm, f, m.opts)
 	if err != nil {
 		return nil, err
 	}
@@ -285,11 +300,41 @@ func (loader) Restore(format string, wasm []byte, opts vm.Options, r io.Reader) 
 		in.close()
 		return nil, fmt.Errorf("start-up: %w", err)
 	}
-	if err := in.loadMemory(snap.mem, snap.header.Host); err != nil {
+	// Stream the pages straight into the booted instance: no intermediate copy of the memory.
+	var mem []byte
+	var img map[uint32]bool
+	loaded := map[uint32]bool{}
+	begin := func(h *snapshotHeader) error {
+		if h.Format != format {
+			return fmt.Errorf("snapshot is of format %q, not %q", h.Format, format)
+		}
+		if want := fmt.Sprintf("%x", cm.hash); h.Module != want {
+			return fmt.Errorf("snapshot is of module %s, not %s", h.Module, want)
+		}
+		img = in.bootImage()
+		if err := in.grow(h.MemSize); err != nil {
+			return err
+		}
+		mem = in.memory()
+		return nil
+	}
+	sink := func(idx uint32, p []byte) {
+		copy(mem[uint64(idx)*pageSize:], p)
+		loaded[idx] = true
+	}
+	h, err := readSnapshot(r, limit, begin, sink)
+	if err != nil {
 		in.close()
 		return nil, err
 	}
-	m := &machine{f: f, cm: cm, opts: opts, cur: in}
+	for idx := range img {
+		if !loaded[idx] {
+			clear(mem[uint64(idx)*pageSize : uint64(idx+1)*pageSize])
+		}
+	}
+	in.host = h.Host
+	in.drives = map[int32]vm.DriveFile{}
+	m.cur = in
 	m.rebase()
 	return m, nil
 }

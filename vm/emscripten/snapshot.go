@@ -15,11 +15,14 @@ import (
 
 // Snapshot format (version 1), all of it written by writeSnapshot and checked by readSnapshot:
 //
-//	"AOGOSNAP" | version byte (1) | uvarint n | n bytes of header JSON | gzip stream of the raw memory
+//	"AOGOSNAP" | version byte (1) | uvarint n | n bytes of header JSON | gzip stream of the pages
 //
 // The header is {"format", "module" (hex SHA-256 of the wasm), "memSize", "memSha256" (hex SHA-256 of the
-// raw memory), "host" (the hostState)}. Wasm globals are not stored: between calls they are back at the
-// values start-up leaves (stack pointer included), so restore = fresh instance + start-up + this state.
+// raw memory), "host" (the hostState)}. The gzip stream holds only the non-zero 64 KiB pages, each as
+// uvarint(page index + 1) followed by the 65536 bytes, in increasing index order, ended by uvarint 0: aos
+// heaps are mostly zeros, and skipping them makes snapshot and restore proportional to the live data.
+// Wasm globals are not stored: between calls they are back at the values start-up leaves (stack pointer
+// included), so restore = fresh instance + start-up + this state.
 
 const snapshotMagic = "AOGOSNAP"
 
@@ -58,7 +61,21 @@ func writeSnapshot(w io.Writer, format string, module [32]byte, mem []byte, host
 		return sum, fmt.Errorf("write snapshot: %w", err)
 	}
 	zw, _ := gzip.NewWriterLevel(bw, gzip.BestSpeed)
-	if _, err := zw.Write(mem); err != nil {
+	var idx [binary.MaxVarintLen64]byte
+	for off := 0; off+pageSize <= len(mem); off += pageSize {
+		p := mem[off : off+pageSize]
+		if bytes.Equal(p, zeroPage) {
+			continue
+		}
+		k := binary.PutUvarint(idx[:], uint64(off/pageSize)+1)
+		if _, err := zw.Write(idx[:k]); err != nil {
+			return sum, fmt.Errorf("write snapshot memory: %w", err)
+		}
+		if _, err := zw.Write(p); err != nil {
+			return sum, fmt.Errorf("write snapshot memory: %w", err)
+		}
+	}
+	if _, err := zw.Write([]byte{0}); err != nil {
 		return sum, fmt.Errorf("write snapshot memory: %w", err)
 	}
 	if err := zw.Close(); err != nil {
@@ -70,18 +87,13 @@ func writeSnapshot(w io.Writer, format string, module [32]byte, mem []byte, host
 	return sum, nil
 }
 
-// snapshot is a decoded snapshot.
-type snapshot struct {
-	header snapshotHeader
-	mem    []byte
-	sum    [32]byte
-}
-
 var errBadSnapshot = errors.New("bad snapshot")
 
-// readSnapshot decodes and verifies a snapshot. maxMem bounds the memory it will allocate (0: the
-// wasm64 heap maximum). It never panics on hostile input.
-func readSnapshot(r io.Reader, maxMem uint64) (*snapshot, error) {
+// readSnapshot decodes and verifies a snapshot, handing each non-zero page to sink in increasing order
+// (sink may be called before verification ends: a caller loading an instance must discard it on error).
+// It checks everything a hostile input could get wrong — sizes against maxMem (0: the wasm64 heap
+// maximum), page order, the memory hash — and never panics.
+func readSnapshot(r io.Reader, maxMem uint64, begin func(h *snapshotHeader) error, sink func(idx uint32, page []byte)) (*snapshotHeader, error) {
 	if maxMem == 0 {
 		maxMem = 17179869184
 	}
@@ -103,44 +115,73 @@ func readSnapshot(r io.Reader, maxMem uint64) (*snapshot, error) {
 	if hl > maxHeaderSize {
 		return nil, fmt.Errorf("%w: header of %d bytes is too large", errBadSnapshot, hl)
 	}
-	hb := make([]byte, hl)
-	if _, err := io.ReadFull(br, hb); err != nil {
+	hb := make([]byte, 0, min(hl, 1<<20))
+	hbuf := bytes.NewBuffer(hb)
+	if n, err := io.CopyN(hbuf, br, int64(hl)); err != nil || uint64(n) != hl {
 		return nil, fmt.Errorf("%w: header: %v", errBadSnapshot, err)
 	}
-	s := &snapshot{}
-	if err := json.Unmarshal(hb, &s.header); err != nil {
+	h := &snapshotHeader{}
+	if err := json.Unmarshal(hbuf.Bytes(), h); err != nil {
 		return nil, fmt.Errorf("%w: header: %v", errBadSnapshot, err)
 	}
-	h := &s.header
 	want, err := hex.DecodeString(h.MemSHA256)
 	if err != nil || len(want) != 32 {
 		return nil, fmt.Errorf("%w: bad memory hash %q", errBadSnapshot, h.MemSHA256)
 	}
-	if h.MemSize == 0 || h.MemSize%65536 != 0 || h.MemSize > maxMem {
+	if h.MemSize == 0 || h.MemSize%pageSize != 0 || h.MemSize > maxMem {
 		return nil, fmt.Errorf("%w: memory size %d (limit %d)", errBadSnapshot, h.MemSize, maxMem)
 	}
 	if err := h.Host.validate(); err != nil {
 		return nil, fmt.Errorf("%w: host state: %v", errBadSnapshot, err)
 	}
+	if begin != nil {
+		if err := begin(h); err != nil {
+			return nil, err
+		}
+	}
 	zr, err := gzip.NewReader(br)
 	if err != nil {
 		return nil, fmt.Errorf("%w: memory: %v", errBadSnapshot, err)
 	}
-	// Grow the buffer as data arrives rather than trusting MemSize up front.
-	var buf bytes.Buffer
-	n, err := io.Copy(&buf, io.LimitReader(zr, int64(h.MemSize)+1))
-	if err != nil {
-		return nil, fmt.Errorf("%w: memory: %v", errBadSnapshot, err)
+	zbr := bufio.NewReader(zr)
+	hasher := sha256.New()
+	buf := make([]byte, pageSize)
+	pages := h.MemSize / pageSize
+	next := uint64(0) // first page index not yet hashed
+	for {
+		k, err := binary.ReadUvarint(zbr)
+		if err != nil {
+			return nil, fmt.Errorf("%w: memory: %v", errBadSnapshot, err)
+		}
+		if k == 0 {
+			break
+		}
+		idx := k - 1
+		if idx < next || idx >= pages {
+			return nil, fmt.Errorf("%w: page %d out of order or beyond %d pages", errBadSnapshot, idx, pages)
+		}
+		for ; next < idx; next++ {
+			hasher.Write(zeroPage)
+		}
+		if _, err := io.ReadFull(zbr, buf); err != nil {
+			return nil, fmt.Errorf("%w: memory page %d: %v", errBadSnapshot, idx, err)
+		}
+		hasher.Write(buf)
+		next++
+		if sink != nil {
+			sink(uint32(idx), buf)
+		}
 	}
-	if uint64(n) != h.MemSize {
-		return nil, fmt.Errorf("%w: memory is %d bytes, header says %d", errBadSnapshot, n, h.MemSize)
+	for ; next < pages; next++ {
+		hasher.Write(zeroPage)
 	}
-	s.mem = buf.Bytes()
-	s.sum = sha256.Sum256(s.mem)
-	if !bytes.Equal(s.sum[:], want) {
+	if _, err := zbr.ReadByte(); err != io.EOF {
+		return nil, fmt.Errorf("%w: data after the last page", errBadSnapshot)
+	}
+	if !bytes.Equal(hasher.Sum(nil), want) {
 		return nil, fmt.Errorf("%w: memory hash mismatch", errBadSnapshot)
 	}
-	return s, nil
+	return h, nil
 }
 
 // validate checks a decoded host state is usable (a snapshot is input we must not trust).

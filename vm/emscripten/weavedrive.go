@@ -1,6 +1,7 @@
 package emscripten
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -85,4 +86,31 @@ func (in *instance) driveReadAt(e *fdEntry, dst []byte) int {
 		stop(hostFailure{fmt.Errorf("weavedrive read %s: %w", e.Path, err)})
 	}
 	return n
+}
+
+// driveCache remembers the files opened since the machine's base, so a rollback's replay reads them
+// again without asking the backend (which may be what just failed). Drive content is immutable, so a
+// remembered file is as good as a fresh one. The machine clears it when it re-takes its base.
+type driveCache struct {
+	inner vm.WeaveDrive
+	files map[string]vm.DriveFile
+}
+
+func (d *driveCache) Open(ctx context.Context, path string) (vm.DriveFile, error) {
+	if f, ok := d.files[path]; ok {
+		return f, nil
+	}
+	f, err := d.inner.Open(ctx, path)
+	if err == nil {
+		d.files[path] = f // nil too: "not available" is an answer to replay as well
+	}
+	return f, err
+}
+
+func (d *driveCache) clone() *driveCache {
+	c := &driveCache{inner: d.inner, files: make(map[string]vm.DriveFile, len(d.files))}
+	for k, v := range d.files {
+		c.files[k] = v
+	}
+	return c
 }

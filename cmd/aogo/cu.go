@@ -1,0 +1,233 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/aogo/aogo/ao"
+	"github.com/aogo/aogo/client"
+	"github.com/aogo/aogo/cu"
+	"github.com/aogo/aogo/dataitem"
+	"github.com/aogo/aogo/gateway"
+	"github.com/aogo/aogo/store/sqlite"
+	_ "github.com/aogo/aogo/vm/emscripten" // registers the ao emscripten module formats
+	"github.com/aogo/aogo/wallet"
+)
+
+func init() {
+	register("cu", "run a Compute Unit", runCU)
+}
+
+func cuEnv(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// runCU is `aogo cu`: a Compute Unit serving the reference CU's HTTP API.
+func runCU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("cu", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	listen := fs.String("listen", cuEnv("AOGO_CU_LISTEN", "127.0.0.1:6363"), "listen `ADDR` (env AOGO_CU_LISTEN)")
+	dataDir := fs.String("data", cuEnv("AOGO_CU_DATA", "cu-data"), "data `DIR`: store, module cache, snapshots (env AOGO_CU_DATA)")
+	walletPath := fs.String("wallet", cuEnv("AOGO_CU_WALLET", ""), "wallet JWK `FILE` that signs attestations; empty: DIR/cu-wallet.json, an ed25519 key made on first start (env AOGO_CU_WALLET)")
+	suURL := fs.String("su", cuEnv("AOGO_CU_SU", ""), "SU `URL` for every process; empty: each process's Scheduler-Location from the gateway (env AOGO_CU_SU)")
+	gatewayURL := fs.String("gateway", cuEnv("AOGO_GATEWAY", ""), "gateway `URL` for modules, blocks and Scheduler-Locations (env AOGO_GATEWAY)")
+	maxMemory := fs.String("max-memory", "1-gb", "largest Memory-Limit accepted (413 above)")
+	maxCompute := fs.String("max-compute", "9000000000000", "largest Compute-Limit accepted (413 above)")
+	every := fs.Int("checkpoint-every", 1000, "evaluations between checkpoints")
+	cache := fs.String("cache", "2-gb", "memory budget of hot machines")
+	hashPolicy := fs.String("memory-hash", cuEnv("AOGO_CU_MEMORY_HASH", "run"), "which attestations carry a Memory-Hash: run (last message of each evaluation), every, checkpoint (env AOGO_CU_MEMORY_HASH)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: aogo cu --listen ADDR --data DIR --wallet FILE [--su URL] --gateway URL")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "aogo cu: "+format+"\n", a...)
+		return 1
+	}
+	if fs.NArg() > 0 {
+		return fail("unexpected argument %q", fs.Arg(0))
+	}
+	if *gatewayURL == "" {
+		return fail("--gateway is required (modules are read from it)")
+	}
+	mem, err := ao.ParseMemoryLimit(*maxMemory)
+	if err != nil {
+		return fail("--max-memory: %v", err)
+	}
+	comp, err := ao.ParseComputeLimit(*maxCompute)
+	if err != nil {
+		return fail("--max-compute: %v", err)
+	}
+	cacheBytes, err := ao.ParseMemoryLimit(*cache)
+	if err != nil {
+		return fail("--cache: %v", err)
+	}
+	policy, err := cu.ParseHashPolicy(*hashPolicy)
+	if err != nil {
+		return fail("--memory-hash: %v", err)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	if err := os.MkdirAll(*dataDir, 0o700); err != nil {
+		return fail("data dir: %v", err)
+	}
+	w, err := cuWallet(*walletPath, *dataDir, log)
+	if err != nil {
+		return fail("%v", err)
+	}
+	store, err := sqlite.OpenCU(filepath.Join(*dataDir, "cu.db"))
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer store.Close()
+
+	hc := &http.Client{Timeout: 2 * time.Minute}
+	gw := gateway.NewClient(*gatewayURL, hc)
+	var loc cu.Locator
+	if *suURL != "" {
+		loc = cu.FixedScheduler(client.NewSU(*suURL, hc))
+	} else {
+		loc = &locationLocator{gw: gw, hc: hc, cache: map[string]locatedSU{}}
+	}
+	unit, err := cu.New(cu.Config{
+		Wallet: w, Scheduler: loc, Modules: gw, Blocks: gatewayBlocks{gw}, Store: store, DataDir: *dataDir,
+		MaxMemory: mem, MaxCompute: comp, CheckpointEvery: *every, CacheBytes: cacheBytes,
+		MemoryHash: policy, Logger: log,
+	})
+	if err != nil {
+		return fail("%v", err)
+	}
+
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fail("listen: %v", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	runErr := make(chan error, 1)
+	go func() { runErr <- unit.Run(ctx) }()
+	srv := &http.Server{Handler: unit.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	fmt.Fprintf(stdout, "aogo cu: listening on %s address %s\n", ln.Addr(), unit.Address())
+	log.Info("cu started", "listen", ln.Addr().String(), "address", unit.Address(), "su", *suURL, "gateway", *gatewayURL)
+
+	code := 0
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		log.Error("http server stopped", "err", err)
+		code = 1
+	}
+	sctx, scancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer scancel()
+	srv.Shutdown(sctx)
+	cancel()
+	<-runErr
+	if err := unit.Close(); err != nil {
+		log.Error("close", "err", err)
+		code = 1
+	}
+	return code
+}
+
+// cuWallet loads the CU wallet, or makes and saves an ed25519 one in dataDir when no path is given.
+func cuWallet(path, dataDir string, log *slog.Logger) (*wallet.Wallet, error) {
+	if path != "" {
+		return wallet.Load(path)
+	}
+	path = filepath.Join(dataDir, "cu-wallet.json")
+	if w, err := wallet.Load(path); err == nil {
+		return w, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	w, err := wallet.Generate(wallet.ED25519)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.Save(path); err != nil {
+		return nil, err
+	}
+	log.Info("made a new CU wallet", "path", path, "address", w.Address())
+	return w, nil
+}
+
+// gatewayBlocks adapts the gateway's block list (timestamps in seconds) to cu.BlockSource (ms).
+type gatewayBlocks struct{ gw *gateway.Client }
+
+func (g gatewayBlocks) Blocks(ctx context.Context, min, max int64) ([]cu.Block, error) {
+	if min < 0 {
+		min = 0
+	}
+	bs, err := g.gw.Blocks(ctx, uint64(min), uint64(max))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]cu.Block, len(bs))
+	for i, b := range bs {
+		out[i] = cu.Block{Height: int64(b.Height), Timestamp: b.Timestamp * 1000}
+	}
+	return out, nil
+}
+
+// locationLocator finds a process's SU as ao's scheduler-utils does: the process's Scheduler tag (from the
+// gateway), then that address's newest Scheduler-Location, cached for its Time-To-Live.
+type locationLocator struct {
+	gw    *gateway.Client
+	hc    *http.Client
+	mu    sync.Mutex
+	cache map[string]locatedSU
+}
+
+type locatedSU struct {
+	su      *client.SU
+	expires time.Time
+}
+
+func (l *locationLocator) Locate(ctx context.Context, pid string) (cu.Scheduler, error) {
+	l.mu.Lock()
+	e, ok := l.cache[pid]
+	l.mu.Unlock()
+	if ok && time.Now().Before(e.expires) {
+		return e.su, nil
+	}
+	tags, _, err := l.gw.Tags(ctx, pid)
+	if err != nil {
+		if errors.Is(err, gateway.ErrNotFound) {
+			return nil, &cu.Error{Status: http.StatusNotFound, Err: fmt.Errorf("process %s is not on the gateway", pid)}
+		}
+		return nil, fmt.Errorf("process %s tags: %w", pid, err)
+	}
+	addr, _ := dataitem.Get(tags, ao.TagScheduler)
+	if addr == "" {
+		return nil, &cu.Error{Status: http.StatusUnprocessableEntity, Err: fmt.Errorf("process %s has no Scheduler tag", pid)}
+	}
+	u, ttl, err := l.gw.SchedulerLocation(ctx, addr)
+	if err != nil {
+		return nil, fmt.Errorf("scheduler location of %s: %w", addr, err)
+	}
+	s := client.NewSU(u, l.hc)
+	l.mu.Lock()
+	l.cache[pid] = locatedSU{su: s, expires: time.Now().Add(ttl)}
+	l.mu.Unlock()
+	return s, nil
+}

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/aogo/aogo/devnet"
+)
+
+func init() {
+	register("dev", "run the whole ao network (SU, CU, MU, gateway) in one process", runDev)
+}
+
+// runDev is `aogo dev`: the dev network on one listen address, until ctx ends (SIGINT/SIGTERM).
+func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	data := fs.String("data", envOr("AOGO_DATA", defaultDevData), "data `DIR`: every unit's state and the wallets (env AOGO_DATA)")
+	listen := fs.String("listen", envOr("AOGO_LISTEN", devnet.DefaultListen), "listen `ADDR`; port 0 picks a free one (env AOGO_LISTEN)")
+	gatewayURL := fs.String("gateway", envOr("AOGO_GATEWAY", ""), "external gateway `URL` (e.g. arlocal) instead of the embedded one (env AOGO_GATEWAY)")
+	blockTime := fs.Duration("block-time", 10*time.Second, "simulated time between blocks of the embedded gateway")
+	cron := fs.Duration("cron-interval", time.Second, "how often the MU asks for the cron results of monitored processes")
+	verbose := fs.Bool("v", false, "log at debug level")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: aogo dev [--data DIR] [--listen 127.0.0.1:PORT] [--gateway URL]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "aogo dev: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if *blockTime <= 0 || *cron <= 0 {
+		fmt.Fprintln(stderr, "aogo dev: --block-time and --cron-interval must be positive")
+		return 2
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	n, err := devnet.New(ctx, devnet.Config{Dir: *data, Listen: *listen, GatewayURL: *gatewayURL, BlockTime: *blockTime, CronInterval: *cron, Logger: log})
+	if err != nil {
+		fmt.Fprintf(stderr, "aogo dev: %v\n", err)
+		return 1
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- n.Run(ctx) }()
+
+	code := 0
+	select {
+	case <-n.Ready():
+		b, _ := json.Marshal(n.Info())
+		fmt.Fprintf(stdout, "%s\n", b)
+		log.Info("aogo dev: ready", "url", n.URL(), "data", *data)
+		if err := <-done; err != nil {
+			fmt.Fprintf(stderr, "aogo dev: %v\n", err)
+			code = 1
+		}
+	case err := <-done:
+		if err != nil && ctx.Err() == nil {
+			fmt.Fprintf(stderr, "aogo dev: %v\n", err)
+			code = 1
+		}
+	}
+	if err := n.Close(); err != nil {
+		fmt.Fprintf(stderr, "aogo dev: close: %v\n", err)
+		code = 1
+	}
+	return code
+}

@@ -1,0 +1,233 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aogo/aogo/devnet"
+	"github.com/aogo/aogo/wallet"
+)
+
+// startDev runs `aogo dev` in-process on a free port and returns the Info it printed. It stops with the test.
+func startDev(t *testing.T, dir string) devnet.Info {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"dev", "--data", dir, "--listen", "127.0.0.1:0"}, pw, io.Discard)
+		pw.Close()
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Errorf("aogo dev exited %d after cancel", code)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("aogo dev did not stop within 30 s of cancel")
+		}
+	})
+	lines := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		if sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+		io.Copy(io.Discard, pr)
+	}()
+	var info devnet.Info
+	select {
+	case line, ok := <-lines:
+		if !ok {
+			t.Fatal("aogo dev printed nothing")
+		}
+		if err := json.Unmarshal([]byte(line), &info); err != nil {
+			t.Fatalf("aogo dev printed %q: %v", line, err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("aogo dev not ready in a minute")
+	}
+	return info
+}
+
+// devRun runs one client verb against url with the data dir dir; it fails the test on a non-zero exit.
+func devRun(t *testing.T, url, dir string, args ...string) string {
+	t.Helper()
+	out, errOut, code := devRunCode(url, dir, args...)
+	if code != 0 {
+		t.Fatalf("aogo %s: exit %d: %s", strings.Join(args, " "), code, errOut)
+	}
+	return out
+}
+
+func devRunCode(url, dir string, args ...string) (string, string, int) {
+	var out, errb bytes.Buffer
+	full := append(append([]string{}, args...), "--url", url, "--data-dir", dir)
+	code := run(context.Background(), full, &out, &errb)
+	return out.String(), errb.String(), code
+}
+
+func TestDevClientVerbs(t *testing.T) {
+	dir := t.TempDir()
+	info := startDev(t, dir)
+	url := strings.TrimSuffix(info.MU, "/mu")
+	if info.SU != url+"/su" || info.CU != url+"/cu" || info.Gateway != url+"/gateway" || len(info.Module) != 43 || len(info.Scheduler) != 43 {
+		t.Fatalf("info %+v", info)
+	}
+
+	pid := strings.TrimSpace(devRun(t, url, dir, "spawn", "--tag", "Name=cli"))
+	if len(pid) != 43 {
+		t.Fatalf("spawn printed %q", pid)
+	}
+	// The user wallet was made under the data dir on first use, and is reused.
+	if _, err := wallet.Load(filepath.Join(dir, "wallets", "user.json")); err != nil {
+		t.Fatal(err)
+	}
+
+	if got := strings.TrimSpace(devRun(t, url, dir, "eval", pid, "return Name")); got != "cli" {
+		t.Fatalf("eval Name = %q", got)
+	}
+	if got := strings.TrimSpace(devRun(t, url, dir, "eval", pid,
+		`Handlers.add("ping", "Ping", function(m) Pings = (Pings or 0) + 1; m.reply({ Data = "pong " .. Pings }) end); return "added"`)); got != "added" {
+		t.Fatalf("eval handler = %q", got)
+	}
+
+	// send prints the id, then the result, whose outbox holds the reply.
+	out := devRun(t, url, dir, "send", pid, "--action", "Ping", "--tag", "X=1")
+	mid, rest, _ := strings.Cut(out, "\n")
+	if len(mid) != 43 {
+		t.Fatalf("send printed %q", out)
+	}
+	var res struct {
+		Messages []struct {
+			Target string
+			Data   string
+		}
+		Error string
+	}
+	if err := json.Unmarshal([]byte(rest), &res); err != nil {
+		t.Fatalf("send result %q: %v", rest, err)
+	}
+	if len(res.Messages) != 1 || res.Messages[0].Data != "pong 1" || res.Error != "" {
+		t.Fatalf("send result %+v", res)
+	}
+	// result of the same message is the same body.
+	if again := devRun(t, url, dir, "result", pid, mid); again != rest {
+		t.Fatalf("result = %q, send printed %q", again, rest)
+	}
+	// --no-wait prints the id only.
+	if out := devRun(t, url, dir, "send", pid, "--action", "Ping", "--no-wait"); len(strings.TrimSpace(out)) != 43 {
+		t.Fatalf("send --no-wait printed %q", out)
+	}
+	if got := strings.TrimSpace(devRun(t, url, dir, "eval", pid, "return Pings")); got != "2" {
+		t.Fatalf("Pings = %q", got)
+	}
+
+	// A Lua error is reported on stderr with exit 1.
+	if _, errOut, code := devRunCode(url, dir, "eval", pid, `error("boom")`); code != 1 || !strings.Contains(errOut, "boom") {
+		t.Fatalf("eval error: exit %d, %q", code, errOut)
+	}
+
+	// module publish: the module is on the gateway, and a process of it runs.
+	wasmFile := filepath.Join(t.TempDir(), "m.wasm")
+	if err := os.WriteFile(wasmFile, devnet.AosModule().Wasm, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mod := strings.TrimSpace(devRun(t, url, dir, "module", "publish", wasmFile, "--format", devnet.AosModule().Format, "--memory-limit", "512-mb"))
+	if len(mod) != 43 || mod == info.Module {
+		t.Fatalf("module publish printed %q (default %s)", mod, info.Module)
+	}
+	pid2 := strings.TrimSpace(devRun(t, url, dir, "spawn", "--module", mod))
+	if got := strings.TrimSpace(devRun(t, url, dir, "eval", pid2, "return 6 * 7")); got != "42" {
+		t.Fatalf("eval on published module = %q", got)
+	}
+
+	// repl: two lines (one continued), the second sends a message to the process itself, which lands in the
+	// Inbox and is shown.
+	replInput = strings.NewReader("y = 20 + \\\n1\nreturn y * 2\nSend({ Target = ao.id, Data = \"hello inbox\" })\n.exit\n")
+	defer func() { replInput = os.Stdin }()
+	var rout, rerr bytes.Buffer
+	if code := run(context.Background(), []string{"repl", pid, "--url", url, "--data-dir", dir, "--poll", "0"}, &rout, &rerr); code != 0 {
+		t.Fatalf("repl exit %d: %s", code, rerr.String())
+	}
+	if !strings.Contains(rout.String(), "42") {
+		t.Errorf("repl output lacks 42: %q", rout.String())
+	}
+	hist, err := os.ReadFile(filepath.Join(dir, "repl_history"))
+	if err != nil || !strings.Contains(string(hist), "return y * 2") {
+		t.Errorf("history %q %v", hist, err)
+	}
+	// The self-message arrives after the Eval's result (the MU pushes it), so poll the inbox through eval.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		got := strings.TrimSpace(devRun(t, url, dir, "eval", pid, "return Inbox[#Inbox] and Inbox[#Inbox].Data or ''"))
+		if got == "hello inbox" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("self message not in Inbox: last %q; repl printed %q", got, rout.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestDevFlagsAndErrors(t *testing.T) {
+	if _, _, code := devRunCode("http://127.0.0.1:1", t.TempDir(), "send"); code != 2 {
+		t.Fatalf("send without PID: exit %d", code)
+	}
+	if _, errOut, code := devRunCode("http://127.0.0.1:1", t.TempDir(), "eval", "x", "return 1"); code != 1 || errOut == "" {
+		t.Fatalf("eval with no network: exit %d %q", code, errOut)
+	}
+	if _, _, code := devRunCode("http://127.0.0.1:1", t.TempDir(), "module", "publish", "f.wasm"); code != 2 {
+		t.Fatalf("module publish without --format: exit %d", code)
+	}
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"dev", "extra"}, &out, &errb); code != 2 {
+		t.Fatalf("dev extra: exit %d", code)
+	}
+}
+
+// TestDevRestart: a restarted network on the same data dir is the same network (same ids, same processes).
+func TestDevRestart(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	pr, pw := io.Pipe()
+	go func() { done <- run(ctx, []string{"dev", "--data", dir, "--listen", "127.0.0.1:0"}, pw, io.Discard); pw.Close() }()
+	var first devnet.Info
+	sc := bufio.NewScanner(pr)
+	if !sc.Scan() {
+		t.Fatal("aogo dev printed nothing")
+	}
+	if err := json.Unmarshal(sc.Bytes(), &first); err != nil {
+		t.Fatal(err)
+	}
+	go io.Copy(io.Discard, pr)
+	url := strings.TrimSuffix(first.MU, "/mu")
+	pid := strings.TrimSpace(devRun(t, url, dir, "spawn"))
+	devRun(t, url, dir, "eval", pid, "Kept = 'yes'")
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("aogo dev exited %d", code)
+	}
+
+	second := startDev(t, dir)
+	if second.Module != first.Module || second.Scheduler != first.Scheduler {
+		t.Fatalf("restart changed ids: %+v then %+v", first, second)
+	}
+	url = strings.TrimSuffix(second.MU, "/mu")
+	if got := strings.TrimSpace(devRun(t, url, dir, "eval", pid, "return Kept")); got != "yes" {
+		t.Fatalf("after restart Kept = %q", got)
+	}
+}

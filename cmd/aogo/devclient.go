@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/aogo/aogo/devnet"
+	"github.com/aogo/aogo/wallet"
+)
+
+// Defaults of the client verbs (spawn, send, result, eval, repl, module): the local dev network of `aogo dev`
+// and a user wallet kept in its data directory.
+const (
+	defaultDevData = ".aogo"
+	defaultDevURL  = "http://127.0.0.1:8734"
+)
+
+// devClientFlags are the flags every client verb shares.
+type devClientFlags struct {
+	url, data, wallet string
+}
+
+func (f *devClientFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.url, "url", envOr("AOGO_URL", defaultDevURL), "ao network `URL` whose GET / describes it, as `aogo dev` serves (env AOGO_URL)")
+	fs.StringVar(&f.data, "data-dir", envOr("AOGO_DATA", defaultDevData), "data `DIR` holding the user wallet and the repl history, as given to aogo dev --data (env AOGO_DATA)")
+	fs.StringVar(&f.wallet, "wallet", envOr("AOGO_WALLET", ""), "wallet JWK `FILE` to sign with; empty: DIR/wallets/user.json, an ed25519 key made on first use (env AOGO_WALLET)")
+}
+
+// userWallet loads --wallet, or the data directory's user wallet (made on first use).
+func (f *devClientFlags) userWallet() (*wallet.Wallet, error) {
+	if f.wallet != "" {
+		return wallet.Load(f.wallet)
+	}
+	return devnet.LoadOrCreateWallet(filepath.Join(f.data, devnet.WalletsDir, devnet.UserWallet), wallet.ED25519)
+}
+
+// dial reads the network's description and returns a client signing with the user wallet.
+func (f *devClientFlags) dial(ctx context.Context) (*devnet.Client, error) {
+	w, err := f.userWallet()
+	if err != nil {
+		return nil, err
+	}
+	return devnet.Dial(ctx, f.url, w, &http.Client{Timeout: 5 * time.Minute})
+}
+
+// readData returns --data-file's content, else --data's text.
+func readData(text, file string) ([]byte, error) {
+	if file != "" {
+		if text != "" {
+			return nil, fmt.Errorf("give --data or --data-file, not both")
+		}
+		if file == "-" {
+			return io.ReadAll(os.Stdin)
+		}
+		return os.ReadFile(file)
+	}
+	return []byte(text), nil
+}
+
+// printJSON writes v as indented JSON, or raw JSON bytes re-indented.
+func printJSON(w io.Writer, v any) error {
+	if raw, ok := v.([]byte); ok {
+		var x any
+		if err := json.Unmarshal(raw, &x); err != nil {
+			_, err := w.Write(raw)
+			return err
+		}
+		v = x
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// clientFail prints a verb's error and returns exit code 1.
+func clientFail(stderr io.Writer, verb string, err error) int {
+	fmt.Fprintf(stderr, "aogo %s: %v\n", verb, err)
+	return 1
+}

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/aogo/aogo/gateway"
+)
+
+func init() {
+	register("gateway", "run the embedded Arweave-like gateway (items, bundles, GraphQL, simulated blocks)", runGateway)
+}
+
+// gatewayEnv returns the AOGO_* environment value for a flag default.
+func gatewayEnv(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// runGateway is `aogo gateway`: the embedded gateway on its own.
+func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	listen := fs.String("listen", gatewayEnv("AOGO_GATEWAY_LISTEN", "127.0.0.1:4000"), "listen `ADDR` (env AOGO_GATEWAY_LISTEN)")
+	dataDir := fs.String("data", gatewayEnv("AOGO_GATEWAY_DATA", "gateway-data"), "data `DIR` (env AOGO_GATEWAY_DATA)")
+	blockTime := fs.Duration("block-time", 10*time.Second, "simulated time between blocks")
+	maxBody := fs.Int64("max-body", 256<<20, "largest upload in `BYTES`")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: aogo gateway [--listen ADDR] [--data DIR] [--block-time DURATION] [--max-body BYTES]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "aogo gateway: "+format+"\n", a...)
+		return 1
+	}
+	if fs.NArg() > 0 {
+		return fail("unexpected argument %q", fs.Arg(0))
+	}
+	if *blockTime <= 0 {
+		return fail("--block-time must be positive")
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	gw, err := gateway.Open(ctx, gateway.Config{Dir: *dataDir, BlockTime: *blockTime, MaxBodySize: *maxBody, Logger: log})
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer gw.Close()
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fail("listen: %v", err)
+	}
+	srv := &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	fmt.Fprintf(stdout, "aogo gateway: listening on %s height %d\n", ln.Addr(), gw.Height())
+	log.Info("gateway started", "listen", ln.Addr().String(), "data", *dataDir, "block_time", blockTime.String())
+	code := 0
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		log.Error("http server stopped", "err", err)
+		code = 1
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Error("shutdown", "err", err)
+		code = 1
+	}
+	return code
+}

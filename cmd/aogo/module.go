@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/aogo/aogo/devnet"
+)
+
+func init() {
+	register("module", "ao modules: module publish FILE --format F", runModule)
+}
+
+const moduleUsage = `usage:
+  aogo module publish FILE --format FORMAT [--memory-limit 1-gb] [--compute-limit 9000000000000] [--tag NAME=VALUE]... [--url URL] [--wallet FILE]`
+
+func runModule(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "publish" {
+		fmt.Fprintln(stderr, moduleUsage)
+		return 2
+	}
+	fs := flag.NewFlagSet("module publish", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cf devClientFlags
+	cf.register(fs)
+	format := fs.String("format", "", "Module-Format, e.g. wasm64-unknown-emscripten-draft_2024_02_15 (required)")
+	memLimit := fs.String("memory-limit", devnet.DefaultMemoryLimit, "Memory-Limit tag (e.g. 1-gb, 536870912-b); empty: none")
+	compLimit := fs.String("compute-limit", devnet.DefaultComputeLimit, "Compute-Limit tag; empty: none")
+	var tags tagFlags
+	fs.Var(&tags, "tag", "extra tag `NAME=VALUE`, repeatable")
+	fs.Usage = func() { fmt.Fprintln(stderr, moduleUsage); fs.PrintDefaults() }
+	pos, err := parseFlagsAnywhere(fs, args[1:])
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if len(pos) != 1 || *format == "" {
+		fmt.Fprintln(stderr, moduleUsage)
+		return 2
+	}
+	wasm, err := os.ReadFile(pos[0])
+	if err != nil {
+		return clientFail(stderr, "module publish", err)
+	}
+	c, err := cf.dial(ctx)
+	if err != nil {
+		return clientFail(stderr, "module publish", err)
+	}
+	id, err := c.Publish(ctx, devnet.Module{Wasm: wasm, Format: *format, MemoryLimit: *memLimit, ComputeLimit: *compLimit, Tags: tags})
+	if err != nil {
+		return clientFail(stderr, "module publish", err)
+	}
+	fmt.Fprintln(stdout, id)
+	return 0
+}

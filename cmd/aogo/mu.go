@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aogo/aogo/gateway"
+	"github.com/aogo/aogo/mu"
+	"github.com/aogo/aogo/store/sqlite"
+	"github.com/aogo/aogo/wallet"
+)
+
+func init() {
+	register("mu", "run a Messenger Unit", runMU)
+}
+
+func muEnv(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// listFlag is a repeatable flag; its default comes from a comma-separated environment value.
+type listFlag struct {
+	vals []string
+	set  bool
+}
+
+func (l *listFlag) String() string { return strings.Join(l.vals, ",") }
+func (l *listFlag) Set(v string) error {
+	if !l.set {
+		l.vals, l.set = nil, true
+	}
+	l.vals = append(l.vals, v)
+	return nil
+}
+
+func envList(name string) *listFlag {
+	l := &listFlag{}
+	for _, v := range strings.Split(os.Getenv(name), ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			l.vals = append(l.vals, v)
+		}
+	}
+	return l
+}
+
+// runMU is `aogo mu`: a Messenger Unit serving the reference MU's HTTP API.
+func runMU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("mu", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	listen := fs.String("listen", muEnv("AOGO_MU_LISTEN", "127.0.0.1:3005"), "listen `ADDR` (env AOGO_MU_LISTEN)")
+	dataDir := fs.String("data", muEnv("AOGO_MU_DATA", "mu-data"), "data `DIR` for the task queue (env AOGO_MU_DATA)")
+	walletPath := fs.String("wallet", muEnv("AOGO_MU_WALLET", ""), "wallet JWK `FILE` that signs pushed items; empty: DIR/mu-wallet.json, an ed25519 key made on first start (env AOGO_MU_WALLET)")
+	gatewayURL := fs.String("gateway", muEnv("AOGO_GATEWAY", ""), "gateway `URL` (Scheduler-Locations, process tags, wallet messages); empty: none (env AOGO_GATEWAY)")
+	cus := envList("AOGO_MU_CU")
+	fs.Var(cus, "cu", "CU `URL`, repeatable (env AOGO_MU_CU, comma-separated)")
+	hints := envList("AOGO_MU_SU_HINTS")
+	fs.Var(hints, "su-hint", "scheduler `ADDR=URL`: the SU of a Scheduler address, ahead of its Scheduler-Location; repeatable (env AOGO_MU_SU_HINTS, comma-separated)")
+	workers := fs.Int("workers", 32, "tasks worked at once")
+	retryBase := fs.Duration("retry-base", 500*time.Millisecond, "delay before the first retry, doubled each time")
+	retryMax := fs.Duration("retry-max", time.Minute, "longest delay between retries")
+	maxAttempts := fs.Int("max-attempts", 10, "failed attempts before a task is parked")
+	cronInterval := fs.Duration("cron-interval", 10*time.Second, "how often monitored processes are asked for cron results")
+	maxItem := fs.Int("max-item", 10<<20, "largest item accepted or pushed, in `BYTES`")
+	noSpawnResults := fs.Bool("no-spawn-results", false, "do not pull and crank the boot result of spawned processes")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: aogo mu --listen ADDR --data DIR --wallet FILE --cu URL [--cu URL …] [--gateway URL] [--su-hint ADDR=URL …]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "aogo mu: "+format+"\n", a...)
+		return 1
+	}
+	if fs.NArg() > 0 {
+		return fail("unexpected argument %q", fs.Arg(0))
+	}
+	if len(cus.vals) == 0 {
+		return fail("at least one --cu URL is required")
+	}
+	hintMap := map[string]string{}
+	for _, h := range hints.vals {
+		addr, u, ok := strings.Cut(h, "=")
+		if !ok || addr == "" || u == "" {
+			return fail("--su-hint %q: want ADDR=URL", h)
+		}
+		hintMap[addr] = strings.TrimRight(u, "/")
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	if err := os.MkdirAll(*dataDir, 0o700); err != nil {
+		return fail("data dir: %v", err)
+	}
+	w, err := muWallet(*walletPath, *dataDir, log)
+	if err != nil {
+		return fail("%v", err)
+	}
+	store, err := sqlite.OpenMU(filepath.Join(*dataDir, "mu.db"))
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer store.Close()
+
+	hc := &http.Client{Timeout: 2 * time.Minute}
+	cfg := mu.Config{
+		Wallet: w, Store: store, CUs: cus.vals, SchedulerHints: hintMap, HTTPClient: hc,
+		Workers: *workers, RetryBase: *retryBase, RetryMax: *retryMax, MaxAttempts: *maxAttempts,
+		CronInterval: *cronInterval, MaxItemSize: *maxItem, NoSpawnResults: *noSpawnResults, Logger: log,
+	}
+	if *gatewayURL != "" {
+		cfg.Gateway = gateway.NewClient(*gatewayURL, hc)
+	}
+	unit, err := mu.New(cfg)
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer unit.Close()
+
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fail("listen: %v", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	runErr := make(chan error, 1)
+	go func() { runErr <- unit.Run(ctx) }()
+	srv := &http.Server{Handler: unit.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	fmt.Fprintf(stdout, "aogo mu: listening on %s address %s\n", ln.Addr(), unit.Address())
+	log.Info("mu started", "listen", ln.Addr().String(), "address", unit.Address(), "cus", strconv.Itoa(len(cus.vals)), "gateway", *gatewayURL)
+
+	code := 0
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		log.Error("http server stopped", "err", err)
+		code = 1
+	case err := <-runErr:
+		if err != nil {
+			log.Error("messenger stopped", "err", err)
+			code = 1
+		}
+		runErr <- nil
+	}
+	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer scancel()
+	srv.Shutdown(sctx)
+	cancel()
+	<-runErr
+	return code
+}
+
+// muWallet loads the MU wallet, or makes and saves an ed25519 one in dataDir when no path is given.
+func muWallet(path, dataDir string, log *slog.Logger) (*wallet.Wallet, error) {
+	if path != "" {
+		return wallet.Load(path)
+	}
+	path = filepath.Join(dataDir, "mu-wallet.json")
+	if _, err := os.Stat(path); err == nil {
+		return wallet.Load(path)
+	}
+	w, err := wallet.Generate(wallet.ED25519)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.Save(path); err != nil {
+		return nil, err
+	}
+	log.Info("made an ed25519 MU wallet", "path", path, "address", w.Address())
+	return w, nil
+}

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aogo/aogo/internal/testenv"
+)
+
+func writeFiles(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func runCmd(args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	code := run(context.Background(), append([]string{"run"}, args...), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+const edgeWasm = "../../vm/emscripten/testdata/wat/edge2.wasm"
+
+func TestRunEdgeModule(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"proc.json":  `{"Id":"P","Owner":"O","Tags":[]}`,
+		"msgs.jsonl": "{\"c\":\"i\"}\n\n{\"c\":\"e\"}\n{\"c\":\"i\"}\n",
+	})
+	snap := filepath.Join(dir, "state.snap")
+	code, out, errs := runCmd("--module", edgeWasm, "--format", "wasm32-unknown-emscripten2",
+		"--process", filepath.Join(dir, "proc.json"), "--messages", filepath.Join(dir, "msgs.jsonl"), "--snapshot-out", snap,
+		"--memory-limit", "16-mb", "--compute-limit", "1000000")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("want 3 results, got %q", out)
+	}
+	want := []string{
+		`{"Output":"1","Messages":[],"Spawns":[],"Assignments":[],"GasUsed":0}`,
+		`{"Output":null,"Messages":[],"Spawns":[],"Assignments":[],"Error":"boom","GasUsed":0}`,
+		`{"Output":"2","Messages":[],"Spawns":[],"Assignments":[],"GasUsed":0}`,
+	}
+	for i := range want {
+		if lines[i] != want[i] {
+			t.Fatalf("line %d:\ngot  %s\nwant %s", i, lines[i], want[i])
+		}
+	}
+	// Continue from the snapshot: the counter goes on.
+	code, out, errs = runCmd("--module", edgeWasm, "--format", "wasm32-unknown-emscripten2",
+		"--process", filepath.Join(dir, "proc.json"), "--messages", filepath.Join(dir, "msgs.jsonl"), "--snapshot-in", snap)
+	if code != 0 || !strings.HasPrefix(out, `{"Output":"3"`) {
+		t.Fatalf("from snapshot: exit %d %q %s", code, out, errs)
+	}
+}
+
+func TestRunBadInput(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"proc.json": `{"Id":"P"}`, "noid.json": `{"Owner":"O"}`, "bad.jsonl": "{\"c\":\"i\"}\nnot json\n",
+		"ok.jsonl": "{\"c\":\"i\"}\n", "junk.wasm": "junk", "snap": "not a snapshot",
+	})
+	p := func(n string) string { return filepath.Join(dir, n) }
+	cases := [][]string{
+		{},
+		{"--module", edgeWasm},
+		{"--module", p("missing.wasm"), "--format", "wasm32-unknown-emscripten2", "--process", p("proc.json"), "--messages", p("ok.jsonl")},
+		{"--module", p("junk.wasm"), "--format", "wasm32-unknown-emscripten2", "--process", p("proc.json"), "--messages", p("ok.jsonl")},
+		{"--module", edgeWasm, "--format", "wasm99-nope", "--process", p("proc.json"), "--messages", p("ok.jsonl")},
+		{"--module", edgeWasm, "--format", "wasm32-unknown-emscripten2", "--process", p("noid.json"), "--messages", p("ok.jsonl")},
+		{"--module", edgeWasm, "--format", "wasm32-unknown-emscripten2", "--process", p("proc.json"), "--messages", p("bad.jsonl")},
+		{"--module", edgeWasm, "--format", "wasm32-unknown-emscripten2", "--process", p("proc.json"), "--messages", p("ok.jsonl"), "--memory-limit", "lots"},
+		{"--module", edgeWasm, "--format", "wasm32-unknown-emscripten2", "--process", p("proc.json"), "--messages", p("ok.jsonl"), "--snapshot-in", p("snap")},
+		{"--module", edgeWasm, "--format", "wasm64-unknown-emscripten-draft_2024_02_15", "--process", p("proc.json"), "--messages", p("ok.jsonl")},
+		{"--bogus"},
+	}
+	for _, c := range cases {
+		code, _, errs := runCmd(c...)
+		if code != 1 {
+			t.Errorf("%v: exit %d, want 1", c, code)
+		}
+		if n := strings.Count(strings.TrimSpace(errs), "\n"); n > 0 && !strings.Contains(errs, "usage") && !strings.Contains(errs, "flag provided") {
+			t.Errorf("%v: error is not one line: %q", c, errs)
+		}
+	}
+}
+
+// TestRunAOS drives a real aos module: boot with the Process message, then an Eval.
+func TestRunAOS(t *testing.T) {
+	wasm := testenv.WaoModule(t, "aos2_0_4_32")
+	proc := `{"Id":"PID","Owner":"OWNER","Tags":[{"name":"Name","value":"t"},{"name":"Authority","value":"OWNER"}]}`
+	boot := `{"Id":"PID","Owner":"OWNER","From":"OWNER","Target":"PID","Tags":[{"name":"Type","value":"Process"}],"Data":"","Timestamp":1,"Block-Height":1,"Module":"M"}`
+	eval := `{"Id":"M1","Owner":"OWNER","From":"OWNER","Target":"PID","Tags":[{"name":"Action","value":"Eval"}],"Data":"return 6*7","Timestamp":2,"Block-Height":2}`
+	dir := writeFiles(t, map[string]string{"proc.json": proc, "msgs.jsonl": boot + "\n" + eval + "\n"})
+	code, out, errs := runCmd("--module", wasm, "--format", "wasm32-unknown-emscripten4",
+		"--process", filepath.Join(dir, "proc.json"), "--messages", filepath.Join(dir, "msgs.jsonl"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var r struct {
+		Output struct{ Data string `json:"data"` }
+		Error  string
+	}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &r); err != nil || r.Output.Data != "42" {
+		t.Fatalf("eval result %s (%v)", lines[len(lines)-1], err)
+	}
+}

@@ -1,0 +1,382 @@
+// Package devnet is the whole ao network in one process, for development: a Scheduler Unit, a Compute Unit, a
+// Messenger Unit and an embedded Arweave-like gateway, served on one listen address under the path prefixes
+// /su, /cu, /mu and /gateway. `aogo dev` runs it.
+//
+// GET / answers the network's description (Info): the four base URLs, the SU's address (the Scheduler tag of
+// processes) and the id of the default module, aogo's aos, published at start as a signed Module item.
+//
+// Everything lives under the data directory: the units' stores, the gateway's items, the CU's module cache and
+// snapshots, and the wallets (made on first start), so a restart is the same network with the same ids.
+//
+// The units reach each other through their public URLs, but requests to the network's own address are served
+// in-process (see localTransport), so a message costs no loopback round trips between units. The MU knows
+// the local SU from a scheduler hint, so nothing waits on GraphQL; the SU still publishes its
+// Scheduler-Location, which clients such as aoconnect look up.
+package devnet
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aogo/aogo/client"
+	"github.com/aogo/aogo/cu"
+	"github.com/aogo/aogo/dataitem"
+	"github.com/aogo/aogo/gateway"
+	"github.com/aogo/aogo/mu"
+	"github.com/aogo/aogo/store/sqlite"
+	"github.com/aogo/aogo/su"
+	_ "github.com/aogo/aogo/vm/emscripten" // registers the ao emscripten module formats
+	"github.com/aogo/aogo/wallet"
+)
+
+// DefaultListen is the address `aogo dev` listens on.
+const DefaultListen = "127.0.0.1:8734"
+
+// Config configures a dev network.
+type Config struct {
+	// Dir holds all state. Required.
+	Dir string
+	// Listen is the TCP address to serve on; "127.0.0.1:0" picks a free port. Default DefaultListen.
+	Listen string
+	// GatewayURL, when set, is an external Arweave gateway (arlocal, …) used instead of the embedded one.
+	GatewayURL string
+	// BlockTime is the embedded gateway's simulated time between blocks (default 10 s).
+	BlockTime time.Duration
+	// CronInterval is how often the MU asks the CU for the cron results of monitored processes (default 1 s:
+	// a dev network shows cron output promptly; the reference MU uses 10 s).
+	CronInterval time.Duration
+	// Module is the default module published at start; zero means aogo's aos (AosModule).
+	Module Module
+	Logger *slog.Logger
+}
+
+// Info is the network's description, served on GET / and printed by `aogo dev`.
+type Info struct {
+	MU        string `json:"mu"`
+	CU        string `json:"cu"`
+	SU        string `json:"su"`
+	Gateway   string `json:"gateway"`
+	Scheduler string `json:"scheduler"` // the SU's wallet address: the Scheduler tag of processes
+	Module    string `json:"module"`    // id of the default module
+}
+
+// Network is a running (or ready to run) dev network.
+type Network struct {
+	cfg  Config
+	log  *slog.Logger
+	ln   net.Listener
+	info Info
+	hc   *http.Client
+	mux  *http.ServeMux
+
+	gw     *gateway.Server // nil with an external gateway
+	gwc    *gateway.Client
+	module *dataitem.Item
+
+	closers []io.Closer // stores and the embedded gateway, in the order they were opened
+	su      *su.Unit
+	cu      *cu.CU
+	mu      *mu.MU
+
+	ready     chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New opens the network's stores and wallets under cfg.Dir, binds the listen address (so the URLs are known)
+// and builds the units. It starts no goroutine: call Run.
+func New(ctx context.Context, cfg Config) (n *Network, err error) {
+	if cfg.Dir == "" {
+		return nil, errors.New("devnet: Dir is required")
+	}
+	if cfg.Listen == "" {
+		cfg.Listen = DefaultListen
+	}
+	if cfg.CronInterval <= 0 {
+		cfg.CronInterval = time.Second
+	}
+	if cfg.Module.Wasm == nil {
+		cfg.Module = AosModule()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	n = &Network{cfg: cfg, log: cfg.Logger, ready: make(chan struct{}), mux: http.NewServeMux()}
+	defer func() {
+		if err != nil {
+			n.Close()
+		}
+	}()
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("devnet: data dir: %w", err)
+	}
+	wallets := map[string]*wallet.Wallet{}
+	for _, name := range []string{"su", "cu", "mu", "module"} {
+		// ed25519 keys sign in microseconds and deterministically: the module id is stable across restarts.
+		w, err := LoadOrCreateWallet(filepath.Join(cfg.Dir, WalletsDir, name+".json"), wallet.ED25519)
+		if err != nil {
+			return nil, fmt.Errorf("devnet: %w", err)
+		}
+		wallets[name] = w
+	}
+	if n.module, err = cfg.Module.Item(wallets["module"]); err != nil {
+		return nil, fmt.Errorf("devnet: default %w", err)
+	}
+
+	if n.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return nil, fmt.Errorf("devnet: listen: %w", err)
+	}
+	host := n.ln.Addr().String()
+	base := "http://" + host
+	n.hc = &http.Client{
+		Transport: &localTransport{host: host, h: n.mux, next: http.DefaultTransport},
+		Timeout:   2 * time.Minute,
+	}
+
+	gwURL := strings.TrimRight(cfg.GatewayURL, "/")
+	if gwURL == "" {
+		gwURL = base + "/gateway"
+		if n.gw, err = gateway.Open(ctx, gateway.Config{Dir: filepath.Join(cfg.Dir, "gateway"), BlockTime: cfg.BlockTime, Logger: n.log.With("unit", "gateway")}); err != nil {
+			return nil, fmt.Errorf("devnet: gateway: %w", err)
+		}
+		n.closers = append(n.closers, n.gw)
+		mount(n.mux, "/gateway", n.gw)
+	}
+	n.gwc = gateway.NewClient(gwURL, n.hc)
+	n.info = Info{MU: base + "/mu", CU: base + "/cu", SU: base + "/su", Gateway: gwURL, Scheduler: wallets["su"].Address(), Module: n.module.ID()}
+
+	for _, d := range []string{"su", "cu", "mu"} {
+		if err := os.MkdirAll(filepath.Join(cfg.Dir, d), 0o700); err != nil {
+			return nil, fmt.Errorf("devnet: %w", err)
+		}
+	}
+	suStore, err := sqlite.OpenSU(filepath.Join(cfg.Dir, "su", "su.db"))
+	if err != nil {
+		return nil, fmt.Errorf("devnet: su store: %w", err)
+	}
+	n.closers = append(n.closers, suStore)
+	cuStore, err := sqlite.OpenCU(filepath.Join(cfg.Dir, "cu", "cu.db"))
+	if err != nil {
+		return nil, fmt.Errorf("devnet: cu store: %w", err)
+	}
+	n.closers = append(n.closers, cuStore)
+	muStore, err := sqlite.OpenMU(filepath.Join(cfg.Dir, "mu", "mu.db"))
+	if err != nil {
+		return nil, fmt.Errorf("devnet: mu store: %w", err)
+	}
+	n.closers = append(n.closers, muStore)
+
+	sgw := su.NewGateway(gwURL, n.hc)
+	if n.su, err = su.New(su.Config{
+		Wallet: wallets["su"], Store: suStore, Uploader: sgw, Heights: sgw, Messages: sgw,
+		URL: n.info.SU, Logger: n.log.With("unit", "su"),
+	}); err != nil {
+		return nil, fmt.Errorf("devnet: su: %w", err)
+	}
+	if n.cu, err = cu.New(cu.Config{
+		Wallet:    wallets["cu"],
+		Scheduler: cu.FixedScheduler(client.NewSU(n.info.SU, n.hc)),
+		Modules:   n.gwc, Blocks: gatewayBlocks{n.gwc}, Store: cuStore,
+		DataDir: filepath.Join(cfg.Dir, "cu"), Logger: n.log.With("unit", "cu"),
+	}); err != nil {
+		return nil, fmt.Errorf("devnet: cu: %w", err)
+	}
+	if n.mu, err = mu.New(mu.Config{
+		Wallet: wallets["mu"], Store: muStore, CUs: []string{n.info.CU}, Gateway: n.gwc,
+		SchedulerHints: map[string]string{n.info.Scheduler: n.info.SU},
+		HTTPClient:     n.hc, CronInterval: cfg.CronInterval, Logger: n.log.With("unit", "mu"),
+	}); err != nil {
+		return nil, fmt.Errorf("devnet: mu: %w", err)
+	}
+	mount(n.mux, "/su", n.su.Handler())
+	mount(n.mux, "/cu", n.cu.Handler())
+	mount(n.mux, "/mu", n.mu.Handler())
+	n.mux.HandleFunc("GET /{$}", n.handleInfo)
+	return n, nil
+}
+
+// Info describes the network.
+func (n *Network) Info() Info { return n.info }
+
+// Addr is the address the network listens on (useful with port 0).
+func (n *Network) Addr() string { return n.ln.Addr().String() }
+
+// URL is the network's base URL.
+func (n *Network) URL() string { return "http://" + n.Addr() }
+
+// Handler is the network's root handler: GET / and the four units under their prefixes.
+func (n *Network) Handler() http.Handler { return n.mux }
+
+// HTTPClient is a client that reaches the network in-process (and anything else over the network).
+func (n *Network) HTTPClient() *http.Client { return n.hc }
+
+// Ready is closed once Run has published the default module, the units are running and the SU's
+// Scheduler-Location can be found on the gateway: clients may spawn.
+func (n *Network) Ready() <-chan struct{} { return n.ready }
+
+// Run publishes the default module (unless the gateway has it), runs the units and serves HTTP until ctx
+// ends, then stops the server and waits for the units. Call Close afterwards.
+func (n *Network) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	uploaded, err := Publish(ctx, n.gwc, n.module)
+	if err != nil {
+		return fmt.Errorf("devnet: %w", err)
+	}
+	if uploaded {
+		n.log.Info("published the default module", "id", n.module.ID())
+	}
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	runUnit := func(name string, run func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := run(ctx); err != nil && ctx.Err() == nil {
+				errs <- fmt.Errorf("devnet: %s stopped: %w", name, err)
+			}
+		}()
+	}
+	runUnit("su", n.su.Run)
+	runUnit("cu", n.cu.Run)
+	runUnit("mu", n.mu.Run)
+
+	srv := &http.Server{Handler: n.mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelWarn)}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := srv.Serve(n.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs <- fmt.Errorf("devnet: http server: %w", err)
+		}
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := n.waitLocation(ctx); err != nil {
+			if ctx.Err() == nil {
+				errs <- err
+			}
+			return
+		}
+		close(n.ready)
+	}()
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errs:
+		n.log.Error("dev network failed", "err", runErr)
+	}
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer scancel()
+	srv.Shutdown(sctx)
+	cancel()
+	wg.Wait()
+	return runErr
+}
+
+// waitLocation waits until the SU's Scheduler-Location with this network's URL is on the gateway (the SU
+// publishes it through its upload queue when Run starts).
+func (n *Network) waitLocation(ctx context.Context) error {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		u, _, err := n.gwc.SchedulerLocation(ctx, n.info.Scheduler)
+		if err == nil && strings.TrimRight(u, "/") == n.info.SU {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("devnet: the SU's Scheduler-Location did not reach the gateway in a minute (last: %q, %v)", u, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// Close checkpoints the CU's hot processes and closes the stores, the gateway and the listener. Call it after
+// Run has returned (or instead of Run).
+func (n *Network) Close() error {
+	n.closeOnce.Do(func() {
+		var errs []error
+		if n.ln != nil {
+			if err := n.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+				errs = append(errs, err)
+			}
+		}
+		if n.cu != nil {
+			errs = append(errs, n.cu.Close())
+		}
+		if n.mu != nil {
+			errs = append(errs, n.mu.Close())
+		}
+		if n.su != nil {
+			errs = append(errs, n.su.Close())
+		}
+		for i := len(n.closers) - 1; i >= 0; i-- {
+			errs = append(errs, n.closers[i].Close())
+		}
+		n.closeErr = errors.Join(errs...)
+	})
+	return n.closeErr
+}
+
+func (n *Network) handleInfo(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	json.NewEncoder(w).Encode(n.info)
+}
+
+// mount serves h under prefix: /prefix and /prefix/... reach h with the prefix removed ("/prefix" → "/").
+func mount(mux *http.ServeMux, prefix string, h http.Handler) {
+	strip := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r2 := new(http.Request)
+		*r2 = *r
+		u := *r.URL
+		u.Path = strings.TrimPrefix(r.URL.Path, prefix)
+		if u.Path == "" {
+			u.Path = "/"
+		}
+		if r.URL.RawPath != "" {
+			u.RawPath = strings.TrimPrefix(r.URL.RawPath, prefix)
+			if u.RawPath == "" {
+				u.RawPath = "/"
+			}
+		}
+		r2.URL = &u
+		h.ServeHTTP(w, r2)
+	})
+	mux.Handle(prefix, strip)
+	mux.Handle(prefix+"/", strip)
+}
+
+// gatewayBlocks adapts the gateway's block list (timestamps in seconds) to cu.BlockSource (ms).
+type gatewayBlocks struct{ gw *gateway.Client }
+
+func (g gatewayBlocks) Blocks(ctx context.Context, lo, hi int64) ([]cu.Block, error) {
+	if hi < 0 {
+		return nil, nil
+	}
+	bs, err := g.gw.Blocks(ctx, uint64(max(lo, 0)), uint64(hi))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]cu.Block, len(bs))
+	for i, b := range bs {
+		out[i] = cu.Block{Height: int64(b.Height), Timestamp: b.Timestamp * 1000}
+	}
+	return out, nil
+}

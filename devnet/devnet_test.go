@@ -1,0 +1,167 @@
+package devnet_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aogo/aogo/dataitem"
+	"github.com/aogo/aogo/devnet"
+	"github.com/aogo/aogo/wallet"
+)
+
+// startNet runs a dev network on a free port in dir and waits until it is ready. It stops with the test.
+func startNet(t testing.TB, dir string, mod ...devnet.Module) *devnet.Network {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cfg := devnet.Config{Dir: dir, Listen: "127.0.0.1:0", Logger: testLogger(t)}
+	if len(mod) > 0 {
+		cfg.Module = mod[0]
+	}
+	n, err := devnet.New(ctx, cfg)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- n.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("Run: %v", err)
+		}
+		if err := n.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	select {
+	case <-n.Ready():
+	case err := <-done:
+		done <- err
+		t.Fatalf("network stopped before ready: %v", err)
+	case <-time.After(time.Minute):
+		t.Fatal("network not ready in a minute")
+	}
+	return n
+}
+
+func testLogger(t testing.TB) *slog.Logger {
+	if os.Getenv("AOGO_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+func userClient(t testing.TB, n *devnet.Network) *devnet.Client {
+	t.Helper()
+	w, err := wallet.Generate(wallet.ED25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := devnet.Dial(context.Background(), n.URL(), w, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestInfo(t *testing.T) {
+	dir := t.TempDir()
+	n := startNet(t, dir)
+	resp, err := http.Get(n.URL() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var got map[string]string
+	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
+		t.Fatal(err)
+	}
+	base := n.URL()
+	for k, want := range map[string]string{"mu": base + "/mu", "cu": base + "/cu", "su": base + "/su", "gateway": base + "/gateway"} {
+		if got[k] != want {
+			t.Errorf("%s = %q, want %q", k, got[k], want)
+		}
+	}
+	if len(got["scheduler"]) != 43 || len(got["module"]) != 43 {
+		t.Errorf("scheduler %q, module %q: want 43-character ids", got["scheduler"], got["module"])
+	}
+	// Each unit answers under its prefix.
+	for _, p := range []string{"/mu", "/cu", "/su", "/gateway/info"} {
+		r, err := http.Get(base + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		if r.StatusCode != http.StatusOK {
+			t.Errorf("GET %s: %d", p, r.StatusCode)
+		}
+	}
+	// The module is on the gateway with the reference tags.
+	c := userClient(t, n)
+	tags, owner, err := c.Gateway.Tags(context.Background(), got["module"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if owner == "" {
+		t.Error("module has no owner")
+	}
+	for _, want := range []dataitem.Tag{{Name: "Data-Protocol", Value: "ao"}, {Name: "Type", Value: "Module"}, {Name: "Module-Format", Value: "wasm32-unknown-emscripten2"},
+		{Name: "Input-Encoding", Value: "JSON-1"}, {Name: "Output-Encoding", Value: "JSON-1"}, {Name: "Variant", Value: "ao.TN.1"}, {Name: "Content-Type", Value: "application/wasm"}} {
+		if v, _ := dataitem.Get(tags, want.Name); v != want.Value {
+			t.Errorf("module tag %s = %q, want %q", want.Name, v, want.Value)
+		}
+	}
+	for _, name := range []string{"Memory-Limit", "Compute-Limit"} {
+		if v, _ := dataitem.Get(tags, name); v == "" {
+			t.Errorf("module has no %s", name)
+		}
+	}
+}
+
+func TestSpawnEvalResult(t *testing.T) {
+	n := startNet(t, t.TempDir())
+	c := userClient(t, n)
+	ctx := context.Background()
+	pid, err := c.Spawn(ctx, devnet.Spawn{Tags: []dataitem.Tag{{Name: "Name", Value: "first"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := c.Eval(ctx, pid, "x = 40 + 2; return x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Error != "" {
+		t.Fatalf("eval error: %s", r.Error)
+	}
+	if got := devnet.OutputText(r.Result); got != "42" {
+		t.Fatalf("eval output %q (raw %s), want 42", got, r.Output)
+	}
+	// The state persists across messages, and a dry-run reads it without changing it.
+	for i := 0; i < 2; i++ {
+		d, err := c.DryRun(ctx, pid, []dataitem.Tag{{Name: "Action", Value: "Eval"}}, "x = x + 1; return x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := devnet.OutputText(d); got != "43" {
+			t.Fatalf("dry-run %d output %q (raw %s), want 43", i, got, d.Output)
+		}
+	}
+	r, err = c.Eval(ctx, pid, "return Name")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := devnet.OutputText(r.Result); got != "first" {
+		t.Fatalf("Name = %q, want first", got)
+	}
+	if !strings.Contains(string(r.Body), `"Output"`) {
+		t.Errorf("result body %s", r.Body)
+	}
+}

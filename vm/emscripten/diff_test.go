@@ -1,0 +1,155 @@
+package emscripten
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aogo/aogo/internal/testenv"
+	"github.com/aogo/aogo/vm"
+)
+
+// diffLog is the message log run through both the reference loader and us.
+func diffLog() [][]byte {
+	return [][]byte{
+		bootMsg(),
+		evalMsg(`Counter = (Counter or 0) + 1; return Counter`),
+		evalMsg(`Counter = Counter + 1; error("boom")`),
+		evalMsg(`return Counter`),
+		evalMsg(`Handlers.add("ping", Handlers.utils.hasMatchingTag("Action","Ping"), function(m) ao.send({Target = m.From, Data = "pong"}) end); Send({Target="X", Data="hi"}); Spawn("MOD", {Data="x"}); return "ok"`),
+		msgFrom("SOMEONE", "Ping", ""),
+		evalMsg(`return os.time(), os.date("%Y-%m-%d %H:%M:%S %j %a %b", 86400*400)`),
+		evalMsg(`return os.date()`),
+		evalMsg(`return tostring(os.clock())`),
+		evalMsg(`return math.random(1, 10)`),
+		evalMsg(`local ok, e = pcall(function() error({code = 7}) end); return type(e) == "table" and e.code`),
+		// Not os.execute: the reference emscripten4 glue really runs the command under node.
+		evalMsg(`local t = {}; for i = 1, 20000 do t[i] = tostring(i) end; return #table.concat(t)`),
+		evalMsg(`return json and json.encode({a = 1}) or require("json").encode({a = 1})`),
+		evalMsg(`return io.open("/data/nothing")`),
+		evalMsg(`this is not lua`),
+	}
+}
+
+// TestDifferential runs the same log through @permaweb/ao-loader under node (testdata/refrun.cjs) and
+// through our machine, and requires identical Output, Messages, Spawns, Assignments and Error.
+func TestDifferential(t *testing.T) {
+	node := testenv.Node(t)
+	nodeModules := testenv.NodeModules(t, "@permaweb/ao-loader")
+	dir := t.TempDir()
+	log := diffLog()
+	var logBuf bytes.Buffer
+	for _, m := range log {
+		logBuf.Write(m)
+		logBuf.WriteByte('\n')
+	}
+	msgsPath := filepath.Join(dir, "msgs.jsonl")
+	procPath := filepath.Join(dir, "proc.json")
+	var env struct{ Process json.RawMessage }
+	json.Unmarshal(testEnv(), &env)
+	if err := os.WriteFile(msgsPath, logBuf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(procPath, env.Process, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := append(realModules[:len(realModules):len(realModules)], struct{ name, format string }{"sqlite", sqliteFormat})
+	for _, mod := range cases {
+		t.Run(mod.name, func(t *testing.T) {
+			wasmPath := testenv.WaoModule(t, mod.name)
+			cmd := exec.Command(node, "--experimental-wasm-memory64", "testdata/refrun.cjs", nodeModules, wasmPath, mod.format, procPath, msgsPath)
+			cmd.Env = append(os.Environ(), "TZ=UTC")
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("reference loader: %v\n%s", err, stderr.String())
+			}
+			var ref []map[string]json.RawMessage
+			sc := bufio.NewScanner(bytes.NewReader(out))
+			sc.Buffer(nil, 64<<20)
+			for sc.Scan() {
+				var r map[string]json.RawMessage
+				if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+					t.Fatalf("reference output %q: %v", sc.Text(), err)
+				}
+				ref = append(ref, r)
+			}
+			if len(ref) != len(log) {
+				t.Fatalf("reference gave %d results for %d messages", len(ref), len(log))
+			}
+
+			// Our env must carry the same Module as refrun.cjs builds.
+			m, err := vm.Open(mod.format, realWasm(t, mod.name), vm.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			ourEnv := refEnv(t, procPath, realWasm(t, mod.name))
+			for i, msg := range log {
+				r, err := m.Apply(context.Background(), msg, ourEnv)
+				if err != nil {
+					t.Fatalf("message %d: %v", i, err)
+				}
+				compareResult(t, i, ref[i], r)
+			}
+		})
+	}
+}
+
+func refEnv(t *testing.T, procPath string, wasm []byte) []byte {
+	proc, _ := os.ReadFile(procPath)
+	env := map[string]any{"Process": json.RawMessage(proc), "Module": map[string]any{"Id": moduleID(wasm), "Owner": "", "Tags": []any{}}}
+	b, err := json.Marshal(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func compareResult(t *testing.T, i int, ref map[string]json.RawMessage, got vm.Result) {
+	t.Helper()
+	refErr := ""
+	if e, ok := ref["Error"]; ok {
+		var s string
+		if json.Unmarshal(e, &s) == nil {
+			refErr = s
+		} else {
+			refErr = string(e)
+		}
+	}
+	if refErr != got.Error {
+		t.Errorf("message %d: Error\nreference: %q\nours:      %q", i, refErr, got.Error)
+		return
+	}
+	if refErr != "" {
+		return // the reference returns no outbox with an error; neither field is meaningful
+	}
+	ours, _ := json.Marshal(got)
+	var o map[string]json.RawMessage
+	json.Unmarshal(ours, &o)
+	for _, k := range []string{"Output", "Messages", "Spawns", "Assignments"} {
+		if !jsonEqual(ref[k], o[k]) {
+			t.Errorf("message %d: %s\nreference: %s\nours:      %s", i, k, ref[k], o[k])
+		}
+	}
+	if !jsonEqual(ref["GasUsed"], o["GasUsed"]) {
+		t.Errorf("message %d: GasUsed reference %s ours %s", i, ref["GasUsed"], o["GasUsed"])
+	}
+}
+
+func jsonEqual(a, b json.RawMessage) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return strings.TrimSpace(string(a)) == strings.TrimSpace(string(b))
+	}
+	xb, _ := json.Marshal(x)
+	yb, _ := json.Marshal(y)
+	return bytes.Equal(xb, yb)
+}
