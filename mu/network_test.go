@@ -5,10 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
-	"net/http/httptest"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -225,10 +225,12 @@ func (n *realNet) value(pid, expr string) string {
 	}
 	json.Unmarshal(r.Output, &o)
 	var s string
-	if json.Unmarshal(o.Data, &s) == nil {
-		return s
+	if json.Unmarshal(o.Data, &s) != nil {
+		s = string(o.Data)
 	}
-	return string(o.Data)
+	// aos may print warnings before the value: keep the last line.
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
 }
 
 func (n *realNet) parked() []mu.Task {
@@ -307,13 +309,13 @@ end)`)
 		if v, _ := dataitem.Get(tags, ao.TagFromProcess); v != a {
 			t.Fatalf("child From-Process = %q, want %s", v, a)
 		}
-		if got := n.value(kid, "Name"); got != "kid" {
-			t.Fatalf("child Name = %q", got)
+		if v, _ := dataitem.Get(tags, "Name"); v != "kid" {
+			t.Fatalf("child Name tag = %q", v)
 		}
 	})
 
 	t.Run("assign", func(t *testing.T) {
-		n.eval(b, `Seen = 0; Handlers.add("note", "Note", function(msg) Seen = Seen + 1 end)`)
+		n.eval(b, `Seen = 0; ao.addAssignable("notes", {Action = "Note"}); Handlers.add("note", "Note", function(msg) Seen = Seen + 1 end)`)
 		note := n.send(a, "", dataitem.Tag{Name: "Action", Value: "Note"})
 		n.idle()
 		resp, err := httpPost(fmt.Sprintf("%s/?process-id=%s&assign=%s", n.muURL, b, note), nil)

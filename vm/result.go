@@ -145,12 +145,12 @@ func DecodeResponse(raw []byte) (Result, error) {
 		return Result{}, nil
 	}
 	var body struct {
-		Output      json.RawMessage   `json:"Output"`
-		Messages    json.RawMessage   `json:"Messages"`
-		Spawns      json.RawMessage   `json:"Spawns"`
-		Assignments json.RawMessage   `json:"Assignments"`
-		Patches     json.RawMessage   `json:"Patches"`
-		Error       json.RawMessage   `json:"Error"`
+		Output      json.RawMessage `json:"Output"`
+		Messages    json.RawMessage `json:"Messages"`
+		Spawns      json.RawMessage `json:"Spawns"`
+		Assignments json.RawMessage `json:"Assignments"`
+		Patches     json.RawMessage `json:"Patches"`
+		Error       json.RawMessage `json:"Error"`
 	}
 	if err := json.Unmarshal(resp, &body); err != nil {
 		return Result{}, fmt.Errorf("%w: %v", ErrBadResponse, err)

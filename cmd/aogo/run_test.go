@@ -109,8 +109,10 @@ func TestRunAOS(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	var r struct {
-		Output struct{ Data string `json:"data"` }
-		Error  string
+		Output struct {
+			Data string `json:"data"`
+		}
+		Error string
 	}
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &r); err != nil || r.Output.Data != "42" {
 		t.Fatalf("eval result %s (%v)", lines[len(lines)-1], err)

@@ -50,12 +50,21 @@ func init() {
 			stop(errLongjmp)
 			return 0
 		},
-		"setTempRet0":  func(in *instance, _ *wasmtime.Caller, _ view, a []uint64) uint64 { in.host.TempRet0 = uint32(a[0]); return 0 },
-		"getTempRet0":  func(in *instance, _ *wasmtime.Caller, _ view, _ []uint64) uint64 { return uint64(in.host.TempRet0) },
-		"abort":        hostAbort,
-		"_abort_js":    hostAbort,
-		"exit":         func(_ *instance, _ *wasmtime.Caller, _ view, a []uint64) uint64 { stop(exitError{int32(a[0])}); return 0 },
-		"proc_exit":    func(_ *instance, _ *wasmtime.Caller, _ view, a []uint64) uint64 { stop(exitError{int32(a[0])}); return 0 },
+		"setTempRet0": func(in *instance, _ *wasmtime.Caller, _ view, a []uint64) uint64 {
+			in.host.TempRet0 = uint32(a[0])
+			return 0
+		},
+		"getTempRet0": func(in *instance, _ *wasmtime.Caller, _ view, _ []uint64) uint64 { return uint64(in.host.TempRet0) },
+		"abort":       hostAbort,
+		"_abort_js":   hostAbort,
+		"exit": func(_ *instance, _ *wasmtime.Caller, _ view, a []uint64) uint64 {
+			stop(exitError{int32(a[0])})
+			return 0
+		},
+		"proc_exit": func(_ *instance, _ *wasmtime.Caller, _ view, a []uint64) uint64 {
+			stop(exitError{int32(a[0])})
+			return 0
+		},
 		"__assert_fail": func(_ *instance, _ *wasmtime.Caller, v view, a []uint64) uint64 {
 			stop(fmt.Errorf("Aborted(Assertion failed: %s, at: %s,%d,%s)", v.cstring(a[0], 1024), v.cstring(a[1], 1024), int32(a[2]), v.cstring(a[3], 1024)))
 			return 0
@@ -65,8 +74,8 @@ func init() {
 			return 0
 		},
 
-		"emscripten_memcpy_big": hostMemcpy,
-		"_emscripten_memcpy_js": hostMemcpy,
+		"emscripten_memcpy_big":  hostMemcpy,
+		"_emscripten_memcpy_js":  hostMemcpy,
 		"emscripten_resize_heap": hostResizeHeap,
 		"emscripten_get_heap_max": func(in *instance, _ *wasmtime.Caller, _ view, _ []uint64) uint64 {
 			return in.f.heapMax

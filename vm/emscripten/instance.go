@@ -38,10 +38,10 @@ const defaultGasLimit = 9e15
 const fuelUnlimited = uint64(1) << 62
 
 type exports struct {
-	handle, main, ctors, malloc, setThrew          *wasmtime.Func
-	stackSave, stackRestore, stackAlloc            *wasmtime.Func
-	stackInit, stackEnd, tempretSet                *wasmtime.Func
-	errnoLocation                                  *wasmtime.Func
+	handle, main, ctors, malloc, setThrew *wasmtime.Func
+	stackSave, stackRestore, stackAlloc   *wasmtime.Func
+	stackInit, stackEnd, tempretSet       *wasmtime.Func
+	errnoLocation                         *wasmtime.Func
 }
 
 // instance is one wasmtime store + instance of a module with its host state. Machines own instances.
@@ -171,17 +171,17 @@ func (in *instance) bindExports(inst *wasmtime.Instance) error {
 		return nil
 	}
 	in.exp = exports{
-		handle:       v1("handle"),
-		main:         v1("main"),
-		ctors:        v1("__wasm_call_ctors"),
-		malloc:       v1("malloc"),
-		setThrew:     v1("setThrew"),
-		stackSave:    fn("emscripten_stack_get_current"),
-		stackRestore: fn("_emscripten_stack_restore"),
-		stackAlloc:   fn("_emscripten_stack_alloc"),
-		stackInit:    fn("emscripten_stack_init"),
-		stackEnd:     fn("emscripten_stack_get_end"),
-		tempretSet:   fn("_emscripten_tempret_set"),
+		handle:        v1("handle"),
+		main:          v1("main"),
+		ctors:         v1("__wasm_call_ctors"),
+		malloc:        v1("malloc"),
+		setThrew:      v1("setThrew"),
+		stackSave:     fn("emscripten_stack_get_current"),
+		stackRestore:  fn("_emscripten_stack_restore"),
+		stackAlloc:    fn("_emscripten_stack_alloc"),
+		stackInit:     fn("emscripten_stack_init"),
+		stackEnd:      fn("emscripten_stack_get_end"),
+		tempretSet:    fn("_emscripten_tempret_set"),
 		errnoLocation: v1("__errno_location"),
 	}
 	if in.exp.stackSave == nil {
@@ -591,4 +591,3 @@ func (in *instance) close() {
 		in.store = nil
 	}
 }
-

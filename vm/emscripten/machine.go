@@ -30,8 +30,8 @@ import (
 
 const (
 	pageSize          = 65536
-	rebaseFactor      = 16
-	minRebaseInterval = 50 * time.Millisecond
+	rebaseFactor      = 32
+	minRebaseInterval = 100 * time.Millisecond
 	maxJournalBytes   = 64 << 20
 )
 
@@ -338,4 +338,3 @@ func (loader) Restore(format string, wasm []byte, opts vm.Options, r io.Reader) 
 	m.rebase()
 	return m, nil
 }
-

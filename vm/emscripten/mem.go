@@ -25,18 +25,18 @@ func (v view) span(p, n uint64) []byte {
 	return v.b[p : p+n]
 }
 
-func (v view) u8(p uint64) byte          { return v.span(p, 1)[0] }
-func (v view) u16(p uint64) uint16       { return binary.LittleEndian.Uint16(v.span(p, 2)) }
-func (v view) u32(p uint64) uint32       { return binary.LittleEndian.Uint32(v.span(p, 4)) }
-func (v view) u64(p uint64) uint64       { return binary.LittleEndian.Uint64(v.span(p, 8)) }
-func (v view) put8(p uint64, x byte)     { v.span(p, 1)[0] = x }
-func (v view) put16(p uint64, x uint16)  { binary.LittleEndian.PutUint16(v.span(p, 2), x) }
-func (v view) put32(p uint64, x uint32)  { binary.LittleEndian.PutUint32(v.span(p, 4), x) }
-func (v view) put64(p uint64, x uint64)  { binary.LittleEndian.PutUint64(v.span(p, 8), x) }
-func (v view) write(p uint64, b []byte)  { copy(v.span(p, uint64(len(b))), b) }
-func (v view) putI32(p uint64, x int32)  { v.put32(p, uint32(x)) }
-func (v view) putI64(p uint64, x int64)  { v.put64(p, uint64(x)) }
-func (v view) i32(p uint64) int32        { return int32(v.u32(p)) }
+func (v view) u8(p uint64) byte         { return v.span(p, 1)[0] }
+func (v view) u16(p uint64) uint16      { return binary.LittleEndian.Uint16(v.span(p, 2)) }
+func (v view) u32(p uint64) uint32      { return binary.LittleEndian.Uint32(v.span(p, 4)) }
+func (v view) u64(p uint64) uint64      { return binary.LittleEndian.Uint64(v.span(p, 8)) }
+func (v view) put8(p uint64, x byte)    { v.span(p, 1)[0] = x }
+func (v view) put16(p uint64, x uint16) { binary.LittleEndian.PutUint16(v.span(p, 2), x) }
+func (v view) put32(p uint64, x uint32) { binary.LittleEndian.PutUint32(v.span(p, 4), x) }
+func (v view) put64(p uint64, x uint64) { binary.LittleEndian.PutUint64(v.span(p, 8), x) }
+func (v view) write(p uint64, b []byte) { copy(v.span(p, uint64(len(b))), b) }
+func (v view) putI32(p uint64, x int32) { v.put32(p, uint32(x)) }
+func (v view) putI64(p uint64, x int64) { v.put64(p, uint64(x)) }
+func (v view) i32(p uint64) int32       { return int32(v.u32(p)) }
 
 // ptrSize is sizeof(void*) in the guest.
 func (v view) ptrSize() uint64 {

@@ -38,11 +38,11 @@ const atFDCWD = -100
 
 // fd kinds.
 const (
-	kindTTY  = "tty"  // fd 0 and 1: /dev/tty (termios and window size ioctls answer)
-	kindTTY1 = "tty1" // fd 2: /dev/tty1 (no ioctl ops)
-	kindFile = "file" // a MEMFS regular file
-	kindDir  = "dir"
-	kindNull = "null"  // /dev/null
+	kindTTY   = "tty"  // fd 0 and 1: /dev/tty (termios and window size ioctls answer)
+	kindTTY1  = "tty1" // fd 2: /dev/tty1 (no ioctl ops)
+	kindFile  = "file" // a MEMFS regular file
+	kindDir   = "dir"
+	kindNull  = "null"  // /dev/null
 	kindDrive = "drive" // a WeaveDrive file (content from vm.WeaveDrive)
 )
 

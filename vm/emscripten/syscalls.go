@@ -55,11 +55,11 @@ var syscallFuncs = map[string]hostFn{
 		}
 		return 0
 	},
-	"__syscall_fchmod":     sysFdOnly,
-	"__syscall_fchown32":   sysFdOnly,
+	"__syscall_fchmod":      sysFdOnly,
+	"__syscall_fchown32":    sysFdOnly,
 	"__syscall_ftruncate64": sysFtruncate,
-	"_munmap_js":           func(*instance, *wasmtime.Caller, view, []uint64) uint64 { return 0 },
-	"_mmap_js":             func(*instance, *wasmtime.Caller, view, []uint64) uint64 { return neg(eNOSYS) },
+	"_munmap_js":            func(*instance, *wasmtime.Caller, view, []uint64) uint64 { return 0 },
+	"_mmap_js":              func(*instance, *wasmtime.Caller, view, []uint64) uint64 { return neg(eNOSYS) },
 }
 
 func (in *instance) fd(fd uint64) *fdEntry { return in.host.FS.FDs[int32(uint32(fd))] }
