@@ -2,9 +2,12 @@ package ao
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 )
+
+var decimalRe = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
 
 var byteUnits = map[string]uint64{
 	"b": 1, "kb": 1 << 10, "mb": 1 << 20, "gb": 1 << 30, "tb": 1 << 40, "pb": 1 << 50,
@@ -28,6 +31,10 @@ func ParseMemoryLimit(s string) (uint64, error) {
 	mult, ok := byteUnits[unit]
 	if !ok {
 		return 0, invalid("Memory-Limit %q: unknown unit %q", s, unit)
+	}
+	// Digits with an optional fraction, as the bytes parser accepts: no signs, exponents or hex.
+	if !decimalRe.MatchString(num) {
+		return 0, invalid("Memory-Limit %q: not a size", s)
 	}
 	f, err := strconv.ParseFloat(num, 64)
 	if err != nil || f < 0 {

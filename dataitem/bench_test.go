@@ -10,6 +10,7 @@ import (
 	"math/big"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/aogo/aogo/dataitem"
 	"github.com/aogo/aogo/wallet"
@@ -222,4 +223,66 @@ func BenchmarkBundle1000(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkVerifyVsPrimitive alternates Item.Verify and the bare primitive call in one loop so that machine
+// load hits both alike, and reports each one's ns/op and their ratio.
+func BenchmarkVerifyVsPrimitive(b *testing.B) {
+	ws := benchWallets(b)
+	for _, k := range kinds {
+		b.Run(k, func(b *testing.B) {
+			it := benchItem(100)
+			if err := it.Sign(ws[k]); err != nil {
+				b.Fatal(err)
+			}
+			raw, _ := it.Bytes()
+			d, _ := dataitem.Decode(raw)
+			h := d.SignatureData()
+			prim := primitive(b, k, ws[k].Owner(), h[:], d.Signature)
+			var tv, tp time.Duration
+			for b.Loop() {
+				t0 := time.Now()
+				if err := d.Verify(); err != nil {
+					b.Fatal(err)
+				}
+				t1 := time.Now()
+				if !prim() {
+					b.Fatal("primitive rejects")
+				}
+				tp += time.Since(t1)
+				tv += t1.Sub(t0)
+			}
+			b.ReportMetric(float64(tv.Nanoseconds())/float64(b.N), "verify-ns/op")
+			b.ReportMetric(float64(tp.Nanoseconds())/float64(b.N), "primitive-ns/op")
+			b.ReportMetric(float64(tv)/float64(tp), "ratio")
+		})
+	}
+}
+
+// primitive returns the bare signature check of each type over a precomputed deep hash (for Ethereum, the
+// plain ECDSA verify of the EIP-191 hash, not the key recovery aogo uses).
+func primitive(b *testing.B, kind string, owner, msg, sig []byte) func() bool {
+	switch kind {
+	case "arweave":
+		pub := &rsa.PublicKey{N: new(big.Int).SetBytes(owner), E: 65537}
+		d := sha256.Sum256(msg)
+		return func() bool {
+			return rsa.VerifyPSS(pub, crypto.SHA256, d[:], sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthAuto}) == nil
+		}
+	case "ed25519":
+		return func() bool { return ed25519.Verify(owner, msg, sig) }
+	case "solana":
+		hexMsg := []byte(hex.EncodeToString(msg))
+		return func() bool { return ed25519.Verify(owner, hexMsg, sig) }
+	case "ethereum":
+		pub, _ := secp256k1.ParsePubKey(owner)
+		var r, s secp256k1.ModNScalar
+		r.SetByteSlice(sig[:32])
+		s.SetByteSlice(sig[32:64])
+		es := ecdsa.NewSignature(&r, &s)
+		hash := dataitem.EthereumMessageHash(msg)
+		return func() bool { return es.Verify(hash, pub) }
+	}
+	b.Fatalf("no primitive for %s", kind)
+	return nil
 }

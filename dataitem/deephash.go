@@ -60,9 +60,32 @@ func pairHash(a *[48]byte, b [48]byte) [48]byte {
 	return sha512.Sum384(buf[:])
 }
 
+// blobTags caches SHA384("blob" ‖ n) for the lengths items hash on every verify: short fields (empty target and
+// anchor, 32-byte ones, ed25519 and Ethereum owners, small tag sets) and the 512-byte RSA owner.
+var blobTags = func() map[int][48]byte {
+	m := make(map[int][48]byte, 130)
+	for n := 0; n <= 128; n++ {
+		m[n] = lenTagHash("blob", n)
+	}
+	m[512] = lenTagHash("blob", 512)
+	return m
+}()
+
+// emptyBlob is the deep hash of an empty blob (absent target or anchor).
+var emptyBlob = func() [48]byte {
+	t := lenTagHash("blob", 0)
+	return pairHash(&t, sha512.Sum384(nil))
+}()
+
 // blobHash is the deep hash of one byte string.
 func blobHash(b []byte) [48]byte {
-	t := lenTagHash("blob", len(b))
+	if len(b) == 0 {
+		return emptyBlob
+	}
+	t, ok := blobTags[len(b)]
+	if !ok {
+		t = lenTagHash("blob", len(b))
+	}
 	return pairHash(&t, sha512.Sum384(b))
 }
 

@@ -70,7 +70,7 @@ func FuzzDecodeTags(f *testing.F) {
 	f.Add([]byte{})
 	f.Add([]byte{0})
 	f.Add(EncodeTags([]Tag{{Name: "a", Value: "b"}, {Name: "Data-Protocol", Value: "ao"}}))
-	f.Add([]byte{1, 4, 2, 'a', 2, 'b', 0})    // negative block count with a size
+	f.Add([]byte{1, 4, 2, 'a', 2, 'b', 0})       // negative block count with a size
 	f.Add([]byte{2, 2, 'a', 0, 2, 2, 'b', 0, 0}) // two blocks
 	for _, s := range seedItems(f) {
 		if it, err := Decode(s); err == nil {
