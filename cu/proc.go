@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -197,6 +198,7 @@ func (c *CU) evaluate(ctx context.Context, p *proc, sched Scheduler, t target) (
 		if err != nil {
 			return fmt.Errorf("load messages of %s from nonce %d: %w", p.id, from, err)
 		}
+		sigErrs := c.verifyPage(p, page)
 		progressed := false
 		for i := range page.Edges {
 			node := &page.Edges[i].Node
@@ -209,6 +211,12 @@ func (c *CU) evaluate(ctx context.Context, p *proc, sched Scheduler, t target) (
 			}
 			if t.toNonce >= 0 && meta.Nonce > t.toNonce {
 				break
+			}
+			if err := checkSlot(p.id, p.chain, node, meta); err != nil {
+				return err
+			}
+			if sigErrs[i] != nil {
+				return sigErrs[i]
 			}
 			if err := r.slot(node, meta); err != nil {
 				return err
@@ -238,17 +246,32 @@ type run struct {
 
 const flushEvery = 512
 
-// slot verifies and evaluates one scheduled slot, after the cron messages that precede it.
+// verifyPage checks the signatures of a page's assignments on every core (verification dominates the CU's
+// own cost of a replay). The result is indexed like page.Edges.
+func (c *CU) verifyPage(p *proc, page *client.SUPage) []error {
+	errs := make([]error, len(page.Edges))
+	if c.cfg.SkipSignatureCheck || len(page.Edges) == 0 {
+		return errs
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(page.Edges))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < len(page.Edges); i = int(next.Add(1) - 1) {
+				errs[i] = verifyAssignment(&page.Edges[i].Node.Assignment, p.info.Scheduler)
+			}
+		}()
+	}
+	wg.Wait()
+	return errs
+}
+
+// slot evaluates one verified scheduled slot, after the cron messages that precede it.
 func (r *run) slot(node *client.SUMessage, meta slotMeta) error {
 	p, c := r.p, r.c
-	if err := checkSlot(p.id, p.chain, node, meta); err != nil {
-		return err
-	}
-	if !c.cfg.SkipSignatureCheck {
-		if err := verifyAssignment(&node.Assignment, p.info.Scheduler); err != nil {
-			return err
-		}
-	}
 	if p.crons != nil {
 		if err := r.crons(meta.Timestamp, meta.BlockHeight); err != nil {
 			return err

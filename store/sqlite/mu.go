@@ -15,10 +15,28 @@ import (
 
 // MUStore is the Messenger Unit's durable task queue and monitor table in one SQLite file (WAL, synchronous
 // FULL: a task the MU has acknowledged survives a crash of the process or the machine).
+//
+// Writes that change tasks (Insert, Advance, AdvanceMonitor) are group-committed: concurrent calls are run by
+// one committer goroutine in a single transaction, each inside its own savepoint (so one call's failure, e.g.
+// a stale compare-and-set, undoes only its own changes), and share one fsync. Every call still returns only
+// once its changes are durable.
 type MUStore struct {
 	db  *sql.DB // one connection: SQLite has one writer, and every MU query is short
 	now func() time.Time
+
+	ops     chan muOp
+	stopped chan struct{}
 }
+
+// muOp is one call waiting for the committer.
+type muOp struct {
+	ctx  context.Context
+	fn   func(tx *sql.Tx) error
+	done chan error
+}
+
+// maxGroup bounds the calls committed together.
+const maxGroup = 256
 
 var _ mu.Store = (*MUStore)(nil)
 
@@ -63,11 +81,82 @@ func OpenMU(path string) (*MUStore, error) {
 		db.Close()
 		return nil, fmt.Errorf("open mu store %s: create schema: %w", path, err)
 	}
-	return &MUStore{db: db, now: time.Now}, nil
+	s := &MUStore{db: db, now: time.Now, ops: make(chan muOp), stopped: make(chan struct{})}
+	// The committer is the store's own writer, like database/sql's pool: Close stops it.
+	go s.committer()
+	return s, nil
 }
 
-// Close closes the database.
-func (s *MUStore) Close() error { return s.db.Close() }
+// Close stops the committer and closes the database.
+func (s *MUStore) Close() error {
+	close(s.ops)
+	<-s.stopped
+	return s.db.Close()
+}
+
+func (s *MUStore) committer() {
+	defer close(s.stopped)
+	for op := range s.ops {
+		group := []muOp{op}
+	drain:
+		for len(group) < maxGroup {
+			select {
+			case o, ok := <-s.ops:
+				if !ok {
+					break drain
+				}
+				group = append(group, o)
+			default:
+				break drain
+			}
+		}
+		s.commitGroup(group)
+	}
+}
+
+func (s *MUStore) commitGroup(group []muOp) {
+	errs := make([]error, len(group))
+	fail := func(err error) {
+		for _, o := range group {
+			o.done <- err
+		}
+	}
+	tx, err := s.db.BeginTx(context.Background(), nil)
+	if err != nil {
+		fail(fmt.Errorf("mu store: begin: %w", err))
+		return
+	}
+	for i, o := range group {
+		if err := o.ctx.Err(); err != nil {
+			errs[i] = err
+			continue
+		}
+		if _, err := tx.Exec(`SAVEPOINT op`); err != nil {
+			tx.Rollback()
+			fail(fmt.Errorf("mu store: savepoint: %w", err))
+			return
+		}
+		if errs[i] = o.fn(tx); errs[i] != nil {
+			if _, err := tx.Exec(`ROLLBACK TO op`); err != nil {
+				tx.Rollback()
+				fail(fmt.Errorf("mu store: rollback to savepoint: %w", err))
+				return
+			}
+		}
+		if _, err := tx.Exec(`RELEASE op`); err != nil {
+			tx.Rollback()
+			fail(fmt.Errorf("mu store: release savepoint: %w", err))
+			return
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		fail(fmt.Errorf("mu store: commit: %w", err))
+		return
+	}
+	for i, o := range group {
+		o.done <- errs[i]
+	}
+}
 
 const taskCols = `id, key, kind, stage, process, item_id, item, origin, parent, base_layer, exclude, is_cast, assign_to, attempts, next_at, last_error, created, updated`
 
@@ -141,19 +230,15 @@ func (s *MUStore) insertTask(ctx context.Context, tx *sql.Tx, t mu.Task, now tim
 	return t, true, nil
 }
 
+// inTx runs fn in the next group commit and returns once it is durable (or undone, when fn fails).
 func (s *MUStore) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("mu store: begin: %w", err)
+	op := muOp{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case s.ops <- op:
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("mu store: commit: %w", err)
-	}
-	return nil
+	return <-op.done
 }
 
 // Insert implements mu.Store.
