@@ -27,7 +27,7 @@ import (
 
 // harness is an MU on a temp SQLite store, wired to a fake network.
 type harness struct {
-	t       *testing.T
+	t       testing.TB
 	net     *mutest.Network
 	dbPath  string
 	store   *sqlite.MUStore
@@ -72,7 +72,7 @@ func (g *memGateway) Uploads() []*dataitem.Item {
 	return append([]*dataitem.Item(nil), g.uploads...)
 }
 
-func newHarness(t *testing.T, cfg func(*mu.Config)) *harness {
+func newHarness(t testing.TB, cfg func(*mu.Config)) *harness {
 	t.Helper()
 	h := &harness{t: t, net: mutest.New(), dbPath: filepath.Join(t.TempDir(), "mu.db"), gateway: &memGateway{}, cfg: cfg}
 	t.Cleanup(h.net.Close)
@@ -201,7 +201,7 @@ func (h *harness) send(pid, data string, extra ...dataitem.Tag) string {
 // waitIdle waits until no task is pending.
 func (h *harness) waitIdle() {
 	h.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		counts, err := h.store.Counts(context.Background())
 		if err != nil {

@@ -197,10 +197,11 @@ func decodeAssign(raw json.RawMessage) (outAssign, error) {
 	return a, checkID(a.Message, "assignment Message")
 }
 
-// checkID checks a base64url id of 32 bytes.
+// checkID checks a base64url id of 32 bytes, in its canonical spelling (the last character carries 2 unused
+// bits; an id with them set would name the same bytes as another id).
 func checkID(id, what string) error {
 	b, err := dataitem.DecodeB64(id)
-	if err != nil || len(b) != 32 {
+	if err != nil || len(b) != 32 || dataitem.B64(b) != id {
 		return fmt.Errorf("%s %q is not a 43-character base64url id", what, id)
 	}
 	return nil

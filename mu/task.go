@@ -68,6 +68,18 @@ type Task struct {
 	LastError string    // the last failure, or the reason it is parked
 	Created   time.Time
 	Updated   time.Time
+
+	// stored is the stage the store holds when it lags Stage: after a successful write with nothing to add,
+	// the MU goes on to pull without committing (one commit per hop instead of two). A crash there re-does
+	// the write, which the SU answers from its de-duplication by id. "" means Stage.
+	stored Stage
+}
+
+func (t Task) storedStage() Stage {
+	if t.stored != "" {
+		return t.stored
+	}
+	return t.Stage
 }
 
 // Advance is a stage change of one task, applied only if the task is still at From (compare-and-set), together

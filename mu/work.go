@@ -61,9 +61,14 @@ func (m *MU) fail(ctx context.Context, t Task, err error) *Task {
 	if ctx.Err() != nil {
 		return nil // shutting down: the attempt did not fail, it was interrupted; the store still has the task
 	}
+	failed := t.Stage
+	if t.stored != "" {
+		// The write was not committed: the retry starts from it again.
+		t.Stage, t.stored = t.stored, ""
+	}
 	attempts := t.Attempts + 1
 	if isPermanent(err) || attempts >= m.cfg.MaxAttempts {
-		m.park(ctx, t, err)
+		m.park(ctx, t, failed, err)
 		return nil
 	}
 	delay := m.cfg.RetryBase << min(attempts-1, 30)
@@ -80,13 +85,13 @@ func (m *MU) fail(ctx context.Context, t Task, err error) *Task {
 	return &t
 }
 
-func (m *MU) park(ctx context.Context, t Task, err error) {
-	if _, serr := m.store.Advance(ctx, Advance{ID: t.ID, From: t.Stage, To: StageParked, Error: fmt.Sprintf("%s: %v", t.Stage, err)}); serr != nil {
+func (m *MU) park(ctx context.Context, t Task, failed Stage, err error) {
+	if _, serr := m.store.Advance(ctx, Advance{ID: t.ID, From: t.Stage, To: StageParked, Error: fmt.Sprintf("%s: %v", failed, err)}); serr != nil {
 		m.log.Error("mu: park task", "task", t.ID, "err", serr)
 		return
 	}
 	m.met.parked.Add(1)
-	m.log.Warn("mu: task parked", "task", t.ID, "kind", t.Kind, "stage", t.Stage, "process", t.Process, "item", t.ItemID, "attempts", t.Attempts+1, "err", err)
+	m.log.Warn("mu: task parked", "task", t.ID, "kind", t.Kind, "stage", failed, "process", t.Process, "item", t.ItemID, "attempts", t.Attempts+1, "err", err)
 }
 
 // written is the outcome of a successful stage: the task at its next stage and the children it created.
@@ -96,13 +101,18 @@ type written struct {
 	id       string // what the SU answered: the item id, or the assignment id on the assign path
 }
 
-// advance commits a stage change with its children and returns the task at its new stage.
+// advance commits a stage change with its children and returns the task at its new stage. A write followed
+// by a pull, with no children, is not committed (see Task.stored): the pull's commit covers both.
 func (m *MU) advance(ctx context.Context, t Task, to Stage, children []Task) (written, error) {
-	stored, err := m.store.Advance(ctx, Advance{ID: t.ID, From: t.Stage, To: to, Children: children})
+	if t.Stage == StageWrite && to == StagePull && len(children) == 0 {
+		t.stored, t.Stage = t.storedStage(), StagePull
+		return written{next: t}, nil
+	}
+	stored, err := m.store.Advance(ctx, Advance{ID: t.ID, From: t.storedStage(), To: to, Children: children})
 	if err != nil {
 		return written{}, err
 	}
-	t.Stage, t.Attempts, t.NextAt, t.LastError = to, 0, time.Time{}, ""
+	t.Stage, t.stored, t.Attempts, t.NextAt, t.LastError = to, "", 0, time.Time{}, ""
 	return written{next: t, children: stored}, nil
 }
 

@@ -1,0 +1,158 @@
+package sqlite_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aogo/aogo/mu"
+	"github.com/aogo/aogo/store/sqlite"
+)
+
+func openMU(t *testing.T, path string) *sqlite.MUStore {
+	t.Helper()
+	st, err := sqlite.OpenMU(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func TestMUStoreTasks(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "mu.db")
+	st := openMU(t, path)
+	parent, ins, err := st.Insert(ctx, mu.Task{Key: "item:a", Kind: mu.KindMessage, Process: "p", ItemID: "a", Item: []byte{1, 2}, Cast: true, AssignTo: []string{"x", "y"}, Exclude: []string{"Data"}})
+	if err != nil || !ins || parent.ID == 0 || parent.Stage != mu.StageWrite {
+		t.Fatalf("insert: %+v %v %v", parent, ins, err)
+	}
+	again, ins, err := st.Insert(ctx, mu.Task{Key: "item:a", Kind: mu.KindMessage})
+	if err != nil || ins || again.ID != parent.ID || again.ItemID != "a" || !again.Cast || len(again.AssignTo) != 2 || again.Exclude[0] != "Data" {
+		t.Fatalf("insert twice: %+v %v %v", again, ins, err)
+	}
+	kids, err := st.Advance(ctx, mu.Advance{ID: parent.ID, From: mu.StageWrite, To: mu.StageDone, Children: []mu.Task{
+		{Key: "t1/m0", Kind: mu.KindPush, Item: []byte("x")}, {Key: "t1/m1", Kind: mu.KindPush, Stage: mu.StageParked, LastError: "bad tag"},
+	}})
+	if err != nil || len(kids) != 2 || kids[0].ID == 0 {
+		t.Fatalf("advance: %+v %v", kids, err)
+	}
+	// The same crank again: stale, and its children are not inserted.
+	if _, err := st.Advance(ctx, mu.Advance{ID: parent.ID, From: mu.StageWrite, To: mu.StageDone, Children: []mu.Task{{Key: "t1/m2", Kind: mu.KindPush}}}); !errors.Is(err, mu.ErrStale) {
+		t.Fatalf("second advance: %v, want ErrStale", err)
+	}
+	if err := st.Retry(ctx, kids[0].ID, 3, time.UnixMilli(5000), "boom"); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	st = openMU(t, path) // durable across a reopen
+	defer st.Close()
+	pending, err := st.Pending(ctx)
+	if err != nil || len(pending) != 1 || pending[0].Key != "t1/m0" || pending[0].Attempts != 3 || pending[0].NextAt.UnixMilli() != 5000 || pending[0].LastError != "boom" {
+		t.Fatalf("pending: %+v %v", pending, err)
+	}
+	parked, err := st.Parked(ctx, 10)
+	if err != nil || len(parked) != 1 || parked[0].LastError != "bad tag" {
+		t.Fatalf("parked: %+v %v", parked, err)
+	}
+	counts, _ := st.Counts(ctx)
+	if counts[mu.StageDone] != 1 || counts[mu.StageWrite] != 1 || counts[mu.StageParked] != 1 {
+		t.Fatalf("counts %v", counts)
+	}
+	if err := st.Unpark(ctx, parked[0].ID, mu.StageWrite); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Unpark(ctx, parked[0].ID, mu.StageWrite); !errors.Is(err, mu.ErrStale) {
+		t.Fatalf("unpark twice: %v", err)
+	}
+	if n, err := st.PruneDone(ctx, time.Now().Add(time.Hour)); err != nil || n != 1 {
+		t.Fatalf("prune: %d %v", n, err)
+	}
+}
+
+// TestMUStoreGroupCommit: concurrent advances share commits, and one that fails (stale) does not undo the
+// others.
+func TestMUStoreGroupCommit(t *testing.T) {
+	ctx := context.Background()
+	st := openMU(t, filepath.Join(t.TempDir(), "mu.db"))
+	defer st.Close()
+	const n = 64
+	ids := make([]int64, n)
+	for i := range ids {
+		tk, _, err := st.Insert(ctx, mu.Task{Key: fmt.Sprint("k", i), Kind: mu.KindPush})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = tk.ID
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			from := mu.StageWrite
+			if i%2 == 1 {
+				from = mu.StagePull // stale on purpose
+			}
+			_, errs[i] = st.Advance(ctx, mu.Advance{ID: ids[i], From: from, To: mu.StageDone, Children: []mu.Task{{Key: fmt.Sprint("child", i), Kind: mu.KindPush}}})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if (i%2 == 1) != errors.Is(err, mu.ErrStale) {
+			t.Fatalf("advance %d: %v", i, err)
+		}
+	}
+	pending, err := st.Pending(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// n/2 stale parents still at write, n/2 children of the successful ones.
+	kids := 0
+	for _, p := range pending {
+		if len(p.Key) > 5 && p.Key[:5] == "child" {
+			kids++
+		}
+	}
+	if len(pending) != n || kids != n/2 {
+		t.Fatalf("pending %d (children %d), want %d (%d)", len(pending), kids, n, n/2)
+	}
+}
+
+func TestMUStoreMonitors(t *testing.T) {
+	ctx := context.Background()
+	st := openMU(t, filepath.Join(t.TempDir(), "mu.db"))
+	defer st.Close()
+	if err := st.PutMonitor(ctx, mu.Monitor{Process: "p", Cursor: "c0"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutMonitor(ctx, mu.Monitor{Process: "p", Cursor: "other"}); err != nil {
+		t.Fatal(err)
+	}
+	kids, err := st.AdvanceMonitor(ctx, "p", "c0", "c1", []mu.Task{{Key: "cron:p:c1/m0", Kind: mu.KindPush}})
+	if err != nil || len(kids) != 1 {
+		t.Fatalf("advance monitor: %v %v", kids, err)
+	}
+	if _, err := st.AdvanceMonitor(ctx, "p", "c0", "c1", []mu.Task{{Key: "cron:p:c1/m1", Kind: mu.KindPush}}); !errors.Is(err, mu.ErrStale) {
+		t.Fatalf("stale cursor: %v", err)
+	}
+	mons, _ := st.Monitors(ctx)
+	if len(mons) != 1 || mons[0].Cursor != "c1" {
+		t.Fatalf("monitors %+v", mons)
+	}
+	if ok, _ := st.DeleteMonitor(ctx, "p"); !ok {
+		t.Fatal("delete: not found")
+	}
+	if _, err := st.AdvanceMonitor(ctx, "p", "c1", "c2", nil); !errors.Is(err, mu.ErrStale) {
+		t.Fatalf("advance deleted monitor: %v", err)
+	}
+	pending, _ := st.Pending(ctx)
+	if len(pending) != 1 {
+		t.Fatalf("pending %d, want 1 (the stale advance inserted nothing)", len(pending))
+	}
+}
