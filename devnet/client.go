@@ -126,7 +126,9 @@ func (c *Client) post(ctx context.Context, target []byte, tags []dataitem.Tag, d
 	if len(data) == 0 {
 		data = []byte(" ")
 	}
-	it := &dataitem.Item{Target: target, Tags: tags, Data: data}
+	// A random anchor keeps two identical sends distinct: ed25519 signatures are deterministic, so without it
+	// the same spawn or message twice would be one item, which the MU and SU take only once.
+	it := &dataitem.Item{Target: target, Anchor: anchor(), Tags: tags, Data: data}
 	if err := it.Sign(c.Wallet); err != nil {
 		return "", fmt.Errorf("sign: %w", err)
 	}

@@ -180,7 +180,7 @@ func New(ctx context.Context, cfg Config) (n *Network, err error) {
 	sgw := su.NewGateway(gwURL, n.hc)
 	if n.su, err = su.New(su.Config{
 		Wallet: wallets["su"], Store: suStore, Uploader: sgw, Heights: sgw, Messages: sgw,
-		URL: n.info.SU, Logger: n.log.With("unit", "su"),
+		URL: n.info.SU, Logger: n.log, // the SU names itself in its log lines
 	}); err != nil {
 		return nil, fmt.Errorf("devnet: su: %w", err)
 	}

@@ -7,13 +7,16 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aogo/aogo/dataitem"
 	"github.com/aogo/aogo/devnet"
+	"github.com/aogo/aogo/gateway"
 	"github.com/aogo/aogo/wallet"
 )
 
@@ -124,6 +127,22 @@ func TestInfo(t *testing.T) {
 			t.Errorf("module has no %s", name)
 		}
 	}
+	// The module item is deterministic (ed25519 dev wallet kept in the data dir): signing it again gives the
+	// same id, and publishing it again is skipped.
+	mw, err := wallet.Load(filepath.Join(dir, devnet.WalletsDir, "module.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	it, err := devnet.AosModule().Item(mw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if it.ID() != got["module"] {
+		t.Fatalf("re-signed module id %s, network says %s", it.ID(), got["module"])
+	}
+	if uploaded, err := devnet.Publish(context.Background(), c.Gateway, it); err != nil || uploaded {
+		t.Fatalf("Publish of a module the gateway has: uploaded %v, %v", uploaded, err)
+	}
 }
 
 func TestSpawnEvalResult(t *testing.T) {
@@ -163,5 +182,56 @@ func TestSpawnEvalResult(t *testing.T) {
 	}
 	if !strings.Contains(string(r.Body), `"Output"`) {
 		t.Errorf("result body %s", r.Body)
+	}
+}
+
+// TestExternalGateway runs the units against a gateway served elsewhere (an `aogo gateway`), not the embedded
+// one: the module, the Scheduler-Location and the uploads go there over HTTP.
+func TestExternalGateway(t *testing.T) {
+	gw, err := gateway.Open(context.Background(), gateway.Config{Dir: t.TempDir(), Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { gw.Close() })
+	srv := httptest.NewServer(gw)
+	t.Cleanup(srv.Close)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	n, err := devnet.New(ctx, devnet.Config{Dir: t.TempDir(), Listen: "127.0.0.1:0", GatewayURL: srv.URL, Logger: testLogger(t)})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- n.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done; n.Close() })
+	select {
+	case <-n.Ready():
+	case err := <-done:
+		t.Fatalf("stopped: %v", err)
+	case <-time.After(time.Minute):
+		t.Fatal("not ready")
+	}
+	if n.Info().Gateway != srv.URL {
+		t.Fatalf("gateway %q, want %q", n.Info().Gateway, srv.URL)
+	}
+	if r, err := http.Get(n.URL() + "/gateway/info"); err == nil {
+		r.Body.Close()
+		if r.StatusCode != http.StatusNotFound {
+			t.Errorf("/gateway is served although the gateway is external: %d", r.StatusCode)
+		}
+	}
+	gc := gateway.NewClient(srv.URL, nil)
+	if _, _, err := gc.Tags(ctx, n.Info().Module); err != nil {
+		t.Fatalf("module not on the external gateway: %v", err)
+	}
+	c := userClient(t, n)
+	pid, err := c.Spawn(ctx, devnet.Spawn{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := c.Eval(ctx, pid, "return 'external'")
+	if err != nil || devnet.OutputText(r.Result) != "external" {
+		t.Fatalf("eval: %v %+v", err, r)
 	}
 }

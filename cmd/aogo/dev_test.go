@@ -5,9 +5,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"flag"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -204,7 +207,10 @@ func TestDevRestart(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	pr, pw := io.Pipe()
-	go func() { done <- run(ctx, []string{"dev", "--data", dir, "--listen", "127.0.0.1:0"}, pw, io.Discard); pw.Close() }()
+	go func() {
+		done <- run(ctx, []string{"dev", "--data", dir, "--listen", "127.0.0.1:0"}, pw, io.Discard)
+		pw.Close()
+	}()
 	var first devnet.Info
 	sc := bufio.NewScanner(pr)
 	if !sc.Scan() {
@@ -229,5 +235,46 @@ func TestDevRestart(t *testing.T) {
 	url = strings.TrimSuffix(second.MU, "/mu")
 	if got := strings.TrimSpace(devRun(t, url, dir, "eval", pid, "return Kept")); got != "yes" {
 		t.Fatalf("after restart Kept = %q", got)
+	}
+}
+
+// TestBenchDev runs a short `aogo bench dev` on its own network and checks the report.
+func TestBenchDev(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"bench", "dev", "-n", "5", "--processes", "2"}, &out, &errb); code != 0 {
+		t.Fatalf("bench dev: exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), "10 messages on 2 process(es): p50 ") || !strings.Contains(out.String(), "msgs/s") {
+		t.Fatalf("bench dev printed %q", out.String())
+	}
+	if code := run(context.Background(), []string{"bench", "nope"}, &out, &errb); code != 2 {
+		t.Fatalf("bench nope: exit %d", code)
+	}
+}
+
+func TestParseVerbFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		pos  []string
+		tags int
+		wait bool
+	}{
+		{[]string{"-BCpwNmReLMnIhodPvmUqr8x-2OZgfKKjOMrwJWsVsM", "--no-wait"}, []string{"-BCpwNmReLMnIhodPvmUqr8x-2OZgfKKjOMrwJWsVsM"}, 0, true},
+		{[]string{"--tag", "A=-1", "pid", "-- comment\nreturn 1", "--tag=B=2"}, []string{"pid", "-- comment\nreturn 1"}, 2, false},
+		{[]string{"a", "--", "--tag", "b"}, []string{"a", "--tag", "b"}, 0, false},
+	} {
+		fs := flag.NewFlagSet("x", flag.ContinueOnError)
+		var tags tagFlags
+		fs.Var(&tags, "tag", "")
+		wait := fs.Bool("no-wait", false, "")
+		pos, err := parseVerbFlags(fs, tc.args)
+		if err != nil || !slices.Equal(pos, tc.pos) || len(tags) != tc.tags || *wait != tc.wait {
+			t.Errorf("%q: pos %q tags %v wait %v err %v", tc.args, pos, tags, *wait, err)
+		}
+	}
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	if _, err := parseVerbFlags(fs, []string{"-h"}); !errors.Is(err, flag.ErrHelp) {
+		t.Errorf("-h: %v", err)
 	}
 }

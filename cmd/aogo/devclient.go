@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/aogo/aogo/devnet"
@@ -48,6 +49,43 @@ func (f *devClientFlags) dial(ctx context.Context) (*devnet.Client, error) {
 		return nil, err
 	}
 	return devnet.Dial(ctx, f.url, w, &http.Client{Timeout: 5 * time.Minute})
+}
+
+// parseVerbFlags parses the flags of a client verb wherever they appear and returns the positional arguments in
+// order. Unlike parseFlagsAnywhere, an argument is a flag only when it names one of fs's flags: ao ids are
+// base64url and may begin with "-" (aogo eval -BCpw… 'return 1'), and so may Lua code ('-- comment').
+// "--" ends flag parsing.
+func parseVerbFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for len(args) > 0 {
+		a := args[0]
+		if a == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		f := fs.Lookup(name)
+		isHelp := name == "h" || name == "help"
+		if !strings.HasPrefix(a, "-") || (f == nil && !isHelp) {
+			pos = append(pos, a)
+			args = args[1:]
+			continue
+		}
+		n := 1
+		if f != nil && !hasValue {
+			if b, ok := f.Value.(interface{ IsBoolFlag() bool }); !ok || !b.IsBoolFlag() {
+				n = 2 // the flag's value is the next argument, whatever it looks like
+			}
+		}
+		n = min(n, len(args))
+		if err := fs.Parse(args[:n]); err != nil {
+			return nil, err
+		}
+		if rest := fs.Args(); len(rest) > 0 {
+			return nil, fmt.Errorf("unexpected %q", rest[0])
+		}
+		args = args[n:]
+	}
+	return pos, nil
 }
 
 // readData returns --data-file's content, else --data's text.

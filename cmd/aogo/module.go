@@ -33,7 +33,7 @@ func runModule(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	var tags tagFlags
 	fs.Var(&tags, "tag", "extra tag `NAME=VALUE`, repeatable")
 	fs.Usage = func() { fmt.Fprintln(stderr, moduleUsage); fs.PrintDefaults() }
-	pos, err := parseFlagsAnywhere(fs, args[1:])
+	pos, err := parseVerbFlags(fs, args[1:])
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0

@@ -39,7 +39,7 @@ func runRepl(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cf.register(fs)
 	poll := fs.Duration("poll", 2*time.Second, "how often to look for new Inbox messages (0: only after each line)")
 	fs.Usage = func() { fmt.Fprintln(stderr, replUsage); fs.PrintDefaults() }
-	pos, err := parseFlagsAnywhere(fs, args)
+	pos, err := parseVerbFlags(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0

@@ -21,7 +21,7 @@ func runResult(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	var cf devClientFlags
 	cf.register(fs)
 	fs.Usage = func() { fmt.Fprintln(stderr, resultUsage); fs.PrintDefaults() }
-	pos, err := parseFlagsAnywhere(fs, args)
+	pos, err := parseVerbFlags(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0

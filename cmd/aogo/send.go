@@ -29,7 +29,7 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var tags tagFlags
 	fs.Var(&tags, "tag", "message tag `NAME=VALUE`, repeatable")
 	fs.Usage = func() { fmt.Fprintln(stderr, sendUsage); fs.PrintDefaults() }
-	pos, err := parseFlagsAnywhere(fs, args)
+	pos, err := parseVerbFlags(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0

@@ -29,7 +29,7 @@ func runSpawn(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	var tags tagFlags
 	fs.Var(&tags, "tag", "process tag `NAME=VALUE`, repeatable (Name, Cron-Interval, Cron-Tag-Action, Authority, …)")
 	fs.Usage = func() { fmt.Fprintln(stderr, spawnUsage); fs.PrintDefaults() }
-	pos, err := parseFlagsAnywhere(fs, args)
+	pos, err := parseVerbFlags(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
