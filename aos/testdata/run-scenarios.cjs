@@ -9,7 +9,8 @@
 //
 // usage: node run-scenarios.cjs --loader DIR/@permaweb/ao-loader --wasm FILE --format FORMAT
 //                               [--copy-memory] [--bench N] CALLS.json...
-//   --copy-memory  hand the memory returned by each call back into the next one, as a CU does
+//   --copy-memory  hand the memory returned by each call back into the next one, as a CU does (not
+//                  after a failed call: a CU keeps the memory from before it)
 //                  (default: keep the state in the live instance)
 //   --bench N      instead of the steps, time N extra repetitions of the scenario's "bench" step
 'use strict'
@@ -48,7 +49,8 @@ async function runScenario (AoLoader, binary, opts, file) {
     const t0 = hrtime()
     const res = await handle(memory, msg, env)
     const ms = Number(hrtime() - t0) / 1e6
-    if (opts.copyMemory) memory = res.Memory
+    // a CU keeps the previous memory when the result has an Error (and a thrown ok:false never gets here)
+    if (opts.copyMemory && !res.Error) memory = res.Memory
     return { res, ms }
   }
   for (const { name, msg } of msgs) {
