@@ -12,6 +12,7 @@ import (
 	"github.com/aogo/aogo/cu"
 	"github.com/aogo/aogo/dataitem"
 	"github.com/aogo/aogo/internal/testenv"
+	"github.com/aogo/aogo/vm"
 	_ "github.com/aogo/aogo/vm/emscripten"
 )
 
@@ -89,5 +90,19 @@ func TestAOS(t *testing.T) {
 	}
 	if att2.MemoryHash == "" || att2.MemoryHash != attB.MemoryHash {
 		t.Fatalf("memory hashes %q vs %q", att2.MemoryHash, attB.MemoryHash)
+	}
+	// GET /state serves the raw memory the attested Memory-Hash is the hash of.
+	mem, info, err := b.c.State(ctx, pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(mem) < 1<<20 || len(mem)%vm.PageSize != 0 {
+		t.Fatalf("state of %d bytes", len(mem))
+	}
+	if h := vm.HashMemory(mem); dataitem.B64(h[:]) != attB.MemoryHash {
+		t.Fatalf("HashMemory(GET /state) = %s, attested Memory-Hash %s", dataitem.B64(h[:]), attB.MemoryHash)
+	}
+	if want := fmt.Sprint(len(ids) + 1); info.Ordinate != want {
+		t.Fatalf("state after nonce %s, want %s", info.Ordinate, want)
 	}
 }

@@ -196,14 +196,10 @@ func (c *CU) DryRun(ctx context.Context, pid string, body []byte) (*vm.Result, e
 	return &res, nil
 }
 
-// memoryWriter is implemented by machines that can write their raw linear memory.
-type memoryWriter interface {
-	WriteMemory(w io.Writer) error
-}
-
 // StateInfo describes the state State wrote.
 type StateInfo struct {
 	Timestamp, BlockHeight, Nonce int64
+	Size                          uint64 // bytes of memory that follow
 }
 
 // State writes pid's raw linear memory after its latest message to w.
@@ -217,11 +213,7 @@ func (c *CU) State(ctx context.Context, pid string, w func(StateInfo) io.Writer)
 	if err := c.evaluate(ctx, p, sched, target{toNonce: -1}); err != nil {
 		return err
 	}
-	mw, ok := p.m.(memoryWriter)
-	if !ok {
-		return statusErr(http.StatusNotImplemented, "this VM cannot export raw memory")
-	}
-	return mw.WriteMemory(w(StateInfo{Timestamp: p.lastTs, BlockHeight: p.lastHeight, Nonce: p.chain.Nonce}))
+	return p.m.WriteMemory(w(StateInfo{Timestamp: p.lastTs, BlockHeight: p.lastHeight, Nonce: p.chain.Nonce, Size: p.m.MemorySize()}))
 }
 
 // checkTxID rejects values that cannot be item ids (43 base64url characters).

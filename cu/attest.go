@@ -12,13 +12,16 @@ import (
 
 // Attestation tag names and type (see doc.go for the format).
 const (
-	TypeAttestation   = "Attestation"
-	TagSlot           = "Slot"
-	TagCron           = "Cron"
-	TagResultHash     = "Result-Hash"
-	TagMemoryHash     = "Memory-Hash"
-	attestationFormat = "1"
-	TagAttestFormat   = "Attestation-Format"
+	TypeAttestation = "Attestation"
+	TagSlot         = "Slot"
+	TagCron         = "Cron"
+	TagResultHash   = "Result-Hash"
+	TagMemoryHash   = "Memory-Hash"
+	TagAttestFormat = "Attestation-Format"
+	// attestationFormat is what Attest writes. Format 2 changed only Memory-Hash: the memory hash of
+	// vm.HashMemory (SHA-256 over the SHA-256 of each 64 KiB page) where format 1 had SHA-256 of the raw
+	// memory. VerifyAttestation accepts both.
+	attestationFormat = "2"
 )
 
 // Attestation is a verified attestation: what the CU signed about one result.
@@ -33,7 +36,10 @@ type Attestation struct {
 	BlockHeight int64
 	HashChain   string
 	ResultHash  string // base64url SHA-256 of the result body
-	MemoryHash  string // base64url SHA-256 of linear memory after the message; "" when not attested
+	// MemoryHash is base64url of the memory hash after the message ("" when not attested): vm.HashMemory
+	// of the linear memory in Format 2, SHA-256 of it in Format 1.
+	MemoryHash string
+	Format     string // Attestation-Format: "2" (or "1", from older CUs)
 }
 
 func attestationTags(ev *Eval) []dataitem.Tag {
@@ -93,8 +99,9 @@ func VerifyAttestation(att, body []byte) (*Attestation, error) {
 	if get(ao.TagDataProtocol) != ao.DataProtocol || get(ao.TagType) != TypeAttestation {
 		return nil, fmt.Errorf("%w: not an ao Attestation item", ErrAttestation)
 	}
-	if f := get(TagAttestFormat); f != attestationFormat {
-		return nil, fmt.Errorf("%w: unknown Attestation-Format %q", ErrAttestation, f)
+	format := get(TagAttestFormat)
+	if format != attestationFormat && format != "1" {
+		return nil, fmt.Errorf("%w: unknown Attestation-Format %q", ErrAttestation, format)
 	}
 	a := &Attestation{
 		ID:         it.ID(),
@@ -105,6 +112,7 @@ func VerifyAttestation(att, body []byte) (*Attestation, error) {
 		HashChain:  get(ao.TagHashChain),
 		ResultHash: get(TagResultHash),
 		MemoryHash: get(TagMemoryHash),
+		Format:     format,
 	}
 	if a.Slot, err = strconv.ParseInt(get(TagSlot), 10, 64); err != nil {
 		return nil, fmt.Errorf("%w: bad Slot %q", ErrAttestation, get(TagSlot))

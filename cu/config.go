@@ -120,7 +120,8 @@ type Config struct {
 	// PageSize is the SU page size when loading messages (default 1000).
 	PageSize int
 	// MemoryHash says after which messages the memory hash (attested as Memory-Hash) is computed. Hashing
-	// a 70 MB aos memory costs several times the evaluation of a typical message.
+	// a 70 MB aos memory costs a scan of it plus SHA-256 of the pages that changed: a few times the
+	// evaluation of a typical message.
 	MemoryHash HashPolicy
 	// SkipSignatureCheck disables the verification of assignment signatures (the hash chain is still
 	// checked). For SUs whose JSON cannot carry the assignment anchor.

@@ -57,7 +57,7 @@
 //	Data-Protocol: ao
 //	Variant: ao.TN.1
 //	Type: Attestation
-//	Attestation-Format: 1
+//	Attestation-Format: 2
 //	Process: <process id>
 //	Message: <message id>                      (absent for a cron result)
 //	Slot: <nonce>                              (for a cron result: its ordinate, the nonce it follows)
@@ -66,18 +66,27 @@
 //	Block-Height: <height>
 //	Hash-Chain: <the message's assignment hash chain>   (absent for a cron result)
 //	Result-Hash: base64url(SHA-256(result body))
-//	Memory-Hash: base64url(SHA-256(linear memory after the message))   (when computed, see below)
+//	Memory-Hash: base64url(memory hash of the linear memory after the message)   (when computed, see below)
 //
 // The result body is the exact bytes GET /result returns; the attestation travels base64url-encoded in the
 // X-Ao-Result-Attestation header (reference clients ignore it). Verification is dataitem.Verify plus the
 // hash of the body (VerifyAttestation; `aogo verify-result` on the command line); whether the signer is a CU
 // you trust is your decision. The hash chain binds the attestation to one position of the SU's signed log.
 //
-// Hashing a 70 MB aos memory costs several times the evaluation of a typical message (≈100 ms against ≈5 ms
-// here), so Config.MemoryHash chooses which attestations carry Memory-Hash: the last message of each
-// evaluation run (the one a /result request waits for; the default), every message, or checkpoints only
-// (the snapshot computes it anyway). Attestations are signed when a result is first served, not during
-// replay, and stored with the result.
+// The memory hash (vm.HashMemory) is a two-level SHA-256 over 64 KiB pages: with page_i the i-th 64 KiB of
+// the linear memory (GET /state/{pid} serves exactly these bytes),
+//
+//	Memory-Hash = base64url(SHA-256(SHA-256(page_0) || SHA-256(page_1) || … || SHA-256(page_{n-1})))
+//
+// Format 1 attestations (older aogo CUs; VerifyAttestation still accepts them, Attestation.Format says
+// which) had SHA-256 of the raw memory instead. The page form is as binding and much cheaper to keep up:
+// an aos 2.x memory is ~70 MB of which a few MB are not zero; zero pages have a constant leaf, and the VM
+// reuses the leaf of every page identical to its last captured copy, so hashing costs a scan of the memory
+// plus SHA-256 of the changed pages (≈5–10 ms against ≈50–100 ms for SHA-256 of the whole memory).
+// Config.MemoryHash chooses which attestations carry Memory-Hash: the last message of each evaluation run
+// (the one a /result request waits for; the default), every message, or checkpoints only (the snapshot
+// computes it anyway). Attestations are signed when a result is first served, not during replay, and
+// stored with the result.
 //
 // # Determinism
 //

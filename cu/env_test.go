@@ -112,7 +112,7 @@ func (m *fakeMachine) Snapshot(w io.Writer) ([32]byte, error) {
 	_, err := w.Write(m.memory())
 	return m.MemoryHash(), err
 }
-func (m *fakeMachine) MemoryHash() [32]byte { return sha256.Sum256(m.memory()) }
+func (m *fakeMachine) MemoryHash() [32]byte { return vm.HashMemory(m.memory()) }
 func (m *fakeMachine) MemorySize() uint64   { return 40 }
 func (m *fakeMachine) Fork() (vm.Machine, error) {
 	c := *m

@@ -200,6 +200,7 @@ func (c *CU) handleState(w http.ResponseWriter, r *http.Request) {
 		h.Set("Last-Timestamp", strconv.FormatInt(info.Timestamp, 10))
 		h.Set("Last-Ordinate", strconv.FormatInt(info.Nonce, 10))
 		h.Set("Last-Block-Height", strconv.FormatInt(info.BlockHeight, 10))
+		h.Set("Content-Length", strconv.FormatUint(info.Size, 10))
 		return w
 	})
 	if err != nil && !started {

@@ -47,7 +47,7 @@ type Eval struct {
 	Result []byte
 	// IsError reports Result carries an Error (the state was not advanced).
 	IsError bool
-	// MemoryHash is SHA-256 of linear memory after the message, when it was computed (nil otherwise).
+	// MemoryHash is the memory hash (vm.HashMemory) after the message, when it was computed (nil otherwise).
 	MemoryHash []byte
 	// Attestation is the CU's signed attestation item, once one was made.
 	Attestation []byte
@@ -78,7 +78,7 @@ type Checkpoint struct {
 	AssignmentID string
 	// Cron is the cron generator's position (JSON of cronCursor), empty when the process has no crons.
 	Cron []byte
-	// MemoryHash is SHA-256 of the linear memory; File names the snapshot under the data directory.
+	// MemoryHash is the memory hash (vm.HashMemory); File names the snapshot under the data directory.
 	MemoryHash []byte
 	File       string
 }

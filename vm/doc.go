@@ -5,10 +5,10 @@
 //
 //	m, err := vm.Open(format, wasm, vm.Options{MemoryLimit, ComputeLimit, WeaveDrive, CacheDir, Debug})
 //	res, err := m.Apply(ctx, msgJSON, envJSON) // res.Error set ⇒ state rolled back; err ⇒ host failure
-//	sum, err := m.Snapshot(w)                  // sum = SHA-256 of the raw linear memory
+//	sum, err := m.Snapshot(w)                  // sum = the memory hash (HashMemory) of the linear memory
 //	m2, err := vm.Restore(format, wasm, opts, r)
 //	f, err := m.Fork()                          // throw-away copy for dry-runs
-//	m.MemoryHash(); m.MemorySize(); m.Close()
+//	m.MemoryHash(); m.MemorySize(); m.WriteMemory(w); m.Close()
 //
 // Formats are registered by implementations (vm/emscripten registers the seven ao emscripten formats);
 // import that package for its side effect. vm itself does not depend on wasmtime.
@@ -46,13 +46,20 @@
 // # Rollback, snapshots, forks
 //
 // The instance stays hot: memory is never copied per message. The machine keeps an immutable sparse base
-// (non-zero 64 KiB pages + host state) and the journal of messages applied since; a failed message
-// discards the instance and rebuilds base + journal (deterministic replay), and the base is re-taken
-// when replay would cost more than a few captures (see vm/emscripten/machine.go). Snapshots are the
-// linear memory (non-zero pages, gzip) plus the host state (Date.now counter, MEMFS) with the memory's
-// SHA-256; wasm globals are not stored because between calls they are at their start-up values.
-// Replay-from-zero and restore-then-continue give byte-identical results and memory. Fork shares the
-// base and copies the journal, so dry-runs never touch the parent.
+// (non-zero 64 KiB pages with their SHA-256, plus host state; at first simply "start-up", which needs no
+// copy) and the journal of messages applied since; a failed message discards the instance and rebuilds
+// base + journal (deterministic replay), and the base is re-taken when replay would cost more than a few
+// captures (see vm/emscripten/machine.go). A capture shares the pages that did not change with the
+// previous base, and the memory hash reuses their SHA-256, so both cost a scan of the memory plus work
+// on the changed pages only. Snapshots are the linear memory (non-zero pages, gzip) plus the host state
+// (Date.now counter, MEMFS) with the memory hash; wasm globals are not stored because between calls they
+// are at their start-up values. Replay-from-zero and restore-then-continue give byte-identical results
+// and memory. Fork shares the base and copies the journal, so dry-runs never touch the parent.
+//
+// # Memory hash
+//
+// The memory hash is SHA-256 over the SHA-256 of each 64 KiB page (HashMemory), not SHA-256 of the raw
+// memory: it is as binding, and it lets a machine skip zero pages and pages it already hashed.
 //
 // # Concurrency
 //

@@ -20,10 +20,13 @@ type Machine interface {
 	// the state is also as before the message.
 	Apply(ctx context.Context, msg, env []byte) (Result, error)
 	// Snapshot writes the machine state (see the package documentation for the format) and returns the
-	// SHA-256 of the raw linear memory, the value the reference calls the memory hash.
+	// memory hash (see HashMemory) of the linear memory.
 	Snapshot(w io.Writer) (memHash [32]byte, err error)
-	// MemoryHash is the SHA-256 of the raw linear memory as it is now.
+	// MemoryHash is the memory hash (see HashMemory) of the linear memory as it is now.
 	MemoryHash() [32]byte
+	// WriteMemory writes the raw linear memory as it is now (MemorySize bytes), what the reference CU
+	// serves as a process's state.
+	WriteMemory(w io.Writer) error
 	// MemorySize is the current linear memory size in bytes.
 	MemorySize() uint64
 	// Fork returns an independent machine with a copy of the current state, for dry-runs. Nothing done

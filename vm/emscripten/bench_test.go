@@ -3,6 +3,7 @@ package emscripten
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"io"
 	"testing"
 	"time"
@@ -20,12 +21,14 @@ func BenchmarkHotEval(b *testing.B) {
 			mustApply(b, m, evalMsg(pingHandler))
 			env := testEnv()
 			b.ResetTimer()
+			cpu := cpuNow()
 			for b.Loop() {
 				r, err := m.Apply(context.Background(), msgFrom("SOMEONE", "Ping", ""), env)
 				if err != nil || r.Error != "" || len(r.Messages) != 1 {
 					b.Fatalf("%v %q", err, r.Error)
 				}
 			}
+			reportCPU(b, cpu, b.N)
 		})
 	}
 }
@@ -40,6 +43,7 @@ func BenchmarkColdStart(b *testing.B) {
 			}
 			boot := bootMsg()
 			b.ResetTimer()
+			cpu := cpuNow()
 			for b.Loop() {
 				m, err := vm.Open(mod.format, wasm, vm.Options{})
 				if err != nil {
@@ -50,6 +54,7 @@ func BenchmarkColdStart(b *testing.B) {
 				}
 				m.Close()
 			}
+			reportCPU(b, cpu, b.N)
 		})
 	}
 }
@@ -65,6 +70,7 @@ func BenchmarkReplay(b *testing.B) {
 			}
 			env := testEnv()
 			var total time.Duration
+			cpu := cpuNow()
 			for b.Loop() {
 				start := time.Now()
 				m, err := vm.Open(mod.format, wasm, vm.Options{})
@@ -80,6 +86,7 @@ func BenchmarkReplay(b *testing.B) {
 				total += time.Since(start)
 			}
 			b.ReportMetric(float64(len(log)*b.N)/total.Seconds(), "msg/s")
+			b.ReportMetric(float64(len(log)*b.N)/(cpuNow()-cpu).Seconds(), "msg/cpu-s")
 		})
 	}
 }
@@ -94,15 +101,18 @@ func BenchmarkSnapshot(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.Run(mod.name+"/write", func(b *testing.B) {
+			cpu := cpuNow()
 			for b.Loop() {
 				if _, err := m.Snapshot(io.Discard); err != nil {
 					b.Fatal(err)
 				}
 			}
+			reportCPU(b, cpu, b.N)
 			b.ReportMetric(float64(snap.Len()), "bytes")
 			b.ReportMetric(float64(m.MemorySize()), "mem-bytes")
 		})
 		b.Run(mod.name+"/restore", func(b *testing.B) {
+			cpu := cpuNow()
 			for b.Loop() {
 				r, err := vm.Restore(mod.format, realWasm(b, mod.name), vm.Options{}, bytes.NewReader(snap.Bytes()))
 				if err != nil {
@@ -110,6 +120,38 @@ func BenchmarkSnapshot(b *testing.B) {
 				}
 				r.Close()
 			}
+			reportCPU(b, cpu, b.N)
 		})
+	}
+}
+
+// BenchmarkMemoryHash: the memory hash after a message (what the CU attests after each evaluation run),
+// against SHA-256 of the raw memory (the hash before the page hash existed). Only the hashing is timed.
+func BenchmarkMemoryHash(b *testing.B) {
+	for _, mod := range realModules[:2] {
+		m := openBooted(b, mod.name, mod.format, vm.Options{})
+		mustApply(b, m, evalMsg(pingHandler))
+		m.(*machine).rebase() // as a hot machine has: a base from some messages ago
+		env := testEnv()
+		for _, kind := range []string{"pages", "sha256-raw"} {
+			b.Run(mod.name+"/"+kind, func(b *testing.B) {
+				var hashing, cpuHashing time.Duration
+				for b.Loop() {
+					if _, err := m.Apply(context.Background(), msgFrom("SOMEONE", "Ping", ""), env); err != nil {
+						b.Fatal(err)
+					}
+					start, cpu := time.Now(), cpuNow()
+					if kind == "pages" {
+						m.MemoryHash()
+					} else {
+						sha256.Sum256(m.(*machine).cur.memory())
+					}
+					hashing += time.Since(start)
+					cpuHashing += cpuNow() - cpu
+				}
+				b.ReportMetric(float64(hashing.Microseconds())/1e3/float64(b.N), "hash-ms/op")
+				b.ReportMetric(float64(cpuHashing.Microseconds())/1e3/float64(b.N), "hash-cpu-ms/op")
+			})
+		}
 	}
 }

@@ -1,7 +1,6 @@
 package emscripten
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -56,6 +55,10 @@ type instance struct {
 	host  *hostState
 	// drives holds the open WeaveDrive files; not state (reopened by path when missing).
 	drives map[int32]vm.DriveFile
+	// prefaulted is how many bytes of memory scanMemory has prefaulted (memory only grows).
+	prefaulted int
+	// sigs caches the parameter types of the exports we call (keyed by the *Func in exp).
+	sigs map[*wasmtime.Func][]wasmtime.ValKind
 
 	// per call
 	ctx      context.Context
@@ -209,12 +212,12 @@ func (in *instance) bindExports(inst *wasmtime.Instance) error {
 // callExport calls fn with uint64 arguments converted to its parameter types; store is the Store, or the
 // Caller when called from inside a host function. A trap becomes an error (the cause is in.pending).
 func (in *instance) callExport(store wasmtime.Storelike, fn *wasmtime.Func, args ...any) (uint64, error) {
-	params := fn.Type(store).Params()
+	params := in.paramKinds(store, fn)
 	if len(params) != len(args) {
 		return 0, fmt.Errorf("export takes %d arguments, got %d", len(params), len(args))
 	}
 	conv := make([]interface{}, len(args))
-	for i, p := range params {
+	for i, kind := range params {
 		var x uint64
 		switch a := args[i].(type) {
 		case uint64:
@@ -224,7 +227,7 @@ func (in *instance) callExport(store wasmtime.Storelike, fn *wasmtime.Func, args
 		case int:
 			x = uint64(int64(a))
 		}
-		if p.Kind() == wasmtime.KindI64 {
+		if kind == wasmtime.KindI64 {
 			conv[i] = int64(x)
 		} else {
 			conv[i] = int32(uint32(x))
@@ -241,6 +244,24 @@ func (in *instance) callExport(store wasmtime.Storelike, fn *wasmtime.Func, args
 		return uint64(r), nil
 	}
 	return 0, nil
+}
+
+// paramKinds is fn's parameter types, looked up once per export: asking wasmtime costs several cgo
+// calls and finalizer-tracked allocations, on every message.
+func (in *instance) paramKinds(store wasmtime.Storelike, fn *wasmtime.Func) []wasmtime.ValKind {
+	if k, ok := in.sigs[fn]; ok {
+		return k
+	}
+	params := fn.Type(store).Params()
+	kinds := make([]wasmtime.ValKind, len(params))
+	for i, p := range params {
+		kinds[i] = p.Kind()
+	}
+	if in.sigs == nil {
+		in.sigs = map[*wasmtime.Func][]wasmtime.ValKind{}
+	}
+	in.sigs[fn] = kinds
+	return kinds
 }
 
 // Helpers for host functions; a failure stops the guest.
@@ -500,6 +521,17 @@ func describe(err error) string {
 // memory is the live linear memory (valid until the next guest call).
 func (in *instance) memory() []byte { return in.mem.UnsafeData(in.store) }
 
+// scanMemory is memory() for a caller about to read all of it: the pages not read before are
+// prefaulted in one call (see prefault).
+func (in *instance) scanMemory() []byte {
+	mem := in.memory()
+	if in.prefaulted < len(mem) {
+		prefault(mem[in.prefaulted:])
+		in.prefaulted = len(mem)
+	}
+	return mem
+}
+
 // bootImage lists the pages that are not zero right after start-up (data segments plus what start-up
 // wrote). It is the same for every instance of a module and format, so it is computed once, from the
 // first instance that asks while still pristine. Loading a state then only has to touch those pages and
@@ -512,9 +544,9 @@ func (in *instance) bootImage() map[uint32]bool {
 		return img
 	}
 	img := map[uint32]bool{}
-	mem := in.memory()
+	mem := in.scanMemory()
 	for off := 0; off+pageSize <= len(mem); off += pageSize {
-		if !bytes.Equal(mem[off:off+pageSize], zeroPage) {
+		if !vm.IsZeroPage(mem[off : off+pageSize]) {
 			img[uint32(off/pageSize)] = true
 		}
 	}
@@ -574,7 +606,7 @@ func (in *instance) loadMemory(src []byte, host *hostState) error {
 	mem := in.memory()
 	for off := 0; off+pageSize <= len(src); off += pageSize {
 		p := src[off : off+pageSize]
-		if !bytes.Equal(p, zeroPage) {
+		if !vm.IsZeroPage(p) {
 			copy(mem[off:], p)
 		} else if img[uint32(off/pageSize)] {
 			clear(mem[off : off+pageSize])

@@ -27,6 +27,13 @@ import (
 // evaluation time since the base exceeds rebaseFactor × the time the last capture took (and at least
 // minRebaseInterval), or the journal holds maxJournalBytes. That keeps capture overhead at a few percent
 // of evaluation time and bounds the cost of a rollback to a small multiple of one capture.
+//
+// Captures are incremental: the base's pages are immutable and carry their SHA-256, so a capture shares
+// every page that still equals the previous base's copy and copies (and hashes) only the others; the
+// memory hash (vm.HashMemory) reuses the same leaves. Both cost one scan of the memory (zero check or
+// memcmp, at memory speed, after one prefault of pages never read) plus work proportional to what
+// changed. A machine opened fresh starts from a pristine base — start-up itself, rebuilt by
+// instantiating — so Open captures nothing; a restored one takes the snapshot's pages as its base.
 
 const (
 	pageSize          = 65536
@@ -35,16 +42,20 @@ const (
 	maxJournalBytes   = 64 << 20
 )
 
+// page is an immutable copy of one non-zero 64 KiB page with its SHA-256 (its memory-hash leaf).
 type page struct {
 	idx  uint32
 	data []byte
+	sum  [32]byte
 }
 
-// baseState is immutable once built, so forks share it.
+// baseState is immutable once built, so forks share it. A pristine base (no pages, no host state) is the
+// state start-up leaves: rebuilding it is instantiating and booting, so Open need not capture anything.
 type baseState struct {
-	memSize uint64
-	pages   []page
-	host    *hostState // never mutated; cloned on load
+	pristine bool
+	memSize  uint64
+	pages    []page     // increasing idx
+	host     *hostState // never mutated; cloned on load
 }
 
 type journalEntry struct{ msg, env []byte }
@@ -82,18 +93,62 @@ func (m *machine) withDriveCache() {
 
 var zeroPage = make([]byte, pageSize)
 
-// capture takes a base from the instance's current state.
-func capture(in *instance) *baseState {
-	mem := in.memory()
-	b := &baseState{memSize: uint64(len(mem)), host: in.host.clone()}
+// pagesOf walks the pages of mem in order, pairing each non-zero one with prev's copy of the same page
+// when prev has one (prev.pages is sorted, so this is a merge). fn gets the page and the copy (nil
+// when there is none); zero pages are skipped.
+func pagesOf(mem []byte, prev *baseState, fn func(idx uint32, p []byte, old *page)) {
+	var olds []page
+	if prev != nil {
+		olds = prev.pages
+	}
 	for off := 0; off+pageSize <= len(mem); off += pageSize {
 		p := mem[off : off+pageSize]
-		if bytes.Equal(p, zeroPage) {
+		if vm.IsZeroPage(p) {
 			continue
 		}
-		b.pages = append(b.pages, page{idx: uint32(off / pageSize), data: append([]byte(nil), p...)})
+		idx := uint32(off / pageSize)
+		for len(olds) > 0 && olds[0].idx < idx {
+			olds = olds[1:]
+		}
+		var old *page
+		if len(olds) > 0 && olds[0].idx == idx {
+			old = &olds[0]
+		}
+		fn(idx, p, old)
 	}
+}
+
+// capture takes a base from the instance's current state. Pages equal to prev's are shared with it
+// (pages are immutable), so a capture copies and hashes only what changed since the previous one.
+func capture(in *instance, prev *baseState) *baseState {
+	mem := in.scanMemory()
+	b := &baseState{memSize: uint64(len(mem)), host: in.host.clone()}
+	pagesOf(mem, prev, func(idx uint32, p []byte, old *page) {
+		if old != nil && bytes.Equal(old.data, p) {
+			b.pages = append(b.pages, *old)
+			return
+		}
+		b.pages = append(b.pages, page{idx: idx, data: bytes.Clone(p), sum: sha256.Sum256(p)})
+	})
 	return b
+}
+
+// memoryHash is the memory hash (vm.HashMemory) of mem, taking the leaves of the pages base holds an
+// identical copy of from base instead of hashing them again.
+func memoryHash(mem []byte, base *baseState) [32]byte {
+	h := vm.NewMemoryHasher()
+	next := uint32(0) // first page not yet added
+	pagesOf(mem, base, func(idx uint32, p []byte, old *page) {
+		h.ZeroPages(uint64(idx - next))
+		if old != nil && bytes.Equal(old.data, p) {
+			h.Leaf(old.sum)
+		} else {
+			h.Leaf(sha256.Sum256(p))
+		}
+		next = idx + 1
+	})
+	h.ZeroPages(uint64(len(mem)/pageSize) - uint64(next))
+	return h.Sum()
 }
 
 // instantiateBase builds a booted instance holding the base state.
@@ -106,6 +161,9 @@ func (m *machine) instantiateBase(b *baseState) (*instance, error) {
 		in.close()
 		return nil, fmt.Errorf("start-up: %w", err)
 	}
+	if b.pristine {
+		return in, nil
+	}
 	if err := in.loadPages(b.memSize, b.pages, b.host.clone()); err != nil {
 		in.close()
 		return nil, err
@@ -115,7 +173,7 @@ func (m *machine) instantiateBase(b *baseState) (*instance, error) {
 
 func (m *machine) rebase() {
 	start := time.Now()
-	m.base = capture(m.cur)
+	m.base = capture(m.cur, m.base)
 	m.captureCost = time.Since(start)
 	m.journal, m.journalBytes, m.sinceBase = nil, 0, 0
 	if m.drive != nil {
@@ -142,8 +200,16 @@ func (m *machine) Apply(ctx context.Context, msg, env []byte) (vm.Result, error)
 		}
 		return res, err
 	}
-	m.journal = append(m.journal, journalEntry{msg: bytes.Clone(msg), env: bytes.Clone(env)})
-	m.journalBytes += len(msg) + len(env)
+	// A process's env is the same for every message: keep one copy of it in the journal.
+	e := journalEntry{msg: bytes.Clone(msg)}
+	if n := len(m.journal); n > 0 && bytes.Equal(m.journal[n-1].env, env) {
+		e.env = m.journal[n-1].env
+	} else {
+		e.env = bytes.Clone(env)
+		m.journalBytes += len(env)
+	}
+	m.journal = append(m.journal, e)
+	m.journalBytes += len(msg)
 	m.sinceBase += time.Since(start)
 	if m.journalBytes >= maxJournalBytes || m.sinceBase >= max(rebaseFactor*m.captureCost, minRebaseInterval) {
 		m.rebase()
@@ -178,7 +244,8 @@ func (m *machine) Snapshot(w io.Writer) ([32]byte, error) {
 	if m.cur == nil {
 		return [32]byte{}, errors.New("machine is closed")
 	}
-	return writeSnapshot(w, m.f.name, m.cm.hash, m.cur.memory(), m.cur.host)
+	mem := m.cur.scanMemory()
+	return writeSnapshot(w, m.f.name, m.cm.hash, mem, memoryHash(mem, m.base), m.cur.host)
 }
 
 // MemoryHash implements vm.Machine.
@@ -186,7 +253,16 @@ func (m *machine) MemoryHash() [32]byte {
 	if m.cur == nil {
 		return [32]byte{}
 	}
-	return sha256.Sum256(m.cur.memory())
+	return memoryHash(m.cur.scanMemory(), m.base)
+}
+
+// WriteMemory implements vm.Machine.
+func (m *machine) WriteMemory(w io.Writer) error {
+	if m.cur == nil {
+		return errors.New("machine is closed")
+	}
+	_, err := w.Write(m.cur.scanMemory())
+	return err
 }
 
 // MemorySize implements vm.Machine.
@@ -217,7 +293,7 @@ func (m *machine) Fork() (vm.Machine, error) {
 		in.close()
 		return nil, fmt.Errorf("start-up: %w", err)
 	}
-	if err := in.loadMemory(m.cur.memory(), m.cur.host.clone()); err != nil {
+	if err := in.loadMemory(m.cur.scanMemory(), m.cur.host.clone()); err != nil {
 		in.close()
 		return nil, err
 	}
@@ -272,7 +348,8 @@ func (loader) Open(format string, wasm []byte, opts vm.Options) (vm.Machine, err
 	}
 	in.bootImage() // while pristine
 	m.cur = in
-	m.rebase()
+	// The base is start-up itself: nothing to capture until the journal grows (see Apply).
+	m.base = &baseState{pristine: true}
 	return m, nil
 }
 
@@ -318,9 +395,12 @@ func (loader) Restore(format string, wasm []byte, opts vm.Options, r io.Reader) 
 		mem = in.memory()
 		return nil
 	}
-	sink := func(idx uint32, p []byte) {
+	// The loaded pages are also the base: the memory is exactly them and zeros.
+	var pages []page
+	sink := func(idx uint32, p []byte, sum [32]byte) {
 		copy(mem[uint64(idx)*pageSize:], p)
 		loaded[idx] = true
+		pages = append(pages, page{idx: idx, data: bytes.Clone(p), sum: sum})
 	}
 	h, err := readSnapshot(r, limit, begin, sink)
 	if err != nil {
@@ -335,6 +415,6 @@ func (loader) Restore(format string, wasm []byte, opts vm.Options, r io.Reader) 
 	in.host = h.Host
 	in.drives = map[int32]vm.DriveFile{}
 	m.cur = in
-	m.rebase()
+	m.base = &baseState{memSize: h.MemSize, pages: pages, host: h.Host.clone()}
 	return m, nil
 }

@@ -10,15 +10,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
+
+	"github.com/aogo/aogo/vm"
 )
 
-// Snapshot format (version 1), all of it written by writeSnapshot and checked by readSnapshot:
+// Snapshot format (version 2), all of it written by writeSnapshot and checked by readSnapshot:
 //
-//	"AOGOSNAP" | version byte (1) | uvarint n | n bytes of header JSON | gzip stream of the pages
+//	"AOGOSNAP" | version byte (2) | uvarint n | n bytes of header JSON | gzip stream of the pages
 //
-// The header is {"format", "module" (hex SHA-256 of the wasm), "memSize", "memSha256" (hex SHA-256 of the
-// raw memory), "host" (the hostState)}. The gzip stream holds only the non-zero 64 KiB pages, each as
+// The header is {"format", "module" (hex SHA-256 of the wasm), "memSize", "memHash" (hex memory hash, see
+// vm.HashMemory), "host" (the hostState)}. Version 1, still read, had "memSha256" (hex SHA-256 of the raw
+// memory) instead of "memHash". The gzip stream holds only the non-zero 64 KiB pages, each as
 // uvarint(page index + 1) followed by the 65536 bytes, in increasing index order, ended by uvarint 0: aos
 // heaps are mostly zeros, and skipping them makes snapshot and restore proportional to the live data.
 // Wasm globals are not stored: between calls they are back at the values start-up leaves (stack pointer
@@ -26,7 +30,7 @@ import (
 
 const snapshotMagic = "AOGOSNAP"
 
-const snapshotVersion = 1
+const snapshotVersion = 2
 
 // maxHeaderSize bounds the header (host state: MEMFS files are in it) a reader accepts.
 const maxHeaderSize = 256 << 20
@@ -35,15 +39,16 @@ type snapshotHeader struct {
 	Format    string     `json:"format"`
 	Module    string     `json:"module"`
 	MemSize   uint64     `json:"memSize"`
-	MemSHA256 string     `json:"memSha256"`
+	MemHash   string     `json:"memHash,omitempty"`
+	MemSHA256 string     `json:"memSha256,omitempty"` // version 1
 	Host      *hostState `json:"host"`
 }
 
-func writeSnapshot(w io.Writer, format string, module [32]byte, mem []byte, host *hostState) ([32]byte, error) {
-	sum := sha256.Sum256(mem)
+// writeSnapshot writes mem, whose memory hash is sum, and host.
+func writeSnapshot(w io.Writer, format string, module [32]byte, mem []byte, sum [32]byte, host *hostState) ([32]byte, error) {
 	h, err := json.Marshal(snapshotHeader{
 		Format: format, Module: hex.EncodeToString(module[:]), MemSize: uint64(len(mem)),
-		MemSHA256: hex.EncodeToString(sum[:]), Host: host,
+		MemHash: hex.EncodeToString(sum[:]), Host: host,
 	})
 	if err != nil {
 		return sum, fmt.Errorf("encode snapshot header: %w", err)
@@ -64,7 +69,7 @@ func writeSnapshot(w io.Writer, format string, module [32]byte, mem []byte, host
 	var idx [binary.MaxVarintLen64]byte
 	for off := 0; off+pageSize <= len(mem); off += pageSize {
 		p := mem[off : off+pageSize]
-		if bytes.Equal(p, zeroPage) {
+		if vm.IsZeroPage(p) {
 			continue
 		}
 		k := binary.PutUvarint(idx[:], uint64(off/pageSize)+1)
@@ -89,11 +94,12 @@ func writeSnapshot(w io.Writer, format string, module [32]byte, mem []byte, host
 
 var errBadSnapshot = errors.New("bad snapshot")
 
-// readSnapshot decodes and verifies a snapshot, handing each non-zero page to sink in increasing order
-// (sink may be called before verification ends: a caller loading an instance must discard it on error).
+// readSnapshot decodes and verifies a snapshot, handing each non-zero page and its SHA-256 to sink in
+// increasing order (sink may be called before verification ends: a caller loading an instance must
+// discard it on error; the page buffer is reused after sink returns).
 // It checks everything a hostile input could get wrong — sizes against maxMem (0: the wasm64 heap
 // maximum), page order, the memory hash — and never panics.
-func readSnapshot(r io.Reader, maxMem uint64, begin func(h *snapshotHeader) error, sink func(idx uint32, page []byte)) (*snapshotHeader, error) {
+func readSnapshot(r io.Reader, maxMem uint64, begin func(h *snapshotHeader) error, sink func(idx uint32, page []byte, sum [32]byte)) (*snapshotHeader, error) {
 	if maxMem == 0 {
 		maxMem = 17179869184
 	}
@@ -105,7 +111,8 @@ func readSnapshot(r io.Reader, maxMem uint64, begin func(h *snapshotHeader) erro
 	if string(magic[:len(snapshotMagic)]) != snapshotMagic {
 		return nil, fmt.Errorf("%w: not a snapshot (magic %q)", errBadSnapshot, magic[:len(snapshotMagic)])
 	}
-	if magic[len(snapshotMagic)] != snapshotVersion {
+	version := magic[len(snapshotMagic)]
+	if version != 1 && version != snapshotVersion {
 		return nil, fmt.Errorf("%w: unsupported version %d", errBadSnapshot, magic[len(snapshotMagic)])
 	}
 	hl, err := binary.ReadUvarint(br)
@@ -124,9 +131,13 @@ func readSnapshot(r io.Reader, maxMem uint64, begin func(h *snapshotHeader) erro
 	if err := json.Unmarshal(hbuf.Bytes(), h); err != nil {
 		return nil, fmt.Errorf("%w: header: %v", errBadSnapshot, err)
 	}
-	want, err := hex.DecodeString(h.MemSHA256)
+	wantHex := h.MemHash
+	if version == 1 {
+		wantHex = h.MemSHA256
+	}
+	want, err := hex.DecodeString(wantHex)
 	if err != nil || len(want) != 32 {
-		return nil, fmt.Errorf("%w: bad memory hash %q", errBadSnapshot, h.MemSHA256)
+		return nil, fmt.Errorf("%w: bad memory hash %q", errBadSnapshot, wantHex)
 	}
 	if h.MemSize == 0 || h.MemSize%pageSize != 0 || h.MemSize > maxMem {
 		return nil, fmt.Errorf("%w: memory size %d (limit %d)", errBadSnapshot, h.MemSize, maxMem)
@@ -144,7 +155,18 @@ func readSnapshot(r io.Reader, maxMem uint64, begin func(h *snapshotHeader) erro
 		return nil, fmt.Errorf("%w: memory: %v", errBadSnapshot, err)
 	}
 	zbr := bufio.NewReader(zr)
-	hasher := sha256.New()
+	// Version 2 checks the memory hash (zero pages cost nothing); version 1 the SHA-256 of the raw memory.
+	mh := vm.NewMemoryHasher()
+	var raw hash.Hash
+	if version == 1 {
+		raw = sha256.New()
+	}
+	zeros := func(n uint64) {
+		mh.ZeroPages(n)
+		for ; raw != nil && n > 0; n-- {
+			raw.Write(zeroPage)
+		}
+	}
 	buf := make([]byte, pageSize)
 	pages := h.MemSize / pageSize
 	next := uint64(0) // first page index not yet hashed
@@ -160,25 +182,29 @@ func readSnapshot(r io.Reader, maxMem uint64, begin func(h *snapshotHeader) erro
 		if idx < next || idx >= pages {
 			return nil, fmt.Errorf("%w: page %d out of order or beyond %d pages", errBadSnapshot, idx, pages)
 		}
-		for ; next < idx; next++ {
-			hasher.Write(zeroPage)
-		}
+		zeros(idx - next)
 		if _, err := io.ReadFull(zbr, buf); err != nil {
 			return nil, fmt.Errorf("%w: memory page %d: %v", errBadSnapshot, idx, err)
 		}
-		hasher.Write(buf)
-		next++
+		sum := sha256.Sum256(buf)
+		mh.Leaf(sum)
+		if raw != nil {
+			raw.Write(buf)
+		}
+		next = idx + 1
 		if sink != nil {
-			sink(uint32(idx), buf)
+			sink(uint32(idx), buf, sum)
 		}
 	}
-	for ; next < pages; next++ {
-		hasher.Write(zeroPage)
-	}
+	zeros(pages - next)
 	if _, err := zbr.ReadByte(); err != io.EOF {
 		return nil, fmt.Errorf("%w: data after the last page", errBadSnapshot)
 	}
-	if !bytes.Equal(hasher.Sum(nil), want) {
+	got := mh.Sum()
+	if raw != nil {
+		copy(got[:], raw.Sum(nil))
+	}
+	if !bytes.Equal(got[:], want) {
 		return nil, fmt.Errorf("%w: memory hash mismatch", errBadSnapshot)
 	}
 	return h, nil

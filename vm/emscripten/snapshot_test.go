@@ -2,7 +2,14 @@ package emscripten
 
 import (
 	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
 	"testing"
+
+	"github.com/aogo/aogo/vm"
 )
 
 func sampleSnapshot(t testing.TB) []byte {
@@ -11,7 +18,7 @@ func sampleSnapshot(t testing.TB) []byte {
 	mem[3*pageSize-1] = 7
 	host := &hostState{Clock: clockStart, FS: newMemFS(true)}
 	var buf bytes.Buffer
-	if _, err := writeSnapshot(&buf, "wasm32-unknown-emscripten4", [32]byte{1}, mem, host); err != nil {
+	if _, err := writeSnapshot(&buf, "wasm32-unknown-emscripten4", [32]byte{1}, mem, vm.HashMemory(mem), host); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
@@ -20,7 +27,12 @@ func sampleSnapshot(t testing.TB) []byte {
 func TestSnapshotCodec(t *testing.T) {
 	b := sampleSnapshot(t)
 	got := make([]byte, 3*pageSize)
-	h, err := readSnapshot(bytes.NewReader(b), 0, nil, func(idx uint32, p []byte) { copy(got[int(idx)*pageSize:], p) })
+	h, err := readSnapshot(bytes.NewReader(b), 0, nil, func(idx uint32, p []byte, sum [32]byte) {
+		if sum != sha256.Sum256(p) {
+			t.Fatalf("page %d: wrong leaf", idx)
+		}
+		copy(got[int(idx)*pageSize:], p)
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +44,7 @@ func TestSnapshotCodec(t *testing.T) {
 		c := bytes.Clone(b)
 		c[i] ^= 0x40
 		clear(got)
-		if _, err := readSnapshot(bytes.NewReader(c), 0, nil, func(idx uint32, p []byte) { copy(got[int(idx)*pageSize:], p) }); err == nil {
+		if _, err := readSnapshot(bytes.NewReader(c), 0, nil, func(idx uint32, p []byte, _ [32]byte) { copy(got[int(idx)*pageSize:], p) }); err == nil {
 			if string(got[pageSize+10:pageSize+15]) != "hello" || got[3*pageSize-1] != 7 {
 				t.Fatalf("corruption at byte %d accepted with different memory", i)
 			}
@@ -40,6 +52,41 @@ func TestSnapshotCodec(t *testing.T) {
 	}
 	if _, err := readSnapshot(bytes.NewReader(b), pageSize, nil, nil); err == nil {
 		t.Fatal("memory limit not enforced")
+	}
+}
+
+// TestSnapshotVersion1: snapshots written before the memory hash existed (raw SHA-256 in the header)
+// still load, and their hash is still checked.
+func TestSnapshotVersion1(t *testing.T) {
+	mem := make([]byte, 2*pageSize)
+	copy(mem[pageSize:], "version one")
+	v1 := func(mem []byte) []byte {
+		sum := sha256.Sum256(mem)
+		h, _ := json.Marshal(map[string]any{"format": "wasm32-unknown-emscripten4", "module": hex.EncodeToString(make([]byte, 32)),
+			"memSize": len(mem), "memSha256": hex.EncodeToString(sum[:]), "host": &hostState{Clock: clockStart, FS: newMemFS(true)}})
+		var buf bytes.Buffer
+		buf.WriteString(snapshotMagic)
+		buf.WriteByte(1)
+		buf.Write(binary.AppendUvarint(nil, uint64(len(h))))
+		buf.Write(h)
+		zw := gzip.NewWriter(&buf)
+		zw.Write([]byte{2}) // page 1
+		zw.Write(mem[pageSize:])
+		zw.Write([]byte{0})
+		zw.Close()
+		return buf.Bytes()
+	}
+	got := make([]byte, 2*pageSize)
+	if _, err := readSnapshot(bytes.NewReader(v1(mem)), 0, nil, func(idx uint32, p []byte, _ [32]byte) { copy(got[int(idx)*pageSize:], p) }); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, mem) {
+		t.Fatal("version 1 round trip lost data")
+	}
+	other := bytes.Clone(mem)
+	other[0] = 1 // v1 writes page 1 only: the header's hash covers a page 0 the stream does not hold
+	if _, err := readSnapshot(bytes.NewReader(v1(other)), 0, nil, nil); err == nil {
+		t.Fatal("version 1 snapshot with a wrong memory hash accepted")
 	}
 }
 
@@ -53,7 +100,7 @@ func FuzzReadSnapshot(f *testing.F) {
 		_, _ = readSnapshot(bytes.NewReader(b), 64*pageSize, func(h *snapshotHeader) error {
 			size = h.MemSize
 			return nil
-		}, func(idx uint32, p []byte) {
+		}, func(idx uint32, p []byte, _ [32]byte) {
 			if uint64(idx+1)*pageSize > size || len(p) != pageSize {
 				t.Fatalf("page %d outside memory of %d bytes", idx, size)
 			}

@@ -159,3 +159,67 @@ func TestFork(t *testing.T) {
 		t.Fatalf("parent counter %s", r.Output)
 	}
 }
+
+// TestMemoryHashAndWriteMemory: WriteMemory hands out exactly the memory, and MemoryHash — which reuses
+// the leaves of pages the base still holds — is vm.HashMemory of it, before and after rebases and
+// rollbacks; a change in a page the base holds changes the hash.
+func TestMemoryHashAndWriteMemory(t *testing.T) {
+	mod := realModules[1]
+	m := openBooted(t, mod.name, mod.format, vm.Options{})
+	mm := m.(*machine)
+	check := func(when string) [32]byte {
+		t.Helper()
+		var buf bytes.Buffer
+		if err := m.WriteMemory(&buf); err != nil {
+			t.Fatal(err)
+		}
+		if uint64(buf.Len()) != m.MemorySize() {
+			t.Fatalf("%s: wrote %d bytes of %d", when, buf.Len(), m.MemorySize())
+		}
+		h := m.MemoryHash()
+		if want := vm.HashMemory(buf.Bytes()); h != want {
+			t.Fatalf("%s: MemoryHash %x, HashMemory of the memory %x", when, h, want)
+		}
+		return h
+	}
+	check("after boot (pristine base)")
+	mustApply(t, m, evalMsg(`Counter = 1`))
+	mm.rebase()
+	h1 := check("right after a rebase")
+	if mm.base.pristine || len(mm.base.pages) == 0 {
+		t.Fatal("rebase captured nothing")
+	}
+	mustApply(t, m, evalMsg(`Counter = Counter + 1; Big = string.rep("z", 300000)`))
+	h2 := check("after a message")
+	if h2 == h1 {
+		t.Fatal("memory hash did not change")
+	}
+	if r := mustApply(t, m, evalMsg(`error("no")`)); r.Error == "" {
+		t.Fatal("want an error")
+	}
+	if check("after a rollback") != h2 {
+		t.Fatal("rollback changed the memory hash")
+	}
+	prev := mm.base
+	mm.rebase()
+	shared := 0
+	for _, p := range mm.base.pages {
+		for _, q := range prev.pages {
+			if p.idx == q.idx && &p.data[0] == &q.data[0] {
+				shared++
+			}
+		}
+	}
+	if shared == 0 {
+		t.Fatal("a rebase copied every page again")
+	}
+	check("after a second rebase")
+	// Flip one byte in a page the base holds: the reused leaf must not hide it.
+	mem := mm.cur.memory()
+	off := uint64(mm.base.pages[len(mm.base.pages)-1].idx)*pageSize + 100
+	mem[off] ^= 0xff
+	if check("after poking memory") == h2 {
+		t.Fatal("a changed page kept its old leaf")
+	}
+	mem[off] ^= 0xff
+}
