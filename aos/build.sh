@@ -93,6 +93,19 @@ build() {
   local b; b=$(mktemp -d "$cache/build.XXXXXX")
   trap 'rm -rf "$b"' RETURN
   tar -C "$b" -xzf "$cache/src/$LUA_ORIG"
+  # makeseed mixes the addresses of a heap object and a stack variable into the string-hash seed; the stack
+  # address depends on what the host passes to main, so table order (pairs) would differ between hosts.
+  # Make the seed the constant luai_makeseed() alone.
+  sed -i 's|return luaS_hash(buff, p, h);|(void)buff; (void)p; return h;  /* aogo: host-independent seed */|' \
+    "$b/$LUA_DIR/src/lstate.c"
+  grep -q 'aogo: host-independent seed' "$b/$LUA_DIR/src/lstate.c" || { echo "build.sh: lstate.c seed patch failed" >&2; exit 1; }
+  # luaH_resize runs its hash-part allocation as a protected call only to restore the array part on a memory
+  # error. Under emscripten's setjmp emulation every protected call is a host round trip (invoke_vii plus the
+  # setjmp table), and tables resize ~100 times per message. A memory error fails the whole message anyway
+  # (the CU rolls its memory back), so call the allocation directly.
+  sed -i 's|if (luaD_rawrunprotected(L, auxsetnode, &asn) != LUA_OK) {  /\* mem. error? \*/|auxsetnode(L, \&asn); if (0) {  /* aogo: unprotected resize */|' \
+    "$b/$LUA_DIR/src/ltable.c"
+  grep -q 'aogo: unprotected resize' "$b/$LUA_DIR/src/ltable.c" || { echo "build.sh: ltable.c resize patch failed" >&2; exit 1; }
   gen_modules "$b/aos_modules.h"
   local objs=()
   for c in "$b/$LUA_DIR"/src/*.c; do
