@@ -104,6 +104,7 @@ func (u *Unit) finish(p *pending, err error) {
 	if err == nil {
 		u.metrics.slotsCommitted.Add(1)
 	}
+	ps.inflight.Add(-1)
 	close(p.done)
 }
 

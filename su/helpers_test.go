@@ -41,6 +41,12 @@ func mustWallet() *wallet.Wallet {
 // start runs an SU on a fresh SQLite store in dir (t.TempDir() when ""), with cfg's optional parts.
 func start(t testing.TB, dir string, cfg su.Config) *env {
 	t.Helper()
+	return startWrapped(t, dir, cfg, nil)
+}
+
+// startWrapped is start with the unit's store wrapped by wrap (nil: none), to inject faults.
+func startWrapped(t testing.TB, dir string, cfg su.Config, wrap func(su.Store) su.Store) *env {
+	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
 	}
@@ -55,6 +61,9 @@ func start(t testing.TB, dir string, cfg su.Config) *env {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	cfg.Store = store
+	if wrap != nil {
+		cfg.Store = wrap(store)
+	}
 	u, err := su.New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ type metrics struct {
 	commits, commitErrors         atomic.Int64
 	commitNanos                   atomic.Int64
 	uploaded, uploadErrors        atomic.Int64
+	headsEvicted                  atomic.Int64
 }
 
 func (m *metrics) observeCommit(d time.Duration, n int, err error) {
@@ -39,5 +40,7 @@ func (u *Unit) writeMetrics(w io.Writer) {
 	line("aogo_su_commit_seconds_total", "counter", "Time spent in group-commit transactions.", float64(m.commitNanos.Load())/1e9)
 	line("aogo_su_uploaded_items_total", "counter", "Items delivered to the data-availability layer.", m.uploaded.Load())
 	line("aogo_su_upload_errors_total", "counter", "Failed upload attempts (each retried).", m.uploadErrors.Load())
+	line("aogo_su_process_heads", "gauge", "Process heads (newest slot, id fingerprints) cached in memory.", u.heads())
+	line("aogo_su_process_heads_evicted_total", "counter", "Idle process heads dropped from memory.", m.headsEvicted.Load())
 	line("aogo_su_block_height", "gauge", "Block height stamped on new assignments.", u.height.Load())
 }

@@ -1,6 +1,7 @@
 package su
 
 import (
+	"container/list"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -31,8 +32,18 @@ type procState struct {
 	// to date under mu). A miss proves an item is new without a store read; a hit is confirmed in the store.
 	seen map[uint64]struct{}
 
+	// seenFull: the log outgrew maxSeen ids and seen stopped growing; every id is then looked up in the store.
+	seenFull bool
+
 	pmu     sync.Mutex
 	pending map[string]*pending // queued, not yet durable: by message id and by "content:"+hash
+
+	// The head cache (procs.go): refs and elem are guarded by Unit.mu; inflight counts queued slots that have
+	// not finished. Only a head with neither may be evicted.
+	pid      string
+	refs     int
+	elem     *list.Element
+	inflight atomic.Int64
 }
 
 // pending is a slot on its way to the store; done closes when it is durable (err nil) or refused.
@@ -61,17 +72,6 @@ type result struct {
 	duplicate bool
 }
 
-func (u *Unit) proc(pid string) *procState {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	ps := u.procs[pid]
-	if ps == nil {
-		ps = &procState{pending: map[string]*pending{}}
-		u.procs[pid] = ps
-	}
-	return ps
-}
-
 // schedule gives r a slot (or finds the one it already has) and waits until that slot is durable.
 func (u *Unit) schedule(ctx context.Context, r request) (result, error) {
 	select {
@@ -84,7 +84,8 @@ func (u *Unit) schedule(ctx context.Context, r request) (result, error) {
 		return result{}, errStopped
 	default:
 	}
-	ps := u.proc(r.pid)
+	ps := u.acquire(r.pid)
+	defer u.release(ps)
 	p, dup, err := u.place(ctx, ps, r)
 	if err != nil {
 		return result{}, err
@@ -125,12 +126,12 @@ func (u *Unit) place(ctx context.Context, ps *procState, r request) (*pending, *
 		default:
 			return nil, nil, fmt.Errorf("load head of %s: %w", r.pid, err)
 		}
-		ps.seen = map[uint64]struct{}{}
+		ps.seen, ps.seenFull = map[uint64]struct{}{}, false
 		if ps.exists {
 			err := u.cfg.Store.ScanIDs(ctx, r.pid, func(id, content string) {
-				ps.seen[fingerprint(id)] = struct{}{}
+				ps.see(id)
 				if content != "" {
-					ps.seen[fingerprint("content:"+content)] = struct{}{}
+					ps.see("content:" + content)
 				}
 			})
 			if err != nil {
@@ -146,7 +147,7 @@ func (u *Unit) place(ctx context.Context, ps *procState, r request) (*pending, *
 	if q := ps.lookup(r.messageID); q != nil {
 		return u.waitDup(ctx, ps, q)
 	}
-	if _, maybe := ps.seen[fingerprint(r.messageID)]; maybe {
+	if ps.maybeSeen(r.messageID) {
 		s, err := u.cfg.Store.Find(ctx, r.pid, r.messageID)
 		if err == nil && s.MessageID == r.messageID {
 			return nil, &s, nil
@@ -159,7 +160,7 @@ func (u *Unit) place(ctx context.Context, ps *procState, r request) (*pending, *
 		if q := ps.lookup("content:" + r.contentHash); q != nil {
 			return u.waitDup(ctx, ps, q)
 		}
-		if _, maybe := ps.seen[fingerprint("content:"+r.contentHash)]; maybe {
+		if ps.maybeSeen("content:" + r.contentHash) {
 			s, err := u.cfg.Store.FindContent(ctx, r.pid, r.contentHash)
 			if err == nil {
 				return nil, &s, nil
@@ -224,9 +225,10 @@ func (u *Unit) place(ctx context.Context, ps *procState, r request) (*pending, *
 		return nil, nil, ctx.Err()
 	}
 	ps.exists, ps.last = true, slot
-	ps.seen[fingerprint(r.messageID)] = struct{}{}
+	ps.inflight.Add(1)
+	ps.see(r.messageID)
 	if r.contentHash != "" {
-		ps.seen[fingerprint("content:"+r.contentHash)] = struct{}{}
+		ps.see("content:" + r.contentHash)
 	}
 	ps.pmu.Lock()
 	ps.pending[r.messageID] = p
@@ -260,6 +262,31 @@ func (ps *procState) lookup(key string) *pending {
 	ps.pmu.Lock()
 	defer ps.pmu.Unlock()
 	return ps.pending[key]
+}
+
+// maxSeen bounds the fingerprints kept per process (8 bytes and map overhead each); a longer log falls back to
+// a store lookup per write.
+const maxSeen = 1 << 20
+
+// see records key in the seen set.
+func (ps *procState) see(key string) {
+	if ps.seenFull {
+		return
+	}
+	if len(ps.seen) >= maxSeen {
+		ps.seen, ps.seenFull = nil, true
+		return
+	}
+	ps.seen[fingerprint(key)] = struct{}{}
+}
+
+// maybeSeen reports whether key may be in the log: false proves it is not.
+func (ps *procState) maybeSeen(key string) bool {
+	if ps.seenFull {
+		return true
+	}
+	_, ok := ps.seen[fingerprint(key)]
+	return ok
 }
 
 var fingerprintSeed = maphash.MakeSeed()

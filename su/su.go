@@ -7,9 +7,16 @@
 // are waiting, across processes, in one transaction (group commit), then answers their requests. Nothing is
 // acknowledged before it is durable, so a crash loses only unacknowledged work, and a restart resumes each log
 // from its last durable slot.
+//
+// Only the chain is sequential. An incoming item's signature is verified before the process lock, on any core;
+// a slot's hash chain needs only the previous assignment's id, so a process signs slot n+1 while slot n is still
+// being committed, and each write is answered when its own slot is durable. A failed commit bumps the process's
+// generation, and the committer refuses every queued slot signed on the lost head, so a log never has a gap.
+// Process heads live in a bounded cache (procs.go) and are read back from the store when evicted.
 package su
 
 import (
+	"container/list"
 	"context"
 	"errors"
 	"fmt"
@@ -55,6 +62,9 @@ type Config struct {
 
 	MaxBody  int64 // largest POST body in bytes (default 10 MiB)
 	MaxBatch int   // most slots per commit (default 2048)
+	// MaxProcs is the most process heads (newest slot and the fingerprints of its ids) kept in memory (default
+	// 100000); the least recently used idle one is dropped beyond it, and read again from the store when needed.
+	MaxProcs int
 	// UploadBatch is the most queued items sent in one upload, as a binary ANS-104 bundle (default 64). Set 1
 	// for a data-availability layer that takes single items only.
 	UploadBatch      int
@@ -77,7 +87,8 @@ type Unit struct {
 	address string
 
 	mu    sync.Mutex
-	procs map[string]*procState
+	procs map[string]*procState // the head cache (procs.go)
+	lru   *list.List            // of *procState, most recently used first
 
 	queue    chan *pending // slots waiting for the committer, in per-process nonce order
 	uploadCh chan struct{} // wakes the uploader after a commit
@@ -107,6 +118,9 @@ func New(cfg Config) (*Unit, error) {
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = 2048
 	}
+	if cfg.MaxProcs <= 0 {
+		cfg.MaxProcs = 100000
+	}
 	if cfg.UploadBatch <= 0 {
 		cfg.UploadBatch = 64
 	}
@@ -130,6 +144,7 @@ func New(cfg Config) (*Unit, error) {
 		log:      cfg.Logger.With("unit", "su"),
 		address:  dataitem.Address(cfg.Wallet.Owner()),
 		procs:    map[string]*procState{},
+		lru:      list.New(),
 		queue:    make(chan *pending, 4*cfg.MaxBatch),
 		uploadCh: make(chan struct{}, 1),
 		started:  make(chan struct{}),

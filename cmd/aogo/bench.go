@@ -7,6 +7,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"syscall"
+	"time"
 )
 
 // benchTarget is one target of `aogo bench`: run gets the arguments after the target name and returns the exit
@@ -72,4 +74,13 @@ func loadAverage() string {
 		return f[0]
 	}
 	return "?"
+}
+
+// processCPU is the CPU time (user and system) this process has used so far, 0 where the system does not tell.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

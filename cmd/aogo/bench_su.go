@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -48,6 +49,13 @@ type suBenchConfig struct {
 type suBenchResult struct {
 	rate     float64 // durable assignments per second
 	p50, p99 time.Duration
+	// cpuPer is the process's CPU time (user and system, all goroutines: SU, store and the driving writers) per
+	// assignment in µs. Unlike the rate it barely moves with other load on the machine: 2 idle cores give at
+	// most 2e6/cpuPer assignments per second.
+	cpuPer float64
+	// signRate is how many assignments per second the SU wallet alone signs, one after another, measured just
+	// before the run: the ceiling of one process's log, whose hash chain makes its signing sequential.
+	signRate float64
 	load     string // 1-minute load average when the run ended
 }
 
@@ -64,6 +72,7 @@ func benchSU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&c.messages, "messages", 20000, "messages per run")
 	fs.IntVar(&c.concurrency, "concurrency", 0, "concurrent writers (default 8 per process, at least 64, at most 1024)")
 	fs.BoolVar(&c.http, "http", false, "post through the SU's HTTP API on 127.0.0.1 instead of calling it")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measured runs to `FILE`")
 	runs := fs.Int("runs", 1, "runs, each on a fresh store; with more than one, a median row follows")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: aogo bench su [--store sqlite|postgres://…] [--wallet-type ed25519|rsa] [--processes N] [--messages N] [--concurrency N] [--http] [--runs N]")
@@ -94,33 +103,44 @@ func benchSU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		c.concurrency = min(max(64, 8*c.processes), 1024)
 	}
 
-	fmt.Fprintf(stderr, "aogo bench su: making a %s wallet and signing %d processes and %d messages…\n", c.walletType, c.processes, c.messages)
+	fmt.Fprintf(stderr, "aogo bench su: making an SU wallet (%s) and signing %d processes and %d messages…\n", c.walletType, c.processes, c.messages)
 	in, err := newSUBenchInput(c)
 	if err != nil {
 		return fail("%v", err)
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "store\twallet\tprocs\tconc\thttp\tmsgs\tassign/s\tp50-ms\tp99-ms\tload\t")
 	storeName := "sqlite"
 	if c.store != "sqlite" {
 		storeName = "postgres"
 	}
-	row := func(label string, r suBenchResult) {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%v\t%d\t%.0f\t%.2f\t%.2f\t%s\t%s\n", storeName, c.walletType, c.processes,
-			c.concurrency, c.http, c.messages, r.rate, ms(r.p50), ms(r.p99), r.load, label)
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fail("%v", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fail("cpu profile: %v", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	var results []suBenchResult
 	for i := range *runs {
 		r, err := runSUBench(ctx, c, in)
 		if err != nil {
-			tw.Flush()
 			return fail("run %d: %v", i+1, err)
 		}
+		fmt.Fprintf(stderr, "aogo bench su: run %d: %.0f assignments/s, p50 %.2f ms, p99 %.2f ms, %.0f µs CPU each, wallet signs %.0f/s, load %s\n",
+			i+1, r.rate, ms(r.p50), ms(r.p99), r.cpuPer, r.signRate, r.load)
 		results = append(results, r)
-		row(fmt.Sprintf("run %d", i+1), r)
-		if *runs > 1 {
-			tw.Flush() // show each run as it ends
-		}
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "run\tstore\twallet\tprocs\tconc\thttp\tmsgs\tassign/s\tp50-ms\tp99-ms\tcpu-µs/assign\tsign/s\tload")
+	row := func(label string, r suBenchResult) {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%v\t%d\t%.0f\t%.2f\t%.2f\t%.0f\t%.0f\t%s\n", label, storeName, c.walletType,
+			c.processes, c.concurrency, c.http, c.messages, r.rate, ms(r.p50), ms(r.p99), r.cpuPer, r.signRate, r.load)
+	}
+	for i, r := range results {
+		row(fmt.Sprint(i+1), r)
 	}
 	if len(results) > 1 {
 		row("median", medianResult(results))
@@ -153,10 +173,12 @@ func medianResult(rs []suBenchResult) suBenchResult {
 		loads[i] = r.load
 	}
 	return suBenchResult{
-		rate: med(func(r suBenchResult) float64 { return r.rate }),
-		p50:  time.Duration(med(func(r suBenchResult) float64 { return float64(r.p50) })),
-		p99:  time.Duration(med(func(r suBenchResult) float64 { return float64(r.p99) })),
-		load: strings.Join(loads, "/"),
+		rate:     med(func(r suBenchResult) float64 { return r.rate }),
+		signRate: med(func(r suBenchResult) float64 { return r.signRate }),
+		cpuPer:   med(func(r suBenchResult) float64 { return r.cpuPer }),
+		p50:      time.Duration(med(func(r suBenchResult) float64 { return float64(r.p50) })),
+		p99:      time.Duration(med(func(r suBenchResult) float64 { return float64(r.p99) })),
+		load:     strings.Join(loads, "/"),
 	}
 }
 
@@ -271,11 +293,14 @@ func runSUBench(ctx context.Context, c suBenchConfig, in *suBenchInput) (res suB
 		}
 	}
 
+	if res.signRate, err = signRate(in.suWallet); err != nil {
+		return res, err
+	}
 	lat := make([]time.Duration, len(in.messages))
 	var next atomic.Int64
 	var failed atomic.Pointer[error]
 	var wg sync.WaitGroup
-	start := time.Now()
+	start, cpu0 := time.Now(), processCPU()
 	for range c.concurrency {
 		wg.Add(1)
 		go func() {
@@ -296,7 +321,7 @@ func runSUBench(ctx context.Context, c suBenchConfig, in *suBenchInput) (res suB
 		}()
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
+	elapsed, cpu := time.Since(start), processCPU()-cpu0
 	if e := failed.Load(); e != nil {
 		return res, *e
 	}
@@ -317,8 +342,21 @@ func runSUBench(ctx context.Context, c suBenchConfig, in *suBenchInput) (res suB
 	}
 	slices.Sort(lat)
 	res.rate = float64(len(lat)) / elapsed.Seconds()
+	res.cpuPer = float64(cpu.Microseconds()) / float64(len(lat))
 	res.p50, res.p99 = lat[len(lat)/2], lat[min(len(lat)-1, len(lat)*99/100)]
 	return res, nil
+}
+
+// signRate signs assignment-sized digests one after another for a quarter of a second (at least 5 of them).
+func signRate(w *wallet.Wallet) (float64, error) {
+	msg := make([]byte, 48) // an assignment's deep hash is a SHA-384
+	n, start := 0, time.Now()
+	for ; n < 5 || time.Since(start) < 250*time.Millisecond; n++ {
+		if _, err := w.Sign(msg); err != nil {
+			return 0, fmt.Errorf("sign: %w", err)
+		}
+	}
+	return float64(n) / time.Since(start).Seconds(), nil
 }
 
 // openBenchStore opens a fresh store: SQLite in a temporary directory, or PostgreSQL in a temporary schema.

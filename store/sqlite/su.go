@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/aogo/aogo/su"
 
@@ -14,17 +16,39 @@ import (
 
 // SUStore is the Scheduler Unit's store in one SQLite file: WAL, synchronous FULL, so a committed slot survives
 // a crash of the process or the machine. One connection writes (SQLite has one writer; the SU commits in
-// groups anyway); a small pool reads beside it.
+// groups anyway); a small pool reads beside it, and one more connection checkpoints the WAL into the database
+// in the background, so a commit rarely waits for a checkpoint.
 type SUStore struct {
-	w, r   *sql.DB
-	insert *sql.Stmt
-	queue  *sql.Stmt
+	w, r, ckpt *sql.DB
+	// Multi-row inserts, by rows per statement (insertSizes): one statement per 32 slots costs far less than
+	// 32 statements.
+	insert, queue map[int]*sql.Stmt
 	// Prepared reads: parsing SQL per call costs as much as running it.
 	last, find, content, item *sql.Stmt
+
+	ckptMu      sync.Mutex
+	ckptRunning bool
+	ckptLast    time.Time
+	ckptWG      sync.WaitGroup
 }
+
+// insertSizes are the row counts of the prepared multi-row inserts, largest first: a batch is written in
+// chunks of these sizes.
+var insertSizes = []int{32, 8, 1}
+
+// ckptInterval spaces background checkpoints. The writer still checkpoints by itself once the WAL reaches
+// walAutoCheckpoint pages; the background checkpoints keep that tail short.
+const (
+	ckptInterval      = 100 * time.Millisecond
+	walAutoCheckpoint = 8192
+)
 
 var _ su.Store = (*SUStore)(nil)
 
+// Ids are random, so every new slot lands on a random leaf page of an id index: a commit writes about one page
+// per slot per id index. Indexing the first 11 characters (66 bits) of each id instead of the whole id (and its
+// process) makes those indexes a sixth of the size, so a group commit touches (and the WAL carries) far fewer
+// pages; a lookup matches the prefix in the index and the full id in the row.
 const suSchema = `
 CREATE TABLE IF NOT EXISTS su_slots (
 	id INTEGER PRIMARY KEY,
@@ -41,8 +65,17 @@ CREATE TABLE IF NOT EXISTS su_slots (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS su_slots_nonce ON su_slots(process, nonce);
 CREATE UNIQUE INDEX IF NOT EXISTS su_slots_timestamp ON su_slots(process, timestamp);
-CREATE UNIQUE INDEX IF NOT EXISTS su_slots_message ON su_slots(message_id, process);
-CREATE UNIQUE INDEX IF NOT EXISTS su_slots_assignment ON su_slots(assignment_id);
+CREATE INDEX IF NOT EXISTS su_slots_mkey ON su_slots(substr(message_id, 1, 11));
+CREATE INDEX IF NOT EXISTS su_slots_akey ON su_slots(substr(assignment_id, 1, 11));
+DROP INDEX IF EXISTS su_slots_message;
+DROP INDEX IF EXISTS su_slots_assignment;
+-- A message id holds one slot per process; the trigger checks it through the prefix index. It (and the inserts,
+-- OR ROLLBACK) fail the whole transaction, which the caller rolls back anyway: that spares SQLite a statement
+-- journal for every multi-row insert.
+CREATE TRIGGER IF NOT EXISTS su_slots_message_unique BEFORE INSERT ON su_slots
+WHEN EXISTS (SELECT 1 FROM su_slots WHERE substr(message_id, 1, 11) = substr(NEW.message_id, 1, 11)
+	AND message_id = NEW.message_id AND process = NEW.process)
+BEGIN SELECT RAISE(ROLLBACK, 'message id already scheduled in this process'); END;
 CREATE INDEX IF NOT EXISTS su_slots_content ON su_slots(process, content_hash) WHERE content_hash IS NOT NULL;
 CREATE TABLE IF NOT EXISTS su_uploads (
 	seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -52,12 +85,23 @@ CREATE TABLE IF NOT EXISTS su_uploads (
 
 const suColumns = `process, nonce, timestamp, block_height, hash_chain, assignment_id, message_id, content_hash, assignment, message`
 
+// The id lookups name the prefix expression of their index, so SQLite can use it.
+const (
+	suFindSQL = `SELECT ` + suColumns + ` FROM su_slots WHERE substr(message_id, 1, 11) = substr(?1, 1, 11) AND message_id = ?1 AND process = ?2
+		UNION ALL SELECT ` + suColumns + ` FROM su_slots WHERE substr(assignment_id, 1, 11) = substr(?1, 1, 11) AND assignment_id = ?1 AND process = ?2
+		LIMIT 1`
+	suItemSQL = `SELECT message FROM su_slots WHERE substr(message_id, 1, 11) = substr(?1, 1, 11) AND message_id = ?1
+		AND message IS NOT NULL LIMIT 1`
+	suDupSQL = `SELECT 1 FROM su_slots WHERE substr(message_id, 1, 11) = substr(?1, 1, 11) AND message_id = ?1 AND process = ?2`
+)
+
 // OpenSU opens (creating if needed) the SU store at path.
 func OpenSU(path string) (*SUStore, error) {
 	// Rows live in insertion (rowid) order, so an insert appends; the indexes carry the lookups. mmap spares the
 	// readers a pread per page.
 	base := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=mmap_size(1073741824)&_pragma=cache_size(-32000)"
-	w, err := sql.Open("sqlite", base+"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate")
+	w, err := sql.Open("sqlite", base+"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=temp_store(MEMORY)&_txlock=immediate"+
+		fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", walAutoCheckpoint))
 	if err != nil {
 		return nil, fmt.Errorf("open su store %s: %w", path, err)
 	}
@@ -68,76 +112,146 @@ func OpenSU(path string) (*SUStore, error) {
 		w.Close()
 		return nil, fmt.Errorf("su store %s: create schema: %w", path, err)
 	}
-	r, err := sql.Open("sqlite", base+"&_pragma=query_only(1)")
-	if err != nil {
-		w.Close()
-		return nil, fmt.Errorf("open su store %s for reading: %w", path, err)
-	}
-	r.SetMaxOpenConns(4)
-	r.SetMaxIdleConns(4)
-	s := &SUStore{w: w, r: r}
-	for _, p := range []struct {
-		db  *sql.DB
-		dst **sql.Stmt
-		sql string
-	}{
-		{w, &s.insert, `INSERT INTO su_slots (` + suColumns + `) VALUES (?,?,?,?,?,?,?,?,?,?)`},
-		{w, &s.queue, `INSERT INTO su_uploads (item) VALUES (?)`},
-		{r, &s.last, `SELECT ` + suColumns + ` FROM su_slots WHERE process = ?1 ORDER BY nonce DESC LIMIT 1`},
-		{r, &s.find, `SELECT ` + suColumns + ` FROM su_slots WHERE message_id = ?1 AND process = ?2 UNION ALL
-			SELECT ` + suColumns + ` FROM su_slots WHERE assignment_id = ?1 AND process = ?2 LIMIT 1`},
-		{r, &s.content, `SELECT ` + suColumns + ` FROM su_slots WHERE process = ?1 AND content_hash = ?2 LIMIT 1`},
-		{r, &s.item, `SELECT message FROM su_slots WHERE message_id = ?1 AND message IS NOT NULL LIMIT 1`},
-	} {
-		if *p.dst, err = p.db.Prepare(p.sql); err != nil {
-			break
-		}
+	s := &SUStore{w: w, insert: map[int]*sql.Stmt{}, queue: map[int]*sql.Stmt{}}
+	if s.r, err = sql.Open("sqlite", base+"&_pragma=query_only(1)"); err == nil {
+		s.ckpt, err = sql.Open("sqlite", base+"&_pragma=synchronous(FULL)")
 	}
 	if err != nil {
 		s.Close()
-		return nil, fmt.Errorf("su store %s: prepare: %w", path, err)
+		return nil, fmt.Errorf("open su store %s: %w", path, err)
+	}
+	s.r.SetMaxOpenConns(4)
+	s.r.SetMaxIdleConns(4)
+	s.ckpt.SetMaxOpenConns(1)
+	type prep struct {
+		db  *sql.DB
+		dst **sql.Stmt
+		sql string
+	}
+	preps := []prep{
+		{s.r, &s.last, `SELECT ` + suColumns + ` FROM su_slots WHERE process = ?1 ORDER BY nonce DESC LIMIT 1`},
+		{s.r, &s.find, suFindSQL},
+		{s.r, &s.content, `SELECT ` + suColumns + ` FROM su_slots WHERE process = ?1 AND content_hash = ?2 LIMIT 1`},
+		{s.r, &s.item, suItemSQL},
+	}
+	for _, p := range preps {
+		if *p.dst, err = p.db.Prepare(p.sql); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("su store %s: prepare: %w", path, err)
+		}
+	}
+	for _, n := range insertSizes {
+		if s.insert[n], err = w.Prepare(`INSERT OR ROLLBACK INTO su_slots (` + suColumns + `) VALUES ` + valuesList(n, 10)); err == nil {
+			s.queue[n], err = w.Prepare(`INSERT INTO su_uploads (item) VALUES ` + valuesList(n, 1))
+		}
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("su store %s: prepare: %w", path, err)
+		}
 	}
 	return s, nil
 }
 
-// Close closes the database.
-func (s *SUStore) Close() error {
-	return errors.Join(s.r.Close(), s.w.Close())
+// valuesList is "(?,…,?),…" for rows rows of cols columns.
+func valuesList(rows, cols int) string {
+	row := "(?" + strings.Repeat(",?", cols-1) + ")"
+	return row + strings.Repeat(","+row, rows-1)
 }
 
-// Commit writes slots and uploads in one transaction.
+// Close waits for a running checkpoint and closes the database.
+func (s *SUStore) Close() error {
+	s.ckptMu.Lock()
+	s.ckptLast = time.Now().Add(100 * 365 * 24 * time.Hour) // no new checkpoints
+	s.ckptMu.Unlock()
+	s.ckptWG.Wait()
+	var errs []error
+	for _, db := range []*sql.DB{s.r, s.ckpt, s.w} {
+		if db != nil {
+			errs = append(errs, db.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Commit writes slots and uploads in one transaction, in multi-row inserts.
 func (s *SUStore) Commit(ctx context.Context, slots []su.Slot, uploads [][]byte) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("su commit: begin: %w", err)
 	}
 	defer tx.Rollback()
-	ins := tx.StmtContext(ctx, s.insert)
-	for i := range slots {
-		sl := &slots[i]
-		var content any
-		if sl.ContentHash != "" {
-			content = sl.ContentHash
+	args := make([]any, 0, 10*insertSizes[0])
+	for len(slots) > 0 {
+		n := chunk(len(slots))
+		args = args[:0]
+		for i := range slots[:n] {
+			sl := &slots[i]
+			var content, msg any
+			if sl.ContentHash != "" {
+				content = sl.ContentHash
+			}
+			if sl.Message != nil {
+				msg = sl.Message
+			}
+			args = append(args, sl.Process, int64(sl.Nonce), sl.Timestamp, int64(sl.BlockHeight), sl.HashChain,
+				sl.AssignmentID, sl.MessageID, content, sl.Assignment, msg)
 		}
-		var msg any
-		if sl.Message != nil {
-			msg = sl.Message
+		if _, err := tx.StmtContext(ctx, s.insert[n]).ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("su commit: slots %d..%d of %s: %w", slots[0].Nonce, slots[n-1].Nonce, slots[0].Process, err)
 		}
-		if _, err := ins.ExecContext(ctx, sl.Process, int64(sl.Nonce), sl.Timestamp, int64(sl.BlockHeight), sl.HashChain,
-			sl.AssignmentID, sl.MessageID, content, sl.Assignment, msg); err != nil {
-			return fmt.Errorf("su commit: slot %d of %s: %w", sl.Nonce, sl.Process, err)
-		}
+		slots = slots[n:]
 	}
-	q := tx.StmtContext(ctx, s.queue)
-	for _, up := range uploads {
-		if _, err := q.ExecContext(ctx, up); err != nil {
-			return fmt.Errorf("su commit: queue upload: %w", err)
+	for len(uploads) > 0 {
+		n := chunk(len(uploads))
+		args = args[:0]
+		for _, up := range uploads[:n] {
+			args = append(args, up)
 		}
+		if _, err := tx.StmtContext(ctx, s.queue[n]).ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("su commit: queue uploads: %w", err)
+		}
+		uploads = uploads[n:]
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("su commit: %w", err)
 	}
+	s.maybeCheckpoint()
 	return nil
+}
+
+// chunk is the largest prepared insert size that fits n rows.
+func chunk(n int) int {
+	for _, c := range insertSizes {
+		if c <= n {
+			return c
+		}
+	}
+	return 1
+}
+
+// maybeCheckpoint starts a background PASSIVE checkpoint when none runs and the last one is ckptInterval old.
+// A passive checkpoint never blocks the writer; it copies committed WAL frames into the database, so that the
+// writer's own checkpoint (at walAutoCheckpoint pages, when the WAL is also reset) has little left to copy.
+func (s *SUStore) maybeCheckpoint() {
+	s.ckptMu.Lock()
+	defer s.ckptMu.Unlock()
+	if s.ckptRunning || time.Since(s.ckptLast) < ckptInterval {
+		return
+	}
+	s.ckptRunning = true
+	s.ckptWG.Add(1)
+	go func() {
+		defer s.ckptWG.Done()
+		// Best effort: a failed or busy checkpoint is retried after the next commit, and the writer's own
+		// checkpoint remains the backstop.
+		s.ckpt.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+		s.ckptMu.Lock()
+		s.ckptRunning = false
+		if now := time.Now(); now.After(s.ckptLast) {
+			s.ckptLast = now
+		}
+		s.ckptMu.Unlock()
+	}()
 }
 
 func scanSUSlot(row interface{ Scan(...any) error }) (su.Slot, error) {

@@ -1,0 +1,129 @@
+package su_test
+
+import (
+	"context"
+	"errors"
+	"regexp"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aogo/aogo/client"
+	"github.com/aogo/aogo/su"
+)
+
+// failingStore fails the next failNext commits; a failing commit first signals entered and waits for hold, so a
+// test can queue more slots behind it.
+type failingStore struct {
+	su.Store
+	mu       sync.Mutex
+	failNext int
+	entered  chan struct{}
+	hold     chan struct{}
+}
+
+var errInjected = errors.New("injected commit failure")
+
+func (f *failingStore) Commit(ctx context.Context, slots []su.Slot, uploads [][]byte) error {
+	f.mu.Lock()
+	fail := f.failNext > 0
+	if fail {
+		f.failNext--
+	}
+	entered, hold := f.entered, f.hold
+	f.mu.Unlock()
+	if !fail {
+		return f.Store.Commit(ctx, slots, uploads)
+	}
+	if entered != nil {
+		entered <- struct{}{}
+	}
+	if hold != nil {
+		<-hold
+	}
+	return errInjected
+}
+
+// metric reads one counter or gauge from /metrics.
+func metric(t *testing.T, base, name string) int64 {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^` + name + ` (\d+)$`).FindStringSubmatch(get(t, base+"/metrics", 200))
+	if m == nil {
+		t.Fatalf("no metric %s", name)
+	}
+	n, _ := strconv.ParseInt(m[1], 10, 64)
+	return n
+}
+
+// TestCommitFailureKeepsLogGapFree fails one group commit while later slots of the same process wait, signed on
+// the lost head, behind it: those must be refused (the generation fence), and the log must go on from the last
+// durable slot with no gap and an unbroken hash chain.
+func TestCommitFailureKeepsLogGapFree(t *testing.T) {
+	fs := &failingStore{}
+	e := startWrapped(t, "", su.Config{}, func(s su.Store) su.Store { fs.Store = s; return fs })
+	ctx := ctxT(t)
+	pid := e.spawn(t)
+	for i := range 3 {
+		if _, err := e.c.Post(ctx, messageItem(t, e.user, pid, "before "+strconv.Itoa(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fs.mu.Lock()
+	fs.failNext, fs.entered, fs.hold = 1, make(chan struct{}, 1), make(chan struct{})
+	fs.mu.Unlock()
+
+	lost := [][]byte{messageItem(t, e.user, pid, "lost 0"), messageItem(t, e.user, pid, "lost 1"), messageItem(t, e.user, pid, "lost 2")}
+	errs := make([]error, len(lost))
+	var wg sync.WaitGroup
+	post := func(i int) {
+		defer wg.Done()
+		_, errs[i] = e.c.Post(ctx, lost[i])
+	}
+	queued := metric(t, e.srv.URL, "aogo_su_slots_queued_total")
+	wg.Add(1)
+	go post(0)
+	select {
+	case <-fs.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the failing commit never started")
+	}
+	for i := 1; i < len(lost); i++ {
+		wg.Add(1)
+		go post(i)
+	}
+	waitFor(t, "slots queued behind the failing commit", func() bool {
+		return metric(t, e.srv.URL, "aogo_su_slots_queued_total") == queued+int64(len(lost))
+	})
+	close(fs.hold)
+	wg.Wait()
+	for i, err := range errs {
+		if !client.IsSUStatus(err, 500) {
+			t.Fatalf("write %d on the failed head: %v, want HTTP 500", i, err)
+		}
+	}
+	if n := metric(t, e.srv.URL, "aogo_su_commit_errors_total"); n != 1 {
+		t.Fatalf("%d failed commits, want 1", n)
+	}
+
+	// The next writes reload the head from the store and continue the log; a refused item can be posted again.
+	for _, raw := range [][]byte{lost[1], messageItem(t, e.user, pid, "after 0"), messageItem(t, e.user, pid, "after 1")} {
+		if _, err := e.c.Post(ctx, raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	log := readLog(t, e.c, pid, 100)
+	if len(log) != 7 {
+		t.Fatalf("log has %d slots, want 7 (process, 3 before, 3 after)", len(log))
+	}
+	if err := client.VerifySULog(pid, log); err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	for _, m := range log {
+		ids[m.MessageID()] = true
+	}
+	if !ids[idOf(t, lost[1])] || ids[idOf(t, lost[0])] || ids[idOf(t, lost[2])] {
+		t.Fatalf("log holds the wrong items: re-posted %v, lost %v %v", ids[idOf(t, lost[1])], ids[idOf(t, lost[0])], ids[idOf(t, lost[2])])
+	}
+}
