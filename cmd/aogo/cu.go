@@ -21,7 +21,6 @@ import (
 	"github.com/aogo/aogo/gateway"
 	"github.com/aogo/aogo/store/sqlite"
 	_ "github.com/aogo/aogo/vm/emscripten" // registers the ao emscripten module formats
-	"github.com/aogo/aogo/wallet"
 )
 
 func init() {
@@ -89,7 +88,7 @@ func runCU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := os.MkdirAll(*dataDir, 0o700); err != nil {
 		return fail("data dir: %v", err)
 	}
-	w, err := cuWallet(*walletPath, *dataDir, log)
+	w, err := unitWallet("cu", *walletPath, *dataDir, log)
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -120,55 +119,14 @@ func runCU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail("listen: %v", err)
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	runErr := make(chan error, 1)
-	go func() { runErr <- unit.Run(ctx) }()
-	srv := &http.Server{Handler: unit.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "aogo cu: listening on %s address %s\n", ln.Addr(), unit.Address())
 	log.Info("cu started", "listen", ln.Addr().String(), "address", unit.Address(), "su", *suURL, "gateway", *gatewayURL)
-
-	code := 0
-	select {
-	case <-ctx.Done():
-	case err := <-serveErr:
-		log.Error("http server stopped", "err", err)
-		code = 1
-	}
-	sctx, scancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer scancel()
-	srv.Shutdown(sctx)
-	cancel()
-	<-runErr
+	code := serveUnit(ctx, ln, unit.Handler(), unit.Run, 30*time.Second, log)
 	if err := unit.Close(); err != nil {
 		log.Error("close", "err", err)
 		code = 1
 	}
 	return code
-}
-
-// cuWallet loads the CU wallet, or makes and saves an ed25519 one in dataDir when no path is given.
-func cuWallet(path, dataDir string, log *slog.Logger) (*wallet.Wallet, error) {
-	if path != "" {
-		return wallet.Load(path)
-	}
-	path = filepath.Join(dataDir, "cu-wallet.json")
-	if w, err := wallet.Load(path); err == nil {
-		return w, nil
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return nil, err
-	}
-	w, err := wallet.Generate(wallet.ED25519)
-	if err != nil {
-		return nil, err
-	}
-	if err := w.Save(path); err != nil {
-		return nil, err
-	}
-	log.Info("made a new CU wallet", "path", path, "address", w.Address())
-	return w, nil
 }
 
 // gatewayBlocks adapts the gateway's block list (timestamps in seconds) to cu.BlockSource (ms).

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"time"
 
@@ -65,23 +64,7 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if err != nil {
 		return fail("listen: %v", err)
 	}
-	srv := &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "aogo gateway: listening on %s height %d\n", ln.Addr(), gw.Height())
 	log.Info("gateway started", "listen", ln.Addr().String(), "data", *dataDir, "block_time", blockTime.String())
-	code := 0
-	select {
-	case <-ctx.Done():
-	case err := <-serveErr:
-		log.Error("http server stopped", "err", err)
-		code = 1
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		log.Error("shutdown", "err", err)
-		code = 1
-	}
-	return code
+	return serveUnit(ctx, ln, gw, nil, 10*time.Second, log)
 }

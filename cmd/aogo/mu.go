@@ -18,7 +18,6 @@ import (
 	"github.com/aogo/aogo/gateway"
 	"github.com/aogo/aogo/mu"
 	"github.com/aogo/aogo/store/sqlite"
-	"github.com/aogo/aogo/wallet"
 )
 
 func init() {
@@ -108,7 +107,7 @@ func runMU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := os.MkdirAll(*dataDir, 0o700); err != nil {
 		return fail("data dir: %v", err)
 	}
-	w, err := muWallet(*walletPath, *dataDir, log)
+	w, err := unitWallet("mu", *walletPath, *dataDir, log)
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -137,53 +136,7 @@ func runMU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail("listen: %v", err)
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	runErr := make(chan error, 1)
-	go func() { runErr <- unit.Run(ctx) }()
-	srv := &http.Server{Handler: unit.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "aogo mu: listening on %s address %s\n", ln.Addr(), unit.Address())
 	log.Info("mu started", "listen", ln.Addr().String(), "address", unit.Address(), "cus", strconv.Itoa(len(cus.vals)), "gateway", *gatewayURL)
-
-	code := 0
-	select {
-	case <-ctx.Done():
-	case err := <-serveErr:
-		log.Error("http server stopped", "err", err)
-		code = 1
-	case err := <-runErr:
-		if err != nil {
-			log.Error("messenger stopped", "err", err)
-			code = 1
-		}
-		runErr <- nil
-	}
-	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer scancel()
-	srv.Shutdown(sctx)
-	cancel()
-	<-runErr
-	return code
-}
-
-// muWallet loads the MU wallet, or makes and saves an ed25519 one in dataDir when no path is given.
-func muWallet(path, dataDir string, log *slog.Logger) (*wallet.Wallet, error) {
-	if path != "" {
-		return wallet.Load(path)
-	}
-	path = filepath.Join(dataDir, "mu-wallet.json")
-	if _, err := os.Stat(path); err == nil {
-		return wallet.Load(path)
-	}
-	w, err := wallet.Generate(wallet.ED25519)
-	if err != nil {
-		return nil, err
-	}
-	if err := w.Save(path); err != nil {
-		return nil, err
-	}
-	log.Info("made an ed25519 MU wallet", "path", path, "address", w.Address())
-	return w, nil
+	return serveUnit(ctx, ln, unit.Handler(), unit.Run, 10*time.Second, log)
 }

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/aogo/aogo/wallet"
+)
+
+// unitWallet loads the wallet at path or, with no path, the ed25519 wallet a unit keeps in its data dir as
+// NAME-wallet.json, made on first start (an ed25519 key signs in microseconds; pass --wallet for an Arweave JWK).
+func unitWallet(name, path, dataDir string, log *slog.Logger) (*wallet.Wallet, error) {
+	if path != "" {
+		return wallet.Load(path)
+	}
+	path = filepath.Join(dataDir, name+"-wallet.json")
+	if w, err := wallet.Load(path); err == nil {
+		return w, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	w, err := wallet.Generate(wallet.ED25519)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.Save(path); err != nil {
+		return nil, err
+	}
+	log.Info("made a new ed25519 wallet", "unit", name, "path", path, "address", w.Address())
+	return w, nil
+}
+
+// serveUnit serves h on ln and runs the unit's background loop run (nil for none) until ctx ends, the server
+// fails, or run fails; then it shuts the server down, giving requests in flight up to grace, stops run and waits
+// for it. It returns the process exit code.
+func serveUnit(ctx context.Context, ln net.Listener, h http.Handler, run func(context.Context) error, grace time.Duration, log *slog.Logger) int {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	runErr := make(chan error, 1)
+	if run != nil {
+		go func() { runErr <- run(ctx) }()
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	code := 0
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		log.Error("http server stopped", "err", err)
+		code = 1
+	case err := <-runErr:
+		if err != nil && !errors.Is(err, context.Canceled) {
+			log.Error("unit stopped", "err", err)
+			code = 1
+		}
+		runErr <- nil
+	}
+	sctx, scancel := context.WithTimeout(context.Background(), grace)
+	defer scancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Error("shutdown", "err", err)
+		code = 1
+	}
+	cancel()
+	if run != nil {
+		<-runErr
+	}
+	return code
+}
