@@ -66,7 +66,7 @@ func benchSU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bench su", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c suBenchConfig
-	fs.StringVar(&c.store, "store", suEnv("AOGO_SU_STORE", "sqlite"), "store: sqlite (in a temporary directory), or a postgres:// `DSN` (a temporary schema in it) (env AOGO_SU_STORE)")
+	fs.StringVar(&c.store, "store", envOr("AOGO_SU_STORE", "sqlite"), "store: sqlite (in a temporary directory), or a postgres:// `DSN` (a temporary schema in it) (env AOGO_SU_STORE)")
 	fs.StringVar(&c.walletType, "wallet-type", "ed25519", "SU wallet: ed25519 or rsa (RSA-4096)")
 	fs.IntVar(&c.processes, "processes", 64, "processes the messages are spread over")
 	fs.IntVar(&c.messages, "messages", 20000, "messages per run")

@@ -27,27 +27,20 @@ func init() {
 	register("cu", "run a Compute Unit", runCU)
 }
 
-func cuEnv(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
 // runCU is `aogo cu`: a Compute Unit serving the reference CU's HTTP API.
 func runCU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("cu", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	listen := fs.String("listen", cuEnv("AOGO_CU_LISTEN", "127.0.0.1:6363"), "listen `ADDR` (env AOGO_CU_LISTEN)")
-	dataDir := fs.String("data", cuEnv("AOGO_CU_DATA", "cu-data"), "data `DIR`: store, module cache, snapshots (env AOGO_CU_DATA)")
-	walletPath := fs.String("wallet", cuEnv("AOGO_CU_WALLET", ""), "wallet JWK `FILE` that signs attestations; empty: DIR/cu-wallet.json, an ed25519 key made on first start (env AOGO_CU_WALLET)")
-	suURL := fs.String("su", cuEnv("AOGO_CU_SU", ""), "SU `URL` for every process; empty: each process's Scheduler-Location from the gateway (env AOGO_CU_SU)")
-	gatewayURL := fs.String("gateway", cuEnv("AOGO_GATEWAY", ""), "gateway `URL` for modules, blocks and Scheduler-Locations (env AOGO_GATEWAY)")
+	listen := fs.String("listen", envOr("AOGO_CU_LISTEN", "127.0.0.1:6363"), "listen `ADDR` (env AOGO_CU_LISTEN)")
+	dataDir := fs.String("data", envOr("AOGO_CU_DATA", "cu-data"), "data `DIR`: store, module cache, snapshots (env AOGO_CU_DATA)")
+	walletPath := fs.String("wallet", envOr("AOGO_CU_WALLET", ""), "wallet JWK `FILE` that signs attestations; empty: DIR/cu-wallet.json, an ed25519 key made on first start (env AOGO_CU_WALLET)")
+	suURL := fs.String("su", envOr("AOGO_CU_SU", ""), "SU `URL` for every process; empty: each process's Scheduler-Location from the gateway (env AOGO_CU_SU)")
+	gatewayURL := fs.String("gateway", envOr("AOGO_GATEWAY", ""), "gateway `URL` for modules, blocks and Scheduler-Locations (env AOGO_GATEWAY)")
 	maxMemory := fs.String("max-memory", "1-gb", "largest Memory-Limit accepted (413 above)")
 	maxCompute := fs.String("max-compute", "9000000000000", "largest Compute-Limit accepted (413 above)")
 	every := fs.Int("checkpoint-every", 1000, "evaluations between checkpoints")
 	cache := fs.String("cache", "2-gb", "memory budget of hot machines")
-	hashPolicy := fs.String("memory-hash", cuEnv("AOGO_CU_MEMORY_HASH", "run"), "which attestations carry a Memory-Hash: run (last message of each evaluation), every, checkpoint (env AOGO_CU_MEMORY_HASH)")
+	hashPolicy := fs.String("memory-hash", envOr("AOGO_CU_MEMORY_HASH", "run"), "which attestations carry a Memory-Hash: run (last message of each evaluation), every, checkpoint (env AOGO_CU_MEMORY_HASH)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: aogo cu --listen ADDR --data DIR --wallet FILE [--su URL] --gateway URL")
 		fs.PrintDefaults()

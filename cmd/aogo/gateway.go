@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"time"
 
 	"github.com/aogo/aogo/gateway"
@@ -18,20 +17,12 @@ func init() {
 	register("gateway", "run the embedded Arweave-like gateway (items, bundles, GraphQL, simulated blocks)", runGateway)
 }
 
-// gatewayEnv returns the AOGO_* environment value for a flag default.
-func gatewayEnv(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
 // runGateway is `aogo gateway`: the embedded gateway on its own.
 func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	listen := fs.String("listen", gatewayEnv("AOGO_GATEWAY_LISTEN", "127.0.0.1:4000"), "listen `ADDR` (env AOGO_GATEWAY_LISTEN)")
-	dataDir := fs.String("data", gatewayEnv("AOGO_GATEWAY_DATA", "gateway-data"), "data `DIR` (env AOGO_GATEWAY_DATA)")
+	listen := fs.String("listen", envOr("AOGO_GATEWAY_LISTEN", "127.0.0.1:4000"), "listen `ADDR` (env AOGO_GATEWAY_LISTEN)")
+	dataDir := fs.String("data", envOr("AOGO_GATEWAY_DATA", "gateway-data"), "data `DIR` (env AOGO_GATEWAY_DATA)")
 	blockTime := fs.Duration("block-time", 10*time.Second, "simulated time between blocks")
 	maxBody := fs.Int64("max-body", 256<<20, "largest upload in `BYTES`")
 	fs.Usage = func() {

@@ -24,13 +24,6 @@ func init() {
 	register("mu", "run a Messenger Unit", runMU)
 }
 
-func muEnv(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
 // listFlag is a repeatable flag; its default comes from a comma-separated environment value.
 type listFlag struct {
 	vals []string
@@ -60,10 +53,10 @@ func envList(name string) *listFlag {
 func runMU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("mu", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	listen := fs.String("listen", muEnv("AOGO_MU_LISTEN", "127.0.0.1:3005"), "listen `ADDR` (env AOGO_MU_LISTEN)")
-	dataDir := fs.String("data", muEnv("AOGO_MU_DATA", "mu-data"), "data `DIR` for the task queue (env AOGO_MU_DATA)")
-	walletPath := fs.String("wallet", muEnv("AOGO_MU_WALLET", ""), "wallet JWK `FILE` that signs pushed items; empty: DIR/mu-wallet.json, an ed25519 key made on first start (env AOGO_MU_WALLET)")
-	gatewayURL := fs.String("gateway", muEnv("AOGO_GATEWAY", ""), "gateway `URL` (Scheduler-Locations, process tags, wallet messages); empty: none (env AOGO_GATEWAY)")
+	listen := fs.String("listen", envOr("AOGO_MU_LISTEN", "127.0.0.1:3005"), "listen `ADDR` (env AOGO_MU_LISTEN)")
+	dataDir := fs.String("data", envOr("AOGO_MU_DATA", "mu-data"), "data `DIR` for the task queue (env AOGO_MU_DATA)")
+	walletPath := fs.String("wallet", envOr("AOGO_MU_WALLET", ""), "wallet JWK `FILE` that signs pushed items; empty: DIR/mu-wallet.json, an ed25519 key made on first start (env AOGO_MU_WALLET)")
+	gatewayURL := fs.String("gateway", envOr("AOGO_GATEWAY", ""), "gateway `URL` (Scheduler-Locations, process tags, wallet messages); empty: none (env AOGO_GATEWAY)")
 	cus := envList("AOGO_MU_CU")
 	fs.Var(cus, "cu", "CU `URL`, repeatable (env AOGO_MU_CU, comma-separated)")
 	hints := envList("AOGO_MU_SU_HINTS")

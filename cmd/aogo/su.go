@@ -23,24 +23,16 @@ func init() {
 	register("su", "run a Scheduler Unit", runSU)
 }
 
-// suEnv returns the AOGO_* environment value for a flag default.
-func suEnv(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
 // runSU is `aogo su`: a Scheduler Unit serving the reference SU's HTTP API.
 func runSU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("su", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	listen := fs.String("listen", suEnv("AOGO_SU_LISTEN", "127.0.0.1:9000"), "listen `ADDR` (env AOGO_SU_LISTEN)")
-	dataDir := fs.String("data", suEnv("AOGO_SU_DATA", "su-data"), "data `DIR` for the SQLite store (env AOGO_SU_DATA)")
-	walletPath := fs.String("wallet", suEnv("AOGO_SU_WALLET", ""), "wallet JWK `FILE` (RSA or ed25519); empty: DIR/su-wallet.json, an ed25519 key made on first start (env AOGO_SU_WALLET)")
-	storeKind := fs.String("store", suEnv("AOGO_SU_STORE", "sqlite"), "store: sqlite, or a postgres:// `DSN` (env AOGO_SU_STORE)")
-	gatewayURL := fs.String("gateway", suEnv("AOGO_GATEWAY", ""), "gateway `URL` for uploads, block height and assigned messages; empty: none (env AOGO_GATEWAY)")
-	publicURL := fs.String("url", suEnv("AOGO_SU_URL", ""), "public `URL` published in the Scheduler-Location (default http://ADDR) (env AOGO_SU_URL)")
+	listen := fs.String("listen", envOr("AOGO_SU_LISTEN", "127.0.0.1:9000"), "listen `ADDR` (env AOGO_SU_LISTEN)")
+	dataDir := fs.String("data", envOr("AOGO_SU_DATA", "su-data"), "data `DIR` for the SQLite store (env AOGO_SU_DATA)")
+	walletPath := fs.String("wallet", envOr("AOGO_SU_WALLET", ""), "wallet JWK `FILE` (RSA or ed25519); empty: DIR/su-wallet.json, an ed25519 key made on first start (env AOGO_SU_WALLET)")
+	storeKind := fs.String("store", envOr("AOGO_SU_STORE", "sqlite"), "store: sqlite, or a postgres:// `DSN` (env AOGO_SU_STORE)")
+	gatewayURL := fs.String("gateway", envOr("AOGO_GATEWAY", ""), "gateway `URL` for uploads, block height and assigned messages; empty: none (env AOGO_GATEWAY)")
+	publicURL := fs.String("url", envOr("AOGO_SU_URL", ""), "public `URL` published in the Scheduler-Location (default http://ADDR) (env AOGO_SU_URL)")
 	maxBody := fs.Int64("max-body", su.DefaultMaxBody, "largest item in `BYTES`")
 	uploadBatch := fs.Int("upload-batch", 64, "most items per upload, sent as a binary bundle; 1 for a gateway that takes single items")
 	fs.Usage = func() {

@@ -24,7 +24,7 @@ func init() {
 func runVerifyResult(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("verify-result", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	cuURL := fs.String("cu", cuEnv("AOGO_CU_URL", ""), "CU `URL` to fetch the result from (env AOGO_CU_URL)")
+	cuURL := fs.String("cu", envOr("AOGO_CU_URL", ""), "CU `URL` to fetch the result from (env AOGO_CU_URL)")
 	pid := fs.String("process", "", "process `ID`")
 	mid := fs.String("message", "", "message `ID`")
 	bodyPath := fs.String("body", "", "result body `FILE` (offline check, with --attestation)")
