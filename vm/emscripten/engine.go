@@ -52,7 +52,7 @@ func sharedEngine() *wasmtime.Engine {
 type compiledModule struct {
 	hash    [32]byte
 	module  *wasmtime.Module
-	imports []*wasmtime.ImportType
+	imports []importInfo
 	mem64   bool
 
 	mu         sync.Mutex
@@ -90,7 +90,10 @@ func compile(wasm []byte, cacheDir string) (*compiledModule, error) {
 			}
 		}
 	}
-	c := &compiledModule{hash: h, module: mod, imports: mod.Imports()}
+	c := &compiledModule{hash: h, module: mod}
+	for _, imp := range mod.Imports() {
+		c.imports = append(c.imports, newImportInfo(imp))
+	}
 	for _, e := range mod.Exports() {
 		if mt := e.Type().MemoryType(); mt != nil {
 			c.mem64 = mt.Is64()
@@ -127,4 +130,44 @@ func writeFileAtomic(path string, b []byte) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// importInfo is what an instance needs of one import, read once at compile time. wasmtime's type objects
+// (ImportType, FuncType) initialise caches lazily and are not safe to read from two goroutines at once, so
+// instances never touch the module's own type objects: each builds a fresh FuncType from these kinds.
+type importInfo struct {
+	module, name    string
+	isFunc          bool
+	params, results []wasmtime.ValKind
+}
+
+func newImportInfo(imp *wasmtime.ImportType) importInfo {
+	info := importInfo{module: imp.Module()}
+	if imp.Name() != nil {
+		info.name = *imp.Name()
+	}
+	ft := imp.Type().FuncType()
+	if ft == nil {
+		return info
+	}
+	info.isFunc = true
+	for _, p := range ft.Params() {
+		info.params = append(info.params, p.Kind())
+	}
+	for _, r := range ft.Results() {
+		info.results = append(info.results, r.Kind())
+	}
+	return info
+}
+
+// funcType builds a new FuncType for the import, owned by the caller.
+func (info importInfo) funcType() *wasmtime.FuncType {
+	vt := func(kinds []wasmtime.ValKind) []*wasmtime.ValType {
+		out := make([]*wasmtime.ValType, len(kinds))
+		for i, k := range kinds {
+			out[i] = wasmtime.NewValType(k)
+		}
+		return out
+	}
+	return wasmtime.NewFuncType(vt(info.params), vt(info.results))
 }

@@ -91,31 +91,24 @@ func newInstance(cm *compiledModule, f *format, opts vm.Options) (in *instance, 
 	}
 	externs := make([]wasmtime.AsExtern, len(cm.imports))
 	for i, imp := range cm.imports {
-		name := ""
-		if imp.Name() != nil {
-			name = *imp.Name()
-		}
-		ft := imp.Type().FuncType()
-		if ft == nil {
+		name := imp.name
+		if !imp.isFunc {
 			in.store.Close()
-			return nil, fmt.Errorf("unsupported import %s.%s: only functions can be imported", imp.Module(), name)
+			return nil, fmt.Errorf("unsupported import %s.%s: only functions can be imported", imp.module, name)
 		}
+		ft := imp.funcType()
 		host := name
-		if imp.Module() == "a" && f.minified {
+		if imp.module == "a" && f.minified {
 			host = v1ImportName(name, ft)
 		}
-		if imp.Module() == "metering" {
+		if imp.module == "metering" {
 			in.metered = true
 		}
-		fn := lookupHost(imp.Module(), host)
+		fn := lookupHost(imp.module, host)
 		if host == "" {
-			fn = unsupported(imp.Module(), name)
+			fn = unsupported(imp.module, name)
 		}
-		var results []wasmtime.ValKind
-		for _, r := range ft.Results() {
-			results = append(results, r.Kind())
-		}
-		externs[i] = wasmtime.NewFunc(in.store, ft, in.callHost(imp.Module()+"."+name, fn, results))
+		externs[i] = wasmtime.NewFunc(in.store, ft, in.callHost(imp.module+"."+name, fn, imp.results))
 	}
 	inst, err := wasmtime.NewInstance(in.store, cm.module, externs)
 	if err != nil {
@@ -138,8 +131,9 @@ func bits(mem64 bool) string {
 
 func (in *instance) bindExports(inst *wasmtime.Instance) error {
 	byName := map[string]*wasmtime.Extern{}
+	exts := inst.Exports(in.store)
 	for i, et := range in.cm.module.Exports() {
-		ext := inst.Exports(in.store)[i]
+		ext := exts[i]
 		byName[et.Name()] = ext
 		if m := ext.Memory(); m != nil && in.mem == nil {
 			in.mem = m
