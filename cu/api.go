@@ -37,7 +37,7 @@ func (c *CU) Result(ctx context.Context, pid, mid string) (*Eval, error) {
 	if err := checkTxID("message id", mid); err != nil {
 		return nil, err
 	}
-	ev, err := c.cfg.Store.EvalByMessage(ctx, pid, mid)
+	ev, err := c.evalByMessage(ctx, pid, mid)
 	if errors.Is(err, ErrNotFound) {
 		ev, err = c.evaluateTo(ctx, pid, mid)
 	}
@@ -49,6 +49,9 @@ func (c *CU) Result(ctx context.Context, pid, mid string) (*Eval, error) {
 			return nil, err
 		}
 		c.metrics.attestations.Add(1)
+		if c.saver.attest(pid, mid, ev.Attestation) {
+			return ev, nil
+		}
 		if err := c.cfg.Store.SetAttestation(ctx, pid, ev.Seq, ev.Attestation); err != nil {
 			return nil, fmt.Errorf("save attestation: %w", err)
 		}
@@ -60,6 +63,9 @@ func (c *CU) evaluateTo(ctx context.Context, pid, mid string) (*Eval, error) {
 	sched, err := c.cfg.Scheduler.Locate(ctx, pid)
 	if err != nil {
 		return nil, fmt.Errorf("locate the SU of %s: %w", pid, err)
+	}
+	if ev := c.evaluateHot(ctx, pid, mid, sched); ev != nil {
+		return ev, nil
 	}
 	nonce := int64(0)
 	if mid != pid {
@@ -90,11 +96,41 @@ func (c *CU) evaluateTo(ctx context.Context, pid, mid string) (*Eval, error) {
 	if err != nil {
 		return nil, err
 	}
-	ev, err := c.cfg.Store.EvalByMessage(ctx, pid, mid)
+	ev, err := c.evalByMessage(ctx, pid, mid)
 	if errors.Is(err, ErrNotFound) {
 		return nil, notFound("message %s of process %s has no result", mid, pid)
 	}
 	return ev, err
+}
+
+// evaluateHot is evaluateTo's fast path for a hot process (the usual case: a message just sent to a busy
+// process): it evaluates the log from where the machine is and stops after mid, without first asking the SU
+// for mid's slot. It answers nil when mid was not reached or anything failed; the slow path then finds the
+// slot (or the 404) and reports errors.
+func (c *CU) evaluateHot(ctx context.Context, pid, mid string, sched Scheduler) *Eval {
+	if mid == pid {
+		return nil
+	}
+	p, err := c.proc(pid)
+	if err != nil {
+		return nil
+	}
+	p.mu.Lock()
+	if !p.loaded {
+		p.mu.Unlock()
+		return nil
+	}
+	err = c.evaluate(ctx, p, sched, target{toNonce: -1, untilMessage: mid})
+	p.mu.Unlock()
+	c.evict(p)
+	if err != nil {
+		return nil
+	}
+	ev, err := c.evalByMessage(ctx, pid, mid)
+	if err != nil {
+		return nil
+	}
+	return ev
 }
 
 // ResultsQuery selects results for Results and Cron.
@@ -114,6 +150,9 @@ func (c *CU) Results(ctx context.Context, pid string, q ResultsQuery) ([]Eval, b
 		return nil, false, err
 	}
 	eq.SkipErrors = true
+	if err := c.save(ctx); err != nil {
+		return nil, false, err
+	}
 	return c.cfg.Store.Evals(ctx, pid, eq)
 }
 
@@ -158,6 +197,9 @@ func (c *CU) Cron(ctx context.Context, pid string, q ResultsQuery) ([]Eval, bool
 		return nil, false, err
 	}
 	eq.CronOnly = true
+	if err := c.save(ctx); err != nil {
+		return nil, false, err
+	}
 	return c.cfg.Store.Evals(ctx, pid, eq)
 }
 

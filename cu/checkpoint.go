@@ -57,6 +57,10 @@ func (c *CU) recordCheckpoint(ctx context.Context, p *proc, memHash [32]byte, na
 	if err != nil {
 		return err
 	}
+	// The row must not reach the store before the evaluations up to it: a restart resumes after it.
+	if err := c.save(ctx); err != nil {
+		return fmt.Errorf("checkpoint %s: %w", p.id, err)
+	}
 	cp := Checkpoint{Process: p.id, ModuleID: p.mod.ID, Seq: p.seq - 1, Nonce: p.chain.Nonce,
 		Timestamp: p.lastTs, BlockHeight: p.lastHeight, HashChain: p.chain.HashChain,
 		AssignmentID: p.chain.AssignmentID, Cron: cron, MemoryHash: memHash[:], File: name}

@@ -19,6 +19,7 @@ type CU struct {
 	now      func() time.Time
 	address  string
 	metrics  metrics
+	saver    *saver
 
 	mu     sync.Mutex
 	procs  map[string]*proc
@@ -59,7 +60,7 @@ func New(cfg Config) (*CU, error) {
 		cfg.PageSize = 1000
 	}
 	c := &CU{cfg: cfg, log: cfg.Logger, machines: cfg.Machines, now: cfg.Now,
-		procs: map[string]*proc{}, modules: map[string]*module{}}
+		procs: map[string]*proc{}, modules: map[string]*module{}, saver: newSaver()}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -81,9 +82,12 @@ func New(cfg Config) (*CU, error) {
 // Address is the CU wallet's address.
 func (c *CU) Address() string { return c.address }
 
-// Run checkpoints idle processes with unsaved progress every interval until ctx ends. Evaluation itself
-// happens in the request that needs it; Run is only housekeeping.
+// Run saves evaluations in the background (see saver.go) and checkpoints idle processes with unsaved
+// progress every interval until ctx ends. Evaluation itself happens in the request that needs it.
 func (c *CU) Run(ctx context.Context) error {
+	saved := make(chan struct{})
+	go func() { defer close(saved); c.saveLoop(ctx) }()
+	defer func() { <-saved }()
 	t := time.NewTicker(30 * time.Second)
 	defer t.Stop()
 	for {
@@ -124,6 +128,9 @@ func (c *CU) Close() error {
 			p.unload()
 		}
 		p.mu.Unlock()
+	}
+	if err := c.save(context.Background()); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

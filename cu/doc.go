@@ -44,7 +44,9 @@
 // merged before the scheduled message that follows them, as the reference does (see cron.go).
 //
 // Every evaluation is stored (keyed by process and evaluation sequence, scheduled ones also by message id;
-// cron ones flagged with their cron id). Every CheckpointEvery evaluations, and when a hot machine is evicted
+// cron ones flagged with their cron id); while Run runs, in the background, in batches, with /result answering
+// from memory meanwhile: results are re-derivable, so a crash only costs re-evaluating from the checkpoint, which
+// is never recorded before the evaluations it follows (see saver.go). Every CheckpointEvery evaluations, and when a hot machine is evicted
 // or the CU closes, the machine is snapshotted to snapshots/<sha256 of the file> under the data directory and
 // a checkpoint row names it, so a restart resumes from the latest checkpoint, not from zero. Hot machines
 // share a memory budget; the least recently used are checkpointed and closed beyond it.

@@ -14,6 +14,7 @@ type metrics struct {
 	openNanos                    atomic.Int64
 	checkpoints, checkpointNanos atomic.Int64
 	evictions                    atomic.Int64
+	saves                        atomic.Int64
 	dryRuns, attestations        atomic.Int64
 	requests, requestErrors      atomic.Int64
 }
@@ -40,6 +41,7 @@ func (c *CU) writeMetrics(w io.Writer) {
 	line("ao_cu_checkpoints_total", "counter", "Checkpoints written.", m.checkpoints.Load())
 	line("ao_cu_checkpoint_seconds_total", "counter", "Time spent writing checkpoints.", float64(m.checkpointNanos.Load())/1e9)
 	line("ao_cu_evictions_total", "counter", "Hot machines closed to stay within the memory budget.", m.evictions.Load())
+	line("ao_cu_store_saves_total", "counter", "Transactions that saved evaluations in the background.", m.saves.Load())
 	line("ao_cu_dry_runs_total", "counter", "Dry-runs evaluated.", m.dryRuns.Load())
 	line("ao_cu_attestations_total", "counter", "Result attestations signed.", m.attestations.Load())
 	line("ao_cu_http_requests_total", "counter", "HTTP requests served.", m.requests.Load())

@@ -170,6 +170,8 @@ func machineErr(mod *module, err error) error {
 type target struct {
 	// toNonce is the last slot to evaluate; -1 means every slot the SU has.
 	toNonce int64
+	// untilMessage, when set, ends the evaluation after the slot of this scheduled message.
+	untilMessage string
 	// tailTs, when > 0, runs the cron clock after the last slot up to this timestamp (ms) and tailHeight is
 	// the SU's block height then.
 	tailTs, tailHeight int64
@@ -222,6 +224,9 @@ func (c *CU) evaluate(ctx context.Context, p *proc, sched Scheduler, t target) (
 				return err
 			}
 			progressed = true
+			if t.untilMessage != "" && (node.Message != nil && node.Message.ID == t.untilMessage || node.Message == nil && meta.Message == t.untilMessage) {
+				return nil
+			}
 		}
 		if !page.PageInfo.HasNextPage || !progressed {
 			break
@@ -299,7 +304,7 @@ func (r *run) slot(node *client.SUMessage, meta slotMeta) error {
 	skip := false
 	if node.Message == nil {
 		// The reference drops a second assignment of an already evaluated message.
-		if _, err := c.cfg.Store.EvalByMessage(r.ctx, p.id, mid); err == nil || r.inBatch(mid) {
+		if _, err := c.evalByMessage(r.ctx, p.id, mid); err == nil || r.inBatch(mid) {
 			skip = true
 		}
 	}
@@ -412,15 +417,19 @@ func (r *run) apply(msg []byte, ev Eval, noSave bool) error {
 	return nil
 }
 
+// flush hands the run's evaluations to the saver, saving them now when no save loop runs (see saver.go).
 func (r *run) flush() error {
 	if len(r.batch) == 0 {
 		return nil
 	}
-	if err := r.c.cfg.Store.SaveEvals(r.ctx, r.batch); err != nil {
-		return fmt.Errorf("save evaluations of %s: %w", r.p.id, err)
-	}
+	saveNow := r.c.saver.add(r.batch)
 	r.batch = r.batch[:0]
 	r.last = nil
+	if saveNow {
+		if err := r.c.save(r.ctx); err != nil {
+			return fmt.Errorf("save evaluations of %s: %w", r.p.id, err)
+		}
+	}
 	return nil
 }
 

@@ -41,6 +41,7 @@ type realNet struct {
 	muURL  string
 	mu     *mu.MU
 	store  *sqlite.MUStore
+	suDB   *sqlite.SUStore // its upload queue: idle also waits for the SU's uploads to the gateway
 	user   *wallet.Wallet
 	module string
 	seq    atomic.Int64
@@ -93,6 +94,7 @@ func newRealNet(t *testing.T) *realNet {
 	suHTTP := httptest.NewServer(sunit.Handler())
 	t.Cleanup(suHTTP.Close)
 	n.suAddr = sunit.Address()
+	n.suDB = suStore
 
 	cuW, _ := wallet.Generate(wallet.ED25519)
 	cuDir := t.TempDir()
@@ -201,7 +203,13 @@ func (n *realNet) idle() {
 			n.t.Fatal(err)
 		}
 		if c[mu.StageWrite]+c[mu.StagePull] == 0 {
-			return
+			ups, err := n.suDB.PendingUploads(context.Background(), 1)
+			if err != nil {
+				n.t.Fatal(err)
+			}
+			if len(ups) == 0 {
+				return
+			}
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

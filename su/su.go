@@ -67,7 +67,11 @@ type Config struct {
 	MaxProcs int
 	// UploadBatch is the most queued items sent in one upload, as a binary ANS-104 bundle (default 64). Set 1
 	// for a data-availability layer that takes single items only.
-	UploadBatch      int
+	UploadBatch int
+	// UploadLinger is how long the uploader waits after new items are queued before it uploads, so that items
+	// committed meanwhile go in the same bundle (one upload and one dequeue commit for many items). Uploads are
+	// not on any request's path: the items are durable in the store already. Default 200 ms; negative: none.
+	UploadLinger     time.Duration
 	UploadBackoffMin time.Duration // first retry delay of a failed upload (default 1 s)
 	UploadBackoffMax time.Duration // cap of the exponential backoff (default 32 s)
 	HeightInterval   time.Duration // block height refresh (default 5 s)
@@ -123,6 +127,9 @@ func New(cfg Config) (*Unit, error) {
 	}
 	if cfg.UploadBatch <= 0 {
 		cfg.UploadBatch = 64
+	}
+	if cfg.UploadLinger == 0 {
+		cfg.UploadLinger = 200 * time.Millisecond
 	}
 	if cfg.UploadBackoffMin <= 0 {
 		cfg.UploadBackoffMin = time.Second

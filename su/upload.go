@@ -31,12 +31,12 @@ func (u *Unit) uploadLoop(ctx context.Context) {
 			u.log.Warn("upload failed; will retry", "in", backoff, "err", err)
 			wait = backoff
 			backoff = min(2*backoff, u.cfg.UploadBackoffMax)
-		case n == 0:
+		case n >= u.cfg.UploadBatch*8:
 			backoff = u.cfg.UploadBackoffMin
-			wait = time.Second // poll now and then; commits also wake us
+			continue // a full read: more may be queued
 		default:
 			backoff = u.cfg.UploadBackoffMin
-			continue
+			wait = time.Second // poll now and then; commits also wake us
 		}
 		idle.Reset(wait)
 		select {
@@ -46,6 +46,14 @@ func (u *Unit) uploadLoop(ctx context.Context) {
 		case <-u.uploadCh:
 			if err != nil {
 				// New work does not shorten a backoff: wait it out.
+				select {
+				case <-ctx.Done():
+					return
+				case <-idle.C:
+				}
+			} else if u.cfg.UploadLinger > 0 {
+				// Let the items committed in the next moments join this upload.
+				idle.Reset(u.cfg.UploadLinger)
 				select {
 				case <-ctx.Done():
 					return
