@@ -1,12 +1,10 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -190,44 +188,9 @@ func (c *CU) State(ctx context.Context, pid string) ([]byte, StateInfo, error) {
 
 // do performs one request. out nil means the body is returned undecoded.
 func (c *CU) do(ctx context.Context, method, path string, q url.Values, body []byte, out any) ([]byte, http.Header, error) {
-	u := c.base + path
-	if len(q) > 0 {
-		u += "?" + q.Encode()
+	b, h, err := roundTrip(ctx, c.hc, "cu", c.base, method, path, q, body, "application/json", out)
+	if se, ok := err.(*statusError); ok {
+		return nil, nil, &CUError{Status: se.status, Message: se.message}
 	}
-	var r io.Reader
-	if body != nil {
-		r = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, r)
-	if err != nil {
-		return nil, nil, fmt.Errorf("cu: %s %s: %w", method, path, err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return nil, nil, fmt.Errorf("cu: %s %s: %w", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, nil, fmt.Errorf("cu: %s %s: read body: %w", method, path, err)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		e := &CUError{Status: resp.StatusCode, Message: strings.TrimSpace(string(b))}
-		var j struct {
-			Error string `json:"error"`
-		}
-		if json.Unmarshal(b, &j) == nil && j.Error != "" {
-			e.Message = j.Error
-		}
-		return nil, nil, e
-	}
-	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
-			return nil, nil, fmt.Errorf("cu: %s %s: decode answer: %w", method, path, err)
-		}
-	}
-	return b, resp.Header, nil
+	return b, h, err
 }

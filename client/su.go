@@ -3,12 +3,10 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"iter"
 	"net/http"
 	"net/url"
@@ -325,48 +323,11 @@ func (c *SU) Health(ctx context.Context) error {
 }
 
 func (c *SU) do(ctx context.Context, method, path string, q url.Values, body []byte, out any) error {
-	u := c.base + path
-	if len(q) > 0 {
-		// url.Values encodes "base-layer" as "base-layer=", which the SU accepts as present.
-		u += "?" + q.Encode()
+	_, _, err := roundTrip(ctx, c.hc, "su", c.base, method, path, q, body, "application/octet-stream", out)
+	if se, ok := err.(*statusError); ok {
+		return &SUError{Status: se.status, Message: se.message}
 	}
-	var r io.Reader
-	if body != nil {
-		r = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, r)
-	if err != nil {
-		return fmt.Errorf("su: %s %s: %w", method, path, err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/octet-stream")
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("su: %s %s: %w", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return fmt.Errorf("su: %s %s: read body: %w", method, path, err)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		e := &SUError{Status: resp.StatusCode, Message: strings.TrimSpace(string(b))}
-		var j struct {
-			Error string `json:"error"`
-		}
-		if json.Unmarshal(b, &j) == nil && j.Error != "" {
-			e.Message = j.Error
-		}
-		return e
-	}
-	if out == nil {
-		return nil
-	}
-	if err := json.Unmarshal(b, out); err != nil {
-		return fmt.Errorf("su: %s %s: decode answer: %w", method, path, err)
-	}
-	return nil
+	return err
 }
 
 // VerifyAssignment checks the assignment's signature against its owner. The SU must have been asked with
