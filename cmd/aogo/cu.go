@@ -41,22 +41,9 @@ func runCU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	every := fs.Int("checkpoint-every", 1000, "evaluations between checkpoints")
 	cache := fs.String("cache", "2-gb", "memory budget of hot machines")
 	hashPolicy := fs.String("memory-hash", envOr("AOGO_CU_MEMORY_HASH", "run"), "which attestations carry a Memory-Hash: run (last message of each evaluation), every, checkpoint (env AOGO_CU_MEMORY_HASH)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: aogo cu --listen ADDR --data DIR --wallet FILE [--su URL] --gateway URL")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	fail := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "aogo cu: "+format+"\n", a...)
-		return 1
-	}
-	if fs.NArg() > 0 {
-		return fail("unexpected argument %q", fs.Arg(0))
+	fail, code, ok := parseUnitFlags(fs, args, "usage: aogo cu --listen ADDR --data DIR --wallet FILE [--su URL] --gateway URL", stderr)
+	if !ok {
+		return code
 	}
 	if *gatewayURL == "" {
 		return fail("--gateway is required (modules are read from it)")
@@ -114,7 +101,7 @@ func runCU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "aogo cu: listening on %s address %s\n", ln.Addr(), unit.Address())
 	log.Info("cu started", "listen", ln.Addr().String(), "address", unit.Address(), "su", *suURL, "gateway", *gatewayURL)
-	code := serveUnit(ctx, ln, unit.Handler(), unit.Run, 30*time.Second, log)
+	code = serveUnit(ctx, ln, unit.Handler(), unit.Run, 30*time.Second, log)
 	if err := unit.Close(); err != nil {
 		log.Error("close", "err", err)
 		code = 1

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -25,22 +24,9 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	dataDir := fs.String("data", envOr("AOGO_GATEWAY_DATA", "gateway-data"), "data `DIR` (env AOGO_GATEWAY_DATA)")
 	blockTime := fs.Duration("block-time", 10*time.Second, "simulated time between blocks")
 	maxBody := fs.Int64("max-body", 256<<20, "largest upload in `BYTES`")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: aogo gateway [--listen ADDR] [--data DIR] [--block-time DURATION] [--max-body BYTES]")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	fail := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "aogo gateway: "+format+"\n", a...)
-		return 1
-	}
-	if fs.NArg() > 0 {
-		return fail("unexpected argument %q", fs.Arg(0))
+	fail, code, ok := parseUnitFlags(fs, args, "usage: aogo gateway [--listen ADDR] [--data DIR] [--block-time DURATION] [--max-body BYTES]", stderr)
+	if !ok {
+		return code
 	}
 	if *blockTime <= 0 {
 		return fail("--block-time must be positive")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -68,22 +67,9 @@ func runMU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cronInterval := fs.Duration("cron-interval", 10*time.Second, "how often monitored processes are asked for cron results")
 	maxItem := fs.Int("max-item", 10<<20, "largest item accepted or pushed, in `BYTES`")
 	noSpawnResults := fs.Bool("no-spawn-results", false, "do not pull and crank the boot result of spawned processes")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: aogo mu --listen ADDR --data DIR --wallet FILE --cu URL [--cu URL …] [--gateway URL] [--su-hint ADDR=URL …]")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	fail := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "aogo mu: "+format+"\n", a...)
-		return 1
-	}
-	if fs.NArg() > 0 {
-		return fail("unexpected argument %q", fs.Arg(0))
+	fail, code, ok := parseUnitFlags(fs, args, "usage: aogo mu --listen ADDR --data DIR --wallet FILE --cu URL [--cu URL …] [--gateway URL] [--su-hint ADDR=URL …]", stderr)
+	if !ok {
+		return code
 	}
 	if len(cus.vals) == 0 {
 		return fail("at least one --cu URL is required")

@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -74,4 +77,28 @@ func serveUnit(ctx context.Context, ln net.Listener, h http.Handler, run func(co
 		<-runErr
 	}
 	return code
+}
+
+// parseUnitFlags parses a unit command's flags, printing usage and the defaults for -h. The commands take no
+// positional arguments. When ok is false the command returns code: 0 after -h, 2 for a flag error, 1 for a
+// stray argument. fail prints "aogo NAME: message" and returns 1.
+func parseUnitFlags(fs *flag.FlagSet, args []string, usage string, stderr io.Writer) (fail func(format string, a ...any) int, code int, ok bool) {
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, usage)
+		fs.PrintDefaults()
+	}
+	fail = func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "aogo "+fs.Name()+": "+format+"\n", a...)
+		return 1
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return fail, 0, false
+		}
+		return fail, 2, false
+	}
+	if fs.NArg() > 0 {
+		return fail, fail("unexpected argument %q", fs.Arg(0)), false
+	}
+	return fail, 0, true
 }

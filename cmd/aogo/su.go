@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -35,22 +34,9 @@ func runSU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	publicURL := fs.String("url", envOr("AOGO_SU_URL", ""), "public `URL` published in the Scheduler-Location (default http://ADDR) (env AOGO_SU_URL)")
 	maxBody := fs.Int64("max-body", su.DefaultMaxBody, "largest item in `BYTES`")
 	uploadBatch := fs.Int("upload-batch", 64, "most items per upload, sent as a binary bundle; 1 for a gateway that takes single items")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: aogo su --listen ADDR --data DIR --wallet FILE [--store sqlite|postgres://…] [--gateway URL] [--url URL] [--max-body BYTES]")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	fail := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "aogo su: "+format+"\n", a...)
-		return 1
-	}
-	if fs.NArg() > 0 {
-		return fail("unexpected argument %q", fs.Arg(0))
+	fail, code, ok := parseUnitFlags(fs, args, "usage: aogo su --listen ADDR --data DIR --wallet FILE [--store sqlite|postgres://…] [--gateway URL] [--url URL] [--max-body BYTES]", stderr)
+	if !ok {
+		return code
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	if err := os.MkdirAll(*dataDir, 0o700); err != nil {
