@@ -1,16 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,7 +14,6 @@ import (
 	"time"
 
 	"github.com/aogo/aogo/dataitem"
-	"github.com/aogo/aogo/internal/testenv"
 	"github.com/aogo/aogo/mu/mutest"
 	"github.com/aogo/aogo/vm"
 	"github.com/aogo/aogo/wallet"
@@ -35,56 +30,11 @@ func TestMUFlags(t *testing.T) {
 	}
 }
 
-// muProc is one `aogo mu` child process.
-type muProc struct {
-	cmd  *exec.Cmd
-	addr string
-}
-
-func startMU(t *testing.T, bin string, args ...string) *muProc {
-	t.Helper()
-	cmd := exec.Command(bin, append([]string{"mu", "--listen", "127.0.0.1:0"}, args...)...)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = io.Discard
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if _, rest, ok := strings.Cut(sc.Text(), "listening on "); ok {
-				a, _, _ := strings.Cut(rest, " ")
-				addr <- a
-			}
-		}
-	}()
-	select {
-	case a := <-addr:
-		return &muProc{cmd: cmd, addr: a}
-	case <-time.After(20 * time.Second):
-		cmd.Process.Kill()
-		t.Fatal("aogo mu did not start")
-		return nil
-	}
-}
-
 // TestMUCrashExactlyOnce runs `aogo mu` as a child process against a fake SU and CU, sends 200 messages to a
 // process that answers each with 3 outbox messages (one to each of three sinks), and kills the MU with SIGKILL
 // over and over while it cranks. Afterwards each sink's log must hold each expected message exactly once.
 func TestMUCrashExactlyOnce(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the aogo binary")
-	}
-	bin := filepath.Join(t.TempDir(), "aogo")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/aogo")
-	build.Dir = testenv.RepoRoot()
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := aogoBinary(t)
 
 	net := mutest.New()
 	defer net.Close()
@@ -135,8 +85,8 @@ func TestMUCrashExactlyOnce(t *testing.T) {
 	dataDir := t.TempDir()
 	args := []string{"--data", dataDir, "--cu", net.CU.URL, "--su-hint", net.SchedulerAddress + "=" + net.SU.URL,
 		"--retry-base", "5ms", "--retry-max", "100ms", "--max-attempts", "1000", "--workers", "16"}
-	var cur atomic.Pointer[muProc]
-	cur.Store(startMU(t, bin, args...))
+	var cur atomic.Pointer[unitProc]
+	cur.Store(startUnit(t, bin, "mu", args...))
 	defer func() { p := cur.Load(); p.cmd.Process.Kill(); p.cmd.Wait() }()
 
 	const inputs = 200
@@ -184,7 +134,7 @@ func TestMUCrashExactlyOnce(t *testing.T) {
 		p.cmd.Process.Kill() // SIGKILL: no shutdown path runs
 		p.cmd.Wait()
 		kills++
-		cur.Store(startMU(t, bin, args...))
+		cur.Store(startUnit(t, bin, "mu", args...))
 		if kills >= 25 {
 			break
 		}

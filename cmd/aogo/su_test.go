@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -19,7 +18,6 @@ import (
 
 	"github.com/aogo/aogo/client"
 	"github.com/aogo/aogo/dataitem"
-	"github.com/aogo/aogo/internal/testenv"
 	"github.com/aogo/aogo/wallet"
 )
 
@@ -74,57 +72,12 @@ func readListenAddr(t *testing.T, r io.Reader) string {
 	return ""
 }
 
-// suProc is one `aogo su` child process.
-type suProc struct {
-	cmd  *exec.Cmd
-	addr string
-}
-
-func startSU(t *testing.T, bin, dir string) *suProc {
-	t.Helper()
-	cmd := exec.Command(bin, "su", "--listen", "127.0.0.1:0", "--data", dir)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = io.Discard
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if _, rest, ok := strings.Cut(sc.Text(), "listening on "); ok {
-				a, _, _ := strings.Cut(rest, " ")
-				addr <- a
-			}
-		}
-	}()
-	select {
-	case a := <-addr:
-		return &suProc{cmd: cmd, addr: a}
-	case <-time.After(20 * time.Second):
-		cmd.Process.Kill()
-		t.Fatal("aogo su did not start")
-		return nil
-	}
-}
-
 // TestSUCrashRecovery kills `aogo su` with SIGKILL ten times while eight senders write, then checks that every
 // acknowledged message is in its log, nonces are dense, the hash chain recomputes and every assignment verifies.
 func TestSUCrashRecovery(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the aogo binary")
-	}
-	bin := filepath.Join(t.TempDir(), "aogo")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/aogo")
-	build.Dir = testenv.RepoRoot()
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := aogoBinary(t)
 	dir := t.TempDir()
-	proc := startSU(t, bin, dir)
+	proc := startUnit(t, bin, "su", "--data", dir)
 	defer func() { proc.cmd.Process.Kill(); proc.cmd.Wait() }()
 	var cur atomic.Pointer[client.SU]
 	hc := &http.Client{Timeout: 5 * time.Second}
@@ -188,7 +141,7 @@ func TestSUCrashRecovery(t *testing.T) {
 		time.Sleep(time.Duration(150+rand.IntN(250)) * time.Millisecond)
 		proc.cmd.Process.Kill() // SIGKILL: no shutdown path runs
 		proc.cmd.Wait()
-		proc = startSU(t, bin, dir)
+		proc = startUnit(t, bin, "su", "--data", dir)
 		cur.Store(client.NewSU("http://"+proc.addr, hc))
 	}
 	time.Sleep(300 * time.Millisecond)

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"bufio"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aogo/aogo/internal/testenv"
+)
+
+var (
+	buildOnce sync.Once
+	builtBin  string
+	buildOut  []byte
+	buildErr  error
+)
+
+// TestMain removes the binary aogoBinary built, if any.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if builtBin != "" {
+		os.RemoveAll(filepath.Dir(builtBin))
+	}
+	os.Exit(code)
+}
+
+// aogoBinary builds the aogo binary once per test run (the crash tests kill it with SIGKILL, which only a
+// separate process allows) and returns its path.
+func aogoBinary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the aogo binary")
+	}
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "aogo-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		builtBin = filepath.Join(dir, "aogo")
+		build := exec.Command("go", "build", "-o", builtBin, "./cmd/aogo")
+		build.Dir = testenv.RepoRoot()
+		buildOut, buildErr = build.CombinedOutput()
+	})
+	if buildErr != nil {
+		t.Fatalf("go build: %v\n%s", buildErr, buildOut)
+	}
+	return builtBin
+}
+
+// unitProc is one `aogo su|cu|mu|gateway` child process.
+type unitProc struct {
+	cmd  *exec.Cmd
+	addr string
+}
+
+// startUnit runs `aogo UNIT --listen 127.0.0.1:0 ARGS…` and waits for the "listening on ADDR" line.
+func startUnit(t *testing.T, bin, unit string, args ...string) *unitProc {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{unit, "--listen", "127.0.0.1:0"}, args...)...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if _, rest, ok := strings.Cut(sc.Text(), "listening on "); ok {
+				a, _, _ := strings.Cut(rest, " ")
+				addr <- a
+			}
+		}
+	}()
+	select {
+	case a := <-addr:
+		return &unitProc{cmd: cmd, addr: a}
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("aogo %s did not start", unit)
+		return nil
+	}
+}
