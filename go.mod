@@ -3,6 +3,7 @@ module github.com/aogo/aogo
 go 1.26.8
 
 require (
+	filippo.io/bigmod v0.1.0
 	github.com/bytecodealliance/wasmtime-go/v39 v39.0.1
 	github.com/decred/dcrd/dcrec/secp256k1/v4 v4.4.1
 	github.com/jackc/pgx/v5 v5.12.0

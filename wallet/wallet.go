@@ -6,7 +6,6 @@
 package wallet
 
 import (
-	"crypto"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
@@ -42,6 +41,7 @@ const RSABits = 4096
 type Wallet struct {
 	kind  string
 	rsa   *rsa.PrivateKey
+	crt   *crtKey // rsa's fast signer
 	ed    ed25519.PrivateKey
 	eth   *secp256k1.PrivateKey
 	owner []byte
@@ -82,9 +82,13 @@ func fromRSA(k *rsa.PrivateKey) (*Wallet, error) {
 		return nil, fmt.Errorf("rsa key is %d bits, ANS-104 requires %d", n, RSABits)
 	}
 	k.Precompute()
+	crt, err := newCRTKey(k)
+	if err != nil {
+		return nil, err
+	}
 	owner := make([]byte, 512)
 	k.N.FillBytes(owner)
-	return &Wallet{kind: RSA, rsa: k, owner: owner}, nil
+	return &Wallet{kind: RSA, rsa: k, crt: crt, owner: owner}, nil
 }
 
 func fromEd25519(k ed25519.PrivateKey) *Wallet {
@@ -151,7 +155,7 @@ func (w *Wallet) Sign(msg []byte) ([]byte, error) {
 	switch w.kind {
 	case RSA:
 		d := sha256.Sum256(msg)
-		return rsa.SignPSS(rand.Reader, w.rsa, crypto.SHA256, d[:], &rsa.PSSOptions{SaltLength: 32})
+		return w.crt.signPSS(rand.Reader, d[:])
 	case ED25519:
 		return ed25519.Sign(w.ed, msg), nil
 	case Solana:
