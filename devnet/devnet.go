@@ -177,7 +177,11 @@ func New(ctx context.Context, cfg Config) (n *Network, err error) {
 	}
 	n.closers = append(n.closers, muStore)
 
-	sgw := su.NewGateway(gwURL, n.hc)
+	sgw := gateway.NewClient(gwURL, n.hc)
+	// With --gateway naming an Arweave node (arlocal), uploads travel in base-layer transactions the unit
+	// wallets sign: those must then be RSA keys (put them in DIR/wallets before the first start).
+	sgw.Signer = wallets["su"]
+	n.gwc.Signer = wallets["mu"]
 	if n.su, err = su.New(su.Config{
 		Wallet: wallets["su"], Store: suStore, Uploader: sgw, Heights: sgw, Messages: sgw,
 		URL: n.info.SU, Logger: n.log, // the SU names itself in its log lines

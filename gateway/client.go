@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aogo/aogo/dataitem"
@@ -17,11 +19,26 @@ import (
 
 // Client talks to an Arweave gateway: aogo's embedded one or a public one (arweave.net, …). It does no retries;
 // callers that need them own them.
+//
+// The client learns once (GET /info) whether the peer is aogo's embedded gateway, which takes ANS-104 items at
+// POST /tx, or an Arweave node, arlocal or a public gateway, which take only base-layer transactions: to those
+// it uploads each item or bundle as the data of a transaction signed by Signer (see Upload), and it reads item
+// data at GET /{id}.
 type Client struct {
 	base string
 	hc   *http.Client
 	// GraphQLURL is where GraphQL queries go; NewClient sets it to baseURL + "/graphql".
 	GraphQLURL string
+	// Signer signs the base-layer transactions that carry uploads to an Arweave node; it must be an Arweave RSA
+	// key (the base layer knows no other). Nil: uploads to such a peer fail with an error saying so. Set it
+	// before the first upload.
+	Signer dataitem.Signer
+
+	peerMu      sync.Mutex
+	kind        peerKind
+	network     string
+	minted      map[string]bool // arlocal wallet records made (see arlocalWallets)
+	inlineLimit int             // tests: MaxInlineData when 0
 }
 
 // NewClient returns a client for the gateway at baseURL (e.g. "http://127.0.0.1:4000"). hc nil means
@@ -38,15 +55,28 @@ func NewClient(baseURL string, hc *http.Client) *Client {
 func (c *Client) BaseURL() string { return c.base }
 
 // Upload posts a signed ANS-104 item (a plain item, or a bundle item whose nested items the gateway indexes too)
-// to POST /tx. Re-uploading an item the gateway has is not an error.
+// or a bare binary bundle to POST /tx. Re-uploading an item the gateway has is not an error.
+//
+// To an Arweave node the upload goes as a base-layer transaction whose data is an ANS-104 bundle of the item (or
+// the bundle as it is), tagged Bundle-Format: binary, Bundle-Version: 2.0.0, anchored on GET /tx_anchor, paying
+// GET /price/{size} and signed by Signer; data over MaxInlineData follows as chunks (POST /chunk). The node
+// indexes the items once it unbundles the transaction; items it already lists are not sent again.
 func (c *Client) Upload(ctx context.Context, raw []byte) error {
 	_, err := c.UploadResult(ctx, raw)
 	return err
 }
 
-// UploadResult is Upload returning the gateway's answer (id, timestamp, block height).
+// UploadResult is Upload returning the gateway's answer (id, timestamp, block height). From an Arweave node it is
+// the first item's id, the local time and block height 0: the transaction is pending until mined.
 func (c *Client) UploadResult(ctx context.Context, raw []byte) (UploadResult, error) {
 	var res UploadResult
+	kind, network, err := c.peer(ctx)
+	if err != nil {
+		return res, err
+	}
+	if kind == peerL1 {
+		return c.uploadL1(ctx, raw, network)
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/tx", bytes.NewReader(raw))
 	if err != nil {
 		return res, fmt.Errorf("gateway: upload: %w", err)
@@ -62,16 +92,62 @@ func (c *Client) UploadResult(ctx context.Context, raw []byte) (UploadResult, er
 	return res, nil
 }
 
-// Raw returns an item's data and its content type (GET /raw/{id}).
+// Raw returns an item's data and its content type (GET /raw/{id}; GET /{id} from an Arweave node or arlocal,
+// which have no /raw).
 func (c *Client) Raw(ctx context.Context, id string) ([]byte, string, error) {
+	l1, err := c.isL1(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	if l1 {
+		return c.get(ctx, "/"+url.PathEscape(id))
+	}
 	return c.get(ctx, "/raw/"+url.PathEscape(id))
 }
 
-// Item returns the whole signed item, raw ANS-104 bytes (GET /item/{id}, an aogo extension: public gateways
-// answer 404).
+// Item returns the whole signed item, raw ANS-104 bytes: GET /item/{id}, an aogo extension. Other gateways have
+// no such endpoint: the item is rebuilt from their GraphQL fields and data, and kept only if it verifies as id.
 func (c *Client) Item(ctx context.Context, id string) ([]byte, error) {
+	l1, err := c.isL1(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if l1 {
+		return c.itemL1(ctx, id)
+	}
 	b, _, err := c.get(ctx, "/item/"+url.PathEscape(id))
 	return b, err
+}
+
+// Exists reports whether the gateway has id, an item or a transaction (HEAD /raw/{id}, or HEAD /{id} on an
+// Arweave node).
+func (c *Client) Exists(ctx context.Context, id string) (bool, error) {
+	l1, err := c.isL1(ctx)
+	if err != nil {
+		return false, err
+	}
+	path := "/raw/" + url.PathEscape(id)
+	if l1 {
+		path = "/" + url.PathEscape(id)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, c.base+path, nil)
+	if err != nil {
+		return false, fmt.Errorf("gateway: %w", err)
+	}
+	_, _, err = c.do(req)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, ErrNotFound):
+		return false, nil
+	}
+	return false, err
+}
+
+// Confirmations returns the number of confirmations of base-layer transaction id (GET /tx/{id}/status).
+func (c *Client) Confirmations(ctx context.Context, id string) (uint64, error) {
+	st, err := c.Status(ctx, id)
+	return st.NumberOfConfirmations, err
 }
 
 // Info returns GET /info.
@@ -93,12 +169,16 @@ func (c *Client) Height(ctx context.Context) (uint64, error) {
 	return info.Height, err
 }
 
-// Status returns GET /tx/{id}/status; ErrNotFound when the gateway does not know id.
+// Status returns GET /tx/{id}/status; ErrNotFound when the gateway does not know id. A transaction an Arweave
+// node holds but has not mined yet (its answer is "Pending") has a zero Status.
 func (c *Client) Status(ctx context.Context, id string) (Status, error) {
 	var st Status
 	b, _, err := c.get(ctx, "/tx/"+url.PathEscape(id)+"/status")
 	if err != nil {
 		return st, err
+	}
+	if string(bytes.TrimSpace(b)) == "Pending" {
+		return st, nil
 	}
 	if err := json.Unmarshal(b, &st); err != nil {
 		return st, fmt.Errorf("gateway: status %s: decode: %w", id, err)

@@ -85,7 +85,7 @@ func newRealNet(t *testing.T) *realNet {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { suStore.Close() })
-	sug := su.NewGateway(gwHTTP.URL, nil)
+	sug := gateway.NewClient(gwHTTP.URL, nil)
 	sunit, err := su.New(su.Config{Wallet: suW, Store: suStore, Uploader: sug, Heights: sug, Messages: sug, Logger: quiet(), UploadBackoffMin: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

@@ -13,14 +13,15 @@ import (
 
 	"github.com/aogo/aogo/client"
 	"github.com/aogo/aogo/dataitem"
+	"github.com/aogo/aogo/gateway"
 	"github.com/aogo/aogo/su"
 	"github.com/aogo/aogo/wallet"
 )
 
 // fakeGateway is an httptest Arweave-like gateway: POST /tx (item or binary bundle), GET /info, HEAD /raw/{id},
-// GET /tx/{id}/status. The SU talks to it through su.Gateway, its real HTTP client.
+// GET /tx/{id}/status. The SU talks to it through gateway.Client, its real HTTP client.
 type fakeGateway struct {
-	*su.Gateway
+	*gateway.Client
 	srv *httptest.Server
 
 	mu            sync.Mutex
@@ -59,7 +60,7 @@ func newFakeGateway(t *testing.T) *fakeGateway {
 	mux.HandleFunc("GET /info", func(w http.ResponseWriter, r *http.Request) {
 		g.mu.Lock()
 		defer g.mu.Unlock()
-		fmt.Fprintf(w, `{"network":"fake","height":%d}`, g.height)
+		fmt.Fprintf(w, `{"network":"aogo.dev","height":%d}`, g.height)
 	})
 	mux.HandleFunc("HEAD /raw/{id}", func(w http.ResponseWriter, r *http.Request) {
 		g.mu.Lock()
@@ -80,7 +81,7 @@ func newFakeGateway(t *testing.T) *fakeGateway {
 	})
 	g.srv = httptest.NewServer(mux)
 	t.Cleanup(g.srv.Close)
-	g.Gateway = su.NewGateway(g.srv.URL, nil)
+	g.Client = gateway.NewClient(g.srv.URL, nil)
 	return g
 }
 
@@ -227,7 +228,7 @@ func TestGatewayClient(t *testing.T) {
 	if err := gw.Upload(ctx, []byte("junk")); err == nil {
 		t.Fatal("upload of junk succeeded")
 	}
-	bad := su.NewGateway("http://127.0.0.1:1", nil)
+	bad := gateway.NewClient("http://127.0.0.1:1", nil)
 	if _, err := bad.Height(ctx); err == nil {
 		t.Fatal("Height from a dead gateway succeeded")
 	}

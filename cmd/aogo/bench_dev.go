@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 
 	"github.com/aogo/aogo/devnet"
 	"github.com/aogo/aogo/wallet"
@@ -32,6 +33,7 @@ func runBenchDev(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	format := fs.String("format", "", "Module-Format of --module-file")
 	url := fs.String("url", "", "benchmark this running network instead of a fresh one")
 	walletFile := fs.String("wallet", "", "wallet JWK `FILE`; empty: a fresh ed25519 key")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measured messages (the whole network's, when it runs in this process) to `FILE`")
 	fs.Usage = func() { fmt.Fprintln(stderr, benchDevUsage); fs.PrintDefaults() }
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -103,7 +105,20 @@ func runBenchDev(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		}
 		pids = append(pids, pid)
 	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fail(err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fail(fmt.Errorf("cpu profile: %w", err))
+		}
+	}
 	r, err := devnet.Bench(ctx, c, pids, *n)
+	if *cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
 	if err != nil {
 		return fail(err)
 	}

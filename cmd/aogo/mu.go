@@ -55,7 +55,7 @@ func runMU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	listen := fs.String("listen", envOr("AOGO_MU_LISTEN", "127.0.0.1:3005"), "listen `ADDR` (env AOGO_MU_LISTEN)")
 	dataDir := fs.String("data", envOr("AOGO_MU_DATA", "mu-data"), "data `DIR` for the task queue (env AOGO_MU_DATA)")
 	walletPath := fs.String("wallet", envOr("AOGO_MU_WALLET", ""), "wallet JWK `FILE` that signs pushed items; empty: DIR/mu-wallet.json, an ed25519 key made on first start (env AOGO_MU_WALLET)")
-	gatewayURL := fs.String("gateway", envOr("AOGO_GATEWAY", ""), "gateway `URL` (Scheduler-Locations, process tags, wallet messages); empty: none (env AOGO_GATEWAY)")
+	gatewayURL := fs.String("gateway", envOr("AOGO_GATEWAY", ""), "gateway `URL` (Scheduler-Locations, process tags, wallet messages): aogo's, or an Arweave node such as arlocal (uploads then need an RSA --wallet); empty: none (env AOGO_GATEWAY)")
 	cus := envList("AOGO_MU_CU")
 	fs.Var(cus, "cu", "CU `URL`, repeatable (env AOGO_MU_CU, comma-separated)")
 	hints := envList("AOGO_MU_SU_HINTS")
@@ -103,7 +103,9 @@ func runMU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		CronInterval: *cronInterval, MaxItemSize: *maxItem, NoSpawnResults: *noSpawnResults, Logger: log,
 	}
 	if *gatewayURL != "" {
-		cfg.Gateway = gateway.NewClient(*gatewayURL, hc)
+		gw := gateway.NewClient(*gatewayURL, hc)
+		gw.Signer = w // signs the base-layer transactions that carry uploads to an Arweave node (RSA only)
+		cfg.Gateway = gw
 	}
 	unit, err := mu.New(cfg)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aogo/aogo/gateway"
 	"github.com/aogo/aogo/store/postgres"
 	"github.com/aogo/aogo/store/sqlite"
 	"github.com/aogo/aogo/su"
@@ -30,7 +31,7 @@ func runSU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	dataDir := fs.String("data", envOr("AOGO_SU_DATA", "su-data"), "data `DIR` for the SQLite store (env AOGO_SU_DATA)")
 	walletPath := fs.String("wallet", envOr("AOGO_SU_WALLET", ""), "wallet JWK `FILE` (RSA or ed25519); empty: DIR/su-wallet.json, an ed25519 key made on first start (env AOGO_SU_WALLET)")
 	storeKind := fs.String("store", envOr("AOGO_SU_STORE", "sqlite"), "store: sqlite, or a postgres:// `DSN` (env AOGO_SU_STORE)")
-	gatewayURL := fs.String("gateway", envOr("AOGO_GATEWAY", ""), "gateway `URL` for uploads, block height and assigned messages; empty: none (env AOGO_GATEWAY)")
+	gatewayURL := fs.String("gateway", envOr("AOGO_GATEWAY", ""), "gateway `URL` for uploads, block height and assigned messages: aogo's, or an Arweave node such as arlocal (uploads then need an RSA --wallet); empty: none (env AOGO_GATEWAY)")
 	publicURL := fs.String("url", envOr("AOGO_SU_URL", ""), "public `URL` published in the Scheduler-Location (default http://ADDR) (env AOGO_SU_URL)")
 	maxBody := fs.Int64("max-body", su.DefaultMaxBody, "largest item in `BYTES`")
 	uploadBatch := fs.Int("upload-batch", 64, "most items per upload, sent as a binary bundle; 1 for a gateway that takes single items")
@@ -70,7 +71,10 @@ func runSU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cfg.URL = "http://" + ln.Addr().String()
 	}
 	if *gatewayURL != "" {
-		gw := su.NewGateway(*gatewayURL, &http.Client{Timeout: time.Minute})
+		// gateway.Client, not su.Gateway: it also uploads to an Arweave node (arlocal), wrapping each upload in a
+		// base-layer transaction signed by the unit wallet, which must then be RSA.
+		gw := gateway.NewClient(*gatewayURL, &http.Client{Timeout: time.Minute})
+		gw.Signer = w
 		cfg.Uploader, cfg.Heights, cfg.Messages = gw, gw, gw
 	}
 	unit, err := su.New(cfg)

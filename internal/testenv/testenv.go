@@ -1,16 +1,25 @@
 // Package testenv finds the outside components some tests drive: node and the npm packages installed by
-// scripts/setup-node.sh, and the PostgreSQL cluster started by scripts/setup-postgres.sh.
+// scripts/setup-node.sh (and arlocal, a local Arweave node, started from them), and the PostgreSQL cluster
+// started by scripts/setup-postgres.sh.
 //
 // A test that needs one of them calls the matching function. When the component is missing the test is
 // skipped, unless AOGO_REQUIRE_EXTERNAL=1 (set by scripts/test.sh, hence in CI), where it fails loudly.
 package testenv
 
 import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
+	"sync"
 	"testing"
+	"time"
 )
 
 // RepoRoot is the directory holding go.mod.
@@ -70,4 +79,78 @@ func PostgresDSN(tb testing.TB) string {
 		missing(tb, "AOGO_TEST_POSTGRES is not set")
 	}
 	return dsn
+}
+
+// Arlocal starts arlocal (npm arlocal: a local Arweave node with GraphQL, which takes base-layer transactions and
+// unbundles ANS-104 bundles) on a free loopback port, with its database and log in a temporary directory. It is
+// stopped when the test ends; its output is printed if the test failed. It returns the base URL.
+func Arlocal(tb testing.TB) string {
+	tb.Helper()
+	node := Node(tb)
+	script := filepath.Join(NodeModules(tb, "arlocal"), "arlocal", "bin", "index.js")
+	dir := tb.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatalf("arlocal: find a free port: %v", err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	var out syncBuffer
+	cmd := exec.Command(node, script, strconv.Itoa(port), "--dbpath", "db", "--hidelogs")
+	cmd.Dir = dir // arlocal writes ./logs and --dbpath relative to its working directory
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		tb.Fatalf("arlocal: start: %v", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	tb.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+		if tb.Failed() {
+			tb.Logf("arlocal output:\n%s", out.String())
+		}
+	})
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		select {
+		case err := <-exited:
+			exited <- err
+			tb.Fatalf("arlocal exited before answering: %v\n%s", err, out.String())
+		default:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/info", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		cancel()
+		if err == nil && resp.StatusCode == http.StatusOK {
+			return base
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("arlocal did not answer GET /info within 60 s\n%s", out.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// syncBuffer collects a child's output written from several goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
