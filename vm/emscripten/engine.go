@@ -54,6 +54,10 @@ type compiledModule struct {
 	module  *wasmtime.Module
 	imports []importInfo
 	mem64   bool
+	// imageEnd is where the module's data image ends in linear memory (dataExtent); imageOK is false when
+	// that is unknown, and then every page is read to find the non-zero ones.
+	imageEnd uint64
+	imageOK  bool
 
 	mu         sync.Mutex
 	bootImages map[string]map[uint32]bool // by format name; see instance.bootImage
@@ -91,6 +95,7 @@ func compile(wasm []byte, cacheDir string) (*compiledModule, error) {
 		}
 	}
 	c := &compiledModule{hash: h, module: mod}
+	c.imageEnd, c.imageOK = dataExtent(wasm)
 	for _, imp := range mod.Imports() {
 		c.imports = append(c.imports, newImportInfo(imp))
 	}

@@ -515,15 +515,29 @@ func describe(err error) string {
 // memory is the live linear memory (valid until the next guest call).
 func (in *instance) memory() []byte { return in.mem.UnsafeData(in.store) }
 
-// scanMemory is memory() for a caller about to read all of it: the pages not read before are
-// prefaulted in one call (see prefault).
-func (in *instance) scanMemory() []byte {
-	mem := in.memory()
+// scanMemory is memory() for a caller about to look for its non-zero pages. zero, when not nil, marks the
+// 64 KiB pages that are certainly zero without reading them (untouchedPages): callers skip those. When the
+// kernel cannot tell, zero is nil and the pages not read before are prefaulted in one call (see prefault).
+func (in *instance) scanMemory() (mem []byte, zero []bool) {
+	mem = in.memory()
+	if in.cm.imageOK {
+		if zero = untouchedPages(mem, in.cm.imageEnd); zero != nil {
+			return mem, zero
+		}
+	}
 	if in.prefaulted < len(mem) {
 		prefault(mem[in.prefaulted:])
 		in.prefaulted = len(mem)
 	}
-	return mem
+	return mem, nil
+}
+
+// isZeroPage reports whether page idx of mem is zero, by zero (see scanMemory) or by reading it.
+func isZeroPage(mem []byte, zero []bool, idx int) bool {
+	if zero != nil && zero[idx] {
+		return true
+	}
+	return vm.IsZeroPage(mem[idx*pageSize : (idx+1)*pageSize])
 }
 
 // bootImage lists the pages that are not zero right after start-up (data segments plus what start-up
@@ -538,9 +552,9 @@ func (in *instance) bootImage() map[uint32]bool {
 		return img
 	}
 	img := map[uint32]bool{}
-	mem := in.scanMemory()
+	mem, zero := in.scanMemory()
 	for off := 0; off+pageSize <= len(mem); off += pageSize {
-		if !vm.IsZeroPage(mem[off : off+pageSize]) {
+		if !isZeroPage(mem, zero, off/pageSize) {
 			img[uint32(off/pageSize)] = true
 		}
 	}
@@ -592,7 +606,7 @@ func (in *instance) loadPages(size uint64, pages []page, host *hostState) error 
 }
 
 // loadMemory is loadPages for a dense copy of a memory.
-func (in *instance) loadMemory(src []byte, host *hostState) error {
+func (in *instance) loadMemory(src []byte, srcZero []bool, host *hostState) error {
 	img := in.bootImage()
 	if err := in.grow(uint64(len(src))); err != nil {
 		return err
@@ -600,7 +614,7 @@ func (in *instance) loadMemory(src []byte, host *hostState) error {
 	mem := in.memory()
 	for off := 0; off+pageSize <= len(src); off += pageSize {
 		p := src[off : off+pageSize]
-		if !vm.IsZeroPage(p) {
+		if !isZeroPage(src, srcZero, off/pageSize) {
 			copy(mem[off:], p)
 		} else if img[uint32(off/pageSize)] {
 			clear(mem[off : off+pageSize])

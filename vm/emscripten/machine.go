@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/aogo/aogo/vm"
@@ -30,9 +32,9 @@ import (
 //
 // Captures are incremental: the base's pages are immutable and carry their SHA-256, so a capture shares
 // every page that still equals the previous base's copy and copies (and hashes) only the others; the
-// memory hash (vm.HashMemory) reuses the same leaves. Both cost one scan of the memory (zero check or
-// memcmp, at memory speed, after one prefault of pages never read) plus work proportional to what
-// changed. A machine opened fresh starts from a pristine base — start-up itself, rebuilt by
+// memory hash (vm.HashMemory) reuses the same leaves. Both cost one scan of the memory's touched pages
+// (pages the kernel never mapped are known zero without reading them, see untouchedPages; elsewhere a
+// zero check or memcmp at memory speed, after one prefault) plus work proportional to what changed. A machine opened fresh starts from a pristine base — start-up itself, rebuilt by
 // instantiating — so Open captures nothing; a restored one takes the snapshot's pages as its base.
 
 const (
@@ -95,17 +97,17 @@ var zeroPage = make([]byte, pageSize)
 
 // pagesOf walks the pages of mem in order, pairing each non-zero one with prev's copy of the same page
 // when prev has one (prev.pages is sorted, so this is a merge). fn gets the page and the copy (nil
-// when there is none); zero pages are skipped.
-func pagesOf(mem []byte, prev *baseState, fn func(idx uint32, p []byte, old *page)) {
+// when there is none); zero pages are skipped, those zero marks without reading them (see scanMemory).
+func pagesOf(mem []byte, zero []bool, prev *baseState, fn func(idx uint32, p []byte, old *page)) {
 	var olds []page
 	if prev != nil {
 		olds = prev.pages
 	}
 	for off := 0; off+pageSize <= len(mem); off += pageSize {
-		p := mem[off : off+pageSize]
-		if vm.IsZeroPage(p) {
+		if isZeroPage(mem, zero, off/pageSize) {
 			continue
 		}
+		p := mem[off : off+pageSize]
 		idx := uint32(off / pageSize)
 		for len(olds) > 0 && olds[0].idx < idx {
 			olds = olds[1:]
@@ -121,9 +123,9 @@ func pagesOf(mem []byte, prev *baseState, fn func(idx uint32, p []byte, old *pag
 // capture takes a base from the instance's current state. Pages equal to prev's are shared with it
 // (pages are immutable), so a capture copies and hashes only what changed since the previous one.
 func capture(in *instance, prev *baseState) *baseState {
-	mem := in.scanMemory()
+	mem, zero := in.scanMemory()
 	b := &baseState{memSize: uint64(len(mem)), host: in.host.clone()}
-	pagesOf(mem, prev, func(idx uint32, p []byte, old *page) {
+	pagesOf(mem, zero, prev, func(idx uint32, p []byte, old *page) {
 		if old != nil && bytes.Equal(old.data, p) {
 			b.pages = append(b.pages, *old)
 			return
@@ -134,19 +136,49 @@ func capture(in *instance, prev *baseState) *baseState {
 }
 
 // memoryHash is the memory hash (vm.HashMemory) of mem, taking the leaves of the pages base holds an
-// identical copy of from base instead of hashing them again.
-func memoryHash(mem []byte, base *baseState) [32]byte {
+// identical copy of from base instead of hashing them again. The pages that changed are hashed on every
+// core: an aos heap's garbage collector touches most live pages, so after a few messages that is dozens of
+// 64 KiB pages (~1 ms of SHA-256), on the path of every attested result.
+func memoryHash(mem []byte, zero []bool, base *baseState) [32]byte {
+	type leaf struct {
+		idx     uint32
+		sum     [32]byte
+		changed []byte // page to hash; nil when sum is known
+	}
+	var leaves []leaf
+	changed := 0
+	pagesOf(mem, zero, base, func(idx uint32, p []byte, old *page) {
+		if old != nil && bytes.Equal(old.data, p) {
+			leaves = append(leaves, leaf{idx: idx, sum: old.sum})
+			return
+		}
+		leaves = append(leaves, leaf{idx: idx, changed: p})
+		changed++
+	})
+	workers := min(runtime.GOMAXPROCS(0), changed/8+1) // a goroutine per ~8 pages at least, or it costs more than it saves
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			k := 0
+			for i := range leaves {
+				if leaves[i].changed == nil {
+					continue
+				}
+				if k%workers == w {
+					leaves[i].sum = sha256.Sum256(leaves[i].changed)
+				}
+				k++
+			}
+		})
+	}
+	wg.Wait()
 	h := vm.NewMemoryHasher()
 	next := uint32(0) // first page not yet added
-	pagesOf(mem, base, func(idx uint32, p []byte, old *page) {
-		h.ZeroPages(uint64(idx - next))
-		if old != nil && bytes.Equal(old.data, p) {
-			h.Leaf(old.sum)
-		} else {
-			h.Leaf(sha256.Sum256(p))
-		}
-		next = idx + 1
-	})
+	for _, l := range leaves {
+		h.ZeroPages(uint64(l.idx - next))
+		h.Leaf(l.sum)
+		next = l.idx + 1
+	}
 	h.ZeroPages(uint64(len(mem)/pageSize) - uint64(next))
 	return h.Sum()
 }
@@ -244,8 +276,8 @@ func (m *machine) Snapshot(w io.Writer) ([32]byte, error) {
 	if m.cur == nil {
 		return [32]byte{}, errors.New("machine is closed")
 	}
-	mem := m.cur.scanMemory()
-	return writeSnapshot(w, m.f.name, m.cm.hash, mem, memoryHash(mem, m.base), m.cur.host)
+	mem, zero := m.cur.scanMemory()
+	return writeSnapshot(w, m.f.name, m.cm.hash, mem, zero, memoryHash(mem, zero, m.base), m.cur.host)
 }
 
 // MemoryHash implements vm.Machine.
@@ -253,7 +285,8 @@ func (m *machine) MemoryHash() [32]byte {
 	if m.cur == nil {
 		return [32]byte{}
 	}
-	return memoryHash(m.cur.scanMemory(), m.base)
+	mem, zero := m.cur.scanMemory()
+	return memoryHash(mem, zero, m.base)
 }
 
 // WriteMemory implements vm.Machine.
@@ -261,8 +294,20 @@ func (m *machine) WriteMemory(w io.Writer) error {
 	if m.cur == nil {
 		return errors.New("machine is closed")
 	}
-	_, err := w.Write(m.cur.scanMemory())
-	return err
+	// Untouched pages are written from a zero buffer: reading them would fault them in for nothing.
+	mem, zero := m.cur.scanMemory()
+	for off := 0; off < len(mem); {
+		end := min(off+pageSize, len(mem))
+		p := mem[off:end]
+		if zero != nil && off/pageSize < len(zero) && zero[off/pageSize] {
+			p = zeroPage[:end-off]
+		}
+		if _, err := w.Write(p); err != nil {
+			return err
+		}
+		off = end
+	}
+	return nil
 }
 
 // MemorySize implements vm.Machine.
@@ -293,7 +338,8 @@ func (m *machine) Fork() (vm.Machine, error) {
 		in.close()
 		return nil, fmt.Errorf("start-up: %w", err)
 	}
-	if err := in.loadMemory(m.cur.scanMemory(), m.cur.host.clone()); err != nil {
+	mem, zero := m.cur.scanMemory()
+	if err := in.loadMemory(mem, zero, m.cur.host.clone()); err != nil {
 		in.close()
 		return nil, err
 	}

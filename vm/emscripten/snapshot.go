@@ -45,7 +45,7 @@ type snapshotHeader struct {
 }
 
 // writeSnapshot writes mem, whose memory hash is sum, and host.
-func writeSnapshot(w io.Writer, format string, module [32]byte, mem []byte, sum [32]byte, host *hostState) ([32]byte, error) {
+func writeSnapshot(w io.Writer, format string, module [32]byte, mem []byte, zero []bool, sum [32]byte, host *hostState) ([32]byte, error) {
 	h, err := json.Marshal(snapshotHeader{
 		Format: format, Module: hex.EncodeToString(module[:]), MemSize: uint64(len(mem)),
 		MemHash: hex.EncodeToString(sum[:]), Host: host,
@@ -68,10 +68,10 @@ func writeSnapshot(w io.Writer, format string, module [32]byte, mem []byte, sum 
 	zw, _ := gzip.NewWriterLevel(bw, gzip.BestSpeed)
 	var idx [binary.MaxVarintLen64]byte
 	for off := 0; off+pageSize <= len(mem); off += pageSize {
-		p := mem[off : off+pageSize]
-		if vm.IsZeroPage(p) {
+		if isZeroPage(mem, zero, off/pageSize) {
 			continue
 		}
+		p := mem[off : off+pageSize]
 		k := binary.PutUvarint(idx[:], uint64(off/pageSize)+1)
 		if _, err := zw.Write(idx[:k]); err != nil {
 			return sum, fmt.Errorf("write snapshot memory: %w", err)

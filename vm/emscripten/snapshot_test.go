@@ -18,7 +18,7 @@ func sampleSnapshot(t testing.TB) []byte {
 	mem[3*pageSize-1] = 7
 	host := &hostState{Clock: clockStart, FS: newMemFS(true)}
 	var buf bytes.Buffer
-	if _, err := writeSnapshot(&buf, "wasm32-unknown-emscripten4", [32]byte{1}, mem, vm.HashMemory(mem), host); err != nil {
+	if _, err := writeSnapshot(&buf, "wasm32-unknown-emscripten4", [32]byte{1}, mem, nil, vm.HashMemory(mem), host); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()

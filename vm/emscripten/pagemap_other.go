@@ -1,0 +1,6 @@
+//go:build !linux
+
+package emscripten
+
+// untouchedPages cannot ask the kernel outside Linux: every page is read.
+func untouchedPages(mem []byte, imageEnd uint64) []bool { return nil }
