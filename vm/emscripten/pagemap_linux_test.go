@@ -59,17 +59,3 @@ func TestUntouchedPagesAreZero(t *testing.T) {
 		}
 	}
 }
-
-func TestDataExtent(t *testing.T) {
-	for _, mod := range realModules {
-		end, ok := dataExtent(realWasm(t, mod.name))
-		if !ok || end == 0 || end > 64<<20 {
-			t.Errorf("%s: data extent %d, ok %v", mod.name, end, ok)
-		}
-	}
-	for _, bad := range [][]byte{nil, []byte("\x00asm"), []byte("\x00asm\x01\x00\x00\x00\x0b\x05\x01\x00\x23\x00\x0b")} {
-		if _, ok := dataExtent(bad); ok {
-			t.Errorf("%q: extent claimed", bad)
-		}
-	}
-}
