@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # Starts a private PostgreSQL cluster for the test suite on a free loopback port, installing Debian's
 # postgresql package when no server binaries are present. Prints the DSN on stdout.
-# The cluster lives in .cache/pg and is stopped by `scripts/setup-postgres.sh stop`.
+# The cluster lives in .cache/pg and is stopped by `scripts/setup-postgres.sh stop`. As root, the server runs as
+# the postgres user, who may not be able to enter the checkout (a 0700 temporary directory, say): the cluster
+# then lives in /var/tmp/aogo-pg-<hash of the checkout path> instead, the same path for start and stop.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 base="$root/.cache/pg"
+if [ "$(id -u)" = 0 ]; then
+  base="/var/tmp/aogo-pg-$(printf %s "$root" | sha256sum | cut -c1-16)"
+fi
 find_bin() {
   for d in /usr/lib/postgresql/*/bin; do
     [ -x "$d/initdb" ] && { echo "$d"; return 0; }
