@@ -120,6 +120,17 @@ func (c *CU) evaluateHot(ctx context.Context, pid, mid string, sched Scheduler) 
 		p.mu.Unlock()
 		return nil
 	}
+	// A concurrent request for the same message (the MU's pull and the client's GET /result race for every
+	// message) may have evaluated it while we waited for the lock: answer from its run, without asking the SU
+	// for a page that holds nothing new.
+	if p.lastMessage == mid {
+		p.mu.Unlock()
+		ev, err := c.evalByMessage(ctx, pid, mid)
+		if err != nil {
+			return nil
+		}
+		return ev
+	}
 	err = c.evaluate(ctx, p, sched, target{toNonce: -1, untilMessage: mid})
 	p.mu.Unlock()
 	c.evict(p)

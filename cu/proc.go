@@ -44,6 +44,9 @@ type proc struct {
 	lastTs, lastHeight int64
 	// cpSeq is the Seq after which the last checkpoint was taken (-1: none).
 	cpSeq int64
+	// lastMessage is the id of the last scheduled message evaluated: a request for it that waited on mu while
+	// another evaluated it answers from the saver or store, not by asking the SU for a page.
+	lastMessage string
 
 	memSize  atomic.Uint64 // linear memory of the hot machine, 0 when none
 	lastUsed atomic.Int64  // LRU clock value
@@ -315,6 +318,7 @@ func (r *run) slot(node *client.SUMessage, meta slotMeta) error {
 		}
 	}
 	p.chain = chainState{Nonce: meta.Nonce, HashChain: meta.HashChain, AssignmentID: node.Assignment.ID}
+	p.lastMessage = mid
 	p.cron.resetAt(meta.Timestamp, meta.BlockHeight, meta.Nonce)
 	p.lastTs, p.lastHeight = meta.Timestamp, meta.BlockHeight
 	if p.seq-1-p.cpSeq >= int64(c.cfg.CheckpointEvery) {
