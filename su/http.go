@@ -279,17 +279,21 @@ func parsePageQuery(q map[string][]string) (PageQuery, error) {
 // Page returns part of a process's log in the reference's paginated shape. The Process itself is slot 0, so it
 // is the first edge of a first page (and counts against the limit), as on the reference with aop-6.
 func (u *Unit) Page(ctx context.Context, pid string, q PageQuery, showAnchor bool) (any, error) {
-	if _, err := u.cfg.Store.Find(ctx, pid, pid); err != nil {
-		if errors.Is(err, ErrNotFound) {
-			return nil, &Error{Status: http.StatusNotFound, Msg: "Message or Process not found"}
-		}
-		return nil, err
-	}
 	want := q.Limit
 	q.Limit = want + 1
 	slots, err := u.cfg.Store.Page(ctx, pid, q)
 	if err != nil {
 		return nil, fmt.Errorf("page of %s: %w", pid, err)
+	}
+	// Only an empty page needs to know whether the process exists (a page of slots proves it): the lookup
+	// costs as much as the page itself, on the path of every CU's poll.
+	if len(slots) == 0 {
+		if _, err := u.cfg.Store.Find(ctx, pid, pid); err != nil {
+			if errors.Is(err, ErrNotFound) {
+				return nil, &Error{Status: http.StatusNotFound, Msg: "Message or Process not found"}
+			}
+			return nil, err
+		}
 	}
 	page := jsonPage{Edges: make([]jsonEdge, 0, min(len(slots), want))}
 	if len(slots) > want {
