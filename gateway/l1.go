@@ -55,6 +55,30 @@ func (c *Client) peer(ctx context.Context) (peerKind, string, error) {
 	return c.kind, c.network, nil
 }
 
+// checkL1Signer tells why uploads to an Arweave node cannot work with the client's Signer, if they cannot.
+func (c *Client) checkL1Signer(network string) error {
+	if c.Signer != nil && c.Signer.SignatureType() == dataitem.Arweave {
+		return nil
+	}
+	kind := "no signer"
+	if c.Signer != nil {
+		kind = "a " + c.Signer.SignatureType().String() + " signer"
+	}
+	return fmt.Errorf("gateway: %s is an Arweave node (network %q) that takes only base-layer transactions; "+
+		"wrapping uploads in one needs an Arweave RSA wallet, and the client has %s", c.base, network, kind)
+}
+
+// CheckUploads reports a configuration under which no upload can ever succeed: an Arweave node as the peer and
+// no RSA Signer. A unit calls it at start, to refuse to run rather than retry uploads forever. A peer that cannot
+// be reached is not an error here (it may come up later; uploads wait in their queue).
+func (c *Client) CheckUploads(ctx context.Context) error {
+	kind, network, err := c.peer(ctx)
+	if err != nil || kind != peerL1 {
+		return nil
+	}
+	return c.checkL1Signer(network)
+}
+
 // isL1 reports whether the peer takes only base-layer transactions.
 func (c *Client) isL1(ctx context.Context) (bool, error) {
 	k, _, err := c.peer(ctx)
@@ -65,13 +89,8 @@ func (c *Client) isL1(ctx context.Context) (bool, error) {
 // ANS-104 bundle (a single item becomes a bundle of one), signed by c.Signer, anchored on GET /tx_anchor and
 // paying GET /price. Items the peer already indexes are left out, and an upload of nothing new is a no-op.
 func (c *Client) uploadL1(ctx context.Context, raw []byte, network string) (UploadResult, error) {
-	if c.Signer == nil || c.Signer.SignatureType() != dataitem.Arweave {
-		kind := "no signer"
-		if c.Signer != nil {
-			kind = "a " + c.Signer.SignatureType().String() + " signer"
-		}
-		return UploadResult{}, fmt.Errorf("gateway: %s is an Arweave node (network %q) that takes only base-layer transactions; "+
-			"wrapping uploads in one needs an Arweave RSA wallet, and the client has %s", c.base, network, kind)
+	if err := c.checkL1Signer(network); err != nil {
+		return UploadResult{}, err
 	}
 	raws, ids, err := splitUpload(raw)
 	if err != nil {

@@ -105,6 +105,9 @@ func runMU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *gatewayURL != "" {
 		gw := gateway.NewClient(*gatewayURL, hc)
 		gw.Signer = w // signs the base-layer transactions that carry uploads to an Arweave node (RSA only)
+		if err := checkUploads(ctx, gw); err != nil {
+			return fail("%v", err)
+		}
 		cfg.Gateway = gw
 	}
 	unit, err := mu.New(cfg)

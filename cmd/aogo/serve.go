@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/aogo/aogo/gateway"
 	"github.com/aogo/aogo/wallet"
 )
 
@@ -101,4 +102,16 @@ func parseUnitFlags(fs *flag.FlagSet, args []string, usage string, stderr io.Wri
 		return fail, fail("unexpected argument %q", fs.Arg(0)), false
 	}
 	return fail, 0, true
+}
+
+// checkUploads refuses a unit whose gateway is an Arweave node when its wallet cannot sign the base-layer
+// transactions uploads need there (it would retry them forever). A gateway that does not answer within a few
+// seconds is not refused: it may come up later, and uploads wait in their durable queue.
+func checkUploads(ctx context.Context, gw *gateway.Client) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := gw.CheckUploads(ctx); err != nil {
+		return fmt.Errorf("%w (give an RSA --wallet, e.g. from `aogo wallet new --type rsa`)", err)
+	}
+	return nil
 }

@@ -75,6 +75,10 @@ func runSU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		// base-layer transaction signed by the unit wallet, which must then be RSA.
 		gw := gateway.NewClient(*gatewayURL, &http.Client{Timeout: time.Minute})
 		gw.Signer = w
+		if err := checkUploads(ctx, gw); err != nil {
+			ln.Close()
+			return fail("%v", err)
+		}
 		cfg.Uploader, cfg.Heights, cfg.Messages = gw, gw, gw
 	}
 	unit, err := su.New(cfg)

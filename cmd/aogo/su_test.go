@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -183,5 +184,51 @@ func TestSUCrashRecovery(t *testing.T) {
 	t.Logf("%d acknowledged, %d slots across %d processes after 10 kills", len(acked), total, len(pids))
 	if _, err := os.Stat(filepath.Join(dir, "su.db")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestUnitsRefuseL1GatewayWithoutRSA: with an Arweave node as --gateway, an SU or MU whose wallet cannot sign
+// base-layer transactions refuses to start (and says how to fix it) instead of retrying uploads forever; a
+// gateway that is down does not stop them.
+func TestUnitsRefuseL1GatewayWithoutRSA(t *testing.T) {
+	node := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/info" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"network":"arweave.N.1","version":5,"release":69,"height":1500000,"current":"x","blocks":1500001,"peers":30}`)
+	}))
+	defer node.Close()
+	for _, unit := range []string{"su", "mu"} {
+		var out, errb bytes.Buffer
+		args := []string{unit, "--listen", "127.0.0.1:0", "--data", t.TempDir(), "--gateway", node.URL}
+		if unit == "mu" {
+			args = append(args, "--cu", "http://127.0.0.1:1")
+		}
+		// Bounded: a unit that wrongly starts ends with its context (exit 0) and the test fails, not hangs.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		code := run(ctx, args, &out, &errb)
+		cancel()
+		if code != 1 || !strings.Contains(errb.String(), "RSA") || !strings.Contains(errb.String(), "arweave.N.1") {
+			t.Fatalf("%s with an ed25519 wallet and an Arweave node: code %d, %s", unit, code, errb.String())
+		}
+	}
+	// A gateway that does not answer is no reason to refuse: the SU starts (and stops with its context).
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	pr, pw := io.Pipe()
+	go func() {
+		done <- run(ctx, []string{"su", "--listen", "127.0.0.1:0", "--data", t.TempDir(), "--gateway", "http://127.0.0.1:1"}, pw, io.Discard)
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil || !strings.Contains(line, "listening on") {
+		t.Fatalf("su with an unreachable gateway: %q %v", line, err)
+	}
+	cancel()
+	go io.Copy(io.Discard, pr)
+	if code := <-done; code != 0 {
+		t.Fatalf("su exit %d", code)
 	}
 }
