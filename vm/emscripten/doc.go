@@ -9,6 +9,9 @@
 // signatures. Unknown imports are stubs that trap with "unsupported import X" only when called.
 // setjmp/longjmp: _emscripten_throw_longjmp traps; the enclosing invoke_* host function catches it,
 // restores the stack pointer and calls setThrew(1, 0). WeaveDrive is answered synchronously, so the
-// asyncify state of emscripten4/wasm64 builds stays 0. See vm's documentation for the API and the
+// asyncify state of emscripten4/wasm64 builds stays 0 (the reference unwinds and rewinds with Asyncify
+// around each WeaveDrive call, mallocing 40 MB each time: outputs are the same, and on the metering formats
+// its gas differs from ours by ~0.01–0.1% through the allocator's state). The two metering formats are
+// rewritten for gas as the reference rewrites them (meter.go). See vm's documentation for the API and the
 // rollback, snapshot and determinism guarantees.
 package emscripten

@@ -64,13 +64,24 @@ type compiledModule struct {
 }
 
 // compile returns the compiled module for wasm, from the in-process cache, the disk cache in cacheDir
-// (when set), or by compiling it.
-func compile(wasm []byte, cacheDir string) (*compiledModule, error) {
+// (when set), or by compiling it. With meter, what is compiled is wasm rewritten for the metering formats
+// (meterModule), cached under its own key.
+func compile(wasm []byte, cacheDir string, meter bool) (*compiledModule, error) {
 	h := sha256.Sum256(wasm)
+	if meter {
+		h = sha256.Sum256(append(h[:], "aogo metering v1"...))
+	}
 	compiledMu.Lock()
 	defer compiledMu.Unlock()
 	if c, ok := compiled[h]; ok {
 		return c, nil
+	}
+	if meter {
+		m, err := meterModule(wasm)
+		if err != nil {
+			return nil, err
+		}
+		wasm = m
 	}
 	eng := sharedEngine()
 	var mod *wasmtime.Module

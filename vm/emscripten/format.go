@@ -20,8 +20,8 @@ type format struct {
 	// envStrings: environ_get returns the default emscripten environment. The emscripten4 and wasm64
 	// glues return none (their getEnvStrings returns []).
 	envStrings bool
-	// meteredAtLoad: the reference rewrites the binary with @permaweb/wasm-metering before compiling.
-	// We do not rewrite; fuel enforces the limit and FuelUsed is reported as GasUsed (see doc.go).
+	// meteredAtLoad: the reference rewrites the binary with @permaweb/wasm-metering before compiling; so do we
+	// (meterModule: same cuts and costs, inline counter). Gas, not fuel, is then the Compute-Limit and GasUsed.
 	meteredAtLoad bool
 }
 

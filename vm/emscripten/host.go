@@ -194,6 +194,9 @@ func unsupported(module, name string) hostFn {
 
 // lookupHost finds the implementation for an import (name already de-minified).
 func lookupHost(module, name string) hostFn {
+	if module == "metering" && name == meterImport {
+		return hostOutOfGas
+	}
 	if module == "metering" && name == "usegas" {
 		return hostFuncs["usegas"]
 	}
@@ -313,5 +316,14 @@ func hostInvoke(in *instance, c *wasmtime.Caller, v view, a []uint64) uint64 {
 	case float32:
 		return uint64(math.Float32bits(r))
 	}
+	return 0
+}
+
+// hostOutOfGas is called by a module metered at load (meterModule) when its gas counter passed the limit.
+func hostOutOfGas(in *instance, c *wasmtime.Caller, _ view, _ []uint64) uint64 {
+	if in.gas != nil {
+		in.gasUsed = uint64(in.gas.Get(c).I64())
+	}
+	stop(errOutOfGas)
 	return 0
 }

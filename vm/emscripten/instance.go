@@ -67,6 +67,8 @@ type instance struct {
 	gasUsed  uint64
 	gasLimit uint64
 	metered  bool // the module imports metering.usegas
+	// gas and gasLimit: the counter and limit meterModule adds to modules of the metering formats (nil otherwise).
+	gas, gasLimitG *wasmtime.Global
 }
 
 // newInstance instantiates cm. It runs no guest code.
@@ -189,6 +191,11 @@ func (in *instance) bindExports(inst *wasmtime.Instance) error {
 	}
 	if in.exp.stackAlloc == nil {
 		in.exp.stackAlloc = v1("stackAlloc")
+	}
+	if g := byName[meterGasExport]; g != nil && g.Global() != nil {
+		if l := byName[meterLimitExp]; l != nil && l.Global() != nil {
+			in.gas, in.gasLimitG = g.Global(), l.Global()
+		}
 	}
 	switch {
 	case in.mem == nil:
@@ -333,6 +340,9 @@ func (in *instance) boot() error {
 		return fmt.Errorf("set fuel: %w", err)
 	}
 	in.gasLimit = defaultGasLimit
+	if err := in.refill(); err != nil {
+		return err
+	}
 	err := in.guard(func() error {
 		s := in.store
 		if in.f.stackInit && in.exp.stackInit != nil {
@@ -407,10 +417,16 @@ func (in *instance) apply(ctx context.Context, msg, env []byte) (res vm.Result, 
 	fuel := fuelUnlimited
 	if in.opts.ComputeLimit > 0 {
 		in.gasLimit = in.opts.ComputeLimit
-		fuel = min(in.opts.ComputeLimit, fuelUnlimited)
+		if in.gas == nil {
+			// The metering formats' Compute-Limit is their gas, as in the reference; elsewhere it is fuel.
+			fuel = min(in.opts.ComputeLimit, fuelUnlimited)
+		}
 	}
 	if err := in.store.SetFuel(fuel); err != nil {
 		return vm.Result{}, fmt.Errorf("set fuel: %w", err)
+	}
+	if err := in.refill(); err != nil {
+		return vm.Result{}, err
 	}
 	var out []byte
 	callErr := in.guard(func() error {
@@ -441,6 +457,9 @@ func (in *instance) apply(ctx context.Context, msg, env []byte) (res vm.Result, 
 	})
 	left, _ := in.store.GetFuel()
 	res.FuelUsed = fuel - left
+	if in.gas != nil {
+		in.gasUsed = uint64(in.gas.Get(in.store).I64())
+	}
 	if callErr != nil {
 		cause := in.cause(callErr)
 		var hf hostFailure
@@ -464,12 +483,25 @@ func (in *instance) apply(ctx context.Context, msg, env []byte) (res vm.Result, 
 	return r, nil
 }
 
+// refill zeroes the gas counter of a module metered at load and sets its limit, as the glue's gas.refill()
+// does before every message.
+func (in *instance) refill() error {
+	if in.gas == nil {
+		return nil
+	}
+	if err := in.gas.Set(in.store, wasmtime.ValI64(0)); err != nil {
+		return fmt.Errorf("reset gas: %w", err)
+	}
+	if err := in.gasLimitG.Set(in.store, wasmtime.ValI64(int64(min(in.gasLimit, math.MaxInt64)))); err != nil {
+		return fmt.Errorf("set gas limit: %w", err)
+	}
+	return nil
+}
+
 func (in *instance) gasReport(fuel uint64) uint64 {
 	switch {
 	case in.metered:
 		return in.gasUsed
-	case in.f.meteredAtLoad:
-		return fuel
 	}
 	return 0
 }

@@ -378,7 +378,7 @@ func (loader) Open(format string, wasm []byte, opts vm.Options) (vm.Machine, err
 	if err != nil {
 		return nil, err
 	}
-	cm, err := compile(wasm, opts.CacheDir)
+	cm, err := compile(wasm, opts.CacheDir, f.meteredAtLoad)
 	if err != nil {
 		return nil, err
 	}
@@ -409,7 +409,7 @@ func (loader) Restore(format string, wasm []byte, opts vm.Options, r io.Reader) 
 	if opts.MemoryLimit > 0 && opts.MemoryLimit < limit {
 		limit = opts.MemoryLimit
 	}
-	cm, err := compile(wasm, opts.CacheDir)
+	cm, err := compile(wasm, opts.CacheDir, f.meteredAtLoad)
 	if err != nil {
 		return nil, err
 	}

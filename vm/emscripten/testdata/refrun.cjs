@@ -3,6 +3,9 @@
 // It keeps the memory between messages and, like the reference CU, keeps the previous memory when a
 // message ends with an Error.
 //
+// With AOGO_REFRUN_INPUTS=1 each line also carries the exact strings handle() was given (_msg, _env: the loader
+// passes JSON.stringify of both), so that a comparison of gas can feed the same bytes to our machine.
+//
 // usage: node --experimental-wasm-memory64 refrun.cjs NODE_MODULES MODULE.wasm FORMAT PROCESS.json MESSAGES.jsonl [COMPUTE_LIMIT]
 const fs = require('fs')
 const path = require('path')
@@ -30,6 +33,10 @@ async function main () {
       else memory = r.Memory
     } catch (e) {
       out = { Error: typeof e === 'string' ? e : (e && e.message !== undefined ? e.message : JSON.stringify(e)) }
+    }
+    if (process.env.AOGO_REFRUN_INPUTS) {
+      out._msg = JSON.stringify(msg)
+      out._env = JSON.stringify(env)
     }
     process.stdout.write(JSON.stringify(out) + '\n')
   }
