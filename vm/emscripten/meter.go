@@ -45,20 +45,20 @@ var opCost = func() [0xc5]uint64 {
 			c[op] = cost
 		}
 	}
-	set(1, 0x00, 0x01, 0x02, 0x03, 0x04)                   // unreachable nop block loop if
-	set(90, 0x05, 0x0c, 0x0d, 0x0f, 0x10)                  // else br br_if return call
-	set(120, 0x0e)                                         // br_table
-	set(10000, 0x11)                                       // call_indirect
-	set(120, 0x1a, 0x1b, 0x20, 0x21, 0x22, 0x23, 0x24)     // drop select get/set/tee_local get/set_global
-	for op := byte(0x28); op <= 0x3e; op++ {               // every load and store
+	set(1, 0x00, 0x01, 0x02, 0x03, 0x04)               // unreachable nop block loop if
+	set(90, 0x05, 0x0c, 0x0d, 0x0f, 0x10)              // else br br_if return call
+	set(120, 0x0e)                                     // br_table
+	set(10000, 0x11)                                   // call_indirect
+	set(120, 0x1a, 0x1b, 0x20, 0x21, 0x22, 0x23, 0x24) // drop select get/set/tee_local get/set_global
+	for op := byte(0x28); op <= 0x3e; op++ {           // every load and store
 		c[op] = 120
 	}
-	set(100, 0x3f)                                         // current_memory
-	set(10000, 0x40)                                       // grow_memory
-	set(1, 0x41, 0x42, 0x43, 0x44)                         // const
-	set(45, 0x45, 0x50)                                    // eqz
+	set(100, 0x3f)                                          // current_memory
+	set(10000, 0x40)                                        // grow_memory
+	set(1, 0x41, 0x42, 0x43, 0x44)                          // const
+	set(45, 0x45, 0x50)                                     // eqz
 	set(45, 0x46, 0x51, 0x5b, 0x61, 0x47, 0x52, 0x5c, 0x62) // eq ne (float lt/gt/le/ge are not in the table)
-	for op := byte(0x48); op <= 0x4f; op++ {               // i32 lt_s … ge_u
+	for op := byte(0x48); op <= 0x4f; op++ {                // i32 lt_s … ge_u
 		c[op] = 45
 	}
 	for op := byte(0x53); op <= 0x5a; op++ { // i64 lt_s … ge_u
