@@ -121,14 +121,40 @@ func New(ctx context.Context, cfg Config) (n *Network, err error) {
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("devnet: data dir: %w", err)
 	}
+	// An external gateway that is an Arweave node (arlocal, say) takes uploads only in base-layer transactions,
+	// which the SU and MU sign: their keys must then be RSA.
+	l1Network := ""
+	if cfg.GatewayURL != "" {
+		ictx, icancel := context.WithTimeout(ctx, 10*time.Second)
+		info, err := gateway.NewClient(cfg.GatewayURL, nil).Info(ictx)
+		icancel()
+		if err != nil {
+			return nil, fmt.Errorf("devnet: gateway %s: %w", cfg.GatewayURL, err)
+		}
+		if info.Network != gateway.Network {
+			l1Network = info.Network
+		}
+	}
 	wallets := map[string]*wallet.Wallet{}
 	for _, name := range []string{"su", "cu", "mu", "module"} {
 		// ed25519 keys sign in microseconds and deterministically: the module id is stable across restarts.
-		w, err := LoadOrCreateWallet(filepath.Join(cfg.Dir, WalletsDir, name+".json"), wallet.ED25519)
+		kind := wallet.ED25519
+		if l1Network != "" && (name == "su" || name == "mu") {
+			kind = wallet.RSA
+		}
+		w, err := LoadOrCreateWallet(filepath.Join(cfg.Dir, WalletsDir, name+".json"), kind)
 		if err != nil {
 			return nil, fmt.Errorf("devnet: %w", err)
 		}
 		wallets[name] = w
+	}
+	if strings.HasPrefix(l1Network, "arlocal.") {
+		// arlocal is a test network whose tokens are minted on request: fund what the SU's and MU's uploads pay.
+		for _, name := range []string{"su", "mu"} {
+			if err := mintArlocal(ctx, cfg.GatewayURL, wallets[name].Address()); err != nil {
+				return nil, fmt.Errorf("devnet: %w", err)
+			}
+		}
 	}
 	if n.module, err = cfg.Module.Item(wallets["module"]); err != nil {
 		return nil, fmt.Errorf("devnet: default %w", err)
@@ -182,6 +208,14 @@ func New(ctx context.Context, cfg Config) (n *Network, err error) {
 	// wallets sign: those must then be RSA keys (put them in DIR/wallets before the first start).
 	sgw.Signer = wallets["su"]
 	n.gwc.Signer = wallets["mu"]
+	if l1Network != "" {
+		for _, c := range []*gateway.Client{sgw, n.gwc} {
+			if err := c.CheckUploads(ctx); err != nil {
+				return nil, fmt.Errorf("devnet: %w (the wallets in %s were made for aogo's own gateway: use a new --data dir)",
+					err, filepath.Join(cfg.Dir, WalletsDir))
+			}
+		}
+	}
 	if n.su, err = su.New(su.Config{
 		Wallet: wallets["su"], Store: suStore, Uploader: sgw, Heights: sgw, Messages: sgw,
 		URL: n.info.SU, Logger: n.log, // the SU names itself in its log lines
@@ -383,4 +417,24 @@ func (g gatewayBlocks) Blocks(ctx context.Context, lo, hi int64) ([]cu.Block, er
 		out[i] = cu.Block{Height: int64(b.Height), Timestamp: b.Timestamp * 1000}
 	}
 	return out, nil
+}
+
+// arlocalFunds is what aogo dev mints to each of its unit wallets on arlocal: 1,000 AR, far more than any
+// development session's uploads cost there.
+const arlocalFunds = "1000000000000000"
+
+func mintArlocal(ctx context.Context, gatewayURL, addr string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(gatewayURL, "/")+"/mint/"+addr+"/"+arlocalFunds, nil)
+	if err != nil {
+		return fmt.Errorf("arlocal mint: %w", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("arlocal mint for %s: %w", addr, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("arlocal mint for %s: HTTP %d", addr, resp.StatusCode)
+	}
+	return nil
 }

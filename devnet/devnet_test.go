@@ -17,6 +17,7 @@ import (
 	"github.com/aogo/aogo/dataitem"
 	"github.com/aogo/aogo/devnet"
 	"github.com/aogo/aogo/gateway"
+	"github.com/aogo/aogo/internal/testenv"
 	"github.com/aogo/aogo/wallet"
 )
 
@@ -233,5 +234,59 @@ func TestExternalGateway(t *testing.T) {
 	r, err := c.Eval(ctx, pid, "return 'external'")
 	if err != nil || devnet.OutputText(r.Result) != "external" {
 		t.Fatalf("eval: %v %+v", err, r)
+	}
+}
+
+// TestArlocalGateway: `aogo dev --gateway <arlocal>`: the network makes RSA keys for its SU and MU (arlocal takes
+// only base-layer transactions), funds them there, publishes its module and Scheduler-Location to arlocal, and
+// a spawn and an Eval work end to end, the uploads landing on arlocal.
+func TestArlocalGateway(t *testing.T) {
+	arlocal := testenv.Arlocal(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	dir := t.TempDir()
+	n, err := devnet.New(ctx, devnet.Config{Dir: dir, Listen: "127.0.0.1:0", GatewayURL: arlocal, Logger: testLogger(t)})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- n.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done; n.Close() })
+	select {
+	case <-n.Ready():
+	case err := <-done:
+		t.Fatalf("stopped: %v", err)
+	case <-time.After(2 * time.Minute):
+		t.Fatal("not ready")
+	}
+	for _, name := range []string{"su", "mu"} {
+		w, err := wallet.Load(filepath.Join(dir, devnet.WalletsDir, name+".json"))
+		if err != nil || w.Kind() != wallet.RSA {
+			t.Fatalf("%s wallet: %v", name, err)
+		}
+	}
+	gc := gateway.NewClient(arlocal, nil)
+	if _, _, err := gc.Tags(ctx, n.Info().Module); err != nil {
+		t.Fatalf("module not on arlocal: %v", err)
+	}
+	c := userClient(t, n)
+	pid, err := c.Spawn(ctx, devnet.Spawn{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := c.Eval(ctx, pid, "return 6 * 7")
+	if err != nil || devnet.OutputText(r.Result) != "42" {
+		t.Fatalf("eval: %v %+v", err, r)
+	}
+	// The process reaches arlocal through the SU's upload queue.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, _, err := gc.Tags(ctx, pid); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("process %s never reached arlocal", pid)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
