@@ -7,6 +7,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -60,22 +61,10 @@ func TestChunkSizes(t *testing.T) {
 			got = append(got, ch.Max-ch.Min)
 			prev = ch.Max
 		}
-		if prev != c.n || !equalInts(got, c.want) {
+		if prev != c.n || !slices.Equal(got, c.want) {
 			t.Errorf("%d bytes: chunk sizes %v, want %v", c.n, got, c.want)
 		}
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestTreeProofs checks each proof against the root: walking a data_path from the root must reach the chunk.

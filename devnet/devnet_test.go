@@ -24,11 +24,19 @@ import (
 // startNet runs a dev network on a free port in dir and waits until it is ready. It stops with the test.
 func startNet(t testing.TB, dir string, mod ...devnet.Module) *devnet.Network {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	cfg := devnet.Config{Dir: dir, Listen: "127.0.0.1:0", Logger: testLogger(t)}
+	cfg := devnet.Config{Dir: dir}
 	if len(mod) > 0 {
 		cfg.Module = mod[0]
 	}
+	return startNetConfig(t, cfg)
+}
+
+// startNetConfig starts a network with cfg (listening on a free loopback port, logging to the test) and
+// stops it when the test ends.
+func startNetConfig(t testing.TB, cfg devnet.Config) *devnet.Network {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cfg.Listen, cfg.Logger = "127.0.0.1:0", testLogger(t)
 	n, err := devnet.New(ctx, cfg)
 	if err != nil {
 		cancel()
@@ -50,8 +58,8 @@ func startNet(t testing.TB, dir string, mod ...devnet.Module) *devnet.Network {
 	case err := <-done:
 		done <- err
 		t.Fatalf("network stopped before ready: %v", err)
-	case <-time.After(time.Minute):
-		t.Fatal("network not ready in a minute")
+	case <-time.After(2 * time.Minute):
+		t.Fatal("network not ready in two minutes")
 	}
 	return n
 }
@@ -197,22 +205,8 @@ func TestExternalGateway(t *testing.T) {
 	srv := httptest.NewServer(gw)
 	t.Cleanup(srv.Close)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	n, err := devnet.New(ctx, devnet.Config{Dir: t.TempDir(), Listen: "127.0.0.1:0", GatewayURL: srv.URL, Logger: testLogger(t)})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- n.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done; n.Close() })
-	select {
-	case <-n.Ready():
-	case err := <-done:
-		t.Fatalf("stopped: %v", err)
-	case <-time.After(time.Minute):
-		t.Fatal("not ready")
-	}
+	ctx := context.Background()
+	n := startNetConfig(t, devnet.Config{Dir: t.TempDir(), GatewayURL: srv.URL})
 	if n.Info().Gateway != srv.URL {
 		t.Fatalf("gateway %q, want %q", n.Info().Gateway, srv.URL)
 	}
@@ -242,23 +236,9 @@ func TestExternalGateway(t *testing.T) {
 // a spawn and an Eval work end to end, the uploads landing on arlocal.
 func TestArlocalGateway(t *testing.T) {
 	arlocal := testenv.Arlocal(t)
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx := context.Background()
 	dir := t.TempDir()
-	n, err := devnet.New(ctx, devnet.Config{Dir: dir, Listen: "127.0.0.1:0", GatewayURL: arlocal, Logger: testLogger(t)})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- n.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done; n.Close() })
-	select {
-	case <-n.Ready():
-	case err := <-done:
-		t.Fatalf("stopped: %v", err)
-	case <-time.After(2 * time.Minute):
-		t.Fatal("not ready")
-	}
+	n := startNetConfig(t, devnet.Config{Dir: dir, GatewayURL: arlocal})
 	for _, name := range []string{"su", "mu"} {
 		w, err := wallet.Load(filepath.Join(dir, devnet.WalletsDir, name+".json"))
 		if err != nil || w.Kind() != wallet.RSA {

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,30 +19,12 @@ import (
 	"github.com/aogo/aogo/wallet"
 )
 
-// lockedLog collects a unit's log for printing when the test fails.
-type lockedLog struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // runUnitInProcess runs `aogo UNIT --listen 127.0.0.1:0 ARGS…` through run() until the test ends and returns
 // the listen address and the unit's wallet address from its "listening on ADDR address ADDRESS" line.
 func runUnitInProcess(t *testing.T, unit string, args ...string) (addr, address string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	logs := &lockedLog{}
+	logs := &testenv.SyncBuffer{}
 	pr, pw := io.Pipe()
 	done := make(chan int, 1)
 	go func() {

@@ -95,7 +95,7 @@ func Arlocal(tb testing.TB) string {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	var out syncBuffer
+	var out SyncBuffer
 	cmd := exec.Command(node, script, strconv.Itoa(port), "--dbpath", "db", "--hidelogs")
 	cmd.Dir = dir // arlocal writes ./logs and --dbpath relative to its working directory
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -137,19 +137,19 @@ func Arlocal(tb testing.TB) string {
 	}
 }
 
-// syncBuffer collects a child's output written from several goroutines.
-type syncBuffer struct {
+// SyncBuffer collects output written from several goroutines (a child process's, a unit's log).
+type SyncBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+func (b *SyncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()

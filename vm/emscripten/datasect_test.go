@@ -1,6 +1,9 @@
 package emscripten
 
-import "testing"
+import (
+	"encoding/binary"
+	"testing"
+)
 
 func TestDataExtent(t *testing.T) {
 	for _, mod := range realModules {
@@ -25,9 +28,9 @@ func FuzzDataExtent(f *testing.F) {
 	f.Add(uint32(7), []byte("x"), []byte{0x00, 0x23, 0x00, 0x0b, 0x00})
 	f.Fuzz(func(t *testing.T, off uint32, data, raw []byte) {
 		// i32.const takes a signed LEB128 of the offset as an i32.
-		seg := append([]byte{0x00, 0x41}, appendSLEB(nil, int64(int32(off)))...)
+		seg := append([]byte{0x00, 0x41}, appendSLEB64(nil, int64(int32(off)))...)
 		seg = append(seg, 0x0b)
-		seg = append(appendULEB(seg, uint64(len(data))), data...)
+		seg = append(binary.AppendUvarint(seg, uint64(len(data))), data...)
 		if end, ok := dataExtent(module(seg)); !ok || end != uint64(off)+uint64(len(data)) {
 			t.Fatalf("segment at %d of %d bytes: extent %d, ok %v", off, len(data), end, ok)
 		}
@@ -39,31 +42,6 @@ func FuzzDataExtent(f *testing.F) {
 // module wraps one data segment's bytes in a module with a one-segment data section.
 func module(seg []byte) []byte {
 	body := append([]byte{0x01}, seg...)
-	wasm := appendULEB([]byte("\x00asm\x01\x00\x00\x00\x0b"), uint64(len(body)))
+	wasm := binary.AppendUvarint([]byte("\x00asm\x01\x00\x00\x00\x0b"), uint64(len(body)))
 	return append(wasm, body...)
-}
-
-func appendULEB(b []byte, v uint64) []byte {
-	for {
-		c := byte(v & 0x7f)
-		v >>= 7
-		if v != 0 {
-			c |= 0x80
-		}
-		b = append(b, c)
-		if v == 0 {
-			return b
-		}
-	}
-}
-
-func appendSLEB(b []byte, v int64) []byte {
-	for {
-		c := byte(v & 0x7f)
-		v >>= 7
-		if (v == 0 && c&0x40 == 0) || (v == -1 && c&0x40 != 0) {
-			return append(b, c)
-		}
-		b = append(b, c|0x80)
-	}
 }

@@ -3,6 +3,7 @@ package emscripten
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -109,10 +110,10 @@ func TestMeteringOutOfGas(t *testing.T) {
 // branches, an element segment and a start function: every index meterModule moves.
 func tinyModule() []byte {
 	sec := func(id byte, payload ...byte) []byte {
-		return append(append([]byte{id}, appendULEB(nil, uint64(len(payload)))...), payload...)
+		return append(append([]byte{id}, binary.AppendUvarint(nil, uint64(len(payload)))...), payload...)
 	}
 	body := func(code ...byte) []byte { // no locals
-		return append(appendULEB(nil, uint64(len(code)+1)), append([]byte{0x00}, code...)...)
+		return append(binary.AppendUvarint(nil, uint64(len(code)+1)), append([]byte{0x00}, code...)...)
 	}
 	m := []byte("\x00asm\x01\x00\x00\x00")
 	m = append(m, sec(1, 0x02, 0x60, 0x00, 0x00, 0x60, 0x01, 0x7f, 0x00)...) // ()->(), (i32)->()
