@@ -118,6 +118,9 @@ type MU struct {
 
 	inflightMu sync.Mutex
 	inflight   map[int64]bool
+	// deferred holds tasks a worker popped while another goroutine held them (see claimOrDefer); release
+	// queues them again.
+	deferred map[int64]Task
 
 	cronWake chan struct{}
 }
@@ -134,7 +137,7 @@ func New(cfg Config) (*MU, error) {
 		build:    builder{signer: cfg.Wallet, maxSize: cfg.MaxItemSize},
 		log:      cfg.Logger,
 		q:        newQueue(cfg.Now),
-		inflight: map[int64]bool{},
+		inflight: map[int64]bool{}, deferred: map[int64]Task{},
 		cronWake: make(chan struct{}, 1),
 	}
 	for _, u := range cfg.CUs {
@@ -216,10 +219,30 @@ func (m *MU) claim(id int64) bool {
 	return true
 }
 
+// claimOrDefer is claim for a worker: a task someone else holds is set aside, not dropped, and queued again
+// when they release it. Whoever holds it usually hands the task on itself, and the second run then finds its
+// stage gone (ErrStale); but a holder may also stop with it: a task being parked while an operator unparks it,
+// say, would otherwise never run again.
+func (m *MU) claimOrDefer(t Task) bool {
+	m.inflightMu.Lock()
+	defer m.inflightMu.Unlock()
+	if m.inflight[t.ID] {
+		m.deferred[t.ID] = t
+		return false
+	}
+	m.inflight[t.ID] = true
+	return true
+}
+
 func (m *MU) release(id int64) {
 	m.inflightMu.Lock()
 	delete(m.inflight, id)
+	t, again := m.deferred[id]
+	delete(m.deferred, id)
 	m.inflightMu.Unlock()
+	if again {
+		m.q.push(t)
+	}
 }
 
 func (m *MU) isInflight(id int64) bool {

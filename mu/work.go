@@ -17,8 +17,8 @@ func (m *MU) worker(ctx context.Context) {
 		if !ok {
 			return
 		}
-		if !m.claim(t.ID) {
-			continue // the request that created it is still working it, and will hand it on
+		if !m.claimOrDefer(t) {
+			continue // someone is still working it; release queues it again
 		}
 		retry := m.runTask(ctx, t)
 		// Release before re-queueing: a worker that pops a task someone still holds skips it.
