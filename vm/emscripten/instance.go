@@ -67,7 +67,8 @@ type instance struct {
 	gasUsed  uint64
 	gasLimit uint64
 	metered  bool // the module imports metering.usegas
-	// gas and gasLimit: the counter and limit meterModule adds to modules of the metering formats (nil otherwise).
+	// gas and gasLimitG are the counter and limit globals meterModule adds to modules of the metering formats
+	// (nil otherwise).
 	gas, gasLimitG *wasmtime.Global
 }
 
@@ -471,7 +472,7 @@ func (in *instance) apply(ctx context.Context, msg, env []byte) (res vm.Result, 
 			// Fuel is the Compute-Limit on every format; report it as the glue reports gas exhaustion.
 			res.Error = errOutOfGas.Error()
 		}
-		res.GasUsed = in.gasReport(res.FuelUsed)
+		res.GasUsed = in.gasReport()
 		return res, nil
 	}
 	r, err := vm.DecodeResponse(out)
@@ -479,7 +480,7 @@ func (in *instance) apply(ctx context.Context, msg, env []byte) (res vm.Result, 
 		r = vm.Result{Error: err.Error()}
 	}
 	r.FuelUsed = res.FuelUsed
-	r.GasUsed = in.gasReport(res.FuelUsed)
+	r.GasUsed = in.gasReport()
 	return r, nil
 }
 
@@ -498,7 +499,7 @@ func (in *instance) refill() error {
 	return nil
 }
 
-func (in *instance) gasReport(fuel uint64) uint64 {
+func (in *instance) gasReport() uint64 {
 	switch {
 	case in.metered:
 		return in.gasUsed
