@@ -100,13 +100,23 @@ func TestEdgeGrowWithinLimit(t *testing.T) {
 	}
 }
 
-// TestEdgeDifferential runs edge3 (the one edge module the reference's emscripten3 glue can link: it imports
-// nothing the glue lacks) through @permaweb/ao-loader and through us: boot under main(0, 0), state, an error
-// that rolls back, longjmp through invoke_vii, heap growth, and gas running out under a Compute-Limit.
+// TestEdgeDifferential runs the edge modules the reference's glues can link (edge1 under the v1 glue, edge3
+// under emscripten3: neither imports anything its glue lacks) through @permaweb/ao-loader and through us: boot
+// under main(0, 0), state, an error that rolls back, longjmp through invoke_vii, heap growth, and gas running
+// out under a Compute-Limit.
 func TestEdgeDifferential(t *testing.T) {
+	for _, mod := range []struct{ file, format string }{
+		{"testdata/wat/edge1.wasm", "wasm32-unknown-emscripten"},
+		{"testdata/wat/edge3.wasm", "wasm32-unknown-emscripten3"},
+	} {
+		t.Run(mod.format, func(t *testing.T) { edgeDifferential(t, mod.file, mod.format) })
+	}
+}
+
+func edgeDifferential(t *testing.T, file, format string) {
 	node := testenv.Node(t)
 	nodeModules := testenv.NodeModules(t, "@permaweb/ao-loader")
-	const format, limit = "wasm32-unknown-emscripten3", "50000000"
+	const limit = "50000000"
 	dir := t.TempDir()
 	cmds := []string{"b", "i", "i", "e", "i", "l", "m", "g", "i"}
 	var log bytes.Buffer
@@ -121,7 +131,7 @@ func TestEdgeDifferential(t *testing.T) {
 	if err := os.WriteFile(procPath, []byte(`{"Id":"P","Owner":"O","Tags":[]}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(node, "--experimental-wasm-memory64", "testdata/refrun.cjs", nodeModules, "testdata/wat/edge3.wasm", format, procPath, msgsPath, limit)
+	cmd := exec.Command(node, "--experimental-wasm-memory64", "testdata/refrun.cjs", nodeModules, file, format, procPath, msgsPath, limit)
 	cmd.Env = append(os.Environ(), "AOGO_REFRUN_INPUTS=1")
 	out, err := cmd.Output()
 	if err != nil {
@@ -137,7 +147,7 @@ func TestEdgeDifferential(t *testing.T) {
 	if len(ref) != len(cmds) {
 		t.Fatalf("reference gave %d results for %d messages:\n%s", len(ref), len(cmds), out)
 	}
-	wasm, err := os.ReadFile("testdata/wat/edge3.wasm")
+	wasm, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
