@@ -50,13 +50,13 @@ func (u *Unit) commit(ctx context.Context, batch []*pending) {
 		return
 	}
 	slots := make([]Slot, len(live))
-	var uploads [][]byte
+	queued := false
 	for i, p := range live {
 		slots[i] = p.slot
-		uploads = append(uploads, p.uploads...)
+		queued = queued || p.slot.Upload
 	}
 	start := time.Now()
-	err := u.cfg.Store.Commit(ctx, slots, uploads)
+	err := u.cfg.Store.Commit(ctx, slots, nil)
 	u.metrics.observeCommit(time.Since(start), len(live), err)
 	if err != nil {
 		err = fmt.Errorf("commit %d slots: %w", len(live), err)
@@ -72,7 +72,7 @@ func (u *Unit) commit(ctx context.Context, batch []*pending) {
 	for _, p := range live {
 		u.finish(p, nil)
 	}
-	if len(uploads) > 0 {
+	if queued {
 		u.wakeUploader()
 	}
 }

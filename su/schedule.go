@@ -48,12 +48,11 @@ type procState struct {
 
 // pending is a slot on its way to the store; done closes when it is durable (err nil) or refused.
 type pending struct {
-	slot    Slot
-	uploads [][]byte
-	proc    *procState
-	gen     uint64
-	done    chan struct{}
-	err     error
+	slot Slot
+	proc *procState
+	gen  uint64
+	done chan struct{}
+	err  error
 }
 
 // request is one write: an item to schedule, or (item nil) an assignment of an existing message.
@@ -209,13 +208,9 @@ func (u *Unit) place(ctx context.Context, ps *procState, r request) (*pending, *
 	}
 	slot.AssignmentID = a.ID()
 
+	// The store queues the message and assignment for upload by reference to the slot row.
+	slot.Upload = u.cfg.Uploader != nil
 	p := &pending{slot: slot, proc: ps, gen: gen, done: make(chan struct{})}
-	if u.cfg.Uploader != nil {
-		if r.raw != nil {
-			p.uploads = append(p.uploads, r.raw)
-		}
-		p.uploads = append(p.uploads, slot.Assignment)
-	}
 	// Queue while still holding the lock: the committer must see this process's slots in nonce order.
 	select {
 	case u.queue <- p:

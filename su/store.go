@@ -25,6 +25,10 @@ type Slot struct {
 	// Message is the scheduled item as received (ANS-104). Nil when a message was assigned by id: the SU then
 	// holds only the assignment, as the reference does.
 	Message []byte
+	// Upload asks Commit to queue the slot's Message (when held) and Assignment for the data-availability
+	// layer, by reference to the slot: the queue never holds a second copy of them. It is not stored; slots
+	// read back have it false.
+	Upload bool
 }
 
 // PageQuery selects part of a process's log. Bounds apply to the timestamp, or to the nonce when ByNonce: From
@@ -45,8 +49,9 @@ type Upload struct {
 // Store is the SU's durable state: the slots of every process and the upload queue. Implementations live in
 // store/sqlite and store/postgres; store/storetest holds the suite every one must pass.
 type Store interface {
-	// Commit writes slots and queues uploads in one durable transaction: when it returns nil, all of them
-	// survive a crash; on error, none of them is written.
+	// Commit writes slots and queues uploads (other items, as they are) in one durable transaction, with the
+	// items of every slot marked Upload: when it returns nil, all of them survive a crash; on error, none of
+	// them is written. PendingUploads gives a slot's message before its assignment.
 	Commit(ctx context.Context, slots []Slot, uploads [][]byte) error
 	// Last returns a process's highest-nonce slot, or ErrNotFound when the process has none.
 	Last(ctx context.Context, pid string) (Slot, error)

@@ -43,6 +43,12 @@ CREATE TABLE IF NOT EXISTS su_uploads (
 	seq BIGSERIAL PRIMARY KEY,
 	item BYTEA NOT NULL
 );
+-- An upload is an item as it is (item), or the message (part 0) or assignment (part 1) of a slot, by
+-- reference, so that a scheduled message is written once. Earlier versions queued items only.
+ALTER TABLE su_uploads ALTER COLUMN item DROP NOT NULL;
+ALTER TABLE su_uploads ADD COLUMN IF NOT EXISTS process TEXT;
+ALTER TABLE su_uploads ADD COLUMN IF NOT EXISTS nonce BIGINT;
+ALTER TABLE su_uploads ADD COLUMN IF NOT EXISTS part SMALLINT;
 `
 
 var suColumnList = []string{"process", "nonce", "timestamp", "block_height", "hash_chain", "assignment_id", "message_id",
@@ -102,13 +108,24 @@ func (s *SUStore) Commit(ctx context.Context, slots []su.Slot, uploads [][]byte)
 				return fmt.Errorf("copy %d slots: %w", len(slots), err)
 			}
 		}
-		if len(uploads) > 0 {
-			rows := make([][]any, len(uploads))
-			for i, up := range uploads {
-				rows[i] = []any{up}
+		// The items of slots marked Upload by reference (message, when held, then assignment), then the others.
+		var rows [][]any
+		for i := range slots {
+			sl := &slots[i]
+			if !sl.Upload {
+				continue
 			}
-			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"su_uploads"}, []string{"item"}, pgx.CopyFromRows(rows)); err != nil {
-				return fmt.Errorf("queue %d uploads: %w", len(uploads), err)
+			if sl.Message != nil {
+				rows = append(rows, []any{nil, sl.Process, int64(sl.Nonce), int16(0)})
+			}
+			rows = append(rows, []any{nil, sl.Process, int64(sl.Nonce), int16(1)})
+		}
+		for _, up := range uploads {
+			rows = append(rows, []any{up, nil, nil, nil})
+		}
+		if len(rows) > 0 {
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"su_uploads"}, []string{"item", "process", "nonce", "part"}, pgx.CopyFromRows(rows)); err != nil {
+				return fmt.Errorf("queue %d uploads: %w", len(rows), err)
 			}
 		}
 		return nil
@@ -209,7 +226,9 @@ func (s *SUStore) Page(ctx context.Context, pid string, q su.PageQuery) ([]su.Sl
 
 // PendingUploads returns up to limit queued uploads, oldest first.
 func (s *SUStore) PendingUploads(ctx context.Context, limit int) ([]su.Upload, error) {
-	rows, err := s.pool.Query(ctx, `SELECT seq, item FROM su_uploads ORDER BY seq LIMIT $1`, limit)
+	rows, err := s.pool.Query(ctx, `SELECT u.seq, CASE WHEN u.item IS NOT NULL THEN u.item WHEN u.part = 0 THEN s.message
+		ELSE s.assignment END FROM su_uploads u LEFT JOIN su_slots s ON s.process = u.process AND s.nonce = u.nonce
+		ORDER BY u.seq LIMIT $1`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("su store: upload queue: %w", err)
 	}
@@ -219,6 +238,9 @@ func (s *SUStore) PendingUploads(ctx context.Context, limit int) ([]su.Upload, e
 		var up su.Upload
 		if err := rows.Scan(&up.Seq, &up.Item); err != nil {
 			return nil, fmt.Errorf("su store: upload queue: %w", err)
+		}
+		if up.Item == nil {
+			return nil, fmt.Errorf("su store: upload queue: entry %d names a slot item that is not stored", up.Seq)
 		}
 		out = append(out, up)
 	}

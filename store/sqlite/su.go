@@ -22,7 +22,7 @@ type SUStore struct {
 	w, r, ckpt *sql.DB
 	// Multi-row inserts, by rows per statement (insertSizes): one statement per 32 slots costs far less than
 	// 32 statements.
-	insert, queue map[int]*sql.Stmt
+	insert, queue, queueRef map[int]*sql.Stmt
 	// Prepared reads: parsing SQL per call costs as much as running it.
 	last, find, content, item *sql.Stmt
 
@@ -77,10 +77,19 @@ WHEN EXISTS (SELECT 1 FROM su_slots WHERE substr(message_id, 1, 11) = substr(NEW
 	AND message_id = NEW.message_id AND process = NEW.process)
 BEGIN SELECT RAISE(ROLLBACK, 'message id already scheduled in this process'); END;
 CREATE INDEX IF NOT EXISTS su_slots_content ON su_slots(process, content_hash) WHERE content_hash IS NOT NULL;
-CREATE TABLE IF NOT EXISTS su_uploads (
+-- The upload queue: an item as it is (item), or the message (part 0) or assignment (part 1) of a slot, by
+-- reference, so that a scheduled message is written once. su_uploads, the queue of earlier versions (items
+-- only), is moved in and dropped.
+CREATE TABLE IF NOT EXISTS su_upload_queue (
 	seq INTEGER PRIMARY KEY AUTOINCREMENT,
-	item BLOB NOT NULL
+	item BLOB,
+	process TEXT,
+	nonce INTEGER,
+	part INTEGER
 );
+CREATE TABLE IF NOT EXISTS su_uploads (seq INTEGER PRIMARY KEY AUTOINCREMENT, item BLOB NOT NULL);
+INSERT INTO su_upload_queue (item) SELECT item FROM su_uploads ORDER BY seq;
+DROP TABLE su_uploads;
 `
 
 const suColumns = `process, nonce, timestamp, block_height, hash_chain, assignment_id, message_id, content_hash, assignment, message`
@@ -112,7 +121,7 @@ func OpenSU(path string) (*SUStore, error) {
 		w.Close()
 		return nil, fmt.Errorf("su store %s: create schema: %w", path, err)
 	}
-	s := &SUStore{w: w, insert: map[int]*sql.Stmt{}, queue: map[int]*sql.Stmt{}}
+	s := &SUStore{w: w, insert: map[int]*sql.Stmt{}, queue: map[int]*sql.Stmt{}, queueRef: map[int]*sql.Stmt{}}
 	if s.r, err = sql.Open("sqlite", base+"&_pragma=query_only(1)"); err == nil {
 		s.ckpt, err = sql.Open("sqlite", base+"&_pragma=synchronous(FULL)")
 	}
@@ -142,7 +151,10 @@ func OpenSU(path string) (*SUStore, error) {
 	}
 	for _, n := range insertSizes {
 		if s.insert[n], err = w.Prepare(`INSERT OR ROLLBACK INTO su_slots (` + suColumns + `) VALUES ` + valuesList(n, 10)); err == nil {
-			s.queue[n], err = w.Prepare(`INSERT INTO su_uploads (item) VALUES ` + valuesList(n, 1))
+			s.queue[n], err = w.Prepare(`INSERT INTO su_upload_queue (item) VALUES ` + valuesList(n, 1))
+		}
+		if err == nil {
+			s.queueRef[n], err = w.Prepare(`INSERT INTO su_upload_queue (process, nonce, part) VALUES ` + valuesList(n, 3))
 		}
 		if err != nil {
 			s.Close()
@@ -180,6 +192,18 @@ func (s *SUStore) Commit(ctx context.Context, slots []su.Slot, uploads [][]byte)
 		return fmt.Errorf("su commit: begin: %w", err)
 	}
 	defer tx.Rollback()
+	// The items of slots marked Upload, by reference: message (part 0, when held), then assignment (part 1).
+	var refs []any
+	for i := range slots {
+		sl := &slots[i]
+		if !sl.Upload {
+			continue
+		}
+		if sl.Message != nil {
+			refs = append(refs, sl.Process, int64(sl.Nonce), 0)
+		}
+		refs = append(refs, sl.Process, int64(sl.Nonce), 1)
+	}
 	args := make([]any, 0, 10*insertSizes[0])
 	for len(slots) > 0 {
 		n := chunk(len(slots))
@@ -200,6 +224,13 @@ func (s *SUStore) Commit(ctx context.Context, slots []su.Slot, uploads [][]byte)
 			return fmt.Errorf("su commit: slots %d..%d of %s: %w", slots[0].Nonce, slots[n-1].Nonce, slots[0].Process, err)
 		}
 		slots = slots[n:]
+	}
+	for len(refs) > 0 {
+		n := chunk(len(refs) / 3)
+		if _, err := tx.StmtContext(ctx, s.queueRef[n]).ExecContext(ctx, refs[:3*n]...); err != nil {
+			return fmt.Errorf("su commit: queue slot uploads: %w", err)
+		}
+		refs = refs[3*n:]
 	}
 	for len(uploads) > 0 {
 		n := chunk(len(uploads))
@@ -342,7 +373,9 @@ func (s *SUStore) Page(ctx context.Context, pid string, q su.PageQuery) ([]su.Sl
 
 // PendingUploads returns up to limit queued uploads, oldest first.
 func (s *SUStore) PendingUploads(ctx context.Context, limit int) ([]su.Upload, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT seq, item FROM su_uploads ORDER BY seq LIMIT ?`, limit)
+	rows, err := s.r.QueryContext(ctx, `SELECT q.seq, CASE WHEN q.item IS NOT NULL THEN q.item WHEN q.part = 0 THEN s.message
+		ELSE s.assignment END FROM su_upload_queue q LEFT JOIN su_slots s ON s.process = q.process AND s.nonce = q.nonce
+		ORDER BY q.seq LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("su store: upload queue: %w", err)
 	}
@@ -352,6 +385,9 @@ func (s *SUStore) PendingUploads(ctx context.Context, limit int) ([]su.Upload, e
 		var up su.Upload
 		if err := rows.Scan(&up.Seq, &up.Item); err != nil {
 			return nil, fmt.Errorf("su store: upload queue: %w", err)
+		}
+		if up.Item == nil {
+			return nil, fmt.Errorf("su store: upload queue: entry %d names a slot item that is not stored", up.Seq)
 		}
 		out = append(out, up)
 	}
@@ -367,7 +403,7 @@ func (s *SUStore) DeleteUploads(ctx context.Context, seqs []int64) error {
 	for i, v := range seqs {
 		args[i] = v
 	}
-	q := `DELETE FROM su_uploads WHERE seq IN (?` + strings.Repeat(",?", len(seqs)-1) + `)`
+	q := `DELETE FROM su_upload_queue WHERE seq IN (?` + strings.Repeat(",?", len(seqs)-1) + `)`
 	if _, err := s.w.ExecContext(ctx, q, args...); err != nil {
 		return fmt.Errorf("su store: dequeue uploads: %w", err)
 	}

@@ -30,6 +30,7 @@ func SU(t *testing.T, newStore SUOpener) {
 		{"PageByNonce", testSUPageByNonce},
 		{"CommitIsAtomic", testSUCommitIsAtomic},
 		{"UploadQueue", testSUUploadQueue},
+		{"SlotUploadsByReference", testSUSlotUploads},
 		{"Reopen", testSUReopen},
 		{"ConcurrentCommits", testSUConcurrentCommits},
 	}
@@ -329,6 +330,50 @@ func testSUUploadQueue(t *testing.T, open func() (su.Store, error)) {
 	if err := s.DeleteUploads(ctx, nil); err != nil {
 		t.Fatalf("DeleteUploads(nil): %v", err)
 	}
+}
+
+// testSUSlotUploads: a slot marked Upload queues its message (when held) and its assignment, in that order and
+// in slot order, without a second copy; an unmarked slot queues nothing; items queued as they are keep their
+// place among them; and the queue survives a reopen.
+func testSUSlotUploads(t *testing.T, open func() (su.Store, error)) {
+	s := mustOpen(t, open)
+	ctx := context.Background()
+	pid := randID()
+	a, b, c := slot(pid, 0), slot(pid, 1), slot(pid, 2)
+	a.Upload, c.Upload = true, true
+	c.Message = nil // assigned by id: only its assignment is held
+	if err := s.Commit(ctx, []su.Slot{a, b, c}, [][]byte{[]byte("location")}); err != nil {
+		t.Fatal(err)
+	}
+	want := [][]byte{a.Message, a.Assignment, c.Assignment, []byte("location")}
+	check := func(s su.Store, when string) []su.Upload {
+		t.Helper()
+		ups, err := s.PendingUploads(ctx, 10)
+		if err != nil {
+			t.Fatalf("%s: %v", when, err)
+		}
+		if len(ups) != len(want) {
+			t.Fatalf("%s: %d uploads, want %d", when, len(ups), len(want))
+		}
+		for i, up := range ups {
+			if !bytes.Equal(up.Item, want[i]) || (i > 0 && up.Seq <= ups[i-1].Seq) {
+				t.Fatalf("%s: upload %d is not the expected item (seq %d)", when, i, up.Seq)
+			}
+		}
+		return ups
+	}
+	ups := check(s, "after commit")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = mustOpen(t, open)
+	defer s.Close()
+	check(s, "after reopen")
+	if err := s.DeleteUploads(ctx, []int64{ups[0].Seq, ups[1].Seq}); err != nil {
+		t.Fatal(err)
+	}
+	want = want[2:]
+	check(s, "after delivering the first two")
 }
 
 func testSUReopen(t *testing.T, open func() (su.Store, error)) {
