@@ -192,8 +192,10 @@ func (c *CU) evaluate(ctx context.Context, p *proc, sched Scheduler, t target) (
 		}
 		p.memSize.Store(p.m.MemorySize())
 	}()
-	for t.toNonce < 0 || p.chain.Nonce < t.toNonce {
-		from := p.chain.Nonce
+	// fetch loads and verifies the page after nonce from. While a page is evaluated, the next one is fetched
+	// and verified on the other cores (prefetch): a replay's SU round trips, JSON and signature checks then
+	// overlap the evaluation instead of adding to it.
+	fetch := func(ctx context.Context, from int64) fetched {
 		q := client.SUQuery{FromNonce: &from, Limit: c.cfg.PageSize, ShowAnchor: true}
 		if t.toNonce >= 0 {
 			to := t.toNonce
@@ -201,9 +203,39 @@ func (c *CU) evaluate(ctx context.Context, p *proc, sched Scheduler, t target) (
 		}
 		page, err := sched.Page(ctx, p.id, q)
 		if err != nil {
-			return fmt.Errorf("load messages of %s from nonce %d: %w", p.id, from, err)
+			return fetched{err: fmt.Errorf("load messages of %s from nonce %d: %w", p.id, from, err)}
 		}
-		sigErrs := c.verifyPage(p, page)
+		return fetched{page: page, sigErrs: c.verifyPage(p, page)}
+	}
+	var prefetch chan fetched
+	cancelPrefetch := func() {}
+	defer func() {
+		cancelPrefetch()
+		if prefetch != nil {
+			<-prefetch // the goroutine is ours: wait for it before returning
+		}
+	}()
+	for t.toNonce < 0 || p.chain.Nonce < t.toNonce {
+		var cur fetched
+		if prefetch != nil {
+			cur = <-prefetch
+			prefetch = nil
+			cancelPrefetch()
+		} else {
+			cur = fetch(ctx, p.chain.Nonce)
+		}
+		if cur.err != nil {
+			return cur.err
+		}
+		page, sigErrs := cur.page, cur.sigErrs
+		if n := len(page.Edges); page.PageInfo.HasNextPage && n > 0 {
+			if last, err := assignmentMeta(&page.Edges[n-1].Node.Assignment); err == nil {
+				pctx, cancel := context.WithCancel(ctx)
+				ch := make(chan fetched, 1)
+				go func() { ch <- fetch(pctx, last.Nonce) }()
+				prefetch, cancelPrefetch = ch, cancel
+			}
+		}
 		progressed := false
 		for i := range page.Edges {
 			node := &page.Edges[i].Node
@@ -241,6 +273,13 @@ func (c *CU) evaluate(ctx context.Context, p *proc, sched Scheduler, t target) (
 		}
 	}
 	return nil
+}
+
+// fetched is a loaded and verified page of a process's log.
+type fetched struct {
+	page    *client.SUPage
+	sigErrs []error
+	err     error
 }
 
 // run is one evaluation pass: it batches evaluations for the store.
