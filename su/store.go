@@ -3,6 +3,7 @@ package su
 import (
 	"context"
 	"errors"
+	"fmt"
 )
 
 // ErrNotFound is returned by a Store when the asked slot, item or process does not exist.
@@ -44,6 +45,58 @@ type PageQuery struct {
 type Upload struct {
 	Seq  int64
 	Item []byte
+}
+
+// SlotUpload is one queued item of a slot marked Upload, held by reference: its message (Part 0) or its
+// assignment (Part 1).
+type SlotUpload struct {
+	Process string
+	Nonce   uint64
+	Part    int
+}
+
+// SlotUploads lists what Commit queues for the slots marked Upload, in queue order: each slot's message (when
+// held), then its assignment. Store implementations write these references, not the bytes.
+func SlotUploads(slots []Slot) []SlotUpload {
+	var out []SlotUpload
+	for i := range slots {
+		sl := &slots[i]
+		if !sl.Upload {
+			continue
+		}
+		if sl.Message != nil {
+			out = append(out, SlotUpload{sl.Process, sl.Nonce, 0})
+		}
+		out = append(out, SlotUpload{sl.Process, sl.Nonce, 1})
+	}
+	return out
+}
+
+// UploadRows is what ScanUploads reads: database/sql's and pgx's rows both are.
+type UploadRows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// ScanUploads reads PendingUploads rows of (seq, item) into Uploads. A NULL item is a reference to a slot item
+// the store does not hold, which a Commit never writes: an error, not a silent gap in the queue.
+func ScanUploads(rows UploadRows) ([]Upload, error) {
+	var out []Upload
+	for rows.Next() {
+		var up Upload
+		if err := rows.Scan(&up.Seq, &up.Item); err != nil {
+			return nil, fmt.Errorf("su store: upload queue: %w", err)
+		}
+		if up.Item == nil {
+			return nil, fmt.Errorf("su store: upload queue: entry %d names a slot item that is not stored", up.Seq)
+		}
+		out = append(out, up)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("su store: upload queue: %w", err)
+	}
+	return out, nil
 }
 
 // Store is the SU's durable state: the slots of every process and the upload queue. Implementations live in

@@ -110,15 +110,8 @@ func (s *SUStore) Commit(ctx context.Context, slots []su.Slot, uploads [][]byte)
 		}
 		// The items of slots marked Upload by reference (message, when held, then assignment), then the others.
 		var rows [][]any
-		for i := range slots {
-			sl := &slots[i]
-			if !sl.Upload {
-				continue
-			}
-			if sl.Message != nil {
-				rows = append(rows, []any{nil, sl.Process, int64(sl.Nonce), int16(0)})
-			}
-			rows = append(rows, []any{nil, sl.Process, int64(sl.Nonce), int16(1)})
+		for _, r := range su.SlotUploads(slots) {
+			rows = append(rows, []any{nil, r.Process, int64(r.Nonce), int16(r.Part)})
 		}
 		for _, up := range uploads {
 			rows = append(rows, []any{up, nil, nil, nil})
@@ -233,18 +226,7 @@ func (s *SUStore) PendingUploads(ctx context.Context, limit int) ([]su.Upload, e
 		return nil, fmt.Errorf("su store: upload queue: %w", err)
 	}
 	defer rows.Close()
-	var out []su.Upload
-	for rows.Next() {
-		var up su.Upload
-		if err := rows.Scan(&up.Seq, &up.Item); err != nil {
-			return nil, fmt.Errorf("su store: upload queue: %w", err)
-		}
-		if up.Item == nil {
-			return nil, fmt.Errorf("su store: upload queue: entry %d names a slot item that is not stored", up.Seq)
-		}
-		out = append(out, up)
-	}
-	return out, rows.Err()
+	return su.ScanUploads(rows)
 }
 
 // DeleteUploads removes delivered uploads.

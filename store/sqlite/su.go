@@ -192,17 +192,9 @@ func (s *SUStore) Commit(ctx context.Context, slots []su.Slot, uploads [][]byte)
 		return fmt.Errorf("su commit: begin: %w", err)
 	}
 	defer tx.Rollback()
-	// The items of slots marked Upload, by reference: message (part 0, when held), then assignment (part 1).
 	var refs []any
-	for i := range slots {
-		sl := &slots[i]
-		if !sl.Upload {
-			continue
-		}
-		if sl.Message != nil {
-			refs = append(refs, sl.Process, int64(sl.Nonce), 0)
-		}
-		refs = append(refs, sl.Process, int64(sl.Nonce), 1)
+	for _, r := range su.SlotUploads(slots) {
+		refs = append(refs, r.Process, int64(r.Nonce), r.Part)
 	}
 	args := make([]any, 0, 10*insertSizes[0])
 	for len(slots) > 0 {
@@ -380,18 +372,7 @@ func (s *SUStore) PendingUploads(ctx context.Context, limit int) ([]su.Upload, e
 		return nil, fmt.Errorf("su store: upload queue: %w", err)
 	}
 	defer rows.Close()
-	var out []su.Upload
-	for rows.Next() {
-		var up su.Upload
-		if err := rows.Scan(&up.Seq, &up.Item); err != nil {
-			return nil, fmt.Errorf("su store: upload queue: %w", err)
-		}
-		if up.Item == nil {
-			return nil, fmt.Errorf("su store: upload queue: entry %d names a slot item that is not stored", up.Seq)
-		}
-		out = append(out, up)
-	}
-	return out, rows.Err()
+	return su.ScanUploads(rows)
 }
 
 // DeleteUploads removes delivered uploads.
