@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -49,6 +50,24 @@ func (f *devClientFlags) dial(ctx context.Context) (*devnet.Client, error) {
 		return nil, err
 	}
 	return devnet.Dial(ctx, f.url, w, &http.Client{Timeout: 5 * time.Minute})
+}
+
+// parseVerb parses a client verb's flags (see parseVerbFlags) and wants exactly n positional arguments. When ok
+// is false the verb returns code: 0 after -h, 2 after a usage error (usage printed).
+func parseVerb(fs *flag.FlagSet, args []string, n int, usage string, stderr io.Writer) (pos []string, code int, ok bool) {
+	fs.Usage = func() { fmt.Fprintln(stderr, usage); fs.PrintDefaults() }
+	pos, err := parseVerbFlags(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, 0, false
+		}
+		return nil, 2, false
+	}
+	if len(pos) != n {
+		fmt.Fprintln(stderr, usage)
+		return nil, 2, false
+	}
+	return pos, 0, true
 }
 
 // parseVerbFlags parses the flags of a client verb wherever they appear and returns the positional arguments in

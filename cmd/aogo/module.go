@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -32,15 +31,11 @@ func runModule(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	compLimit := fs.String("compute-limit", devnet.DefaultComputeLimit, "Compute-Limit tag; empty: none")
 	var tags tagFlags
 	fs.Var(&tags, "tag", "extra tag `NAME=VALUE`, repeatable")
-	fs.Usage = func() { fmt.Fprintln(stderr, moduleUsage); fs.PrintDefaults() }
-	pos, err := parseVerbFlags(fs, args[1:])
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	pos, code, ok := parseVerb(fs, args[1:], 1, moduleUsage, stderr)
+	if !ok {
+		return code
 	}
-	if len(pos) != 1 || *format == "" {
+	if *format == "" {
 		fmt.Fprintln(stderr, moduleUsage)
 		return 2
 	}

@@ -38,17 +38,9 @@ func runRepl(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var cf devClientFlags
 	cf.register(fs)
 	poll := fs.Duration("poll", 2*time.Second, "how often to look for new Inbox messages (0: only after each line)")
-	fs.Usage = func() { fmt.Fprintln(stderr, replUsage); fs.PrintDefaults() }
-	pos, err := parseVerbFlags(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if len(pos) != 1 {
-		fmt.Fprintln(stderr, replUsage)
-		return 2
+	pos, code, ok := parseVerb(fs, args, 1, replUsage, stderr)
+	if !ok {
+		return code
 	}
 	pid := pos[0]
 	c, err := cf.dial(ctx)

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
-	"fmt"
 	"io"
 )
 
@@ -20,17 +18,9 @@ func runResult(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.SetOutput(stderr)
 	var cf devClientFlags
 	cf.register(fs)
-	fs.Usage = func() { fmt.Fprintln(stderr, resultUsage); fs.PrintDefaults() }
-	pos, err := parseVerbFlags(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if len(pos) != 2 {
-		fmt.Fprintln(stderr, resultUsage)
-		return 2
+	pos, code, ok := parseVerb(fs, args, 2, resultUsage, stderr)
+	if !ok {
+		return code
 	}
 	c, err := cf.dial(ctx)
 	if err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -28,17 +27,9 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	noWait := fs.Bool("no-wait", false, "print the message id only; do not wait for the result")
 	var tags tagFlags
 	fs.Var(&tags, "tag", "message tag `NAME=VALUE`, repeatable")
-	fs.Usage = func() { fmt.Fprintln(stderr, sendUsage); fs.PrintDefaults() }
-	pos, err := parseVerbFlags(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if len(pos) != 1 {
-		fmt.Fprintln(stderr, sendUsage)
-		return 2
+	pos, code, ok := parseVerb(fs, args, 1, sendUsage, stderr)
+	if !ok {
+		return code
 	}
 	pid := pos[0]
 	body, err := readData(*data, *dataFile)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -28,17 +27,9 @@ func runSpawn(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	dataFile := fs.String("data-file", "", "read the process data from `FILE` (- = stdin)")
 	var tags tagFlags
 	fs.Var(&tags, "tag", "process tag `NAME=VALUE`, repeatable (Name, Cron-Interval, Cron-Tag-Action, Authority, …)")
-	fs.Usage = func() { fmt.Fprintln(stderr, spawnUsage); fs.PrintDefaults() }
-	pos, err := parseVerbFlags(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if len(pos) != 0 {
-		fmt.Fprintln(stderr, spawnUsage)
-		return 2
+	_, code, ok := parseVerb(fs, args, 0, spawnUsage, stderr)
+	if !ok {
+		return code
 	}
 	body, err := readData(*data, *dataFile)
 	if err != nil {
