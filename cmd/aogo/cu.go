@@ -6,10 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -64,11 +62,7 @@ func runCU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail("--memory-hash: %v", err)
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
-	if err := os.MkdirAll(*dataDir, 0o700); err != nil {
-		return fail("data dir: %v", err)
-	}
-	w, err := unitWallet("cu", *walletPath, *dataDir, log)
+	w, log, err := unitSetup("cu", *walletPath, *dataDir, stderr)
 	if err != nil {
 		return fail("%v", err)
 	}

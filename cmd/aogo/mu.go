@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -82,11 +81,7 @@ func runMU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		hintMap[addr] = strings.TrimRight(u, "/")
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
-	if err := os.MkdirAll(*dataDir, 0o700); err != nil {
-		return fail("data dir: %v", err)
-	}
-	w, err := unitWallet("mu", *walletPath, *dataDir, log)
+	w, log, err := unitSetup("mu", *walletPath, *dataDir, stderr)
 	if err != nil {
 		return fail("%v", err)
 	}

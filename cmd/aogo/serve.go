@@ -17,6 +17,17 @@ import (
 	"github.com/aogo/aogo/wallet"
 )
 
+// unitSetup starts a unit's logger (to stderr), makes its data directory and loads or makes its wallet
+// (unitWallet): what every unit command does first.
+func unitSetup(name, walletPath, dataDir string, stderr io.Writer) (*wallet.Wallet, *slog.Logger, error) {
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("data dir: %w", err)
+	}
+	w, err := unitWallet(name, walletPath, dataDir, log)
+	return w, log, err
+}
+
 // unitWallet loads the wallet at path or, with no path, the ed25519 wallet a unit keeps in its data dir as
 // NAME-wallet.json, made on first start (an ed25519 key signs in microseconds; pass --wallet for an Arweave JWK).
 func unitWallet(name, path, dataDir string, log *slog.Logger) (*wallet.Wallet, error) {

@@ -5,10 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -39,11 +37,7 @@ func runSU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return code
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
-	if err := os.MkdirAll(*dataDir, 0o700); err != nil {
-		return fail("data dir: %v", err)
-	}
-	w, err := unitWallet("su", *walletPath, *dataDir, log)
+	w, log, err := unitSetup("su", *walletPath, *dataDir, stderr)
 	if err != nil {
 		return fail("%v", err)
 	}
