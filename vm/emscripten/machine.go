@@ -372,25 +372,35 @@ func lookupFormat(name string) (*format, error) {
 	return f, nil
 }
 
-// Open implements vm.Loader.
-func (loader) Open(format string, wasm []byte, opts vm.Options) (vm.Machine, error) {
+// booted compiles wasm for format (cached) and returns a machine with a fresh instance that has run start-up,
+// not yet its current one: what Open and Restore both begin with.
+func booted(format string, wasm []byte, opts vm.Options) (*machine, *instance, error) {
 	f, err := lookupFormat(format)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cm, err := compile(wasm, opts.CacheDir, f.meteredAtLoad)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	m := &machine{f: f, cm: cm, opts: opts}
 	m.withDriveCache()
 	in, err := newInstance(cm, f, m.opts)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := in.boot(); err != nil {
 		in.close()
-		return nil, fmt.Errorf("start-up: %w", err)
+		return nil, nil, fmt.Errorf("start-up: %w", err)
+	}
+	return m, in, nil
+}
+
+// Open implements vm.Loader.
+func (loader) Open(format string, wasm []byte, opts vm.Options) (vm.Machine, error) {
+	m, in, err := booted(format, wasm, opts)
+	if err != nil {
+		return nil, err
 	}
 	in.bootImage() // while pristine
 	m.cur = in
@@ -401,27 +411,14 @@ func (loader) Open(format string, wasm []byte, opts vm.Options) (vm.Machine, err
 
 // Restore implements vm.Loader.
 func (loader) Restore(format string, wasm []byte, opts vm.Options, r io.Reader) (vm.Machine, error) {
-	f, err := lookupFormat(format)
+	m, in, err := booted(format, wasm, opts)
 	if err != nil {
 		return nil, err
 	}
-	limit := f.heapMax
+	cm := m.cm
+	limit := m.f.heapMax
 	if opts.MemoryLimit > 0 && opts.MemoryLimit < limit {
 		limit = opts.MemoryLimit
-	}
-	cm, err := compile(wasm, opts.CacheDir, f.meteredAtLoad)
-	if err != nil {
-		return nil, err
-	}
-	m := &machine{f: f, cm: cm, opts: opts}
-	m.withDriveCache()
-	in, err := newInstance(cm, f, m.opts)
-	if err != nil {
-		return nil, err
-	}
-	if err := in.boot(); err != nil {
-		in.close()
-		return nil, fmt.Errorf("start-up: %w", err)
 	}
 	// Stream the pages straight into the booted instance: no intermediate copy of the memory.
 	var mem []byte
