@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aogo/aogo/gateway"
 	"github.com/aogo/aogo/mu"
 	"github.com/aogo/aogo/store/sqlite"
 )
@@ -98,9 +97,8 @@ func runMU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		CronInterval: *cronInterval, MaxItemSize: *maxItem, NoSpawnResults: *noSpawnResults, Logger: log,
 	}
 	if *gatewayURL != "" {
-		gw := gateway.NewClient(*gatewayURL, hc)
-		gw.Signer = w // signs the base-layer transactions that carry uploads to an Arweave node (RSA only)
-		if err := checkUploads(ctx, gw); err != nil {
+		gw, err := uploadGateway(ctx, *gatewayURL, hc, w)
+		if err != nil {
 			return fail("%v", err)
 		}
 		cfg.Gateway = gw

@@ -115,14 +115,17 @@ func parseUnitFlags(fs *flag.FlagSet, args []string, usage string, stderr io.Wri
 	return fail, 0, true
 }
 
-// checkUploads refuses a unit whose gateway is an Arweave node when its wallet cannot sign the base-layer
-// transactions uploads need there (it would retry them forever). A gateway that does not answer within a few
-// seconds is not refused: it may come up later, and uploads wait in their durable queue.
-func checkUploads(ctx context.Context, gw *gateway.Client) error {
+// uploadGateway is the gateway client of a unit that uploads (SU, MU): its wallet signs the base-layer
+// transactions that carry uploads to an Arweave node. It refuses such a node when the wallet cannot sign them
+// (uploads would retry forever); a gateway that does not answer within a few seconds is not refused: it may
+// come up later, and uploads wait in their durable queue.
+func uploadGateway(ctx context.Context, url string, hc *http.Client, w *wallet.Wallet) (*gateway.Client, error) {
+	gw := gateway.NewClient(url, hc)
+	gw.Signer = w
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := gw.CheckUploads(ctx); err != nil {
-		return fmt.Errorf("%w (give an RSA --wallet, e.g. from `aogo wallet new --type rsa`)", err)
+		return nil, fmt.Errorf("%w (give an RSA --wallet, e.g. from `aogo wallet new --type rsa`)", err)
 	}
-	return nil
+	return gw, nil
 }

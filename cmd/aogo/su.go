@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aogo/aogo/gateway"
 	"github.com/aogo/aogo/store/postgres"
 	"github.com/aogo/aogo/store/sqlite"
 	"github.com/aogo/aogo/su"
@@ -65,11 +64,8 @@ func runSU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cfg.URL = "http://" + ln.Addr().String()
 	}
 	if *gatewayURL != "" {
-		// gateway.Client, not su.Gateway: it also uploads to an Arweave node (arlocal), wrapping each upload in a
-		// base-layer transaction signed by the unit wallet, which must then be RSA.
-		gw := gateway.NewClient(*gatewayURL, &http.Client{Timeout: time.Minute})
-		gw.Signer = w
-		if err := checkUploads(ctx, gw); err != nil {
+		gw, err := uploadGateway(ctx, *gatewayURL, &http.Client{Timeout: time.Minute}, w)
+		if err != nil {
 			ln.Close()
 			return fail("%v", err)
 		}
