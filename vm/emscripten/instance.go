@@ -57,6 +57,7 @@ type instance struct {
 	drives map[int32]vm.DriveFile
 	// prefaulted is how many bytes of memory scanMemory has prefaulted (memory only grows).
 	prefaulted int
+	scratch    pageScratch // scanMemory's buffers
 	// sigs caches the parameter types of the exports we call (keyed by the *Func in exp).
 	sigs map[*wasmtime.Func][]wasmtime.ValKind
 
@@ -554,7 +555,7 @@ func (in *instance) memory() []byte { return in.mem.UnsafeData(in.store) }
 func (in *instance) scanMemory() (mem []byte, zero []bool) {
 	mem = in.memory()
 	if in.cm.imageOK {
-		if zero = untouchedPages(mem, in.cm.imageEnd); zero != nil {
+		if zero = untouchedPages(mem, in.cm.imageEnd, &in.scratch); zero != nil {
 			return mem, zero
 		}
 	}
@@ -563,6 +564,29 @@ func (in *instance) scanMemory() (mem []byte, zero []bool) {
 		in.prefaulted = len(mem)
 	}
 	return mem, nil
+}
+
+// pageScratch holds scanMemory's buffers, reused from one scan to the next.
+type pageScratch struct {
+	buf  []byte
+	flag []bool
+}
+
+func (s *pageScratch) bytes(n int) []byte {
+	if cap(s.buf) < n {
+		s.buf = make([]byte, n)
+	}
+	return s.buf[:n]
+}
+
+// zero returns n false flags.
+func (s *pageScratch) zero(n int) []bool {
+	if cap(s.flag) < n {
+		s.flag = make([]bool, n)
+	}
+	s.flag = s.flag[:n]
+	clear(s.flag)
+	return s.flag
 }
 
 // isZeroPage reports whether page idx of mem is zero, by zero (see scanMemory) or by reading it.

@@ -44,7 +44,9 @@ func openPagemap() {
 
 // untouchedPages reports, for each 64 KiB page of mem at or above imageEnd, whether the kernel holds none of
 // its OS pages, so it is certainly zero. It returns nil when it cannot tell (no pagemap, unaligned memory).
-func untouchedPages(mem []byte, imageEnd uint64) []bool {
+// The result and the pagemap read use s's buffers: valid until the next call with s (a memory hash runs on
+// every attested result, and an aos 2.x heap needs ~140 KB of pagemap entries).
+func untouchedPages(mem []byte, imageEnd uint64, s *pageScratch) []bool {
 	pagemap.once.Do(openPagemap)
 	if pagemap.f == nil || len(mem) < pageSize {
 		return nil
@@ -55,12 +57,12 @@ func untouchedPages(mem []byte, imageEnd uint64) []bool {
 	}
 	first := int((imageEnd + pageSize - 1) / pageSize) // first page wholly above the data image
 	n := len(mem) / pageSize
-	zero := make([]bool, n)
+	zero := s.zero(n)
 	if first >= n {
 		return zero
 	}
 	perWasm := pageSize / pagemap.osPage
-	buf := make([]byte, (n-first)*perWasm*8)
+	buf := s.bytes((n - first) * perWasm * 8)
 	off := int64((addr+uintptr(first*pageSize))/uintptr(pagemap.osPage)) * 8
 	if got, err := pagemap.f.ReadAt(buf, off); err != nil || got != len(buf) {
 		return nil

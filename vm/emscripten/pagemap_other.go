@@ -3,4 +3,4 @@
 package emscripten
 
 // untouchedPages cannot ask the kernel outside Linux: every page is read.
-func untouchedPages(mem []byte, imageEnd uint64) []bool { return nil }
+func untouchedPages(mem []byte, imageEnd uint64, s *pageScratch) []bool { return nil }
