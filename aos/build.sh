@@ -114,9 +114,10 @@ build() {
     objs+=("${c%.c}.o")
   done
   emcc $LUA_CFLAGS -I"$b/$LUA_DIR/src" -I"$b" -c "$root/aos/csrc/aos.c" -o "$b/aos.o"
+  emcc $LUA_CFLAGS -I"$b/$LUA_DIR/src" -c "$root/aos/csrc/json.c" -o "$b/json.o"
   # Relative object paths and a fixed cwd keep absolute temp paths out of the output.
   # emcc runs its JS optimizer under node; Debian ships acorn in /usr/share/nodejs.
-  (cd "$b" && NODE_PATH=/usr/share/nodejs emcc $EMCC_LDFLAGS aos.o "${objs[@]#$b/}" -o aos.js)
+  (cd "$b" && NODE_PATH=/usr/share/nodejs emcc $EMCC_LDFLAGS aos.o json.o "${objs[@]#$b/}" -o aos.js)
   cp "$b/aos.wasm" "$outdir/aos.wasm"
 }
 

@@ -62,11 +62,16 @@ static void register_modules(lua_State *S) {
   lua_pop(S, 2);
 }
 
-/* Boot: open the standard libraries, register the embedded modules, run the ".boot" module. */
+int luaopen_aosjson(lua_State *L); /* json.c */
+
+/* Boot: open the standard libraries, register the embedded modules and the C JSON codec (package
+ * "_aosjson", used by .json), run the ".boot" module. */
 int main(void) {
   L = luaL_newstate();
   if (L == NULL) return 1;
   luaL_openlibs(L);
+  luaL_requiref(L, "_aosjson", luaopen_aosjson, 0);
+  lua_pop(L, 1);
   register_modules(L);
   lua_getglobal(L, "require");
   lua_pushstring(L, ".boot");
