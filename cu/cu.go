@@ -20,6 +20,7 @@ type CU struct {
 	address  string
 	metrics  metrics
 	saver    *saver
+	warm     *warmer
 
 	mu     sync.Mutex
 	procs  map[string]*proc
@@ -60,7 +61,7 @@ func New(cfg Config) (*CU, error) {
 		cfg.PageSize = 1000
 	}
 	c := &CU{cfg: cfg, log: cfg.Logger, machines: cfg.Machines, now: cfg.Now,
-		procs: map[string]*proc{}, modules: map[string]*module{}, saver: newSaver()}
+		procs: map[string]*proc{}, modules: map[string]*module{}, saver: newSaver(), warm: newWarmer()}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -88,6 +89,9 @@ func (c *CU) Run(ctx context.Context) error {
 	saved := make(chan struct{})
 	go func() { defer close(saved); c.saveLoop(ctx) }()
 	defer func() { <-saved }()
+	warmed := make(chan struct{})
+	go func() { defer close(warmed); c.warmLoop(ctx) }()
+	defer func() { <-warmed }()
 	t := time.NewTicker(30 * time.Second)
 	defer t.Stop()
 	for {

@@ -16,6 +16,7 @@ type metrics struct {
 	evictions                    atomic.Int64
 	saves                        atomic.Int64
 	dryRuns, attestations        atomic.Int64
+	warmRuns                     atomic.Int64
 	requests, requestErrors      atomic.Int64
 }
 
@@ -44,6 +45,7 @@ func (c *CU) writeMetrics(w io.Writer) {
 	line("ao_cu_store_saves_total", "counter", "Transactions that saved evaluations in the background.", m.saves.Load())
 	line("ao_cu_dry_runs_total", "counter", "Dry-runs evaluated.", m.dryRuns.Load())
 	line("ao_cu_attestations_total", "counter", "Result attestations signed.", m.attestations.Load())
+	line("ao_cu_ahead_evaluations_total", "counter", "Evaluation runs started by a scheduler's notification (Notify), before any request.", m.warmRuns.Load())
 	line("ao_cu_http_requests_total", "counter", "HTTP requests served.", m.requests.Load())
 	line("ao_cu_http_errors_total", "counter", "HTTP requests answered with an error.", m.requestErrors.Load())
 	line("ao_cu_hot_machines", "gauge", "Processes with a hot machine.", hot)

@@ -219,6 +219,13 @@ func New(ctx context.Context, cfg Config) (n *Network, err error) {
 	if n.su, err = su.New(su.Config{
 		Wallet: wallets["su"], Store: suStore, Uploader: sgw, Heights: sgw, Messages: sgw,
 		URL: n.info.SU, Logger: n.log, // the SU names itself in its log lines
+		// The CU evaluates a hot process's new messages as soon as they are committed, before the MU's pull
+		// and the client's result request ask for them.
+		OnCommit: func(pids []string) {
+			for _, pid := range pids {
+				n.cu.Notify(pid)
+			}
+		},
 	}); err != nil {
 		return nil, fmt.Errorf("devnet: su: %w", err)
 	}

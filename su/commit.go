@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -74,6 +75,16 @@ func (u *Unit) commit(ctx context.Context, batch []*pending) {
 	}
 	if queued {
 		u.wakeUploader()
+	}
+	if u.cfg.OnCommit != nil {
+		pids := make([]string, 0, 1)
+		for _, p := range live {
+			if n := len(pids); n == 0 || pids[n-1] != p.slot.Process {
+				pids = append(pids, p.slot.Process)
+			}
+		}
+		slices.Sort(pids)
+		u.cfg.OnCommit(slices.Compact(pids))
 	}
 }
 

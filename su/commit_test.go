@@ -3,7 +3,9 @@ package su_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -125,5 +127,51 @@ func TestCommitFailureKeepsLogGapFree(t *testing.T) {
 	}
 	if !ids[idOf(t, lost[1])] || ids[idOf(t, lost[0])] || ids[idOf(t, lost[2])] {
 		t.Fatalf("log holds the wrong items: re-posted %v, lost %v %v", ids[idOf(t, lost[1])], ids[idOf(t, lost[0])], ids[idOf(t, lost[2])])
+	}
+}
+
+// TestOnCommitNamesCommittedProcesses: the commit hook hears of every process that got a slot, once per
+// commit, after the writers have their answers.
+func TestOnCommitNamesCommittedProcesses(t *testing.T) {
+	heard := make(chan []string, 100)
+	e := start(t, "", su.Config{OnCommit: func(pids []string) { heard <- pids }})
+	ctx := ctxT(t)
+	a, b := e.spawn(t, tag("Name", "a")), e.spawn(t, tag("Name", "b"))
+	want := map[string]int{a: 1, b: 1}
+	var wg sync.WaitGroup
+	for i := range 20 {
+		pid := a
+		if i%2 == 1 {
+			pid = b
+		}
+		want[pid]++
+		wg.Go(func() {
+			if _, err := e.c.Post(ctx, messageItem(t, e.user, pid, fmt.Sprintf("m%d", i))); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	got := map[string]int{}
+	var commits int
+	deadline := time.After(10 * time.Second)
+	for got[a] < 2 || got[b] < 2 { // the spawn and at least one message each
+		select {
+		case pids := <-heard:
+			commits++
+			if !slices.IsSorted(pids) || len(slices.Compact(slices.Clone(pids))) != len(pids) {
+				t.Fatalf("hook got %v: want each process once, sorted", pids)
+			}
+			for _, p := range pids {
+				got[p]++
+			}
+		case <-deadline:
+			t.Fatalf("hook heard %v in %d commits", got, commits)
+		}
+	}
+	for pid := range want {
+		if got[pid] == 0 || got[pid] > want[pid] {
+			t.Fatalf("process %s named in %d commits, want 1..%d", pid, got[pid], want[pid])
+		}
 	}
 }

@@ -76,6 +76,11 @@ type Config struct {
 	UploadBackoffMax time.Duration // cap of the exponential backoff (default 32 s)
 	HeightInterval   time.Duration // block height refresh (default 5 s)
 
+	// OnCommit, when set, is called after each group commit with the processes that got new slots (each
+	// once), on the committer goroutine, after the writers have their answers: it must return quickly (a CU
+	// in the same process uses it to evaluate ahead, see cu.CU.Notify).
+	OnCommit func(pids []string)
+
 	Logger *slog.Logger
 	Now    func() time.Time // clock (default time.Now)
 }
