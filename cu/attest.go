@@ -18,10 +18,10 @@ const (
 	TagResultHash   = "Result-Hash"
 	TagMemoryHash   = "Memory-Hash"
 	TagAttestFormat = "Attestation-Format"
-	// attestationFormat is what Attest writes. Format 2 changed only Memory-Hash: the memory hash of
-	// vm.HashMemory (SHA-256 over the SHA-256 of each 64 KiB page) where format 1 had SHA-256 of the raw
-	// memory. VerifyAttestation accepts both.
-	attestationFormat = "2"
+	// attestationFormat is what Attest writes. Formats differ only in Memory-Hash: format 3 has
+	// vm.HashMemory (pages of 4 KiB chunks), format 2 had vm.HashMemoryV2 (SHA-256 over the SHA-256 of each
+	// 64 KiB page), format 1 SHA-256 of the raw memory. VerifyAttestation accepts all three.
+	attestationFormat = "3"
 )
 
 // Attestation is a verified attestation: what the CU signed about one result.
@@ -37,9 +37,9 @@ type Attestation struct {
 	HashChain   string
 	ResultHash  string // base64url SHA-256 of the result body
 	// MemoryHash is base64url of the memory hash after the message ("" when not attested): vm.HashMemory
-	// of the linear memory in Format 2, SHA-256 of it in Format 1.
+	// of the linear memory in Format 3, vm.HashMemoryV2 in Format 2, SHA-256 of it in Format 1.
 	MemoryHash string
-	Format     string // Attestation-Format: "2" (or "1", from older CUs)
+	Format     string // Attestation-Format: "3" (or "2", "1", from older CUs)
 }
 
 func attestationTags(ev *Eval) []dataitem.Tag {
@@ -100,7 +100,7 @@ func VerifyAttestation(att, body []byte) (*Attestation, error) {
 		return nil, fmt.Errorf("%w: not an ao Attestation item", ErrAttestation)
 	}
 	format := get(TagAttestFormat)
-	if format != attestationFormat && format != "1" {
+	if format != attestationFormat && format != "2" && format != "1" {
 		return nil, fmt.Errorf("%w: unknown Attestation-Format %q", ErrAttestation, format)
 	}
 	a := &Attestation{

@@ -8,8 +8,8 @@ import (
 	"github.com/aogo/aogo/wallet"
 )
 
-// TestAttestationFormats: Attest writes format 2; VerifyAttestation still accepts format 1 (Memory-Hash was
-// SHA-256 of the raw memory then) and says which it read; any other format is refused.
+// TestAttestationFormats: Attest writes format 3; VerifyAttestation still accepts formats 2 (Memory-Hash was
+// vm.HashMemoryV2) and 1 (SHA-256 of the raw memory) and says which it read; any other format is refused.
 func TestAttestationFormats(t *testing.T) {
 	w, err := wallet.Generate("ed25519")
 	if err != nil {
@@ -21,7 +21,7 @@ func TestAttestationFormats(t *testing.T) {
 		t.Fatal(err)
 	}
 	a, err := VerifyAttestation(att, ev.Result)
-	if err != nil || a.Format != "2" {
+	if err != nil || a.Format != "3" {
 		t.Fatalf("format %q, %v", a.Format, err)
 	}
 	withFormat := func(f string) []byte {
@@ -41,10 +41,12 @@ func TestAttestationFormats(t *testing.T) {
 		}
 		return b
 	}
-	if a, err := VerifyAttestation(withFormat("1"), ev.Result); err != nil || a.Format != "1" {
-		t.Fatalf("format 1: %v", err)
+	for _, f := range []string{"1", "2"} {
+		if a, err := VerifyAttestation(withFormat(f), ev.Result); err != nil || a.Format != f {
+			t.Fatalf("format %s: %v", f, err)
+		}
 	}
-	if _, err := VerifyAttestation(withFormat("3"), ev.Result); !errors.Is(err, ErrAttestation) {
-		t.Fatalf("format 3 accepted: %v", err)
+	if _, err := VerifyAttestation(withFormat("4"), ev.Result); !errors.Is(err, ErrAttestation) {
+		t.Fatalf("format 4 accepted: %v", err)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +21,7 @@ import (
 	"github.com/aogo/aogo/client"
 	"github.com/aogo/aogo/cu"
 	"github.com/aogo/aogo/dataitem"
+	"github.com/aogo/aogo/store/sqlite"
 	"github.com/aogo/aogo/vm"
 )
 
@@ -340,6 +343,69 @@ func TestRestartResumesFromCheckpoint(t *testing.T) {
 	a2, _ := cu.VerifyAttestation(r2.Attestation, r2.Body)
 	if a1 == nil || a2 == nil || a1.MemoryHash != a2.MemoryHash || a1.MemoryHash == "" {
 		t.Fatalf("memory hashes differ: %+v %+v", a1, a2)
+	}
+}
+
+// TestRestoreCheckpointOfOlderCU: a checkpoint an older CU took records the format-2 memory hash; it is
+// still restored (not replayed from the start), and a checkpoint whose hash matches neither format is not.
+func TestRestoreCheckpointOfOlderCU(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		v2       bool // rewrite the recorded hash as HashMemoryV2 of the snapshot's memory (else: garbage)
+		restored bool
+	}{{"format-2 hash", true, true}, {"wrong hash", false, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := newNetwork(t)
+			pid := fakeProcess(t, n)
+			var last string
+			for i := range 6 {
+				last = n.send(pid, fmt.Sprint(i))
+			}
+			dir := t.TempDir()
+			u := n.newUnit(unitOpts{dir: dir, every: 5})
+			ctx := context.Background()
+			if _, err := u.c.Result(ctx, pid, last); err != nil {
+				t.Fatal(err)
+			}
+			u.stop()
+			st, err := sqlite.OpenCU(filepath.Join(dir, "cu.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cp, err := st.LatestCheckpoint(ctx, pid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := os.Open(filepath.Join(dir, "snapshots", cp.File))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := (&fakeMachines{}).Restore(fakeFormat, nil, vm.Options{}, f)
+			f.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			old, err := vm.HashWrittenMemoryV2(m.WriteMemory)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tc.v2 {
+				old[0] ^= 1
+			}
+			cp.MemoryHash = old[:]
+			if err := st.SaveCheckpoint(ctx, *cp); err != nil {
+				t.Fatal(err)
+			}
+			st.Close()
+			more := n.send(pid, "more")
+			u2 := n.newUnit(unitOpts{dir: dir, wallet: u.wallet, every: 5})
+			if _, err := u2.c.Result(ctx, pid, more); err != nil {
+				t.Fatal(err)
+			}
+			if restored := u2.machines.opens.Load() == 0; restored != tc.restored {
+				t.Fatalf("restored from the checkpoint: %v, want %v (%d applies)", restored, tc.restored, u2.machines.applies.Load())
+			}
+		})
 	}
 }
 

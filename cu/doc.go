@@ -59,7 +59,7 @@
 //	Data-Protocol: ao
 //	Variant: ao.TN.1
 //	Type: Attestation
-//	Attestation-Format: 2
+//	Attestation-Format: 3
 //	Process: <process id>
 //	Message: <message id>                      (absent for a cron result)
 //	Slot: <nonce>                              (for a cron result: its ordinate, the nonce it follows)
@@ -75,16 +75,18 @@
 // hash of the body (VerifyAttestation; `aogo verify-result` on the command line); whether the signer is a CU
 // you trust is your decision. The hash chain binds the attestation to one position of the SU's signed log.
 //
-// The memory hash (vm.HashMemory) is a two-level SHA-256 over 64 KiB pages: with page_i the i-th 64 KiB of
-// the linear memory (GET /state/{pid} serves exactly these bytes),
+// The memory hash (vm.HashMemory) is a three-level SHA-256 over 64 KiB pages of 4 KiB chunks: with page_i
+// the i-th 64 KiB of the linear memory (GET /state/{pid} serves exactly these bytes) and c_ij its j-th 4 KiB,
 //
-//	Memory-Hash = base64url(SHA-256(SHA-256(page_0) || SHA-256(page_1) || … || SHA-256(page_{n-1})))
+//	leaf_i      = SHA-256(SHA-256(c_i0) || … || SHA-256(c_i15))
+//	Memory-Hash = base64url(SHA-256(leaf_0 || leaf_1 || … || leaf_{n-1}))
 //
-// Format 1 attestations (older aogo CUs; VerifyAttestation still accepts them, Attestation.Format says
-// which) had SHA-256 of the raw memory instead. The page form is as binding and much cheaper to keep up:
-// an aos 2.x memory is ~70 MB of which a few MB are not zero; zero pages have a constant leaf, and the VM
-// reuses the leaf of every page identical to its last captured copy, so hashing costs a scan of the memory
-// plus SHA-256 of the changed pages (≈5–10 ms against ≈50–100 ms for SHA-256 of the whole memory).
+// Older aogo CUs wrote format 2 (leaf_i = SHA-256(page_i), vm.HashMemoryV2) and format 1 (SHA-256 of the
+// raw memory); VerifyAttestation still accepts both, Attestation.Format says which. The tree form is as
+// binding and much cheaper to keep up: an aos 2.x memory is ~70 MB of which a few MB are not zero; zero
+// pages have a constant leaf, the VM reuses the leaf of every page identical to its last captured copy and
+// the hash of every chunk identical to its copy's, so hashing costs a scan of the memory plus SHA-256 of
+// the chunks that changed (a message changes a few bytes of each page it touches).
 // Config.MemoryHash chooses which attestations carry Memory-Hash: the last message of each evaluation run
 // (the one a /result request waits for; the default), every message, or checkpoints only (the snapshot
 // computes it anyway). Attestations are signed when a result is first served, not during replay, and

@@ -577,8 +577,11 @@ func (c *CU) restore(p *proc, cp *Checkpoint) error {
 		return err
 	}
 	if h := m.MemoryHash(); len(cp.MemoryHash) > 0 && string(h[:]) != string(cp.MemoryHash) {
-		m.Close()
-		return fmt.Errorf("snapshot %s restores memory %x, checkpoint says %x", cp.File, h, cp.MemoryHash)
+		// A checkpoint an older CU took records the format-2 memory hash (vm.HashMemoryV2).
+		if v2, err := vm.HashWrittenMemoryV2(m.WriteMemory); err != nil || string(v2[:]) != string(cp.MemoryHash) {
+			m.Close()
+			return fmt.Errorf("snapshot %s restores memory %x, checkpoint says %x", cp.File, h, cp.MemoryHash)
+		}
 	}
 	c.metrics.restores.Add(1)
 	c.metrics.openNanos.Add(time.Since(start).Nanoseconds())

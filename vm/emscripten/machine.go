@@ -44,11 +44,31 @@ const (
 	maxJournalBytes   = 64 << 20
 )
 
-// page is an immutable copy of one non-zero 64 KiB page with its SHA-256 (its memory-hash leaf).
+// page is an immutable copy of one non-zero 64 KiB page with its chunk hashes and its leaf (vm.HashMemory).
 type page struct {
-	idx  uint32
-	data []byte
-	sum  [32]byte
+	idx    uint32
+	data   []byte
+	chunks *chunkSums
+	sum    [32]byte // the page's leaf
+}
+
+type chunkSums = [vm.ChunksPerPage][32]byte
+
+// hashPage returns the chunk hashes and leaf of the whole page p, hashing only the chunks that differ from
+// old's copy of the page (old may be nil: every chunk is hashed).
+func hashPage(p []byte, old *page) (*chunkSums, [32]byte) {
+	sums := new(chunkSums)
+	for j := range vm.ChunksPerPage {
+		c := p[j*vm.ChunkSize : (j+1)*vm.ChunkSize]
+		if old != nil && bytes.Equal(c, old.data[j*vm.ChunkSize:(j+1)*vm.ChunkSize]) {
+			sums[j] = old.chunks[j]
+		} else if vm.IsZeroPage(c) {
+			sums[j] = vm.ZeroChunkSum
+		} else {
+			sums[j] = sha256.Sum256(c)
+		}
+	}
+	return sums, vm.LeafOf(sums[:])
 }
 
 // baseState is immutable once built, so forks share it. A pristine base (no pages, no host state) is the
@@ -75,6 +95,7 @@ type machine struct {
 	captureCost  time.Duration
 	broken       error
 	drive        *driveCache // nil without WeaveDrive; opts.WeaveDrive points at it
+	hashes       hashCache   // the memory as of the last MemoryHash or Snapshot (see memoryHash)
 }
 
 // withDriveCache wraps opts.WeaveDrive in a fresh cache owned by m.
@@ -121,7 +142,8 @@ func pagesOf(mem []byte, zero []bool, prev *baseState, fn func(idx uint32, p []b
 }
 
 // capture takes a base from the instance's current state. Pages equal to prev's are shared with it
-// (pages are immutable), so a capture copies and hashes only what changed since the previous one.
+// (pages are immutable), so a capture copies only what changed since the previous one and hashes only the
+// chunks that changed.
 func capture(in *instance, prev *baseState) *baseState {
 	mem, zero := in.scanMemory()
 	b := &baseState{memSize: uint64(len(mem)), host: in.host.clone()}
@@ -130,58 +152,147 @@ func capture(in *instance, prev *baseState) *baseState {
 			b.pages = append(b.pages, *old)
 			return
 		}
-		b.pages = append(b.pages, page{idx: idx, data: bytes.Clone(p), sum: sha256.Sum256(p)})
+		chunks, sum := hashPage(p, old)
+		b.pages = append(b.pages, page{idx: idx, data: bytes.Clone(p), chunks: chunks, sum: sum})
 	})
 	return b
 }
 
-// memoryHash is the memory hash (vm.HashMemory) of mem, taking the leaves of the pages base holds an
-// identical copy of from base instead of hashing them again. The pages that changed are hashed on every
-// core: an aos heap's garbage collector touches most live pages, so after a few messages that is dozens of
-// 64 KiB pages (~1 ms of SHA-256), on the path of every attested result.
-func memoryHash(mem []byte, zero []bool, base *baseState) [32]byte {
+// hashCache is a machine's memory as of its last memory hash, page by page with the chunk hashes: the next
+// hash compares each page with it and hashes only the chunks written since, then copies them in. It is a
+// private, mutable copy (the base's pages are shared with forks and immutable), so keeping it up costs a
+// 4 KiB copy per changed chunk, not a 64 KiB page allocation. It holds content with its hashes, so it
+// stays right whatever happens to the instance (rollback, restore): a page that differs is rehashed.
+type hashCache struct {
+	pages []*cachedPage // by page index; nil: none yet
+	n     int           // pages held
+}
+
+type cachedPage struct {
+	data   [pageSize]byte
+	chunks chunkSums
+	leaf   [32]byte
+}
+
+// maxHashCachePages bounds a hash cache (a copy of the non-zero memory): beyond 256 MiB of non-zero pages
+// a machine's hashes compare with its base instead.
+var maxHashCachePages = 4096
+
+// memoryHash is the memory hash (vm.HashMemory) of mem. Leaves and chunk hashes come from cache (when not
+// nil) or else base for the pages and chunks identical to their copies there; only the chunks that changed
+// are hashed, on every core: a message touches a few bytes of many pages (an aos heap's garbage collector
+// marks most live objects), so that is tens to hundreds of 4 KiB chunks, on the path of every attested
+// result. The cache is brought up to mem.
+func memoryHash(mem []byte, zero []bool, base *baseState, cache *hashCache) [32]byte {
 	type leaf struct {
-		idx     uint32
-		sum     [32]byte
-		changed []byte // page to hash; nil when sum is known
+		idx uint32
+		sum [32]byte
+		job int // index into jobs; -1 when sum is known
 	}
+	type job struct {
+		p    []byte
+		sums *chunkSums  // where the chunk hashes go (the cache page's, or scratch)
+		dst  *cachedPage // the cache page to copy changed chunks into; nil without a cache
+	}
+	type task struct{ job, chunk int }
 	var leaves []leaf
-	changed := 0
+	var jobs []job
+	var tasks []task
+	if cache != nil && len(cache.pages) < len(mem)/pageSize {
+		cache.pages = append(cache.pages, make([]*cachedPage, len(mem)/pageSize-len(cache.pages))...)
+	}
 	pagesOf(mem, zero, base, func(idx uint32, p []byte, old *page) {
-		if old != nil && bytes.Equal(old.data, p) {
-			leaves = append(leaves, leaf{idx: idx, sum: old.sum})
+		var cp *cachedPage
+		if cache != nil {
+			if cp = cache.pages[idx]; cp == nil && cache.n < maxHashCachePages {
+				// First sight: fill the copy from base's (equal chunks keep their hashes), or hash it all.
+				cp = new(cachedPage)
+				cache.pages[idx], cache.n = cp, cache.n+1
+				if old != nil {
+					copy(cp.data[:], old.data)
+					cp.chunks, cp.leaf = *old.chunks, old.sum
+				} else {
+					cp.chunks, cp.leaf = zeroChunks, vm.ZeroPageLeaf // cp.data is zero
+				}
+			}
+		}
+		var ref []byte // the copy to compare with
+		var refSums *chunkSums
+		var known [32]byte
+		switch {
+		case cp != nil:
+			ref, refSums, known = cp.data[:], &cp.chunks, cp.leaf
+		case old != nil:
+			ref, refSums, known = old.data, old.chunks, old.sum
+		}
+		if ref != nil && bytes.Equal(ref, p) {
+			leaves = append(leaves, leaf{idx: idx, sum: known, job: -1})
 			return
 		}
-		leaves = append(leaves, leaf{idx: idx, changed: p})
-		changed++
-	})
-	workers := min(runtime.GOMAXPROCS(0), changed/8+1) // a goroutine per ~8 pages at least, or it costs more than it saves
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			k := 0
-			for i := range leaves {
-				if leaves[i].changed == nil {
-					continue
-				}
-				if k%workers == w {
-					leaves[i].sum = sha256.Sum256(leaves[i].changed)
-				}
-				k++
+		j := job{p: p, dst: cp}
+		if cp != nil {
+			j.sums = &cp.chunks
+		} else {
+			j.sums = new(chunkSums)
+		}
+		for c := range vm.ChunksPerPage {
+			lo, hi := c*vm.ChunkSize, (c+1)*vm.ChunkSize
+			if ref != nil && bytes.Equal(p[lo:hi], ref[lo:hi]) {
+				j.sums[c] = refSums[c]
+			} else {
+				tasks = append(tasks, task{len(jobs), c})
 			}
-		})
+		}
+		leaves = append(leaves, leaf{idx: idx, job: len(jobs)})
+		jobs = append(jobs, j)
+	})
+	workers := min(runtime.GOMAXPROCS(0), len(tasks)/64+1) // a goroutine per ~64 chunks at least, or it costs more than it saves
+	hashTasks := func(w int) {
+		for k := w; k < len(tasks); k += workers {
+			t := tasks[k]
+			j := &jobs[t.job]
+			lo, hi := t.chunk*vm.ChunkSize, (t.chunk+1)*vm.ChunkSize
+			c := j.p[lo:hi]
+			if vm.IsZeroPage(c) {
+				j.sums[t.chunk] = vm.ZeroChunkSum
+			} else {
+				j.sums[t.chunk] = sha256.Sum256(c)
+			}
+			if j.dst != nil {
+				copy(j.dst.data[lo:hi], c)
+			}
+		}
 	}
+	var wg sync.WaitGroup
+	for w := 1; w < workers; w++ {
+		wg.Go(func() { hashTasks(w) })
+	}
+	hashTasks(0)
 	wg.Wait()
 	h := vm.NewMemoryHasher()
 	next := uint32(0) // first page not yet added
 	for _, l := range leaves {
 		h.ZeroPages(uint64(l.idx - next))
+		if l.job >= 0 {
+			j := &jobs[l.job]
+			l.sum = vm.LeafOf(j.sums[:])
+			if j.dst != nil {
+				j.dst.leaf = l.sum
+			}
+		}
 		h.Leaf(l.sum)
 		next = l.idx + 1
 	}
 	h.ZeroPages(uint64(len(mem)/pageSize) - uint64(next))
 	return h.Sum()
 }
+
+var zeroChunks = func() (z chunkSums) {
+	for i := range z {
+		z[i] = vm.ZeroChunkSum
+	}
+	return z
+}()
 
 // instantiateBase builds a booted instance holding the base state.
 func (m *machine) instantiateBase(b *baseState) (*instance, error) {
@@ -277,7 +388,7 @@ func (m *machine) Snapshot(w io.Writer) ([32]byte, error) {
 		return [32]byte{}, errors.New("machine is closed")
 	}
 	mem, zero := m.cur.scanMemory()
-	return writeSnapshot(w, m.f.name, m.cm.hash, mem, zero, memoryHash(mem, zero, m.base), m.cur.host)
+	return writeSnapshot(w, m.f.name, m.cm.hash, mem, zero, memoryHash(mem, zero, m.base, &m.hashes), m.cur.host)
 }
 
 // MemoryHash implements vm.Machine.
@@ -286,7 +397,7 @@ func (m *machine) MemoryHash() [32]byte {
 		return [32]byte{}
 	}
 	mem, zero := m.cur.scanMemory()
-	return memoryHash(mem, zero, m.base)
+	return memoryHash(mem, zero, m.base, &m.hashes)
 }
 
 // WriteMemory implements vm.Machine.
@@ -440,10 +551,10 @@ func (loader) Restore(format string, wasm []byte, opts vm.Options, r io.Reader) 
 	}
 	// The loaded pages are also the base: the memory is exactly them and zeros.
 	var pages []page
-	sink := func(idx uint32, p []byte, sum [32]byte) {
+	sink := func(idx uint32, p []byte, chunks *chunkSums, sum [32]byte) {
 		copy(mem[uint64(idx)*pageSize:], p)
 		loaded[idx] = true
-		pages = append(pages, page{idx: idx, data: bytes.Clone(p), sum: sum})
+		pages = append(pages, page{idx: idx, data: bytes.Clone(p), chunks: chunks, sum: sum})
 	}
 	h, err := readSnapshot(r, limit, begin, sink)
 	if err != nil {

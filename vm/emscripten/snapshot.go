@@ -16,13 +16,14 @@ import (
 	"github.com/aogo/aogo/vm"
 )
 
-// Snapshot format (version 2), all of it written by writeSnapshot and checked by readSnapshot:
+// Snapshot format (version 3), all of it written by writeSnapshot and checked by readSnapshot:
 //
-//	"AOGOSNAP" | version byte (2) | uvarint n | n bytes of header JSON | gzip stream of the pages
+//	"AOGOSNAP" | version byte (3) | uvarint n | n bytes of header JSON | gzip stream of the pages
 //
 // The header is {"format", "module" (hex SHA-256 of the wasm), "memSize", "memHash" (hex memory hash, see
-// vm.HashMemory), "host" (the hostState)}. Version 1, still read, had "memSha256" (hex SHA-256 of the raw
-// memory) instead of "memHash". The gzip stream holds only the non-zero 64 KiB pages, each as
+// vm.HashMemory), "host" (the hostState)}. Older versions are still read: version 2 is the same with the
+// format-2 memory hash (vm.HashMemoryV2), version 1 had "memSha256" (hex SHA-256 of the raw memory)
+// instead of "memHash". The gzip stream holds only the non-zero 64 KiB pages, each as
 // uvarint(page index + 1) followed by the 65536 bytes, in increasing index order, ended by uvarint 0: aos
 // heaps are mostly zeros, and skipping them makes snapshot and restore proportional to the live data.
 // Wasm globals are not stored: between calls they are back at the values start-up leaves (stack pointer
@@ -30,7 +31,7 @@ import (
 
 const snapshotMagic = "AOGOSNAP"
 
-const snapshotVersion = 2
+const snapshotVersion = 3
 
 // maxHeaderSize bounds the header (host state: MEMFS files are in it) a reader accepts.
 const maxHeaderSize = 256 << 20
@@ -94,12 +95,13 @@ func writeSnapshot(w io.Writer, format string, module [32]byte, mem []byte, zero
 
 var errBadSnapshot = errors.New("bad snapshot")
 
-// readSnapshot decodes and verifies a snapshot, handing each non-zero page and its SHA-256 to sink in
+// readSnapshot decodes and verifies a snapshot, handing each non-zero page, its chunk hashes and its leaf
+// (vm.HashMemory) to sink in
 // increasing order (sink may be called before verification ends: a caller loading an instance must
 // discard it on error; the page buffer is reused after sink returns).
 // It checks everything a hostile input could get wrong — sizes against maxMem (0: the wasm64 heap
 // maximum), page order, the memory hash — and never panics.
-func readSnapshot(r io.Reader, maxMem uint64, begin func(h *snapshotHeader) error, sink func(idx uint32, page []byte, sum [32]byte)) (*snapshotHeader, error) {
+func readSnapshot(r io.Reader, maxMem uint64, begin func(h *snapshotHeader) error, sink func(idx uint32, page []byte, chunks *chunkSums, leaf [32]byte)) (*snapshotHeader, error) {
 	if maxMem == 0 {
 		maxMem = 17179869184
 	}
@@ -112,7 +114,7 @@ func readSnapshot(r io.Reader, maxMem uint64, begin func(h *snapshotHeader) erro
 		return nil, fmt.Errorf("%w: not a snapshot (magic %q)", errBadSnapshot, magic[:len(snapshotMagic)])
 	}
 	version := magic[len(snapshotMagic)]
-	if version != 1 && version != snapshotVersion {
+	if version < 1 || version > snapshotVersion {
 		return nil, fmt.Errorf("%w: unsupported version %d", errBadSnapshot, magic[len(snapshotMagic)])
 	}
 	hl, err := binary.ReadUvarint(br)
@@ -155,16 +157,24 @@ func readSnapshot(r io.Reader, maxMem uint64, begin func(h *snapshotHeader) erro
 		return nil, fmt.Errorf("%w: memory: %v", errBadSnapshot, err)
 	}
 	zbr := bufio.NewReader(zr)
-	// Version 2 checks the memory hash (zero pages cost nothing); version 1 the SHA-256 of the raw memory.
+	// Version 3 checks the memory hash (zero pages cost nothing), version 2 the format-2 memory hash (leaves
+	// are the pages' SHA-256), version 1 the SHA-256 of the raw memory. The sink gets the current leaves.
 	mh := vm.NewMemoryHasher()
 	var raw hash.Hash
-	if version == 1 {
+	switch version {
+	case 1:
 		raw = sha256.New()
+	case 2:
+		raw = sha256.New() // of the format-2 leaves
 	}
 	zeros := func(n uint64) {
 		mh.ZeroPages(n)
 		for ; raw != nil && n > 0; n-- {
-			raw.Write(zeroPage)
+			if version == 1 {
+				raw.Write(zeroPage)
+			} else {
+				raw.Write(vm.ZeroPageLeafV2[:])
+			}
 		}
 	}
 	buf := make([]byte, pageSize)
@@ -186,14 +196,20 @@ func readSnapshot(r io.Reader, maxMem uint64, begin func(h *snapshotHeader) erro
 		if _, err := io.ReadFull(zbr, buf); err != nil {
 			return nil, fmt.Errorf("%w: memory page %d: %v", errBadSnapshot, idx, err)
 		}
-		sum := sha256.Sum256(buf)
-		mh.Leaf(sum)
-		if raw != nil {
+		chunks := new(chunkSums)
+		vm.ChunkSums(buf, chunks)
+		leaf := vm.LeafOf(chunks[:])
+		mh.Leaf(leaf)
+		switch version {
+		case 1:
 			raw.Write(buf)
+		case 2:
+			v2 := sha256.Sum256(buf)
+			raw.Write(v2[:])
 		}
 		next = idx + 1
 		if sink != nil {
-			sink(uint32(idx), buf, sum)
+			sink(uint32(idx), buf, chunks, leaf)
 		}
 	}
 	zeros(pages - next)

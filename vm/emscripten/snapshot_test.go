@@ -27,8 +27,8 @@ func sampleSnapshot(t testing.TB) []byte {
 func TestSnapshotCodec(t *testing.T) {
 	b := sampleSnapshot(t)
 	got := make([]byte, 3*pageSize)
-	h, err := readSnapshot(bytes.NewReader(b), 0, nil, func(idx uint32, p []byte, sum [32]byte) {
-		if sum != sha256.Sum256(p) {
+	h, err := readSnapshot(bytes.NewReader(b), 0, nil, func(idx uint32, p []byte, chunks *chunkSums, sum [32]byte) {
+		if sum != vm.PageLeaf(p) || vm.LeafOf(chunks[:]) != sum {
 			t.Fatalf("page %d: wrong leaf", idx)
 		}
 		copy(got[int(idx)*pageSize:], p)
@@ -44,7 +44,7 @@ func TestSnapshotCodec(t *testing.T) {
 		c := bytes.Clone(b)
 		c[i] ^= 0x40
 		clear(got)
-		if _, err := readSnapshot(bytes.NewReader(c), 0, nil, func(idx uint32, p []byte, _ [32]byte) { copy(got[int(idx)*pageSize:], p) }); err == nil {
+		if _, err := readSnapshot(bytes.NewReader(c), 0, nil, func(idx uint32, p []byte, _ *chunkSums, _ [32]byte) { copy(got[int(idx)*pageSize:], p) }); err == nil {
 			if string(got[pageSize+10:pageSize+15]) != "hello" || got[3*pageSize-1] != 7 {
 				t.Fatalf("corruption at byte %d accepted with different memory", i)
 			}
@@ -52,6 +52,44 @@ func TestSnapshotCodec(t *testing.T) {
 	}
 	if _, err := readSnapshot(bytes.NewReader(b), pageSize, nil, nil); err == nil {
 		t.Fatal("memory limit not enforced")
+	}
+}
+
+// TestSnapshotVersion2: snapshots with the format-2 memory hash (leaves = SHA-256 of the pages), as older
+// CUs wrote them, still load, with their hash checked, and the sink gets the current leaves.
+func TestSnapshotVersion2(t *testing.T) {
+	mem := make([]byte, 3*pageSize)
+	copy(mem[2*pageSize:], "version two")
+	v2 := func(mem []byte, hash [32]byte) []byte {
+		h, _ := json.Marshal(map[string]any{"format": "wasm32-unknown-emscripten4", "module": hex.EncodeToString(make([]byte, 32)),
+			"memSize": len(mem), "memHash": hex.EncodeToString(hash[:]), "host": &hostState{Clock: clockStart, FS: newMemFS(true)}})
+		var buf bytes.Buffer
+		buf.WriteString(snapshotMagic)
+		buf.WriteByte(2)
+		buf.Write(binary.AppendUvarint(nil, uint64(len(h))))
+		buf.Write(h)
+		zw := gzip.NewWriter(&buf)
+		zw.Write([]byte{3}) // page 2
+		zw.Write(mem[2*pageSize:])
+		zw.Write([]byte{0})
+		zw.Close()
+		return buf.Bytes()
+	}
+	got := make([]byte, 3*pageSize)
+	sink := func(idx uint32, p []byte, _ *chunkSums, leaf [32]byte) {
+		if leaf != vm.PageLeaf(p) {
+			t.Fatalf("page %d: sink got a leaf of another format", idx)
+		}
+		copy(got[int(idx)*pageSize:], p)
+	}
+	if _, err := readSnapshot(bytes.NewReader(v2(mem, vm.HashMemoryV2(mem))), 0, nil, sink); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, mem) {
+		t.Fatal("version 2 round trip lost data")
+	}
+	if _, err := readSnapshot(bytes.NewReader(v2(mem, vm.HashMemory(mem))), 0, nil, nil); err == nil {
+		t.Fatal("version 2 snapshot carrying a format-3 memory hash accepted")
 	}
 }
 
@@ -77,7 +115,7 @@ func TestSnapshotVersion1(t *testing.T) {
 		return buf.Bytes()
 	}
 	got := make([]byte, 2*pageSize)
-	if _, err := readSnapshot(bytes.NewReader(v1(mem)), 0, nil, func(idx uint32, p []byte, _ [32]byte) { copy(got[int(idx)*pageSize:], p) }); err != nil {
+	if _, err := readSnapshot(bytes.NewReader(v1(mem)), 0, nil, func(idx uint32, p []byte, _ *chunkSums, _ [32]byte) { copy(got[int(idx)*pageSize:], p) }); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, mem) {
@@ -100,7 +138,7 @@ func FuzzReadSnapshot(f *testing.F) {
 		_, _ = readSnapshot(bytes.NewReader(b), 64*pageSize, func(h *snapshotHeader) error {
 			size = h.MemSize
 			return nil
-		}, func(idx uint32, p []byte, _ [32]byte) {
+		}, func(idx uint32, p []byte, _ *chunkSums, _ [32]byte) {
 			if uint64(idx+1)*pageSize > size || len(p) != pageSize {
 				t.Fatalf("page %d outside memory of %d bytes", idx, size)
 			}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
 
 	"github.com/aogo/aogo/vm"
@@ -222,4 +223,31 @@ func TestMemoryHashAndWriteMemory(t *testing.T) {
 		t.Fatal("a changed page kept its old leaf")
 	}
 	mem[off] ^= 0xff
+}
+
+// TestMemoryHashCacheBound: past its page bound the hash cache holds what it has and the other pages are
+// compared with the base: the hash stays vm.HashMemory of the memory through messages and rollbacks.
+func TestMemoryHashCacheBound(t *testing.T) {
+	defer func(n int) { maxHashCachePages = n }(maxHashCachePages)
+	maxHashCachePages = 3
+	mod := realModules[1]
+	m := openBooted(t, mod.name, mod.format, vm.Options{})
+	m.(*machine).rebase()
+	for i := range 6 {
+		code := fmt.Sprintf(`Counter = (Counter or 0) + 1; T%d = string.rep("y", %d)`, i, 20000*(i+1))
+		if i == 3 {
+			code = `error("roll back")`
+		}
+		mustApply(t, m, evalMsg(code))
+		var buf bytes.Buffer
+		if err := m.WriteMemory(&buf); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := m.MemoryHash(), vm.HashMemory(buf.Bytes()); got != want {
+			t.Fatalf("message %d: MemoryHash %x, HashMemory of the memory %x", i, got, want)
+		}
+	}
+	if n := m.(*machine).hashes.n; n != 3 {
+		t.Fatalf("hash cache holds %d pages, bound 3", n)
+	}
 }
