@@ -58,8 +58,9 @@
 //
 // # Memory hash
 //
-// The memory hash is SHA-256 over the SHA-256 of each 64 KiB page (HashMemory), not SHA-256 of the raw
-// memory: it is as binding, and it lets a machine skip zero pages and pages it already hashed.
+// The memory hash is a SHA-256 tree (HashMemory): SHA-256 over the leaves of the 64 KiB pages, a page's leaf
+// SHA-256 over the SHA-256 of its 4 KiB chunks. It is as binding as SHA-256 of the raw memory, and it lets a
+// machine skip zero pages and rehash only the chunks written since its last hash.
 //
 // # Concurrency
 //

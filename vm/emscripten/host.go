@@ -192,16 +192,16 @@ func unsupported(module, name string) hostFn {
 	}
 }
 
-// lookupHost finds the implementation for an import (name already de-minified).
-func lookupHost(module, name string) hostFn {
+// lookupHost finds the implementation for an import (name already de-minified) whose parameters are params.
+func lookupHost(module, name string, params []wasmtime.ValKind) hostFn {
 	if module == "metering" && name == meterImport {
 		return hostOutOfGas
 	}
 	if module == "metering" && name == "usegas" {
 		return hostFuncs["usegas"]
 	}
-	if strings.HasPrefix(name, "invoke_") {
-		return hostInvoke
+	if strings.HasPrefix(name, "invoke_") && len(params) > 0 {
+		return invokeOf(params[1:])
 	}
 	if fn, ok := hostFuncs[name]; ok && (module == "env" || module == "wasi_snapshot_preview1" || module == "a") {
 		return fn
@@ -261,62 +261,65 @@ func (in *instance) callHost(name string, fn hostFn, results []wasmtime.ValKind)
 	}
 }
 
-// hostInvoke is every invoke_<sig>: call table[index](args…) and, if the callee longjmps (our
-// _emscripten_throw_longjmp stopped it), restore the stack pointer and setThrew(1, 0) so the setjmp site
-// sees the jump — what the glue's try/catch around dynCall does. Any other failure propagates.
-func hostInvoke(in *instance, c *wasmtime.Caller, v view, a []uint64) uint64 {
-	val, err := in.table.Get(c, a[0])
-	if err != nil {
-		stop(fmt.Errorf("invoke: table index %d: %w", a[0], err))
-	}
-	fn := val.Funcref()
-	if fn == nil {
-		stop(fmt.Errorf("invoke: null function at table index %d", a[0]))
-	}
-	params := fn.Type(c).Params()
-	if len(params) != len(a)-1 {
-		stop(fmt.Errorf("invoke: table index %d takes %d arguments, got %d", a[0], len(params), len(a)-1))
-	}
-	args := make([]interface{}, len(params))
-	for i, p := range params {
-		x := a[i+1]
-		switch p.Kind() {
-		case wasmtime.KindI32:
-			args[i] = int32(uint32(x))
-		case wasmtime.KindI64:
-			args[i] = int64(x)
-		case wasmtime.KindF64:
-			args[i] = math.Float64frombits(x)
-		case wasmtime.KindF32:
-			args[i] = math.Float32frombits(uint32(x))
+// invokeOf is invoke_<sig> for the callee parameters params (the import's, after the table index): call
+// table[index](args…) and, if the callee longjmps (our _emscripten_throw_longjmp trapped), restore the stack
+// pointer and setThrew(1, 0), as the emscripten glue's invoke wrappers do. The arguments are converted by
+// the import's own signature, read once here: asking the callee for its type on every call (a C round trip
+// and an allocation per parameter) cost more than the call. A callee of another signature makes the call
+// fail with wasmtime's type error, which stops the guest.
+func invokeOf(params []wasmtime.ValKind) hostFn {
+	return func(in *instance, c *wasmtime.Caller, v view, a []uint64) uint64 {
+		val, err := in.table.Get(c, a[0])
+		if err != nil {
+			stop(fmt.Errorf("invoke: table index %d: %w", a[0], err))
 		}
-	}
-	sp := in.stackSave(c)
-	res, err := fn.Call(c, args...)
-	if err != nil {
-		if in.longjmp {
-			in.longjmp = false
-			in.pending = nil
-			in.stackRestore(c, sp)
-			in.setThrew(c, 1, 0)
-			return 0
+		fn := val.Funcref()
+		if fn == nil {
+			stop(fmt.Errorf("invoke: null function at table index %d", a[0]))
 		}
-		if in.pending == nil {
-			in.pending = err
+		args := make([]interface{}, len(params))
+		for i, k := range params {
+			x := a[i+1]
+			switch k {
+			case wasmtime.KindI32:
+				args[i] = int32(uint32(x))
+			case wasmtime.KindI64:
+				args[i] = int64(x)
+			case wasmtime.KindF64:
+				args[i] = math.Float64frombits(x)
+			case wasmtime.KindF32:
+				args[i] = math.Float32frombits(uint32(x))
+			default:
+				stop(fmt.Errorf("invoke: unsupported parameter type %v", k))
+			}
 		}
-		stop(in.pending)
+		sp := in.stackSave(c)
+		res, err := fn.Call(c, args...)
+		if err != nil {
+			if in.longjmp {
+				in.longjmp = false
+				in.pending = nil
+				in.stackRestore(c, sp)
+				in.setThrew(c, 1, 0)
+				return 0
+			}
+			if in.pending == nil {
+				in.pending = err
+			}
+			stop(in.pending)
+		}
+		switch r := res.(type) {
+		case int32:
+			return uint64(uint32(r))
+		case int64:
+			return uint64(r)
+		case float64:
+			return math.Float64bits(r)
+		case float32:
+			return uint64(math.Float32bits(r))
+		}
+		return 0
 	}
-	switch r := res.(type) {
-	case int32:
-		return uint64(uint32(r))
-	case int64:
-		return uint64(r)
-	case float64:
-		return math.Float64bits(r)
-	case float32:
-		return uint64(math.Float32bits(r))
-	}
-	return 0
 }
 
 // hostOutOfGas is called by a module metered at load (meterModule) when its gas counter passed the limit.

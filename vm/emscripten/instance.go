@@ -108,7 +108,7 @@ func newInstance(cm *compiledModule, f *format, opts vm.Options) (in *instance, 
 		if imp.module == "metering" {
 			in.metered = true
 		}
-		fn := lookupHost(imp.module, host)
+		fn := lookupHost(imp.module, host, imp.params)
 		if host == "" {
 			fn = unsupported(imp.module, name)
 		}
