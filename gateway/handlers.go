@@ -31,7 +31,12 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, ErrInvalid):
 		status = http.StatusBadRequest
 	}
-	if status == http.StatusInternalServerError {
+	switch {
+	case status != http.StatusInternalServerError:
+	case r.Context().Err() != nil:
+		// The client went away (a unit shutting down mid-upload): nothing failed on our side.
+		s.log.Debug("gateway request abandoned by its client", "method", r.Method, "path", r.URL.Path, "err", err)
+	default:
 		s.log.Error("gateway request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	writeJSON(w, status, map[string]string{"error": err.Error()})

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -367,5 +369,29 @@ func TestConcurrentUploads(t *testing.T) {
 	page, err := g.client.Transactions(context.Background(), TxQuery{First: 100})
 	if err != nil || len(page.Edges) != len(items)+1 {
 		t.Fatalf("%d items stored (%v), want %d", len(page.Edges), err, len(items)+1)
+	}
+}
+
+// TestAbandonedUploadIsNotAnError: an upload whose client has gone (a unit shutting down mid-request) fails,
+// but is not logged as a gateway failure.
+func TestAbandonedUploadIsNotAnError(t *testing.T) {
+	var logs bytes.Buffer
+	g := newTestGateway(t, func(c *Config) {
+		c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	it := signedItem(t, testWallet(t, 0), "", []byte("late"))
+	raw, err := it.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	rec := httptest.NewRecorder()
+	g.ServeHTTP(rec, httptest.NewRequestWithContext(ctx, http.MethodPost, "/tx", bytes.NewReader(raw)))
+	if rec.Code < 400 {
+		t.Fatalf("upload with a gone client answered %d", rec.Code)
+	}
+	if strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "abandoned") {
+		t.Fatalf("logs: %s", logs.String())
 	}
 }
