@@ -298,23 +298,31 @@ func TestDryRunLeavesStateUnchanged(t *testing.T) {
 	}
 }
 
-func TestRestartResumesFromCheckpoint(t *testing.T) {
-	n := newNetwork(t)
-	pid := fakeProcess(t, n)
+// checkpointed evaluates count messages of a new fake process on a unit in its own data directory that
+// checkpoints every 5 evaluations, then stops the unit: what a restart starts from.
+func checkpointed(t *testing.T, n *network, count int) (pid, dir string, u *unit) {
+	t.Helper()
+	pid = fakeProcess(t, n)
 	var last string
-	for i := range 12 {
+	for i := range count {
 		last = n.send(pid, fmt.Sprint(i))
 	}
-	dir := t.TempDir()
-	u := n.newUnit(unitOpts{dir: dir, every: 5})
-	ctx := context.Background()
-	if _, err := u.c.Result(ctx, pid, last); err != nil {
+	dir = t.TempDir()
+	u = n.newUnit(unitOpts{dir: dir, every: 5})
+	if _, err := u.c.Result(context.Background(), pid, last); err != nil {
 		t.Fatal(err)
 	}
-	if got := u.machines.applies.Load(); got != 13 {
-		t.Fatalf("applies = %d, want 13", got)
+	if got := u.machines.applies.Load(); got != int64(count+1) {
+		t.Fatalf("applies = %d, want %d", got, count+1)
 	}
 	u.stop()
+	return pid, dir, u
+}
+
+func TestRestartResumesFromCheckpoint(t *testing.T) {
+	n := newNetwork(t)
+	pid, dir, u := checkpointed(t, n, 12)
+	ctx := context.Background()
 
 	more := n.send(pid, "more")
 	u2 := n.newUnit(unitOpts{dir: dir, wallet: u.wallet, every: 5})
@@ -356,18 +364,8 @@ func TestRestoreCheckpointOfOlderCU(t *testing.T) {
 	}{{"format-2 hash", true, true}, {"wrong hash", false, false}} {
 		t.Run(tc.name, func(t *testing.T) {
 			n := newNetwork(t)
-			pid := fakeProcess(t, n)
-			var last string
-			for i := range 6 {
-				last = n.send(pid, fmt.Sprint(i))
-			}
-			dir := t.TempDir()
-			u := n.newUnit(unitOpts{dir: dir, every: 5})
+			pid, dir, u := checkpointed(t, n, 6)
 			ctx := context.Background()
-			if _, err := u.c.Result(ctx, pid, last); err != nil {
-				t.Fatal(err)
-			}
-			u.stop()
 			st, err := sqlite.OpenCU(filepath.Join(dir, "cu.db"))
 			if err != nil {
 				t.Fatal(err)

@@ -55,25 +55,31 @@ func TestSnapshotCodec(t *testing.T) {
 	}
 }
 
+// oldSnapshot is a snapshot as an older aogo wrote it: version, a memory of memSize bytes whose hash (in
+// header field hashField) is hash, and one non-zero page, number idx, holding data.
+func oldSnapshot(version byte, memSize int, hashField string, hash [32]byte, idx uint64, data []byte) []byte {
+	h, _ := json.Marshal(map[string]any{"format": "wasm32-unknown-emscripten4", "module": hex.EncodeToString(make([]byte, 32)),
+		"memSize": memSize, hashField: hex.EncodeToString(hash[:]), "host": &hostState{Clock: clockStart, FS: newMemFS(true)}})
+	var buf bytes.Buffer
+	buf.WriteString(snapshotMagic)
+	buf.WriteByte(version)
+	buf.Write(binary.AppendUvarint(nil, uint64(len(h))))
+	buf.Write(h)
+	zw := gzip.NewWriter(&buf)
+	zw.Write(binary.AppendUvarint(nil, idx+1))
+	zw.Write(data)
+	zw.Write([]byte{0})
+	zw.Close()
+	return buf.Bytes()
+}
+
 // TestSnapshotVersion2: snapshots with the format-2 memory hash (leaves = SHA-256 of the pages), as older
 // CUs wrote them, still load, with their hash checked, and the sink gets the current leaves.
 func TestSnapshotVersion2(t *testing.T) {
 	mem := make([]byte, 3*pageSize)
 	copy(mem[2*pageSize:], "version two")
 	v2 := func(mem []byte, hash [32]byte) []byte {
-		h, _ := json.Marshal(map[string]any{"format": "wasm32-unknown-emscripten4", "module": hex.EncodeToString(make([]byte, 32)),
-			"memSize": len(mem), "memHash": hex.EncodeToString(hash[:]), "host": &hostState{Clock: clockStart, FS: newMemFS(true)}})
-		var buf bytes.Buffer
-		buf.WriteString(snapshotMagic)
-		buf.WriteByte(2)
-		buf.Write(binary.AppendUvarint(nil, uint64(len(h))))
-		buf.Write(h)
-		zw := gzip.NewWriter(&buf)
-		zw.Write([]byte{3}) // page 2
-		zw.Write(mem[2*pageSize:])
-		zw.Write([]byte{0})
-		zw.Close()
-		return buf.Bytes()
+		return oldSnapshot(2, len(mem), "memHash", hash, 2, mem[2*pageSize:])
 	}
 	got := make([]byte, 3*pageSize)
 	sink := func(idx uint32, p []byte, _ *chunkSums, leaf [32]byte) {
@@ -99,20 +105,7 @@ func TestSnapshotVersion1(t *testing.T) {
 	mem := make([]byte, 2*pageSize)
 	copy(mem[pageSize:], "version one")
 	v1 := func(mem []byte) []byte {
-		sum := sha256.Sum256(mem)
-		h, _ := json.Marshal(map[string]any{"format": "wasm32-unknown-emscripten4", "module": hex.EncodeToString(make([]byte, 32)),
-			"memSize": len(mem), "memSha256": hex.EncodeToString(sum[:]), "host": &hostState{Clock: clockStart, FS: newMemFS(true)}})
-		var buf bytes.Buffer
-		buf.WriteString(snapshotMagic)
-		buf.WriteByte(1)
-		buf.Write(binary.AppendUvarint(nil, uint64(len(h))))
-		buf.Write(h)
-		zw := gzip.NewWriter(&buf)
-		zw.Write([]byte{2}) // page 1
-		zw.Write(mem[pageSize:])
-		zw.Write([]byte{0})
-		zw.Close()
-		return buf.Bytes()
+		return oldSnapshot(1, len(mem), "memSha256", sha256.Sum256(mem), 1, mem[pageSize:])
 	}
 	got := make([]byte, 2*pageSize)
 	if _, err := readSnapshot(bytes.NewReader(v1(mem)), 0, nil, func(idx uint32, p []byte, _ *chunkSums, _ [32]byte) { copy(got[int(idx)*pageSize:], p) }); err != nil {
