@@ -109,7 +109,9 @@ type Store interface {
 	// its place, with inserted false.
 	Insert(ctx context.Context, t Task) (stored Task, inserted bool, err error)
 	// Advance applies a stage change and inserts its children atomically; ErrStale if the task is not at a.From.
-	// It returns the children as stored (with IDs); a child whose Key exists is skipped.
+	// It returns the children as stored (with IDs); a child whose Key exists is skipped. An advance to
+	// StageDone with no children may be applied lazily (returned before it is durable, reads showing the
+	// earlier stage for a moment, a stale one unreported): every stage is safe to do again after a crash.
 	Advance(ctx context.Context, a Advance) ([]Task, error)
 	// Retry records a failed attempt: attempts, the time of the next one, and the error.
 	Retry(ctx context.Context, id int64, attempts int, next time.Time, lastError string) error

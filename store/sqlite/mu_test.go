@@ -124,6 +124,60 @@ func TestMUStoreGroupCommit(t *testing.T) {
 	}
 }
 
+// TestMUStoreLazyDone: an advance to done that creates no children returns before it is durable; it rides
+// with the next durable commit, or is committed on its own within the linger, and is never lost by Close.
+func TestMUStoreLazyDone(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "mu.db")
+	st := openMU(t, path)
+	insert := func(key string) mu.Task {
+		tk, _, err := st.Insert(ctx, mu.Task{Key: key, Kind: mu.KindMessage, Stage: mu.StagePull})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tk
+	}
+	stage := func(id int64) mu.Stage {
+		tk, err := st.Get(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tk.Stage
+	}
+	a, b, c := insert("a"), insert("b"), insert("c")
+	// Rides with a durable op: once that one returns, the lazy one (queued before it) is committed too.
+	if _, err := st.Advance(ctx, mu.Advance{ID: a.ID, From: mu.StagePull, To: mu.StageDone}); err != nil {
+		t.Fatal(err)
+	}
+	insert("d")
+	if got := stage(a.ID); got != mu.StageDone {
+		t.Fatalf("lazy advance not committed with the next commit: stage %s", got)
+	}
+	// Alone: committed after the linger.
+	if _, err := st.Advance(ctx, mu.Advance{ID: b.ID, From: mu.StagePull, To: mu.StageDone}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); stage(b.ID) != mu.StageDone; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("lazy advance never committed")
+		}
+	}
+	// A stale lazy advance changes nothing; Close commits what is queued.
+	if _, err := st.Advance(ctx, mu.Advance{ID: b.ID, From: mu.StagePull, To: mu.StageDone}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Advance(ctx, mu.Advance{ID: c.ID, From: mu.StagePull, To: mu.StageDone}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	st = openMU(t, path)
+	defer st.Close()
+	counts, err := st.Counts(ctx)
+	if err != nil || counts[mu.StageDone] != 3 || counts[mu.StagePull] != 1 {
+		t.Fatalf("after reopen: %v %v", counts, err)
+	}
+}
+
 func TestMUStoreMonitors(t *testing.T) {
 	ctx := context.Background()
 	st := openMU(t, filepath.Join(t.TempDir(), "mu.db"))
