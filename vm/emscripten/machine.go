@@ -174,9 +174,9 @@ type cachedPage struct {
 	leaf   [32]byte
 }
 
-// maxHashCachePages bounds a hash cache (a copy of the non-zero memory): beyond 256 MiB of non-zero pages
-// a machine's hashes compare with its base instead.
-var maxHashCachePages = 4096
+// maxHashCachePages bounds a hash cache (a copy of the non-zero memory): past 64 MiB of non-zero pages, a
+// machine's other pages are compared with its base instead (an aos 2.x process has a few MiB).
+var maxHashCachePages = 1024
 
 // memoryHash is the memory hash (vm.HashMemory) of mem. Leaves and chunk hashes come from cache (when not
 // nil) or else base for the pages and chunks identical to their copies there; only the chunks that changed

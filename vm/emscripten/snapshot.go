@@ -96,9 +96,8 @@ func writeSnapshot(w io.Writer, format string, module [32]byte, mem []byte, zero
 var errBadSnapshot = errors.New("bad snapshot")
 
 // readSnapshot decodes and verifies a snapshot, handing each non-zero page, its chunk hashes and its leaf
-// (vm.HashMemory) to sink in
-// increasing order (sink may be called before verification ends: a caller loading an instance must
-// discard it on error; the page buffer is reused after sink returns).
+// (vm.HashMemory) to sink in increasing order (sink may be called before verification ends: a caller
+// loading an instance must discard it on error; the page buffer is reused after sink returns).
 // It checks everything a hostile input could get wrong — sizes against maxMem (0: the wasm64 heap
 // maximum), page order, the memory hash — and never panics.
 func readSnapshot(r io.Reader, maxMem uint64, begin func(h *snapshotHeader) error, sink func(idx uint32, page []byte, chunks *chunkSums, leaf [32]byte)) (*snapshotHeader, error) {
