@@ -71,6 +71,9 @@ func (u *Unit) commit(ctx context.Context, batch []*pending) {
 		return
 	}
 	for _, p := range live {
+		u.appendTail(p.proc, p.slot)
+	}
+	for _, p := range live {
 		u.finish(p, nil)
 	}
 	if queued {
@@ -90,6 +93,7 @@ func (u *Unit) commit(ctx context.Context, batch []*pending) {
 
 // invalidate forgets a process's in-memory head after a failed commit: the next write reloads it from the store.
 func (u *Unit) invalidate(ps *procState) {
+	u.dropTail(ps)
 	g := ps.gen.Add(1)
 	ps.pmu.Lock()
 	for k, q := range ps.pending {

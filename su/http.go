@@ -281,13 +281,18 @@ func parsePageQuery(q map[string][]string) (PageQuery, error) {
 func (u *Unit) Page(ctx context.Context, pid string, q PageQuery, showAnchor bool) (any, error) {
 	want := q.Limit
 	q.Limit = want + 1
-	slots, err := u.cfg.Store.Page(ctx, pid, q)
-	if err != nil {
-		return nil, fmt.Errorf("page of %s: %w", pid, err)
+	// The newest slots, which CUs ask for right after they are written, come from the head's tail when it
+	// covers the range (tail.go); a tail also proves the process exists.
+	slots, fromTail := u.fromTail(pid, q)
+	if !fromTail {
+		var err error
+		if slots, err = u.cfg.Store.Page(ctx, pid, q); err != nil {
+			return nil, fmt.Errorf("page of %s: %w", pid, err)
+		}
 	}
 	// Only an empty page needs to know whether the process exists (a page of slots proves it): the lookup
 	// costs as much as the page itself, on the path of every CU's poll.
-	if len(slots) == 0 {
+	if len(slots) == 0 && !fromTail {
 		if _, err := u.cfg.Store.Find(ctx, pid, pid); err != nil {
 			if errors.Is(err, ErrNotFound) {
 				return nil, &Error{Status: http.StatusNotFound, Msg: "Message or Process not found"}

@@ -15,6 +15,7 @@ type metrics struct {
 	commitNanos                   atomic.Int64
 	uploaded, uploadErrors        atomic.Int64
 	headsEvicted                  atomic.Int64
+	tailPages                     atomic.Int64
 }
 
 func (m *metrics) observeCommit(d time.Duration, n int, err error) {
@@ -42,5 +43,7 @@ func (u *Unit) writeMetrics(w io.Writer) {
 	line("aogo_su_upload_errors_total", "counter", "Failed upload attempts (each retried).", m.uploadErrors.Load())
 	line("aogo_su_process_heads", "gauge", "Process heads (newest slot, id fingerprints) cached in memory.", u.heads())
 	line("aogo_su_process_heads_evicted_total", "counter", "Idle process heads dropped from memory.", m.headsEvicted.Load())
+	line("aogo_su_tail_pages_total", "counter", "Pages of the log answered from the heads' tails of newest slots, without a store read.", m.tailPages.Load())
+	line("aogo_su_tail_bytes", "gauge", "Bytes held by the heads' tails of newest slots.", u.tailBytes.Load())
 	line("aogo_su_block_height", "gauge", "Block height stamped on new assignments.", u.height.Load())
 }

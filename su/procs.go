@@ -43,6 +43,7 @@ func (u *Unit) evict() {
 		if ps := e.Value.(*procState); ps.refs == 0 && ps.inflight.Load() == 0 {
 			u.lru.Remove(e)
 			delete(u.procs, ps.pid)
+			u.dropTail(ps)
 			u.metrics.headsEvicted.Add(1)
 		}
 		e = prev

@@ -38,6 +38,11 @@ type procState struct {
 	pmu     sync.Mutex
 	pending map[string]*pending // queued, not yet durable: by message id and by "content:"+hash
 
+	// tail holds the newest durable slots, contiguous, up to the head (tail.go); tailSize is their cost.
+	tmu      sync.Mutex
+	tail     []Slot
+	tailSize int64
+
 	// The head cache (procs.go): refs and elem are guarded by Unit.mu; inflight counts queued slots that have
 	// not finished. Only a head with neither may be evicted.
 	pid      string

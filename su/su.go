@@ -102,10 +102,12 @@ type Unit struct {
 	queue    chan *pending // slots waiting for the committer, in per-process nonce order
 	uploadCh chan struct{} // wakes the uploader after a commit
 	height   atomic.Uint64
-	running  atomic.Bool
-	started  chan struct{} // closed when Run has started the committer
-	stopped  chan struct{} // closed when the committer has stopped
-	stopOnce sync.Once
+	// tailBytes is what every head's tail holds (tail.go), against maxTailBytes.
+	tailBytes atomic.Int64
+	running   atomic.Bool
+	started   chan struct{} // closed when Run has started the committer
+	stopped   chan struct{} // closed when the committer has stopped
+	stopOnce  sync.Once
 
 	metrics metrics
 }
