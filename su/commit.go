@@ -80,11 +80,9 @@ func (u *Unit) commit(ctx context.Context, batch []*pending) {
 		u.wakeUploader()
 	}
 	if u.cfg.OnCommit != nil {
-		pids := make([]string, 0, 1)
-		for _, p := range live {
-			if n := len(pids); n == 0 || pids[n-1] != p.slot.Process {
-				pids = append(pids, p.slot.Process)
-			}
+		pids := make([]string, len(live))
+		for i, p := range live {
+			pids[i] = p.slot.Process
 		}
 		slices.Sort(pids)
 		u.cfg.OnCommit(slices.Compact(pids))

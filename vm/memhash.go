@@ -44,16 +44,16 @@ var zeroPage = make([]byte, PageSize)
 // ZeroChunkSum is SHA-256 of a 4 KiB chunk of zeros.
 var ZeroChunkSum = sha256.Sum256(zeroPage[:ChunkSize])
 
-// ZeroPageLeaf is the leaf of a 64 KiB page of zeros.
-var ZeroPageLeaf = zeroLeaf()
-
-func zeroLeaf() [32]byte {
-	var sums [ChunksPerPage][32]byte
+// ZeroPageChunks are the chunk hashes of a 64 KiB page of zeros.
+var ZeroPageChunks = func() (sums [ChunksPerPage][32]byte) {
 	for j := range sums {
 		sums[j] = ZeroChunkSum
 	}
-	return LeafOf(sums[:])
-}
+	return sums
+}()
+
+// ZeroPageLeaf is the leaf of a 64 KiB page of zeros.
+var ZeroPageLeaf = LeafOf(ZeroPageChunks[:])
 
 // IsZeroPage reports whether p is all zero bytes (p is at most PageSize long).
 func IsZeroPage(p []byte) bool { return bytes.Equal(p, zeroPage[:len(p)]) }
@@ -63,15 +63,18 @@ func IsZeroPage(p []byte) bool { return bytes.Equal(p, zeroPage[:len(p)]) }
 func ChunkSums(p []byte, sums *[ChunksPerPage][32]byte) int {
 	n := 0
 	for off := 0; off < len(p); off += ChunkSize {
-		c := p[off:min(off+ChunkSize, len(p))]
-		if len(c) == ChunkSize && IsZeroPage(c) {
-			sums[n] = ZeroChunkSum
-		} else {
-			sums[n] = sha256.Sum256(c)
-		}
+		sums[n] = ChunkSum(p[off:min(off+ChunkSize, len(p))])
 		n++
 	}
 	return n
+}
+
+// ChunkSum is the hash of one chunk (at most ChunkSize long); a zero chunk's is the constant ZeroChunkSum.
+func ChunkSum(c []byte) [32]byte {
+	if len(c) == ChunkSize && IsZeroPage(c) {
+		return ZeroChunkSum
+	}
+	return sha256.Sum256(c)
 }
 
 // LeafOf is the leaf of a page whose chunk hashes, in order, are sums.

@@ -3,7 +3,6 @@ package emscripten
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -62,10 +61,8 @@ func hashPage(p []byte, old *page) (*chunkSums, [32]byte) {
 		c := p[j*vm.ChunkSize : (j+1)*vm.ChunkSize]
 		if old != nil && bytes.Equal(c, old.data[j*vm.ChunkSize:(j+1)*vm.ChunkSize]) {
 			sums[j] = old.chunks[j]
-		} else if vm.IsZeroPage(c) {
-			sums[j] = vm.ZeroChunkSum
 		} else {
-			sums[j] = sha256.Sum256(c)
+			sums[j] = vm.ChunkSum(c)
 		}
 	}
 	return sums, vm.LeafOf(sums[:])
@@ -178,8 +175,8 @@ type cachedPage struct {
 // machine's other pages are compared with its base instead (an aos 2.x process has a few MiB).
 var maxHashCachePages = 1024
 
-// memoryHash is the memory hash (vm.HashMemory) of mem. Leaves and chunk hashes come from cache (when not
-// nil) or else base for the pages and chunks identical to their copies there; only the chunks that changed
+// memoryHash is the memory hash (vm.HashMemory) of mem. Leaves and chunk hashes come from cache (or, for the
+// pages past its bound, base) for the pages and chunks identical to their copies there; only the chunks that changed
 // are hashed, on every core: a message touches a few bytes of many pages (an aos heap's garbage collector
 // marks most live objects), so that is tens to hundreds of 4 KiB chunks, on the path of every attested
 // result. The cache is brought up to mem.
@@ -192,28 +189,26 @@ func memoryHash(mem []byte, zero []bool, base *baseState, cache *hashCache) [32]
 	type job struct {
 		p    []byte
 		sums *chunkSums  // where the chunk hashes go (the cache page's, or scratch)
-		dst  *cachedPage // the cache page to copy changed chunks into; nil without a cache
+		dst  *cachedPage // the cache page to copy changed chunks into; nil past the cache's bound
 	}
 	type task struct{ job, chunk int }
 	var leaves []leaf
 	var jobs []job
 	var tasks []task
-	if cache != nil && len(cache.pages) < len(mem)/pageSize {
+	if len(cache.pages) < len(mem)/pageSize {
 		cache.pages = append(cache.pages, make([]*cachedPage, len(mem)/pageSize-len(cache.pages))...)
 	}
 	pagesOf(mem, zero, base, func(idx uint32, p []byte, old *page) {
-		var cp *cachedPage
-		if cache != nil {
-			if cp = cache.pages[idx]; cp == nil && cache.n < maxHashCachePages {
-				// First sight: fill the copy from base's (equal chunks keep their hashes), or hash it all.
-				cp = new(cachedPage)
-				cache.pages[idx], cache.n = cp, cache.n+1
-				if old != nil {
-					copy(cp.data[:], old.data)
-					cp.chunks, cp.leaf = *old.chunks, old.sum
-				} else {
-					cp.chunks, cp.leaf = zeroChunks, vm.ZeroPageLeaf // cp.data is zero
-				}
+		cp := cache.pages[idx]
+		if cp == nil && cache.n < maxHashCachePages {
+			// First sight: fill the copy from base's (equal chunks keep their hashes), or hash it all.
+			cp = new(cachedPage)
+			cache.pages[idx], cache.n = cp, cache.n+1
+			if old != nil {
+				copy(cp.data[:], old.data)
+				cp.chunks, cp.leaf = *old.chunks, old.sum
+			} else {
+				cp.chunks, cp.leaf = vm.ZeroPageChunks, vm.ZeroPageLeaf // cp.data is zero
 			}
 		}
 		var ref []byte // the copy to compare with
@@ -253,11 +248,7 @@ func memoryHash(mem []byte, zero []bool, base *baseState, cache *hashCache) [32]
 			j := &jobs[t.job]
 			lo, hi := t.chunk*vm.ChunkSize, (t.chunk+1)*vm.ChunkSize
 			c := j.p[lo:hi]
-			if vm.IsZeroPage(c) {
-				j.sums[t.chunk] = vm.ZeroChunkSum
-			} else {
-				j.sums[t.chunk] = sha256.Sum256(c)
-			}
+			j.sums[t.chunk] = vm.ChunkSum(c)
 			if j.dst != nil {
 				copy(j.dst.data[lo:hi], c)
 			}
@@ -286,13 +277,6 @@ func memoryHash(mem []byte, zero []bool, base *baseState, cache *hashCache) [32]
 	h.ZeroPages(uint64(len(mem)/pageSize) - uint64(next))
 	return h.Sum()
 }
-
-var zeroChunks = func() (z chunkSums) {
-	for i := range z {
-		z[i] = vm.ZeroChunkSum
-	}
-	return z
-}()
 
 // instantiateBase builds a booted instance holding the base state.
 func (m *machine) instantiateBase(b *baseState) (*instance, error) {
