@@ -10,6 +10,7 @@ import (
 
 	"github.com/aogo/aogo/client"
 	"github.com/aogo/aogo/dataitem"
+	"github.com/aogo/aogo/internal/httpd"
 )
 
 // maxDryRunBody bounds a dry-run request body (the reference SU's payload limit).
@@ -24,12 +25,17 @@ func (c *CU) Handler() http.Handler {
 	mux.HandleFunc("POST /dry-run", c.handleDryRun)
 	mux.HandleFunc("GET /state/{pid}", c.handleState)
 	mux.HandleFunc("GET /cron/{pid}", c.handleCron)
-	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+	// An operator route: the operator token, no CORS (SECURITY.md).
+	mux.Handle("GET /metrics", httpd.RequireToken(c.cfg.OperatorToken, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 		c.writeMetrics(w)
-	})
+	})))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.metrics.requests.Add(1)
+		if r.URL.Path == "/metrics" {
+			mux.ServeHTTP(w, r) // no CORS, not even on a preflight
+			return
+		}
 		// CORS as the reference CU: any origin (aoconnect runs in browsers).
 		w.Header().Set("Access-Control-Allow-Origin", "*")
 		if r.Method == http.MethodOptions {

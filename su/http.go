@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/aogo/aogo/internal/httpd"
 )
 
 // Page size limits for GET /{pid}.
@@ -23,10 +25,11 @@ func (u *Unit) routes() http.Handler {
 	mux.HandleFunc("POST /{$}", u.handlePost)
 	mux.HandleFunc("GET /timestamp", u.handleTimestamp)
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
-	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+	// An operator route: the operator token, no CORS (SECURITY.md).
+	mux.Handle("GET /metrics", httpd.RequireToken(u.cfg.OperatorToken, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 		u.writeMetrics(w)
-	})
+	})))
 	// GET /processes/{pid} and GET /{pid}/latest overlap (/processes/latest), so one pattern dispatches both.
 	mux.HandleFunc("GET /{a}/{b}", func(w http.ResponseWriter, r *http.Request) {
 		switch a, b := r.PathValue("a"), r.PathValue("b"); {
@@ -42,9 +45,14 @@ func (u *Unit) routes() http.Handler {
 	return cors(mux)
 }
 
-// cors lets any origin use the API, as the reference does.
+// cors lets any origin use the protocol routes, as the reference does; the operator route /metrics gets no
+// CORS header, not even on a preflight.
 func cors(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/metrics" {
+			next.ServeHTTP(w, r)
+			return
+		}
 		h := w.Header()
 		h.Set("Access-Control-Allow-Origin", "*")
 		h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
