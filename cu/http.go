@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aogo/aogo/client"
 	"github.com/aogo/aogo/dataitem"
@@ -207,6 +208,9 @@ func (c *CU) handleState(w http.ResponseWriter, r *http.Request) {
 		h.Set("Last-Ordinate", strconv.FormatInt(info.Nonce, 10))
 		h.Set("Last-Block-Height", strconv.FormatInt(info.BlockHeight, 10))
 		h.Set("Content-Length", strconv.FormatUint(info.Size, 10))
+		// A memory of gigabytes outlasts the server's WriteTimeout: allow a minute plus a second per MiB
+		// (the in-process transport of aogo dev has no deadline to move, hence the ignored error).
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(time.Minute + time.Duration(info.Size>>20)*time.Second))
 		return w
 	})
 	if err != nil && !started {
