@@ -180,7 +180,13 @@ func (c *CU) handleDryRun(w http.ResponseWriter, r *http.Request) {
 		c.writeError(w, r, badRequest("process-id is required"))
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxDryRunBody))
+	var body []byte
+	var err error
+	if r.ContentLength > maxDryRunBody {
+		err = &http.MaxBytesError{Limit: maxDryRunBody} // refused before a byte of it is read
+	} else {
+		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, maxDryRunBody))
+	}
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {

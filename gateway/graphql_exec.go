@@ -343,7 +343,7 @@ func (ex *executor) object(ctx context.Context, typ string, src any, sel []*gqlF
 		}
 		// The field's key and string value, and what holds them in the tree (jsonField, interface, slice
 		// growth): nested objects and lists charged their own fields already.
-		n := len(g.field.key()) + 64
+		n := len(g.field.key()) + 48
 		if s, ok := v.(string); ok {
 			n += len(s)
 		}
@@ -584,9 +584,9 @@ func (ex *executor) transactions(ctx context.Context, args map[string]any) (*txC
 	if n > maxFilterValues {
 		return nil, queryErrorf("The query filters on %d values; the limit is %d.", n, maxFilterValues)
 	}
-	// The rows read take about as much as their answer: they may use half of what is left of it, and the
-	// page ends early (hasNextPage) when they would use more.
-	f.maxBytes = max(ex.answer.left/2, 1)
+	// The rows read may use a quarter of what is left of the answer (itemRow.size counts what rendering all
+	// their fields would charge): the page ends early (hasNextPage) when they would use more.
+	f.maxBytes = max(ex.answer.left/4, 1)
 	rows, more, err := ex.s.store.query(ctx, f)
 	if err != nil {
 		return nil, err

@@ -278,7 +278,8 @@ func (s *Server) handleGraphQL(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusInternalServerError, map[string]any{"data": nil, "errors": []map[string]string{{"message": err.Error()}}})
 		return
 	}
-	b := make([]byte, 0, 4096)
+	// The tree was charged at least its JSON's length: the buffer needs no regrowth.
+	b := make([]byte, 0, answerCap(data))
 	b = append(b, `{"data":`...)
 	b = appendJSON(b, data)
 	b = append(b, "}\n"...)

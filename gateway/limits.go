@@ -123,6 +123,33 @@ func (b *answerBudget) charge(n int) error {
 	return nil
 }
 
+// answerCap is the capacity of a buffer that holds data's JSON without regrowing: an answer's tree was charged
+// at least 48 bytes per field besides the field's key and string value, more than its JSON adds.
+func answerCap(data jsonObject) int {
+	n := 64
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case jsonObject:
+			for _, f := range x {
+				n += len(f.key) + 4
+				walk(f.val)
+			}
+		case []any:
+			for _, e := range x {
+				n++
+				walk(e)
+			}
+		case string:
+			n += len(x) + 2
+		default:
+			n += 24
+		}
+	}
+	walk(data)
+	return n
+}
+
 // costError refuses a query over maxCost before it runs.
 func costError(cost int) error {
 	return queryErrorf("The query would resolve %s fields; the limit is %d: ask for fewer items (first), fewer aliases or fewer fields, and page with after.", fmt.Sprint(cost), maxCost)

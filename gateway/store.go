@@ -251,12 +251,12 @@ func scanRow(sc interface{ Scan(...any) error }) (*itemRow, error) {
 	return &r, nil
 }
 
-// size is about what r holds in memory, in bytes.
+// size is about what r holds in memory, and what an answer with all its fields charges, in bytes.
 func (r *itemRow) size() int {
-	n := 256 + len(r.ID) + len(r.Owner) + len(r.OwnerAddress) + len(r.Target) + len(r.Anchor) + len(r.Signature) +
+	n := 1024 + len(r.ID) + 2*len(r.Owner) + len(r.OwnerAddress) + len(r.Target) + len(r.Anchor) + 2*len(r.Signature) +
 		len(r.ContentType) + len(r.BundledIn)
 	for _, t := range r.Tags {
-		n += 32 + len(t.Name) + len(t.Value)
+		n += 160 + len(t.Name) + len(t.Value)
 	}
 	return n
 }

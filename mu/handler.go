@@ -88,7 +88,13 @@ func statusOf(err error) int {
 
 // readItem reads and verifies a signed item body.
 func (m *MU) readItem(w http.ResponseWriter, r *http.Request) (*dataitem.Item, []byte, bool) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(m.cfg.MaxItemSize)))
+	var body []byte
+	var err error
+	if r.ContentLength > int64(m.cfg.MaxItemSize) {
+		err = &http.MaxBytesError{Limit: int64(m.cfg.MaxItemSize)} // refused before a byte of it is read
+	} else {
+		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, int64(m.cfg.MaxItemSize)))
+	}
 	if err != nil {
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {

@@ -128,7 +128,13 @@ func (u *Unit) handlePost(w http.ResponseWriter, r *http.Request) {
 		writePosted(w, p)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, u.cfg.MaxBody))
+	var body []byte
+	var err error
+	if r.ContentLength > u.cfg.MaxBody {
+		err = &http.MaxBytesError{Limit: u.cfg.MaxBody} // refused before a byte of it is read
+	} else {
+		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, u.cfg.MaxBody))
+	}
 	if err != nil {
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
