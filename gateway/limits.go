@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"time"
@@ -152,5 +151,5 @@ func answerCap(data jsonObject) int {
 
 // costError refuses a query over maxCost before it runs.
 func costError(cost int) error {
-	return queryErrorf("The query would resolve %s fields; the limit is %d: ask for fewer items (first), fewer aliases or fewer fields, and page with after.", fmt.Sprint(cost), maxCost)
+	return queryErrorf("The query would resolve more than %d fields (counted %d before stopping): ask for fewer items (first), fewer aliases or fewer fields, and page with after.", maxCost, cost)
 }
