@@ -71,7 +71,7 @@ func TestHostileGraphQLAmplification(t *testing.T) {
 
 	for _, c := range []struct {
 		name, query, want string
-		maxAlloc         uint64
+		maxAlloc          uint64
 	}{
 		// The issue's shape: aliases × transactions(first: 1000); 200 aliases here, the bound is the same.
 		{"200 aliases × first:1000", aliases(200, `transactions(first: 1000) { edges { node { id tags { name value } } } }`), "more than 100000 fields", 8 * mib},
