@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/aogo/aogo/vm"
 	"github.com/bytecodealliance/wasmtime-go/v39"
@@ -508,16 +509,62 @@ func (in *instance) gasReport() uint64 {
 	return 0
 }
 
-// pushString copies s + NUL onto the wasm stack (stringToUTF8OnStack).
+// pushString copies s + NUL onto the wasm stack as the glue's ccall does for a "string" argument: the
+// reservation is the format's (stringReservation) and nothing checks it against the stack. A string larger
+// than the stack runs below it, over static data, as in the reference; one larger than the stack pointer
+// wraps below address 0, and then, like the glue's typed-array writes, only the bytes that land inside
+// memory are written (see format.signedPtrs) and handle() gets the wrapped pointer: the guest traps, the
+// message ends in an Error and its state is rolled back. The reference's loader, which leaves its stack
+// pointer wrapped after that trap, fails every later message too; we do not.
 func (in *instance) pushString(s []byte) (uint64, error) {
-	p, err := in.callExport(in.store, in.exp.stackAlloc, uint64(len(s)+1))
+	p, err := in.callExport(in.store, in.exp.stackAlloc, in.stringReservation(s))
 	if err != nil {
 		return 0, err
 	}
+	at := int64(p)
+	if !in.f.mem64 {
+		at = int64(uint32(p))
+		if in.f.signedPtrs {
+			at = int64(int32(uint32(p)))
+		}
+	} else if !in.f.signedPtrs {
+		at = int64(min(p, math.MaxInt64))
+	}
 	v := in.viewOf(in.store)
-	v.write(p, s)
-	v.put8(p+uint64(len(s)), 0)
+	v.writeClipped(at, s)
+	v.writeClipped(at+int64(len(s)), []byte{0})
 	return p, nil
+}
+
+// stringReservation is the stack bytes ccall reserves for the string s: its UTF-8 length + 1, or in the v1
+// and v2 glues (JS string length << 2) + 1, the length counted in UTF-16 units as JS does (wrapping at 32
+// bits like the glue's <<).
+func (in *instance) stringReservation(s []byte) uint64 {
+	if !in.f.wideStrings {
+		return uint64(len(s)) + 1
+	}
+	return uint64(uint32(utf16Len(s))<<2) + 1
+}
+
+// utf16Len is the length of the JS string whose UTF-8 encoding is s: one unit per code point, two above
+// U+FFFF; an invalid byte counts one (the U+FFFD a decoder makes of it).
+func utf16Len(s []byte) int {
+	n := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			n++
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(s[i:])
+		n++
+		if r > 0xFFFF {
+			n++
+		}
+		i += size
+	}
+	return n
 }
 
 // describe turns a guest failure into the Result.Error text: our own causes as they are, wasmtime traps
@@ -525,8 +572,13 @@ func (in *instance) pushString(s []byte) (uint64, error) {
 func describe(err error) string {
 	var trap *wasmtime.Trap
 	if errors.As(err, &trap) {
-		if code := trap.Code(); code != nil && *code == wasmtime.OutOfFuel {
-			return errOutOfGas.Error()
+		if code := trap.Code(); code != nil {
+			if *code == wasmtime.OutOfFuel {
+				return errOutOfGas.Error()
+			}
+			if text, ok := v8TrapText[*code]; ok {
+				return text
+			}
 		}
 	}
 	msg := err.Error()
@@ -544,6 +596,14 @@ func describe(err error) string {
 		msg = msg[:i]
 	}
 	return strings.TrimSpace(msg)
+}
+
+// v8TrapText is the message of the RuntimeError V8 throws for a trap, which is the reference's Error for a
+// message whose guest trapped (e.g. handle() given a message that overflowed the stack), where wasmtime's
+// wording differs. Only codes that map one to one are listed (wasmtime has one code for div and rem by zero).
+var v8TrapText = map[wasmtime.TrapCode]string{
+	wasmtime.MemoryOutOfBounds:      "memory access out of bounds",
+	wasmtime.UnreachableCodeReached: "unreachable",
 }
 
 // memory is the live linear memory (valid until the next guest call).
