@@ -21,7 +21,7 @@ import (
 //	POST   /                                   signed Message or Process item → 202 {"message":"Processing DataItem","id"}
 //	POST   /?process-id=&assign=[&base-layer][&exclude=a,b]  → 202 {"message":"Processing Assignment","id":<assignment id>}
 //	POST   /monitor/{pid}                      signed item body → 200 "Monitoring process"
-//	DELETE /monitor/{pid}                      signed item body → 200 "Process deleted"
+//	DELETE /monitor/{pid}                      item signed by the process's owner (or pushed by the process) → 200 "Process deleted"
 //	GET    /                                   status JSON: queue depth, tasks per stage, retries, failures, parked tasks
 //	GET    /metrics                            Prometheus text
 //	POST   /parked/{id}/retry                  put a parked task back in the queue (aogo extension)
@@ -62,6 +62,10 @@ func writeError(w http.ResponseWriter, status int, format string, args ...any) {
 
 // statusOf maps an error of a request to its HTTP status, in one place.
 func statusOf(err error) int {
+	var fe *errForbidden
+	if errors.As(err, &fe) {
+		return http.StatusForbidden
+	}
 	var se *client.SUError
 	if errors.As(err, &se) && clientError(se.Status) {
 		return se.Status
@@ -256,7 +260,18 @@ func (m *MU) handleMonitor(w http.ResponseWriter, r *http.Request) {
 
 func (m *MU) handleUnmonitor(w http.ResponseWriter, r *http.Request) {
 	pid := r.PathValue("pid")
-	if _, _, ok := m.readItem(w, r); !ok {
+	if err := checkID(pid, "process id"); err != nil {
+		writeError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	it, _, ok := m.readItem(w, r)
+	if !ok {
+		return
+	}
+	ctx, cancel := inlineCtx(r)
+	defer cancel()
+	if err := m.mayUnmonitor(ctx, pid, it); err != nil {
+		writeError(w, statusOf(err), "unmonitor %s: %v", pid, err)
 		return
 	}
 	found, err := m.store.DeleteMonitor(r.Context(), pid)

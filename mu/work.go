@@ -132,7 +132,7 @@ func (m *MU) write(ctx context.Context, t Task) (written, error) {
 }
 
 func (m *MU) writeProcess(ctx context.Context, t Task, it *dataitem.Item) (written, error) {
-	p := newProcInfo(t.ItemID, it.Tags)
+	p := newProcInfo(t.ItemID, dataitem.Address(it.Owner), it.Tags)
 	su, _, err := m.loc.scheduler(ctx, p)
 	if err != nil {
 		return written{}, err
