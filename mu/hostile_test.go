@@ -1,6 +1,7 @@
 package mu_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -8,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aogo/aogo/ao"
+	"github.com/aogo/aogo/client"
 	"github.com/aogo/aogo/dataitem"
 	"github.com/aogo/aogo/mu/mutest"
 	"github.com/aogo/aogo/vm"
@@ -99,5 +102,125 @@ func TestHostileUnmonitorByStranger(t *testing.T) {
 	self := signedBy(t, h.muKey, tk2, aoTags("Message", tag("From-Process", tk2))...)
 	if code, body := unmonitor(tk2, self); code != 200 || body["text"] != "Process deleted" {
 		t.Fatalf("the process's own unmonitor: %d %v", code, body)
+	}
+}
+
+// TestHostileForgedPushSuppression is the attack of issue 12 end to end, on a real network running our aos:
+// process A relays a credit to B on Action=Relay. The attacker dry-runs A (free, anonymous) to learn the exact
+// message A will send B (anchor included), signs the same content with their own key with From-Process: A, and
+// posts it to B's SU first. Then A's owner sends Relay. Before the fix the SU took the MU's genuine push for a
+// duplicate of the forgery: B's log held only the forgery, aos dropped it as untrusted, B never got its credit,
+// and the MU's task said done. Now B's log has the MU-signed copy and B's state has the credit.
+func TestHostileForgedPushSuppression(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real aos processes")
+	}
+	n := newAOSNet(t)
+	ctx := context.Background()
+	a, b := n.spawn(tag("Name", "a")), n.spawn(tag("Name", "b"))
+	n.idle()
+	n.eval(b, `Credits = 0; Handlers.add("credit", "Credit", function(msg) Credits = Credits + tonumber(msg.Quantity) end)`)
+	n.eval(a, fmt.Sprintf(`Handlers.add("relay", "Relay", function(msg) ao.send({Target = %q, Action = "Credit", Quantity = "1"}) end)`, b))
+	n.idle()
+
+	// The attacker's dry-run shows A's next outbox message.
+	attacker, _ := wallet.Generate(wallet.ED25519)
+	dry, err := n.cu.DryRun(ctx, a, client.DryRunMessage{Owner: dataitem.Address(attacker.Owner()), Target: a,
+		Tags: []dataitem.Tag{tag("Action", "Relay")}})
+	if err != nil {
+		t.Fatalf("dry-run: %v", err)
+	}
+	if len(dry.Messages) != 1 {
+		t.Fatalf("dry-run outbox has %d messages, want 1", len(dry.Messages))
+	}
+	var out struct {
+		Target string
+		Anchor string
+		Tags   []dataitem.Tag
+		Data   string
+	}
+	if err := json.Unmarshal(dry.Messages[0], &out); err != nil {
+		t.Fatalf("outbox message: %v", err)
+	}
+	// The item the MU will build from it, signed by the attacker (Pushed-For is not part of the content).
+	tags := []dataitem.Tag{}
+	for _, tg := range out.Tags {
+		switch tg.Name {
+		case ao.TagDataProtocol, ao.TagType, ao.TagFromProcess, ao.TagFromModule, "Assignments":
+		default:
+			tags = append(tags, tg)
+		}
+	}
+	tags = append(tags, tag(ao.TagDataProtocol, ao.DataProtocol), tag(ao.TagType, ao.TypeMessage),
+		tag(ao.TagFromProcess, a), tag(ao.TagFromModule, n.module))
+	forged := &dataitem.Item{Anchor: []byte(out.Anchor), Tags: tags, Data: []byte(out.Data)}
+	forged.Target, _ = dataitem.DecodeB64(out.Target)
+	if err := forged.Sign(attacker); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := forged.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.NewSU(n.suURL, nil).Post(ctx, raw); err != nil {
+		t.Fatalf("the attacker's post to B's SU: %v", err)
+	}
+
+	// The genuine flow.
+	n.send(a, "", tag("Action", "Relay"))
+	n.idle()
+
+	// B's log holds the MU's own push from A next to the forgery.
+	page, err := client.NewSU(n.suURL, nil).Page(ctx, b, client.SUQuery{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var genuine, forgeries int
+	for _, e := range page.Edges {
+		m := e.Node.Message
+		if m == nil || m.Tag(ao.TagFromProcess) != a {
+			continue
+		}
+		switch m.Owner.Address {
+		case n.mu.Address():
+			genuine++
+		case dataitem.Address(attacker.Owner()):
+			forgeries++
+		}
+	}
+	if genuine != 1 || forgeries != 1 {
+		t.Fatalf("B's log has %d MU-signed and %d forged messages from A, want 1 and 1", genuine, forgeries)
+	}
+	if got := n.value(b, "Credits"); got != "1" {
+		t.Fatalf("B's Credits = %s, want 1: the genuine push was suppressed", got)
+	}
+	if p := n.parked(); len(p) != 0 {
+		t.Fatalf("parked: %+v", p)
+	}
+}
+
+// TestHostileFromProcessNamesMU: a stranger signs a message to B with From-Process set to the MU's address
+// (an Authority of B). aos's trust rule accepted it, because ao.isTrusted also looked at From, which for a
+// pushed message is the From-Process tag anyone can write. Now only what an Authority signed is trusted.
+func TestHostileFromProcessNamesMU(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real aos processes")
+	}
+	n := newAOSNet(t)
+	ctx := context.Background()
+	b := n.spawn(tag("Name", "b"))
+	n.idle()
+	n.eval(b, `Credits = 0; Handlers.add("credit", "Credit", function(msg) Credits = Credits + tonumber(msg.Quantity) end)`)
+	n.idle()
+	attacker, _ := wallet.Generate(wallet.ED25519)
+	for _, from := range []string{n.mu.Address(), b} {
+		raw := signedBy(t, attacker, b, tag(ao.TagDataProtocol, ao.DataProtocol), tag(ao.TagType, ao.TypeMessage),
+			tag("Variant", "ao.TN.1"), tag(ao.TagFromProcess, from), tag("Action", "Credit"), tag("Quantity", "1000"))
+		if _, err := client.NewSU(n.suURL, nil).Post(ctx, raw); err != nil {
+			t.Fatalf("the attacker's post: %v", err)
+		}
+	}
+	if got := n.value(b, "Credits"); got != "0" {
+		t.Fatalf("B's Credits = %s after forged From-Process messages, want 0", got)
 	}
 }
