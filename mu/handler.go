@@ -14,6 +14,7 @@ import (
 	"github.com/aogo/aogo/ao"
 	"github.com/aogo/aogo/client"
 	"github.com/aogo/aogo/dataitem"
+	"github.com/aogo/aogo/internal/jsonmux"
 )
 
 // Handler serves the MU's HTTP API (the reference MU's routes):
@@ -33,7 +34,7 @@ func (m *MU) Handler() http.Handler {
 	mux.HandleFunc("POST /monitor/{pid}", m.handleMonitor)
 	mux.HandleFunc("DELETE /monitor/{pid}", m.handleUnmonitor)
 	mux.HandleFunc("POST /parked/{id}/retry", m.handleUnpark)
-	return cors(mux)
+	return cors(jsonmux.Errors(mux))
 }
 
 // cors lets browser clients (aoconnect in a page) call the MU, as the reference allows.

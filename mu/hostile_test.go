@@ -224,3 +224,35 @@ func TestHostileFromProcessNamesMU(t *testing.T) {
 		t.Fatalf("B's Credits = %s after forged From-Process messages, want 0", got)
 	}
 }
+
+// TestHostileUnknownRoutesJSON: every unit answers a route it does not have, or a method a route does not
+// take, with a JSON {"error": …} like any other error (the mux's plain text before).
+func TestHostileUnknownRoutesJSON(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a whole network")
+	}
+	n := newAOSNet(t)
+	for unit, base := range map[string]string{"su": n.suURL, "cu": n.cu.URL(), "mu": n.muURL, "gateway": n.gwURL} {
+		for _, c := range []struct {
+			method, path string
+			status       int
+		}{
+			{http.MethodGet, "/no/such/route/here", http.StatusNotFound},
+			{http.MethodPut, "/", http.StatusMethodNotAllowed},
+		} {
+			req, _ := http.NewRequest(c.method, base+c.path, nil)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var body map[string]any
+			err = json.NewDecoder(resp.Body).Decode(&body)
+			resp.Body.Close()
+			msg, _ := body["error"].(string)
+			if resp.StatusCode != c.status || err != nil || msg == "" || resp.Header.Get("Content-Type") != "application/json" {
+				t.Errorf("%s: %s %s = %d %q (%v), want %d with a JSON error", unit, c.method, c.path, resp.StatusCode,
+					resp.Header.Get("Content-Type"), err, c.status)
+			}
+		}
+	}
+}

@@ -39,6 +39,7 @@ type realNet struct {
 	gw     *gateway.Client
 	suAddr string
 	suURL  string
+	gwURL  string
 	cu     *client.CU
 	muURL  string
 	mu     *mu.MU
@@ -99,7 +100,7 @@ func newRealNetModule(t *testing.T, wasm []byte, moduleTags []dataitem.Tag) *rea
 	t.Cleanup(func() { gws.Close() })
 	gwHTTP := httptest.NewServer(gws)
 	t.Cleanup(gwHTTP.Close)
-	n.gw = gateway.NewClient(gwHTTP.URL, nil)
+	n.gw, n.gwURL = gateway.NewClient(gwHTTP.URL, nil), gwHTTP.URL
 
 	suW, _ := wallet.Generate(wallet.ED25519)
 	suStore, err := sqlite.OpenSU(filepath.Join(t.TempDir(), "su.db"))

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/aogo/aogo/internal/jsonmux"
 )
 
 // Page size limits for GET /{pid}.
@@ -39,7 +41,7 @@ func (u *Unit) routes() http.Handler {
 		}
 	})
 	mux.HandleFunc("GET /{id}", u.handleGet)
-	return cors(mux)
+	return cors(jsonmux.Errors(mux))
 }
 
 // cors lets any origin use the API, as the reference does.
