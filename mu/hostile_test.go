@@ -256,3 +256,33 @@ func TestHostileUnknownRoutesJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestHostileNonUTF8OutboxTag: Lua strings are bytes, so a process can put non-UTF-8 bytes in an outbox tag.
+// The MU's JSON decoding used to turn them into U+FFFD silently and push a tag the process never wrote; the
+// entry is now parked with the reason, visibly.
+func TestHostileNonUTF8OutboxTag(t *testing.T) {
+	h := newHarness(t, nil)
+	sinkID := ""
+	h.net.Module("binary", func(p *mutest.Process, m mutest.Msg) vm.Result {
+		if m.Nonce == 0 {
+			return vm.Result{}
+		}
+		// The raw bytes the CU's JSON carries when a Lua string is not UTF-8 (json.Marshal would clean them).
+		bad := json.RawMessage(`{"Target":"` + sinkID + `","Tags":[{"name":"Note","value":"a` + "\xff\xfe" + `b"}]}`)
+		return vm.Result{Messages: []json.RawMessage{bad, p.Send(sinkID, "fine")}}
+	})
+	h.net.Module("sink", func(p *mutest.Process, m mutest.Msg) vm.Result { return vm.Result{} })
+	src := h.spawn("binary")
+	sinkID = h.spawn("sink")
+	h.send(src, "")
+	h.waitIdle()
+	for _, e := range h.messages(sinkID) {
+		if v := tagOf(e.Item, "Note"); v != "" {
+			t.Fatalf("pushed a Note tag %q the process never wrote", v)
+		}
+	}
+	parked := h.parked()
+	if len(parked) != 1 || !strings.Contains(parked[0].LastError, "UTF-8") {
+		t.Fatalf("parked %+v, want the non-UTF-8 entry with its reason", parked)
+	}
+}

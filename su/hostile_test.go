@@ -1,8 +1,11 @@
 package su_test
 
 import (
+	"errors"
+	"strings"
 	"testing"
 
+	"github.com/aogo/aogo/client"
 	"github.com/aogo/aogo/dataitem"
 	"github.com/aogo/aogo/su"
 )
@@ -53,5 +56,36 @@ func TestHostileForgedPushFirst(t *testing.T) {
 	}
 	if log := readLog(t, e.c, pid, 100); len(log) != 3 {
 		t.Fatalf("log has %d slots, want 3 (process, forgery, genuine)", len(log))
+	}
+}
+
+// TestHostileInvalidUTF8Tag: an item whose tag bytes are not UTF-8 used to be accepted and shown lossily
+// (U+FFFD) in the SU's JSON, so the process saw other tags than the signed ones. It is refused with a JSON 400,
+// as the reference SU refuses it, and nothing enters the log; valid UTF-8 round-trips byte for byte.
+func TestHostileInvalidUTF8Tag(t *testing.T) {
+	e := start(t, "", su.Config{})
+	ctx := ctxT(t)
+	pid := e.spawn(t)
+	for name, tg := range map[string]dataitem.Tag{
+		"value": tag("Action", "Credit\xff\xfe"),
+		"name":  tag("Qu\xc3antity", "1"),
+	} {
+		_, err := e.c.Post(ctx, messageItem(t, e.user, pid, "x", tg))
+		var se *client.SUError
+		if !errors.As(err, &se) || se.Status != 400 || !strings.Contains(se.Message, "UTF-8") {
+			t.Fatalf("invalid UTF-8 in a tag %s: %v, want a 400 JSON error naming UTF-8", name, err)
+		}
+	}
+	if log := readLog(t, e.c, pid, 100); len(log) != 1 {
+		t.Fatalf("log has %d slots, want only the process", len(log))
+	}
+	odd := "ünï\u2028cødé \U0001F600 \x00 \"q\""
+	raw := messageItem(t, e.user, pid, "x", tag("Note", odd))
+	if _, err := e.c.Post(ctx, raw); err != nil {
+		t.Fatal(err)
+	}
+	m, err := e.c.Message(ctx, idOf(t, raw), pid)
+	if err != nil || m.Message == nil || m.Message.Tag("Note") != odd {
+		t.Fatalf("valid UTF-8 tag came back as %+v, %v", m, err)
 	}
 }
