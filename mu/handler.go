@@ -135,6 +135,14 @@ func (m *MU) handlePost(w http.ResponseWriter, r *http.Request) {
 		if tgt := it.TargetID(); tgt != "" {
 			t.AssignTo = []string{tgt}
 		}
+		module, _ := it.Tag(ao.TagModule)
+		ctx, cancel := inlineCtx(r)
+		err := m.checkModule(ctx, module)
+		cancel()
+		if err != nil {
+			writeError(w, statusOf(err), "process %s: %v", it.ID(), err)
+			return
+		}
 	default:
 		writeError(w, http.StatusBadRequest, "data item %s: Type must be Message or Process with Data-Protocol: ao, got %q", it.ID(), typ)
 		return

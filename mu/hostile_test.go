@@ -12,6 +12,7 @@ import (
 	"github.com/aogo/aogo/ao"
 	"github.com/aogo/aogo/client"
 	"github.com/aogo/aogo/dataitem"
+	"github.com/aogo/aogo/mu"
 	"github.com/aogo/aogo/mu/mutest"
 	"github.com/aogo/aogo/vm"
 	"github.com/aogo/aogo/wallet"
@@ -284,5 +285,50 @@ func TestHostileNonUTF8OutboxTag(t *testing.T) {
 	parked := h.parked()
 	if len(parked) != 1 || !strings.Contains(parked[0].LastError, "UTF-8") {
 		t.Fatalf("parked %+v, want the non-UTF-8 entry with its reason", parked)
+	}
+}
+
+// TestHostileUnknownModule: a Process naming a module that does not exist used to be accepted, then cost a CU
+// 500 per result request and ten MU retries. The MU now refuses it when it is posted (400, a JSON error naming
+// the module), and parks a spawn of such a process before it is written, with that reason.
+func TestHostileUnknownModule(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real aos processes")
+	}
+	n := newAOSNet(t)
+	missing := mutest.RandomID()
+	it := &dataitem.Item{Data: []byte("1984"), Tags: []dataitem.Tag{
+		tag("Data-Protocol", "ao"), tag("Variant", "ao.TN.1"), tag("Type", "Process"), tag("Module", missing),
+		tag("Scheduler", n.suAddr), tag("Authority", n.mu.Address()),
+	}}
+	resp, err := httpPost(n.muURL+"/", n.sign(it))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body map[string]string
+	if resp.code != http.StatusBadRequest || json.Unmarshal([]byte(resp.body), &body) != nil || !strings.Contains(body["error"], missing) {
+		t.Fatalf("POST of a Process with an unknown module: %d %s, want 400 with a JSON error naming %s", resp.code, resp.body, missing)
+	}
+	su := client.NewSU(n.suURL, nil)
+	if _, err := su.Process(context.Background(), it.ID()); err == nil {
+		t.Fatal("the refused process was scheduled anyway")
+	}
+
+	// A spawn from a process's outbox naming the same module is parked before it is written, with the reason.
+	a := n.spawn(tag("Name", "a"))
+	n.idle()
+	n.eval(a, fmt.Sprintf(`Spawn(%q, { Name = "orphan" })`, missing))
+	n.idle()
+	var spawn *mu.Task
+	for _, p := range n.parked() {
+		if p.Kind == mu.KindSpawn {
+			spawn = &p
+		}
+	}
+	if spawn == nil || !strings.Contains(spawn.LastError, "write:") || !strings.Contains(spawn.LastError, missing) {
+		t.Fatalf("parked spawn %+v, want one parked at its write naming module %s", spawn, missing)
+	}
+	if _, err := su.Process(context.Background(), spawn.ItemID); err == nil {
+		t.Fatal("the spawn of a process with an unknown module was scheduled anyway")
 	}
 }

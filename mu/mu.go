@@ -115,6 +115,7 @@ type MU struct {
 	log   *slog.Logger
 	q     *queue
 	met   metrics
+	mods  modules
 
 	inflightMu sync.Mutex
 	inflight   map[int64]bool

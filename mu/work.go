@@ -133,6 +133,9 @@ func (m *MU) write(ctx context.Context, t Task) (written, error) {
 
 func (m *MU) writeProcess(ctx context.Context, t Task, it *dataitem.Item) (written, error) {
 	p := newProcInfo(t.ItemID, dataitem.Address(it.Owner), it.Tags)
+	if err := m.checkModule(ctx, p.Module); err != nil {
+		return written{}, fmt.Errorf("process %s: %w", t.ItemID, err)
+	}
 	su, _, err := m.loc.scheduler(ctx, p)
 	if err != nil {
 		return written{}, err
