@@ -81,7 +81,7 @@ func (m *MU) tick(ctx context.Context, mon Monitor) error {
 			if e.Cursor == "" || e.Cursor == cursor {
 				return fmt.Errorf("cron results of %s: the CU gave a result without a new cursor", pid)
 			}
-			children, err := m.crank(ctx, e.Node, pid, "", fmt.Sprintf("cron:%s:%s", pid, e.Cursor), 0)
+			children, err := m.crank(ctx, e.Node, pid, "", fmt.Sprintf("cron:%s:%s", pid, e.Cursor), 0, 1)
 			if err != nil {
 				return err
 			}

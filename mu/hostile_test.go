@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -330,5 +331,59 @@ func TestHostileUnknownModule(t *testing.T) {
 	}
 	if _, err := su.Process(context.Background(), spawn.ItemID); err == nil {
 		t.Fatal("the spawn of a process with an unknown module was scheduled anyway")
+	}
+}
+
+// TestHostileEndlessPingPong: two processes that answer each other forever used to crank without end. With
+// MaxDepth the loop stops at the limit: the hop beyond it is parked (not lost: signed, listed on GET /, counted
+// in the metrics) and the MU goes idle; retrying it delivers that hop and parks the next one.
+func TestHostileEndlessPingPong(t *testing.T) {
+	const limit = 6
+	h := newHarness(t, func(c *mu.Config) { c.MaxDepth = limit })
+	h.net.Module("echo", func(p *mutest.Process, m mutest.Msg) vm.Result {
+		switch m.Tag("Action") {
+		case "Start":
+			return vm.Result{Messages: []json.RawMessage{p.Send(m.Data, "", "Action", "Ball")}}
+		case "Ball":
+			return vm.Result{Messages: []json.RawMessage{p.Send(m.From, "", "Action", "Ball")}}
+		}
+		return vm.Result{}
+	})
+	a, b := h.spawn("echo"), h.spawn("echo")
+	h.waitIdle()
+	h.send(a, b, tag("Action", "Start"))
+	h.waitIdle()                                                               // before the brake: never (the loop does not end), and waitIdle fails after its deadline
+	balls := func() int { return len(h.messages(a)) - 1 + len(h.messages(b)) } // a's first message is Start
+	if got := balls(); got != limit {
+		t.Fatalf("%d balls delivered, want %d (hops 1..%d)", got, limit, limit)
+	}
+	parked := h.parked()
+	if len(parked) != 1 || parked[0].Depth != limit+1 || !strings.Contains(parked[0].LastError, "over the limit") || len(parked[0].Item) == 0 {
+		t.Fatalf("parked %+v, want the hop beyond the limit with its item and the reason", parked)
+	}
+	code, status := h.do(http.MethodGet, h.srv.URL+"/", nil)
+	if code != 200 || len(status["parked"].([]any)) != 1 {
+		t.Fatalf("GET / %d %v: the braked hop is not listed", code, status)
+	}
+	resp, err := http.Get(h.srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(mb), "aogo_mu_depth_limited_total 1\n") {
+		t.Fatalf("metrics lack the brake:\n%s", mb)
+	}
+
+	// The operator lets it go one hop further.
+	if code, body := h.do(http.MethodPost, fmt.Sprintf("%s/parked/%d/retry", h.srv.URL, parked[0].ID), nil); code != http.StatusAccepted {
+		t.Fatalf("retry: %d %v", code, body)
+	}
+	h.waitIdle()
+	if got := balls(); got != limit+1 {
+		t.Fatalf("%d balls after the retry, want %d", got, limit+1)
+	}
+	if p := h.parked(); len(p) != 1 || p[0].Depth != limit+2 {
+		t.Fatalf("parked after the retry: %+v, want only the next hop", p)
 	}
 }
