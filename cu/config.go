@@ -128,6 +128,9 @@ type Config struct {
 	SkipSignatureCheck bool
 	// WeaveDrive backs the WeaveDrive extension; nil disables it.
 	WeaveDrive vm.WeaveDrive
+	// OperatorToken guards the operator routes (/metrics): they need "Authorization: Bearer <token>" and
+	// never carry CORS headers. Empty: they are refused.
+	OperatorToken string
 
 	Logger *slog.Logger
 	// Now is the clock (GET / timestamp, cron tail); nil means time.Now.

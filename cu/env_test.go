@@ -288,6 +288,7 @@ func (n *network) newUnit(o unitOpts) *unit {
 		Wallet: u.wallet, Scheduler: cu.FixedScheduler(client.NewSU(suURL, nil)),
 		Modules: gateway.NewClient(n.gw.URL, nil), Store: u.store, Machines: machines, DataDir: u.dir,
 		CheckpointEvery: o.every, MaxMemory: o.maxMemory, MemoryHash: o.memHash, Logger: quietLogger(),
+		OperatorToken: testOperatorToken,
 	})
 	if err != nil {
 		n.t.Fatal(err)
@@ -309,9 +310,14 @@ func (u *unit) stop() {
 	u.srv = nil
 }
 
+// testOperatorToken is the operator token of the test CUs; get sends it.
+const testOperatorToken = "test-operator-token"
+
 func (u *unit) get(t testing.TB, path string) (int, []byte) {
 	t.Helper()
-	resp, err := http.Get(u.srv.URL + path)
+	req, _ := http.NewRequest(http.MethodGet, u.srv.URL+path, nil)
+	req.Header.Set("Authorization", "Bearer "+testOperatorToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

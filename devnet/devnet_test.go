@@ -116,6 +116,27 @@ func TestInfo(t *testing.T) {
 			t.Errorf("GET %s: %d", p, r.StatusCode)
 		}
 	}
+	// Operator routes need the network's token (DIR/operator-token); a rebinding Host is refused.
+	for _, c := range []struct {
+		token, host string
+		want        int
+	}{{"", "", 401}, {n.OperatorToken(), "", 200}, {n.OperatorToken(), "evil.example", 403}} {
+		req, _ := http.NewRequest(http.MethodGet, base+"/mu/metrics", nil)
+		if c.token != "" {
+			req.Header.Set("Authorization", "Bearer "+c.token)
+		}
+		if c.host != "" {
+			req.Host = c.host
+		}
+		r, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		if r.StatusCode != c.want || r.Header.Get("Access-Control-Allow-Origin") != "" {
+			t.Errorf("GET /mu/metrics token %v host %q: %d CORS %q, want %d without CORS", c.token != "", c.host, r.StatusCode, r.Header.Get("Access-Control-Allow-Origin"), c.want)
+		}
+	}
 	// The module is on the gateway with the reference tags.
 	c := userClient(t, n)
 	tags, owner, err := c.Gateway.Tags(context.Background(), got["module"])

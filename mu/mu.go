@@ -51,6 +51,10 @@ type Config struct {
 	// DoneRetention is how long finished tasks are kept (so a re-posted user item is recognised); default 1 h.
 	DoneRetention time.Duration
 
+	// OperatorToken guards the operator routes (/metrics, POST /parked/{id}/retry, the full status on GET /):
+	// they need "Authorization: Bearer <token>" and never carry CORS headers. Empty: they are refused.
+	OperatorToken string
+
 	Logger *slog.Logger
 	Now    func() time.Time
 }

@@ -106,7 +106,8 @@ func (h *harness) start() {
 		SchedulerHints: map[string]string{h.net.SchedulerAddress: h.net.SU.URL},
 		RetryBase:      2 * time.Millisecond, RetryMax: 20 * time.Millisecond, MaxAttempts: 6,
 		CronInterval: 10 * time.Millisecond, Workers: 8,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
+		OperatorToken: testOperatorToken,
 	}
 	if h.cfg != nil {
 		h.cfg(&cfg)
@@ -168,9 +169,13 @@ func (h *harness) post(raw []byte) (int, map[string]any) {
 	return h.do(http.MethodPost, h.srv.URL+"/", raw)
 }
 
+// testOperatorToken is the harness MU's operator token; do sends it.
+const testOperatorToken = "test-operator-token"
+
 func (h *harness) do(method, url string, body []byte) (int, map[string]any) {
 	h.t.Helper()
 	req, _ := http.NewRequest(method, url, bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+testOperatorToken)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		h.t.Fatal(err)
@@ -581,7 +586,12 @@ func TestInvalidOutboxIsParkedVisibly(t *testing.T) {
 	if code != 200 || len(status["parked"].([]any)) != 4 || status["failures"].(float64) != 0 {
 		t.Fatalf("status %d %v", code, status)
 	}
-	resp, _ := http.Get(h.srv.URL + "/metrics")
+	req, _ := http.NewRequest(http.MethodGet, h.srv.URL+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+testOperatorToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
 	mb, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	for _, want := range []string{"aogo_mu_invalid_outbox_total 4", `aogo_mu_tasks{stage="parked"} 4`} {

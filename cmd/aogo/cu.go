@@ -38,6 +38,7 @@ func runCU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	maxCompute := fs.String("max-compute", "9000000000000", "largest Compute-Limit accepted (413 above)")
 	every := fs.Int("checkpoint-every", 1000, "evaluations between checkpoints")
 	cache := fs.String("cache", "2-gb", "memory budget of hot machines")
+	sf := addServeFlags(fs, "cu")
 	hashPolicy := fs.String("memory-hash", envOr("AOGO_CU_MEMORY_HASH", "run"), "which attestations carry a Memory-Hash: run (last message of each evaluation), every, checkpoint (env AOGO_CU_MEMORY_HASH)")
 	fail, code, ok := parseUnitFlags(fs, args, "usage: aogo cu --listen ADDR --data DIR --wallet FILE [--su URL] --gateway URL", stderr)
 	if !ok {
@@ -72,6 +73,10 @@ func runCU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer store.Close()
 
+	token, err := sf.operatorToken(*dataDir, log)
+	if err != nil {
+		return fail("%v", err)
+	}
 	hc := &http.Client{Timeout: 2 * time.Minute}
 	gw := gateway.NewClient(*gatewayURL, hc)
 	var loc cu.Locator
@@ -83,7 +88,7 @@ func runCU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	unit, err := cu.New(cu.Config{
 		Wallet: w, Scheduler: loc, Modules: gw, Blocks: gatewayBlocks{gw}, Store: store, DataDir: *dataDir,
 		MaxMemory: mem, MaxCompute: comp, CheckpointEvery: *every, CacheBytes: cacheBytes,
-		MemoryHash: policy, Logger: log,
+		MemoryHash: policy, Logger: log, OperatorToken: token,
 	})
 	if err != nil {
 		return fail("%v", err)
@@ -95,7 +100,7 @@ func runCU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "aogo cu: listening on %s address %s\n", ln.Addr(), unit.Address())
 	log.Info("cu started", "listen", ln.Addr().String(), "address", unit.Address(), "su", *suURL, "gateway", *gatewayURL)
-	code = serveUnit(ctx, ln, unit.Handler(), unit.Run, 30*time.Second, log)
+	code = serveUnit(ctx, ln, unit.Handler(), unit.Run, sf, 30*time.Second, log)
 	if err := unit.Close(); err != nil {
 		log.Error("close", "err", err)
 		code = 1
