@@ -365,7 +365,9 @@ func TestHostileEndlessPingPong(t *testing.T) {
 	if code != 200 || len(status["parked"].([]any)) != 1 {
 		t.Fatalf("GET / %d %v: the braked hop is not listed", code, status)
 	}
-	resp, err := http.Get(h.srv.URL + "/metrics")
+	req, _ := http.NewRequest(http.MethodGet, h.srv.URL+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+testOperatorToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
