@@ -88,7 +88,9 @@ func TestPick(t *testing.T) {
 	}
 }
 
-func vote(unit, signer, hash string) quorum.Vote { return quorum.Vote{Unit: unit, Signer: signer, ResultHash: hash} }
+func vote(unit, signer, hash string) quorum.Vote {
+	return quorum.Vote{Unit: unit, Signer: signer, ResultHash: hash}
+}
 
 func TestDecide(t *testing.T) {
 	invalid := quorum.Vote{Unit: "x", Err: fmt.Errorf("%w: bad signature", quorum.ErrInvalid)}
