@@ -33,6 +33,7 @@ import (
 	"github.com/aogo/aogo/cu"
 	"github.com/aogo/aogo/dataitem"
 	"github.com/aogo/aogo/gateway"
+	"github.com/aogo/aogo/internal/datadir"
 	"github.com/aogo/aogo/mu"
 	"github.com/aogo/aogo/store/sqlite"
 	"github.com/aogo/aogo/su"
@@ -96,7 +97,7 @@ type Network struct {
 
 // New opens the network's stores and wallets under cfg.Dir, binds the listen address (so the URLs are known)
 // and builds the units. It starts no goroutine: call Run.
-func New(ctx context.Context, cfg Config) (n *Network, err error) {
+func New(ctx context.Context, cfg Config) (_ *Network, err error) {
 	if cfg.Dir == "" {
 		return nil, errors.New("devnet: Dir is required")
 	}
@@ -112,15 +113,20 @@ func New(ctx context.Context, cfg Config) (n *Network, err error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	n = &Network{cfg: cfg, log: cfg.Logger, ready: make(chan struct{}), mux: http.NewServeMux()}
+	// n is not the named result: an error return sets that to nil, and the deferred Close needs n.
+	n := &Network{cfg: cfg, log: cfg.Logger, ready: make(chan struct{}), mux: http.NewServeMux()}
 	defer func() {
 		if err != nil {
 			n.Close()
 		}
 	}()
-	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
-		return nil, fmt.Errorf("devnet: data dir: %w", err)
+	// One process per data dir: a second network on it would resume the first's MU tasks and collide on the
+	// SU's slots. The lock is the first closer, so Close releases it last.
+	lock, err := datadir.Acquire(cfg.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("devnet: %w", err)
 	}
+	n.closers = append(n.closers, lock)
 	// An external gateway that is an Arweave node (arlocal, say) takes uploads only in base-layer transactions,
 	// which the SU and MU sign: their keys must then be RSA.
 	l1Network := ""
@@ -161,7 +167,7 @@ func New(ctx context.Context, cfg Config) (n *Network, err error) {
 	}
 
 	if n.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
-		return nil, fmt.Errorf("devnet: listen: %w", err)
+		return nil, fmt.Errorf("devnet: listen %s: %w", cfg.Listen, err) // errors.Is(err, syscall.EADDRINUSE) when taken
 	}
 	host := n.ln.Addr().String()
 	base := "http://" + host

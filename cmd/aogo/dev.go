@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"syscall"
 	"time"
 
 	"github.com/aogo/aogo/devnet"
+	"github.com/aogo/aogo/internal/datadir"
 )
 
 func init() {
@@ -52,7 +54,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	n, err := devnet.New(ctx, devnet.Config{Dir: *data, Listen: *listen, GatewayURL: *gatewayURL, BlockTime: *blockTime, CronInterval: *cron, Logger: log})
 	if err != nil {
-		fmt.Fprintf(stderr, "aogo dev: %v\n", err)
+		fmt.Fprintf(stderr, "aogo dev: %v\n", devError(err, *listen))
 		return 1
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -81,4 +83,17 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		code = 1
 	}
 	return code
+}
+
+// devError is what `aogo dev` says of a failed start: the errors a user can act on in their own words, the
+// rest as they are.
+func devError(err error, listen string) error {
+	var inUse *datadir.InUseError
+	switch {
+	case errors.As(err, &inUse):
+		return inUse
+	case errors.Is(err, syscall.EADDRINUSE):
+		return listenError(listen, err)
+	}
+	return err
 }

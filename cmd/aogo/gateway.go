@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"time"
 
 	"github.com/aogo/aogo/gateway"
+	"github.com/aogo/aogo/internal/datadir"
 )
 
 func init() {
@@ -32,14 +32,19 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return fail("--block-time must be positive")
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	lock, err := datadir.Acquire(*dataDir)
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer lock.Close()
 	gw, err := gateway.Open(ctx, gateway.Config{Dir: *dataDir, BlockTime: *blockTime, MaxBodySize: *maxBody, Logger: log})
 	if err != nil {
 		return fail("%v", err)
 	}
 	defer gw.Close()
-	ln, err := net.Listen("tcp", *listen)
+	ln, err := listenTCP(*listen)
 	if err != nil {
-		return fail("listen: %v", err)
+		return fail("%v", err)
 	}
 	fmt.Fprintf(stdout, "aogo gateway: listening on %s height %d\n", ln.Addr(), gw.Height())
 	log.Info("gateway started", "listen", ln.Addr().String(), "data", *dataDir, "block_time", blockTime.String())

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -80,10 +79,11 @@ func runMU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		hintMap[addr] = strings.TrimRight(u, "/")
 	}
-	w, log, err := unitSetup("mu", *walletPath, *dataDir, stderr)
+	w, log, unlock, err := unitSetup("mu", *walletPath, *dataDir, stderr)
 	if err != nil {
 		return fail("%v", err)
 	}
+	defer unlock()
 	store, err := sqlite.OpenMU(filepath.Join(*dataDir, "mu.db"))
 	if err != nil {
 		return fail("%v", err)
@@ -109,9 +109,9 @@ func runMU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer unit.Close()
 
-	ln, err := net.Listen("tcp", *listen)
+	ln, err := listenTCP(*listen)
 	if err != nil {
-		return fail("listen: %v", err)
+		return fail("%v", err)
 	}
 	fmt.Fprintf(stdout, "aogo mu: listening on %s address %s\n", ln.Addr(), unit.Address())
 	log.Info("mu started", "listen", ln.Addr().String(), "address", unit.Address(), "cus", strconv.Itoa(len(cus.vals)), "gateway", *gatewayURL)

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -36,10 +35,11 @@ func runSU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return code
 	}
-	w, log, err := unitSetup("su", *walletPath, *dataDir, stderr)
+	w, log, unlock, err := unitSetup("su", *walletPath, *dataDir, stderr)
 	if err != nil {
 		return fail("%v", err)
 	}
+	defer unlock()
 
 	var store su.Store
 	switch {
@@ -55,9 +55,9 @@ func runSU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer store.Close()
 
-	ln, err := net.Listen("tcp", *listen)
+	ln, err := listenTCP(*listen)
 	if err != nil {
-		return fail("listen: %v", err)
+		return fail("%v", err)
 	}
 	cfg := su.Config{Wallet: w, Store: store, MaxBody: *maxBody, UploadBatch: *uploadBatch, Logger: log, URL: *publicURL}
 	if cfg.URL == "" {
