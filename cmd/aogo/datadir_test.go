@@ -53,7 +53,10 @@ func TestDevDataDirLocked(t *testing.T) {
 		}
 	}
 	var out, errb bytes.Buffer
-	code := run(context.Background(), []string{"dev", "--data", dir, "--listen", "127.0.0.1:0"}, &out, &errb)
+	// Bounded: without the lock the second would run (until this deadline) instead of exiting.
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel2()
+	code := run(ctx2, []string{"dev", "--data", dir, "--listen", "127.0.0.1:0"}, &out, &errb)
 	want := fmt.Sprintf("aogo dev: data dir %s is in use by another aogo (pid %d); stop it or give another data dir\n", dir, os.Getpid())
 	if code != 1 || errb.String() != want {
 		t.Fatalf("second dev: exit %d, stderr %q; want %q", code, errb.String(), want)
@@ -83,7 +86,9 @@ func TestUnitDataDirLocked(t *testing.T) {
 			first := startUnit(t, bin, tc.unit, args...)
 			var out, errb bytes.Buffer
 			full := append([]string{tc.unit, "--listen", "127.0.0.1:0"}, args...)
-			code := run(context.Background(), full, &out, &errb)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			code := run(ctx, full, &out, &errb)
 			want := fmt.Sprintf("aogo %s: data dir %s is in use by another aogo (pid %d)", tc.unit, dir, first.cmd.Process.Pid)
 			if code != 1 || !strings.Contains(errb.String(), want) {
 				t.Fatalf("second %s: exit %d, stderr %q; want %q", tc.unit, code, errb.String(), want)
