@@ -38,7 +38,7 @@ func runCU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	every := fs.Int("checkpoint-every", 1000, "evaluations between checkpoints")
 	cache := fs.String("cache", "2-gb", "memory budget of hot machines")
 	hashPolicy := fs.String("memory-hash", envOr("AOGO_CU_MEMORY_HASH", "run"), "which attestations carry a Memory-Hash: run (last message of each evaluation), every, checkpoint (env AOGO_CU_MEMORY_HASH)")
-	fail, code, ok := parseUnitFlags(fs, args, "usage: aogo cu --listen ADDR --data DIR --wallet FILE [--su URL] --gateway URL", stderr)
+	fail, code, ok := parseUnitFlags(fs, args, "usage: aogo cu --gateway URL [--listen 127.0.0.1:6363] [--data cu-data] [--wallet FILE] [--su URL]", stderr)
 	if !ok {
 		return code
 	}

@@ -30,8 +30,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cron := fs.Duration("cron-interval", time.Second, "how often the MU asks for the cron results of monitored processes")
 	verbose := fs.Bool("v", false, "log at debug level")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: aogo dev [--data DIR] [--listen 127.0.0.1:PORT] [--gateway URL]")
-		fs.PrintDefaults()
+		printUsage(fs, "usage: aogo dev [--data .aogo] [--listen 127.0.0.1:8734] [--gateway URL] [--block-time 10s] [--cron-interval 1s] [-v]", stderr)
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -24,7 +24,7 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	dataDir := fs.String("data", envOr("AOGO_GATEWAY_DATA", "gateway-data"), "data `DIR` (env AOGO_GATEWAY_DATA)")
 	blockTime := fs.Duration("block-time", 10*time.Second, "simulated time between blocks")
 	maxBody := fs.Int64("max-body", 256<<20, "largest upload in `BYTES`")
-	fail, code, ok := parseUnitFlags(fs, args, "usage: aogo gateway [--listen ADDR] [--data DIR] [--block-time DURATION] [--max-body BYTES]", stderr)
+	fail, code, ok := parseUnitFlags(fs, args, "usage: aogo gateway [--listen 127.0.0.1:4000] [--data gateway-data] [--block-time 10s] [--max-body BYTES]", stderr)
 	if !ok {
 		return code
 	}

@@ -64,7 +64,7 @@ func runMU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cronInterval := fs.Duration("cron-interval", 10*time.Second, "how often monitored processes are asked for cron results")
 	maxItem := fs.Int("max-item", 10<<20, "largest item accepted or pushed, in `BYTES`")
 	noSpawnResults := fs.Bool("no-spawn-results", false, "do not pull and crank the boot result of spawned processes")
-	fail, code, ok := parseUnitFlags(fs, args, "usage: aogo mu --listen ADDR --data DIR --wallet FILE --cu URL [--cu URL …] [--gateway URL] [--su-hint ADDR=URL …]", stderr)
+	fail, code, ok := parseUnitFlags(fs, args, "usage: aogo mu --cu URL [--cu URL]... [--listen 127.0.0.1:3005] [--data mu-data] [--wallet FILE] [--gateway URL] [--su-hint ADDR=URL]...", stderr)
 	if !ok {
 		return code
 	}

@@ -119,10 +119,7 @@ func serveUnit(ctx context.Context, ln net.Listener, h http.Handler, run func(co
 // positional arguments. When ok is false the command returns code: 0 after -h, 2 for a flag error, 1 for a
 // stray argument. fail prints "aogo NAME: message" and returns 1.
 func parseUnitFlags(fs *flag.FlagSet, args []string, usage string, stderr io.Writer) (fail func(format string, a ...any) int, code int, ok bool) {
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, usage)
-		fs.PrintDefaults()
-	}
+	fs.Usage = func() { printUsage(fs, usage, stderr) }
 	fail = func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "aogo "+fs.Name()+": "+format+"\n", a...)
 		return 1

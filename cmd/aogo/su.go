@@ -31,7 +31,7 @@ func runSU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	publicURL := fs.String("url", envOr("AOGO_SU_URL", ""), "public `URL` published in the Scheduler-Location (default http://ADDR) (env AOGO_SU_URL)")
 	maxBody := fs.Int64("max-body", su.DefaultMaxBody, "largest item in `BYTES`")
 	uploadBatch := fs.Int("upload-batch", 64, "most items per upload, sent as a binary bundle; 1 for a gateway that takes single items")
-	fail, code, ok := parseUnitFlags(fs, args, "usage: aogo su --listen ADDR --data DIR --wallet FILE [--store sqlite|postgres://…] [--gateway URL] [--url URL] [--max-body BYTES]", stderr)
+	fail, code, ok := parseUnitFlags(fs, args, "usage: aogo su [--listen 127.0.0.1:9000] [--data su-data] [--wallet FILE] [--store sqlite|postgres://…] [--gateway URL] [--url PUBLIC-URL]", stderr)
 	if !ok {
 		return code
 	}
