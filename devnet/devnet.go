@@ -37,6 +37,7 @@ import (
 	"github.com/aogo/aogo/mu"
 	"github.com/aogo/aogo/store/sqlite"
 	"github.com/aogo/aogo/su"
+	"github.com/aogo/aogo/vm"
 	_ "github.com/aogo/aogo/vm/emscripten" // registers the ao emscripten module formats
 	"github.com/aogo/aogo/wallet"
 )
@@ -60,6 +61,9 @@ type Config struct {
 	// Module is the default module published at start; zero means aogo's aos (AosModule).
 	Module Module
 	Logger *slog.Logger
+	// Progress, when set, gets a line before a slow start-up step a person may be waiting on (compiling the
+	// default module on the first start in a data dir).
+	Progress io.Writer
 }
 
 // Info is the network's description, served on GET / and printed by `aogo dev`.
@@ -315,7 +319,7 @@ func (n *Network) Run(ctx context.Context) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		if err := n.waitLocation(ctx); err != nil {
+		if err := n.prepare(ctx); err != nil {
 			if ctx.Err() == nil {
 				errs <- err
 			}
@@ -336,6 +340,43 @@ func (n *Network) Run(ctx context.Context) error {
 	cancel()
 	wg.Wait()
 	return runErr
+}
+
+// prepare readies the network for its first client: the default module compiled (into the CU's compiled-module
+// cache, so the first process does not wait on it) and the SU's Scheduler-Location on the gateway.
+func (n *Network) prepare(ctx context.Context) error {
+	if err := n.compileModule(); err != nil {
+		return err
+	}
+	return n.waitLocation(ctx)
+}
+
+// compileModule loads the default module into a machine once: from the CU's compiled-module cache in the data
+// dir, or compiled (and cached there), which is announced on Progress.
+func (n *Network) compileModule() error {
+	name := "default"
+	for _, t := range n.cfg.Module.Tags {
+		if t.Name == "Name" {
+			name = t.Value
+		}
+	}
+	var start time.Time
+	m, err := vm.Open(n.cfg.Module.Format, n.cfg.Module.Wasm, vm.Options{
+		CacheDir: filepath.Join(n.cfg.Dir, "cu", "wasmcache"), // the CU's (cu.Config.DataDir + "wasmcache")
+		Compiling: func() {
+			start = time.Now()
+			if n.cfg.Progress != nil {
+				fmt.Fprintf(n.cfg.Progress, "compiling the %s module (first start in this data dir only)…\n", name)
+			}
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("devnet: default module %s: %w", n.module.ID(), err)
+	}
+	if !start.IsZero() {
+		n.log.Info("compiled the default module", "id", n.module.ID(), "took", time.Since(start).Round(time.Millisecond))
+	}
+	return m.Close()
 }
 
 // waitLocation waits until the SU's Scheduler-Location with this network's URL is on the gateway (the SU

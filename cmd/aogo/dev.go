@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -51,7 +53,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	n, err := devnet.New(ctx, devnet.Config{Dir: *data, Listen: *listen, GatewayURL: *gatewayURL, BlockTime: *blockTime, CronInterval: *cron, Logger: log})
+	n, err := devnet.New(ctx, devnet.Config{Dir: *data, Listen: *listen, GatewayURL: *gatewayURL, BlockTime: *blockTime, CronInterval: *cron, Logger: log, Progress: stderr})
 	if err != nil {
 		fmt.Fprintf(stderr, "aogo dev: %v\n", devError(err, *listen))
 		return 1
@@ -66,7 +68,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case <-n.Ready():
 		b, _ := json.Marshal(n.Info())
 		fmt.Fprintf(stdout, "%s\n", b)
-		log.Info("aogo dev: ready", "url", n.URL(), "data", *data)
+		devReadyHint(stderr, n.URL(), *data)
 		if err := <-done; err != nil {
 			fmt.Fprintf(stderr, "aogo dev: %v\n", err)
 			code = 1
@@ -95,4 +97,33 @@ func devError(err error, listen string) error {
 		return listenError(listen, err)
 	}
 	return err
+}
+
+// devReadyHint tells a person at the terminal what to do next (stdout keeps the one JSON line scripts read).
+// The client verbs default to the default address and data dir; other ones must be passed on.
+func devReadyHint(w io.Writer, url, data string) {
+	fmt.Fprintf(w, "aogo dev: ready at %s (data %s). Next, in another terminal:\n", url, data)
+	var env []string
+	if url != defaultDevURL {
+		env = append(env, "AOGO_URL="+url)
+	}
+	if filepath.Clean(data) != defaultDevData {
+		env = append(env, "AOGO_DATA="+shellQuote(data))
+	}
+	if len(env) > 0 {
+		fmt.Fprintf(w, "  export %s\n", strings.Join(env, " "))
+	}
+	fmt.Fprint(w, `  aogo spawn                     # start an aos process; prints its id, PID
+  aogo eval PID 'return 1 + 1'   # run Lua in it (Action=Eval)
+  aogo repl PID                  # an aos prompt on it
+  aogo help                      # every command
+`)
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:=@%+,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
