@@ -68,7 +68,7 @@ func TestDevDataDirLocked(t *testing.T) {
 	startDev(t, dir) // released on exit
 }
 
-// TestUnitDataDirLocked: two units (su, mu, cu) on one data dir: the second is refused naming the first's pid;
+// TestUnitDataDirLocked: two units (su, mu, cu, gateway) on one data dir: the second is refused naming the first's pid;
 // after the first is killed with SIGKILL the dir is free again.
 func TestUnitDataDirLocked(t *testing.T) {
 	bin := aogoBinary(t)
@@ -79,6 +79,7 @@ func TestUnitDataDirLocked(t *testing.T) {
 		{"su", nil},
 		{"mu", []string{"--cu", "http://127.0.0.1:1"}},
 		{"cu", []string{"--gateway", "http://127.0.0.1:1"}},
+		{"gateway", nil},
 	} {
 		t.Run(tc.unit, func(t *testing.T) {
 			dir := t.TempDir()
