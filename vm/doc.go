@@ -7,7 +7,7 @@
 //	res, err := m.Apply(ctx, msgJSON, envJSON) // res.Error set ⇒ state rolled back; err ⇒ host failure
 //	sum, err := m.Snapshot(w)                  // sum = the memory hash (HashMemory) of the linear memory
 //	m2, err := vm.Restore(format, wasm, opts, r)
-//	f, err := m.Fork()                          // throw-away copy for dry-runs
+//	f, err := m.Fork(vm.ForkOptions{})           // throw-away copy for dry-runs (may lower ComputeLimit)
 //	m.MemoryHash(); m.MemorySize(); m.WriteMemory(w); m.Close()
 //
 // Formats are registered by implementations (vm/emscripten registers the seven ao emscripten formats);
