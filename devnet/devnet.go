@@ -58,7 +58,9 @@ type Config struct {
 	CronInterval time.Duration
 	// Module is the default module published at start; zero means aogo's aos (AosModule).
 	Module Module
-	Logger *slog.Logger
+	// MaxCompute and MaxDryRunCompute are the CU's compute maxima (cu.Config; 0 means cu's defaults).
+	MaxCompute, MaxDryRunCompute uint64
+	Logger                       *slog.Logger
 }
 
 // Info is the network's description, served on GET / and printed by `aogo dev`.
@@ -234,6 +236,7 @@ func New(ctx context.Context, cfg Config) (n *Network, err error) {
 		Scheduler: cu.FixedScheduler(client.NewSU(n.info.SU, n.hc)),
 		Modules:   n.gwc, Blocks: gatewayBlocks{n.gwc}, Store: cuStore,
 		DataDir: filepath.Join(cfg.Dir, "cu"), Logger: n.log.With("unit", "cu"),
+		MaxCompute: cfg.MaxCompute, MaxDryRunCompute: cfg.MaxDryRunCompute,
 	}); err != nil {
 		return nil, fmt.Errorf("devnet: cu: %w", err)
 	}
