@@ -414,8 +414,8 @@ func (in *instance) cause(err error) error {
 // restored afterwards. A non-nil error is a host failure; guest failures are in Result.Error (and the
 // caller must then discard this instance).
 func (in *instance) apply(ctx context.Context, msg, env []byte) (res vm.Result, err error) {
-	if err := ctx.Err(); err != nil {
-		return vm.Result{}, err
+	if ctx.Err() != nil {
+		return vm.Result{}, fmt.Errorf("%w: %w", vm.ErrInterrupted, context.Cause(ctx))
 	}
 	in.ctx = ctx
 	defer func() { in.ctx = context.Background() }()
