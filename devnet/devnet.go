@@ -327,13 +327,20 @@ func (n *Network) Run(ctx context.Context) error {
 	case runErr = <-errs:
 		n.log.Error("dev network failed", "err", runErr)
 	}
-	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	// Requests in flight get a second: the CU interrupts its evaluations as soon as its context ends, so
+	// only a client that stalls (say, a GET /state it does not read) needs more, and it is cut off.
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 	defer scancel()
-	srv.Shutdown(sctx)
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+	}
 	cancel()
 	wg.Wait()
 	return runErr
 }
+
+// shutdownGrace is how long Run's shutdown waits for requests in flight before closing their connections.
+const shutdownGrace = time.Second
 
 // waitLocation waits until the SU's Scheduler-Location with this network's URL is on the gateway (the SU
 // publishes it through its upload queue when Run starts).

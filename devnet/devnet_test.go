@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -304,6 +306,16 @@ func TestShutdownDuringLoop(t *testing.T) {
 	if r, err := c.Eval(ctx, pid, "Counter = 1; return Counter"); err != nil || r.Error != "" {
 		t.Fatalf("eval: %v %+v", err, r)
 	}
+	// A client that asks for the process's state and does not read it: it must hold neither the process nor
+	// the shutdown.
+	conn, err := net.Dial("tcp", n.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.(*net.TCPConn).SetReadBuffer(4096)
+	fmt.Fprintf(conn, "GET /cu/state/%s HTTP/1.1\r\nHost: dev\r\n\r\n", pid)
+	time.Sleep(300 * time.Millisecond)
 	loop, err := c.Send(ctx, pid, []dataitem.Tag{{Name: "Action", Value: "Eval"}}, []byte("Counter = 99; while true do end"))
 	if err != nil {
 		t.Fatal(err)
