@@ -15,9 +15,10 @@ import (
 
 // devProc is an `aogo dev` child process (a real one: the test sends it signals).
 type devProc struct {
-	cmd  *exec.Cmd
-	url  string
-	done chan error
+	cmd    *exec.Cmd
+	url    string
+	exited chan struct{} // closed when the process has exited; then err is its Wait error
+	err    error
 }
 
 func startDevProc(t *testing.T, bin, dir string, args ...string) *devProc {
@@ -31,7 +32,7 @@ func startDevProc(t *testing.T, bin, dir string, args ...string) *devProc {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &devProc{cmd: cmd, done: make(chan error, 1)}
+	p := &devProc{cmd: cmd, exited: make(chan struct{})}
 	lines := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
@@ -40,11 +41,15 @@ func startDevProc(t *testing.T, bin, dir string, args ...string) *devProc {
 		}
 		close(lines)
 		io.Copy(io.Discard, stdout)
-		p.done <- cmd.Wait()
+		p.err = cmd.Wait()
+		close(p.exited)
 	}()
 	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
+		select {
+		case <-p.exited:
+		default:
 			cmd.Process.Kill()
+			<-p.exited
 		}
 	})
 	select {
@@ -78,9 +83,9 @@ func TestDevSIGTERMDuringLoop(t *testing.T) {
 		t.Fatal(err)
 	}
 	select {
-	case err := <-p.done:
-		if err != nil {
-			t.Fatalf("aogo dev exited with %v after SIGTERM", err)
+	case <-p.exited:
+		if p.err != nil {
+			t.Fatalf("aogo dev exited with %v after SIGTERM", p.err)
 		}
 	case <-time.After(time.Minute):
 		t.Fatal("aogo dev still running a minute after SIGTERM")
@@ -101,5 +106,5 @@ func TestDevSIGTERMDuringLoop(t *testing.T) {
 		t.Fatalf("Counter after restart = %q", got)
 	}
 	p2.cmd.Process.Signal(syscall.SIGTERM)
-	<-p2.done
+	<-p2.exited
 }
