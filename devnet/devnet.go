@@ -59,7 +59,9 @@ type Config struct {
 	CronInterval time.Duration
 	// Module is the default module published at start; zero means aogo's aos (AosModule).
 	Module Module
-	Logger *slog.Logger
+	// MaxCompute and MaxDryRunCompute are the CU's compute maxima (cu.Config; 0 means cu's defaults).
+	MaxCompute, MaxDryRunCompute uint64
+	Logger                       *slog.Logger
 }
 
 // Info is the network's description, served on GET / and printed by `aogo dev`.
@@ -244,6 +246,7 @@ func New(ctx context.Context, cfg Config) (n *Network, err error) {
 		Scheduler: cu.FixedScheduler(client.NewSU(n.info.SU, n.hc)),
 		Modules:   n.gwc, Blocks: gatewayBlocks{n.gwc}, Store: cuStore,
 		DataDir: filepath.Join(cfg.Dir, "cu"), Logger: n.log.With("unit", "cu"), OperatorToken: n.token,
+		MaxCompute: cfg.MaxCompute, MaxDryRunCompute: cfg.MaxDryRunCompute,
 	}); err != nil {
 		return nil, fmt.Errorf("devnet: cu: %w", err)
 	}
@@ -339,13 +342,20 @@ func (n *Network) Run(ctx context.Context) error {
 	case runErr = <-errs:
 		n.log.Error("dev network failed", "err", runErr)
 	}
-	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	// Requests in flight get a second: the CU interrupts its evaluations as soon as its context ends, so
+	// only a client that stalls (say, a GET /state it does not read) needs more, and it is cut off.
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 	defer scancel()
-	srv.Shutdown(sctx)
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+	}
 	cancel()
 	wg.Wait()
 	return runErr
 }
+
+// shutdownGrace is how long Run's shutdown waits for requests in flight before closing their connections.
+const shutdownGrace = time.Second
 
 // waitLocation waits until the SU's Scheduler-Location with this network's URL is on the gateway (the SU
 // publishes it through its upload queue when Run starts).
