@@ -114,7 +114,7 @@ func (m *fakeMachine) Snapshot(w io.Writer) ([32]byte, error) {
 }
 func (m *fakeMachine) MemoryHash() [32]byte { return vm.HashMemory(m.memory()) }
 func (m *fakeMachine) MemorySize() uint64   { return 40 }
-func (m *fakeMachine) Fork() (vm.Machine, error) {
+func (m *fakeMachine) Fork(vm.ForkOptions) (vm.Machine, error) {
 	c := *m
 	return &c, nil
 }
@@ -255,8 +255,10 @@ type unitOpts struct {
 	suURL     string // SU to read from (default the network's)
 	every     int
 	maxMemory uint64
-	real      bool // the vm registry (real modules) instead of the fake VM
-	memHash   cu.HashPolicy
+	// maxCompute and maxDryRun are the CU's MaxCompute and MaxDryRunCompute (0: the defaults).
+	maxCompute, maxDryRun uint64
+	real                  bool // the vm registry (real modules) instead of the fake VM
+	memHash               cu.HashPolicy
 }
 
 func (n *network) newUnit(o unitOpts) *unit {
@@ -287,7 +289,8 @@ func (n *network) newUnit(o unitOpts) *unit {
 	u.cu, err = cu.New(cu.Config{
 		Wallet: u.wallet, Scheduler: cu.FixedScheduler(client.NewSU(suURL, nil)),
 		Modules: gateway.NewClient(n.gw.URL, nil), Store: u.store, Machines: machines, DataDir: u.dir,
-		CheckpointEvery: o.every, MaxMemory: o.maxMemory, MemoryHash: o.memHash, Logger: quietLogger(),
+		CheckpointEvery: o.every, MaxMemory: o.maxMemory, MaxCompute: o.maxCompute, MaxDryRunCompute: o.maxDryRun,
+		MemoryHash: o.memHash, Logger: quietLogger(), OperatorToken: testOperatorToken,
 	})
 	if err != nil {
 		n.t.Fatal(err)
@@ -309,9 +312,14 @@ func (u *unit) stop() {
 	u.srv = nil
 }
 
+// testOperatorToken is the operator token of the test CUs; get sends it.
+const testOperatorToken = "test-operator-token"
+
 func (u *unit) get(t testing.TB, path string) (int, []byte) {
 	t.Helper()
-	resp, err := http.Get(u.srv.URL + path)
+	req, _ := http.NewRequest(http.MethodGet, u.srv.URL+path, nil)
+	req.Header.Set("Authorization", "Bearer "+testOperatorToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,9 +7,12 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aogo/aogo/client"
 	"github.com/aogo/aogo/dataitem"
+	"github.com/aogo/aogo/internal/httpd"
+	"github.com/aogo/aogo/internal/jsonmux"
 )
 
 // maxDryRunBody bounds a dry-run request body (the reference SU's payload limit).
@@ -24,12 +27,18 @@ func (c *CU) Handler() http.Handler {
 	mux.HandleFunc("POST /dry-run", c.handleDryRun)
 	mux.HandleFunc("GET /state/{pid}", c.handleState)
 	mux.HandleFunc("GET /cron/{pid}", c.handleCron)
-	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+	// An operator route: the operator token, no CORS (SECURITY.md).
+	mux.Handle("GET /metrics", httpd.RequireToken(c.cfg.OperatorToken, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 		c.writeMetrics(w)
-	})
+	})))
+	routes := jsonmux.Errors(mux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.metrics.requests.Add(1)
+		if r.URL.Path == "/metrics" {
+			routes.ServeHTTP(w, r) // no CORS, not even on a preflight
+			return
+		}
 		// CORS as the reference CU: any origin (aoconnect runs in browsers).
 		w.Header().Set("Access-Control-Allow-Origin", "*")
 		if r.Method == http.MethodOptions {
@@ -38,7 +47,7 @@ func (c *CU) Handler() http.Handler {
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
-		mux.ServeHTTP(w, r)
+		routes.ServeHTTP(w, r)
 	})
 }
 
@@ -173,7 +182,13 @@ func (c *CU) handleDryRun(w http.ResponseWriter, r *http.Request) {
 		c.writeError(w, r, badRequest("process-id is required"))
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxDryRunBody))
+	var body []byte
+	var err error
+	if r.ContentLength > maxDryRunBody {
+		err = &http.MaxBytesError{Limit: maxDryRunBody} // refused before a byte of it is read
+	} else {
+		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, maxDryRunBody))
+	}
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -201,6 +216,9 @@ func (c *CU) handleState(w http.ResponseWriter, r *http.Request) {
 		h.Set("Last-Ordinate", strconv.FormatInt(info.Nonce, 10))
 		h.Set("Last-Block-Height", strconv.FormatInt(info.BlockHeight, 10))
 		h.Set("Content-Length", strconv.FormatUint(info.Size, 10))
+		// A memory of gigabytes outlasts the server's WriteTimeout: allow a minute plus a second per MiB
+		// (the in-process transport of aogo dev has no deadline to move, hence the ignored error).
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(time.Minute + time.Duration(info.Size>>20)*time.Second))
 		return w
 	})
 	if err != nil && !started {

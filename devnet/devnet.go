@@ -34,6 +34,7 @@ import (
 	"github.com/aogo/aogo/dataitem"
 	"github.com/aogo/aogo/gateway"
 	"github.com/aogo/aogo/internal/datadir"
+	"github.com/aogo/aogo/internal/httpd"
 	"github.com/aogo/aogo/mu"
 	"github.com/aogo/aogo/store/sqlite"
 	"github.com/aogo/aogo/su"
@@ -60,7 +61,9 @@ type Config struct {
 	CronInterval time.Duration
 	// Module is the default module published at start; zero means aogo's aos (AosModule).
 	Module Module
-	Logger *slog.Logger
+	// MaxCompute and MaxDryRunCompute are the CU's compute maxima (cu.Config; 0 means cu's defaults).
+	MaxCompute, MaxDryRunCompute uint64
+	Logger                       *slog.Logger
 	// Progress, when set, gets a line before a slow start-up step a person may be waiting on (compiling the
 	// default module on the first start in a data dir).
 	Progress io.Writer
@@ -93,6 +96,8 @@ type Network struct {
 	su      *su.Unit
 	cu      *cu.CU
 	mu      *mu.MU
+
+	token string // the operator token (DIR/operator-token)
 
 	ready     chan struct{}
 	closeOnce sync.Once
@@ -197,6 +202,12 @@ func New(ctx context.Context, cfg Config) (_ *Network, err error) {
 			return nil, fmt.Errorf("devnet: %w", err)
 		}
 	}
+	// One operator token for the three units' operator routes (SECURITY.md).
+	tokenPath := filepath.Join(cfg.Dir, httpd.TokenFile)
+	if n.token, err = httpd.LoadOrCreateToken(tokenPath); err != nil {
+		return nil, fmt.Errorf("devnet: %w", err)
+	}
+	n.log.Info("operator routes need the token in this file as \"Authorization: Bearer <token>\"", "operator_token_file", tokenPath)
 	suStore, err := sqlite.OpenSU(filepath.Join(cfg.Dir, "su", "su.db"))
 	if err != nil {
 		return nil, fmt.Errorf("devnet: su store: %w", err)
@@ -229,6 +240,7 @@ func New(ctx context.Context, cfg Config) (_ *Network, err error) {
 	if n.su, err = su.New(su.Config{
 		Wallet: wallets["su"], Store: suStore, Uploader: sgw, Heights: sgw, Messages: sgw,
 		URL: n.info.SU, Logger: n.log, // the SU names itself in its log lines
+		OperatorToken: n.token,
 		// The CU evaluates a hot process's new messages as soon as they are committed, before the MU's pull
 		// and the client's result request ask for them.
 		OnCommit: func(pids []string) {
@@ -243,7 +255,8 @@ func New(ctx context.Context, cfg Config) (_ *Network, err error) {
 		Wallet:    wallets["cu"],
 		Scheduler: cu.FixedScheduler(client.NewSU(n.info.SU, n.hc)),
 		Modules:   n.gwc, Blocks: gatewayBlocks{n.gwc}, Store: cuStore,
-		DataDir: filepath.Join(cfg.Dir, "cu"), Logger: n.log.With("unit", "cu"),
+		DataDir: filepath.Join(cfg.Dir, "cu"), Logger: n.log.With("unit", "cu"), OperatorToken: n.token,
+		MaxCompute: cfg.MaxCompute, MaxDryRunCompute: cfg.MaxDryRunCompute,
 	}); err != nil {
 		return nil, fmt.Errorf("devnet: cu: %w", err)
 	}
@@ -251,6 +264,7 @@ func New(ctx context.Context, cfg Config) (_ *Network, err error) {
 		Wallet: wallets["mu"], Store: muStore, CUs: []string{n.info.CU}, Gateway: n.gwc,
 		SchedulerHints: map[string]string{n.info.Scheduler: n.info.SU},
 		HTTPClient:     n.hc, CronInterval: cfg.CronInterval, Logger: n.log.With("unit", "mu"),
+		OperatorToken: n.token,
 	}); err != nil {
 		return nil, fmt.Errorf("devnet: mu: %w", err)
 	}
@@ -272,6 +286,10 @@ func (n *Network) URL() string { return "http://" + n.Addr() }
 
 // Handler is the network's root handler: GET / and the four units under their prefixes.
 func (n *Network) Handler() http.Handler { return n.mux }
+
+// OperatorToken is the token the units' operator routes need ("Authorization: Bearer <token>"), kept in
+// DIR/operator-token.
+func (n *Network) OperatorToken() string { return n.token }
 
 // HTTPClient is a client that reaches the network in-process (and anything else over the network).
 func (n *Network) HTTPClient() *http.Client { return n.hc }
@@ -308,7 +326,7 @@ func (n *Network) Run(ctx context.Context) error {
 	runUnit("cu", n.cu.Run)
 	runUnit("mu", n.mu.Run)
 
-	srv := &http.Server{Handler: n.mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelWarn)}
+	srv := httpd.NewServer(httpd.CheckHost(n.mux, n.ln.Addr()), httpd.Limits{}, n.log)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -334,9 +352,13 @@ func (n *Network) Run(ctx context.Context) error {
 	case runErr = <-errs:
 		n.log.Error("dev network failed", "err", runErr)
 	}
-	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	// Requests in flight get a second: the CU interrupts its evaluations as soon as its context ends, so
+	// only a client that stalls (say, a GET /state it does not read) needs more, and it is cut off.
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 	defer scancel()
-	srv.Shutdown(sctx)
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+	}
 	cancel()
 	wg.Wait()
 	return runErr
@@ -378,6 +400,9 @@ func (n *Network) compileModule() error {
 	}
 	return m.Close()
 }
+
+// shutdownGrace is how long Run's shutdown waits for requests in flight before closing their connections.
+const shutdownGrace = time.Second
 
 // waitLocation waits until the SU's Scheduler-Location with this network's URL is on the gateway (the SU
 // publishes it through its upload queue when Run starts).

@@ -138,9 +138,10 @@ func appendString(b []byte, s string) []byte {
 
 // executor runs one validated operation.
 type executor struct {
-	s    *Server
-	op   *gqlOperation
-	vars map[string]any
+	s      *Server
+	op     *gqlOperation
+	vars   map[string]any
+	answer answerBudget
 }
 
 // graphQLRequest is a POST /graphql body.
@@ -180,7 +181,55 @@ func (s *Server) execGraphQL(ctx context.Context, req graphQLRequest) (jsonObjec
 			return nil, queryErrorf("Variable \"$%s\" of required type \"%s\" was not provided.", v.name, v.typ)
 		}
 	}
+	cost, err := ex.cost("Query", op.sel, 0)
+	if err != nil {
+		return nil, err
+	}
+	if cost > maxCost {
+		return nil, costError(cost)
+	}
+	ex.answer.left = maxAnswerBytes
 	return ex.object(ctx, "Query", nil, op.sel)
+}
+
+// cost counts the fields sel resolves on typ, before anything runs: each connection's edges as many times as
+// its page size (first; page is the enclosing connection's), each list of tags as one tag. It stops counting
+// past maxCost.
+func (ex *executor) cost(typ string, sel []*gqlField, page int) (int, error) {
+	groups, err := ex.collect(sel)
+	if err != nil {
+		return 0, err
+	}
+	total := 0
+	for _, g := range groups {
+		total++
+		def := gqlSchema[typ][g.field.name]
+		if def.typ == "" {
+			continue
+		}
+		times, sub := 1, page
+		switch {
+		case typ == "Query" && (g.field.name == "transactions" || g.field.name == "blocks"):
+			args, err := ex.args(g.field)
+			if err != nil {
+				return 0, err
+			}
+			if sub, err = first(args["first"]); err != nil {
+				return 0, err
+			}
+		case g.field.name == "edges":
+			times = page
+		}
+		c, err := ex.cost(def.typ, g.sel, sub)
+		if err != nil {
+			return 0, err
+		}
+		total += times * c
+		if total > maxCost {
+			return total, nil
+		}
+	}
+	return total, nil
 }
 
 // input turns a literal or variable into a plain Go value: string, json.Number, bool, nil, []any,
@@ -291,6 +340,15 @@ func (ex *executor) object(ctx context.Context, typ string, src any, sel []*gqlF
 			if err != nil {
 				return nil, err
 			}
+		}
+		// The field's key and string value, and what holds them in the tree (jsonField, interface, slice
+		// growth): nested objects and lists charged their own fields already.
+		n := len(g.field.key()) + 48
+		if s, ok := v.(string); ok {
+			n += len(s)
+		}
+		if err := ex.answer.charge(n); err != nil {
+			return nil, err
 		}
 		out = append(out, jsonField{g.field.key(), v})
 	}
@@ -526,6 +584,9 @@ func (ex *executor) transactions(ctx context.Context, args map[string]any) (*txC
 	if n > maxFilterValues {
 		return nil, queryErrorf("The query filters on %d values; the limit is %d.", n, maxFilterValues)
 	}
+	// The rows read may use a quarter of what is left of the answer (itemRow.size counts what rendering all
+	// their fields would charge): the page ends early (hasNextPage) when they would use more.
+	f.maxBytes = max(ex.answer.left/4, 1)
 	rows, more, err := ex.s.store.query(ctx, f)
 	if err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,6 +31,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		status = http.StatusRequestEntityTooLarge
 	case errors.Is(err, ErrInvalid):
 		status = http.StatusBadRequest
+	case errors.Is(err, errBusy):
+		status = http.StatusServiceUnavailable
 	}
 	switch {
 	case status != http.StatusInternalServerError:
@@ -42,20 +45,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(w, status, map[string]string{"error": err.Error()})
 }
 
-func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodySize))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, err
-		}
-		return nil, invalid("read body: %w", err)
-	}
-	return b, nil
-}
-
 func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
-	body, err := s.readBody(w, r)
+	body, release, err := s.readBody(w, r, s.cfg.MaxBodySize)
+	defer release()
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -252,12 +244,15 @@ func (s *Server) handleGraphQL(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	} else {
-		body, err := s.readBody(w, r)
+		body, release, err := s.readBody(w, r, maxGraphQLBody)
 		if err != nil {
+			release()
 			s.writeError(w, r, err)
 			return
 		}
-		if err := decodeJSON(strings.NewReader(string(body)), &req); err != nil {
+		err = decodeJSON(bytes.NewReader(body), &req)
+		release()
+		if err != nil {
 			writeJSON(w, http.StatusBadRequest, gqlErrors("invalid GraphQL request body: "+err.Error()))
 			return
 		}
@@ -266,6 +261,12 @@ func (s *Server) handleGraphQL(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, gqlErrors("Must provide query string."))
 		return
 	}
+	// At most maxGraphQL queries hold their rows and answers at once.
+	if err := s.limits.graphql.Acquire(r.Context(), 1); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	defer s.limits.graphql.Release(1)
 	data, err := s.execGraphQL(r.Context(), req)
 	if err != nil {
 		var qe *queryError
@@ -277,7 +278,8 @@ func (s *Server) handleGraphQL(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusInternalServerError, map[string]any{"data": nil, "errors": []map[string]string{{"message": err.Error()}}})
 		return
 	}
-	b := make([]byte, 0, 4096)
+	// The tree was charged at least its JSON's length: the buffer needs no regrowth.
+	b := make([]byte, 0, answerCap(data))
 	b = append(b, `{"data":`...)
 	b = appendJSON(b, data)
 	b = append(b, "}\n"...)

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/aogo/aogo/internal/jsonmux"
 )
 
 // Config configures an embedded gateway.
@@ -19,8 +21,11 @@ type Config struct {
 	StartHeight uint64
 	// Now is the clock; default time.Now. Tests inject their own.
 	Now func() time.Time
-	// MaxBodySize bounds an upload or a GraphQL request; default 256 MiB.
+	// MaxBodySize bounds an upload; default 256 MiB. (A GraphQL request is bounded to 1 MiB.)
 	MaxBodySize int64
+	// MaxBodyMemory bounds the request bodies held in memory at once, all requests together; a request waits
+	// up to 10 s for room and is then refused with 503. Default (and least) MaxBodySize.
+	MaxBodyMemory int64
 	// InlineLimit is the size past which an item's bytes live in a file instead of the database; default 256 KiB.
 	InlineLimit int
 	// Logger defaults to slog.Default().
@@ -30,11 +35,12 @@ type Config struct {
 // Server is the embedded gateway: an http.Handler over its store and simulated chain. It runs no goroutines
 // of its own; Close releases the store.
 type Server struct {
-	cfg   Config
-	store *store
-	chain *chain
-	mux   *http.ServeMux
-	log   *slog.Logger
+	cfg    Config
+	limits *limits
+	store  *store
+	chain  *chain
+	mux    *http.ServeMux
+	log    *slog.Logger
 }
 
 // Open opens (creating if needed) the gateway's store in cfg.Dir. The genesis time of the simulated chain is
@@ -55,6 +61,9 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.MaxBodySize <= 0 {
 		cfg.MaxBodySize = 256 << 20
 	}
+	if cfg.MaxBodyMemory < cfg.MaxBodySize {
+		cfg.MaxBodyMemory = cfg.MaxBodySize
+	}
 	if cfg.InlineLimit <= 0 {
 		cfg.InlineLimit = 256 << 10
 	}
@@ -71,10 +80,11 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg:   cfg,
-		store: st,
-		chain: &chain{genesis: genesis, interval: cfg.BlockTime, start: cfg.StartHeight, now: cfg.Now},
-		log:   cfg.Logger,
+		cfg:    cfg,
+		limits: newLimits(cfg),
+		store:  st,
+		chain:  &chain{genesis: genesis, interval: cfg.BlockTime, start: cfg.StartHeight, now: cfg.Now},
+		log:    cfg.Logger,
 	}
 	s.routes()
 	return s, nil
@@ -87,7 +97,9 @@ func (s *Server) Close() error { return s.store.close() }
 func (s *Server) Height() uint64 { return s.chain.height() }
 
 // ServeHTTP serves the gateway's routes.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	jsonmux.Errors(s.mux).ServeHTTP(w, r)
+}
 
 func (s *Server) routes() {
 	m := http.NewServeMux()

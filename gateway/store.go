@@ -251,6 +251,16 @@ func scanRow(sc interface{ Scan(...any) error }) (*itemRow, error) {
 	return &r, nil
 }
 
+// size is about what r holds in memory, and what an answer with all its fields charges, in bytes.
+func (r *itemRow) size() int {
+	n := 1024 + len(r.ID) + 2*len(r.Owner) + len(r.OwnerAddress) + len(r.Target) + len(r.Anchor) + 2*len(r.Signature) +
+		len(r.ContentType) + len(r.BundledIn)
+	for _, t := range r.Tags {
+		n += 160 + len(t.Name) + len(t.Value)
+	}
+	return n
+}
+
 // get returns an item's row, or ErrNotFound.
 func (s *store) get(ctx context.Context, id string) (*itemRow, error) {
 	r, err := scanRow(s.r.QueryRowContext(ctx, `SELECT `+rowColumns+` FROM items WHERE id = ?`, id))
@@ -299,6 +309,8 @@ type txFilter struct {
 	asc                                bool
 	limit                              int
 	after                              *cursor
+	// maxBytes, when positive, ends the page early (with more) once its rows hold more bytes (itemRow.size).
+	maxBytes int64
 }
 
 // cursor is a position in (height, seq) order.
@@ -387,10 +399,15 @@ func (s *store) query(ctx context.Context, f txFilter) ([]*itemRow, bool, error)
 	}
 	defer rows.Close()
 	var out []*itemRow
+	size := 0
 	for rows.Next() {
 		r, err := scanRow(rows)
 		if err != nil {
 			return nil, false, fmt.Errorf("gateway store: query: %w", err)
+		}
+		if size += r.size(); f.maxBytes > 0 && len(out) > 0 && len(out) < f.limit && int64(size) > f.maxBytes {
+			// Over the byte budget: end the page here; the row read is the next page's first.
+			return out, true, nil
 		}
 		out = append(out, r)
 	}

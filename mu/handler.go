@@ -14,6 +14,8 @@ import (
 	"github.com/aogo/aogo/ao"
 	"github.com/aogo/aogo/client"
 	"github.com/aogo/aogo/dataitem"
+	"github.com/aogo/aogo/internal/httpd"
+	"github.com/aogo/aogo/internal/jsonmux"
 )
 
 // Handler serves the MU's HTTP API (the reference MU's routes):
@@ -21,24 +23,37 @@ import (
 //	POST   /                                   signed Message or Process item → 202 {"message":"Processing DataItem","id"}
 //	POST   /?process-id=&assign=[&base-layer][&exclude=a,b]  → 202 {"message":"Processing Assignment","id":<assignment id>}
 //	POST   /monitor/{pid}                      signed item body → 200 "Monitoring process"
-//	DELETE /monitor/{pid}                      signed item body → 200 "Process deleted"
-//	GET    /                                   status JSON: queue depth, tasks per stage, retries, failures, parked tasks
-//	GET    /metrics                            Prometheus text
-//	POST   /parked/{id}/retry                  put a parked task back in the queue (aogo extension)
+//	DELETE /monitor/{pid}                      item signed by the process's owner (or pushed by the process) → 200 "Process deleted"
+//	GET    /                                   {"unit","address"}; with the operator token, the status: queue depth,
+//	                                           tasks per stage, retries, failures, parked tasks
+//	GET    /metrics                            Prometheus text (operator)
+//	POST   /parked/{id}/retry                  put a parked task back in the queue (operator; aogo extension)
+//
+// Operator routes need Config.OperatorToken as "Authorization: Bearer <token>" and carry no CORS header.
 func (m *MU) Handler() http.Handler {
+	op := func(h http.HandlerFunc) http.Handler { return httpd.RequireToken(m.cfg.OperatorToken, h) }
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /{$}", m.handlePost)
 	mux.HandleFunc("GET /{$}", m.handleStatus)
-	mux.HandleFunc("GET /metrics", m.handleMetrics)
+	mux.Handle("GET /metrics", op(m.handleMetrics))
 	mux.HandleFunc("POST /monitor/{pid}", m.handleMonitor)
 	mux.HandleFunc("DELETE /monitor/{pid}", m.handleUnmonitor)
-	mux.HandleFunc("POST /parked/{id}/retry", m.handleUnpark)
-	return cors(mux)
+	mux.Handle("POST /parked/{id}/retry", op(m.handleUnpark))
+	return cors(jsonmux.Errors(mux))
 }
 
-// cors lets browser clients (aoconnect in a page) call the MU, as the reference allows.
+// operatorPath reports whether path is an operator route's, which gets no CORS header, not even on a preflight.
+func operatorPath(path string) bool {
+	return path == "/metrics" || strings.HasPrefix(path, "/parked/")
+}
+
+// cors lets browser clients (aoconnect in a page) call the MU's protocol routes, as the reference allows.
 func cors(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if operatorPath(r.URL.Path) {
+			h.ServeHTTP(w, r)
+			return
+		}
 		w.Header().Set("Access-Control-Allow-Origin", "*")
 		if r.Method == http.MethodOptions {
 			w.Header().Set("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS")
@@ -62,6 +77,10 @@ func writeError(w http.ResponseWriter, status int, format string, args ...any) {
 
 // statusOf maps an error of a request to its HTTP status, in one place.
 func statusOf(err error) int {
+	var fe *errForbidden
+	if errors.As(err, &fe) {
+		return http.StatusForbidden
+	}
 	var se *client.SUError
 	if errors.As(err, &se) && clientError(se.Status) {
 		return se.Status
@@ -74,7 +93,13 @@ func statusOf(err error) int {
 
 // readItem reads and verifies a signed item body.
 func (m *MU) readItem(w http.ResponseWriter, r *http.Request) (*dataitem.Item, []byte, bool) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(m.cfg.MaxItemSize)))
+	var body []byte
+	var err error
+	if r.ContentLength > int64(m.cfg.MaxItemSize) {
+		err = &http.MaxBytesError{Limit: int64(m.cfg.MaxItemSize)} // refused before a byte of it is read
+	} else {
+		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, int64(m.cfg.MaxItemSize)))
+	}
 	if err != nil {
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
@@ -129,6 +154,14 @@ func (m *MU) handlePost(w http.ResponseWriter, r *http.Request) {
 		t.Kind, t.Process = KindProcess, it.ID()
 		if tgt := it.TargetID(); tgt != "" {
 			t.AssignTo = []string{tgt}
+		}
+		module, _ := it.Tag(ao.TagModule)
+		ctx, cancel := inlineCtx(r)
+		err := m.checkModule(ctx, module)
+		cancel()
+		if err != nil {
+			writeError(w, statusOf(err), "process %s: %v", it.ID(), err)
+			return
 		}
 	default:
 		writeError(w, http.StatusBadRequest, "data item %s: Type must be Message or Process with Data-Protocol: ao, got %q", it.ID(), typ)
@@ -256,7 +289,18 @@ func (m *MU) handleMonitor(w http.ResponseWriter, r *http.Request) {
 
 func (m *MU) handleUnmonitor(w http.ResponseWriter, r *http.Request) {
 	pid := r.PathValue("pid")
-	if _, _, ok := m.readItem(w, r); !ok {
+	if err := checkID(pid, "process id"); err != nil {
+		writeError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	it, _, ok := m.readItem(w, r)
+	if !ok {
+		return
+	}
+	ctx, cancel := inlineCtx(r)
+	defer cancel()
+	if err := m.mayUnmonitor(ctx, pid, it); err != nil {
+		writeError(w, statusOf(err), "unmonitor %s: %v", pid, err)
 		return
 	}
 	found, err := m.store.DeleteMonitor(r.Context(), pid)
@@ -318,6 +362,12 @@ type parkedView struct {
 }
 
 func (m *MU) handleStatus(w http.ResponseWriter, r *http.Request) {
+	if !httpd.Authorized(r, m.cfg.OperatorToken) {
+		// The public answer names the unit, like the SU's and CU's GET /; the queue is the operator's.
+		writeJSON(w, http.StatusOK, map[string]string{"unit": "ao messenger unit", "address": m.Address()})
+		return
+	}
+	httpd.StripCORS(w)
 	ctx := r.Context()
 	counts, err := m.store.Counts(ctx)
 	if err != nil {

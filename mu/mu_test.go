@@ -41,10 +41,12 @@ type harness struct {
 	cfg     func(*mu.Config)
 }
 
-// memGateway stands in for the gateway: it records uploads and knows no process or scheduler.
+// memGateway stands in for the gateway: it records uploads, knows the modules the fake network has behaviours
+// for, and knows no process or scheduler.
 type memGateway struct {
 	mu      sync.Mutex
 	uploads []*dataitem.Item
+	net     *mutest.Network
 }
 
 func (g *memGateway) Upload(ctx context.Context, raw []byte) error {
@@ -59,6 +61,9 @@ func (g *memGateway) Upload(ctx context.Context, raw []byte) error {
 }
 
 func (g *memGateway) Tags(ctx context.Context, id string) ([]dataitem.Tag, string, error) {
+	if g.net != nil && g.net.HasModule(id) {
+		return aoTags("Module"), "", nil
+	}
 	return nil, "", fmt.Errorf("transaction %s: %w", id, gateway.ErrNotFound)
 }
 
@@ -74,7 +79,8 @@ func (g *memGateway) Uploads() []*dataitem.Item {
 
 func newHarness(t testing.TB, cfg func(*mu.Config)) *harness {
 	t.Helper()
-	h := &harness{t: t, net: mutest.New(), dbPath: filepath.Join(t.TempDir(), "mu.db"), gateway: &memGateway{}, cfg: cfg}
+	net := mutest.New()
+	h := &harness{t: t, net: net, dbPath: filepath.Join(t.TempDir(), "mu.db"), gateway: &memGateway{net: net}, cfg: cfg}
 	t.Cleanup(h.net.Close)
 	var err error
 	if h.user, err = wallet.Generate(wallet.ED25519); err != nil {
@@ -100,7 +106,8 @@ func (h *harness) start() {
 		SchedulerHints: map[string]string{h.net.SchedulerAddress: h.net.SU.URL},
 		RetryBase:      2 * time.Millisecond, RetryMax: 20 * time.Millisecond, MaxAttempts: 6,
 		CronInterval: 10 * time.Millisecond, Workers: 8,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
+		OperatorToken: testOperatorToken,
 	}
 	if h.cfg != nil {
 		h.cfg(&cfg)
@@ -162,9 +169,13 @@ func (h *harness) post(raw []byte) (int, map[string]any) {
 	return h.do(http.MethodPost, h.srv.URL+"/", raw)
 }
 
+// testOperatorToken is the harness MU's operator token; do sends it.
+const testOperatorToken = "test-operator-token"
+
 func (h *harness) do(method, url string, body []byte) (int, map[string]any) {
 	h.t.Helper()
 	req, _ := http.NewRequest(method, url, bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+testOperatorToken)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		h.t.Fatal(err)
@@ -305,6 +316,7 @@ func TestPushedTagsExactlyAsReference(t *testing.T) {
 		}})
 		return vm.Result{Messages: []json.RawMessage{raw}}
 	})
+	h.net.Module("sink", func(p *mutest.Process, m mutest.Msg) vm.Result { return vm.Result{} })
 	a := h.spawn("sender")
 	target = h.spawn("sink")
 	orig := h.send(a, "", tag("Action", "Go"))
@@ -574,7 +586,12 @@ func TestInvalidOutboxIsParkedVisibly(t *testing.T) {
 	if code != 200 || len(status["parked"].([]any)) != 4 || status["failures"].(float64) != 0 {
 		t.Fatalf("status %d %v", code, status)
 	}
-	resp, _ := http.Get(h.srv.URL + "/metrics")
+	req, _ := http.NewRequest(http.MethodGet, h.srv.URL+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+testOperatorToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
 	mb, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	for _, want := range []string{"aogo_mu_invalid_outbox_total 4", `aogo_mu_tasks{stage="parked"} 4`} {

@@ -39,6 +39,9 @@ func mustWallet() *wallet.Wallet {
 }
 
 // start runs an SU on a fresh SQLite store in dir (t.TempDir() when ""), with cfg's optional parts.
+// testOperatorToken is the operator token of the units the tests start; get sends it.
+const testOperatorToken = "test-operator-token"
+
 func start(t testing.TB, dir string, cfg su.Config) *env {
 	t.Helper()
 	return startWrapped(t, dir, cfg, nil)
@@ -59,6 +62,9 @@ func startWrapped(t testing.TB, dir string, cfg su.Config, wrap func(su.Store) s
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.OperatorToken == "" {
+		cfg.OperatorToken = testOperatorToken
 	}
 	cfg.Store = store
 	if wrap != nil {

@@ -9,12 +9,18 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
+
+	"github.com/aogo/aogo/internal/httpd"
+	"github.com/aogo/aogo/internal/jsonmux"
 )
 
-// Page size limits for GET /{pid}.
+// Page size limits for GET /{pid}: a page has at most maxPageLimit slots and, past its first slot, at most
+// maxPageBytes of JSON; the next page is one request away (page_info.has_next_page).
 const (
 	defaultPageLimit = 100
 	maxPageLimit     = 10000
+	maxPageBytes     = 8 << 20
 )
 
 func (u *Unit) routes() http.Handler {
@@ -23,10 +29,11 @@ func (u *Unit) routes() http.Handler {
 	mux.HandleFunc("POST /{$}", u.handlePost)
 	mux.HandleFunc("GET /timestamp", u.handleTimestamp)
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
-	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+	// An operator route: the operator token, no CORS (SECURITY.md).
+	mux.Handle("GET /metrics", httpd.RequireToken(u.cfg.OperatorToken, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 		u.writeMetrics(w)
-	})
+	})))
 	// GET /processes/{pid} and GET /{pid}/latest overlap (/processes/latest), so one pattern dispatches both.
 	mux.HandleFunc("GET /{a}/{b}", func(w http.ResponseWriter, r *http.Request) {
 		switch a, b := r.PathValue("a"), r.PathValue("b"); {
@@ -39,12 +46,17 @@ func (u *Unit) routes() http.Handler {
 		}
 	})
 	mux.HandleFunc("GET /{id}", u.handleGet)
-	return cors(mux)
+	return cors(jsonmux.Errors(mux))
 }
 
-// cors lets any origin use the API, as the reference does.
+// cors lets any origin use the protocol routes, as the reference does; the operator route /metrics gets no
+// CORS header, not even on a preflight.
 func cors(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/metrics" {
+			next.ServeHTTP(w, r)
+			return
+		}
 		h := w.Header()
 		h.Set("Access-Control-Allow-Origin", "*")
 		h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
@@ -117,7 +129,13 @@ func (u *Unit) handlePost(w http.ResponseWriter, r *http.Request) {
 		writePosted(w, p)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, u.cfg.MaxBody))
+	var body []byte
+	var err error
+	if r.ContentLength > u.cfg.MaxBody {
+		err = &http.MaxBytesError{Limit: u.cfg.MaxBody} // refused before a byte of it is read
+	} else {
+		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, u.cfg.MaxBody))
+	}
 	if err != nil {
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
@@ -281,6 +299,9 @@ func parsePageQuery(q map[string][]string) (PageQuery, error) {
 func (u *Unit) Page(ctx context.Context, pid string, q PageQuery, showAnchor bool) (any, error) {
 	want := q.Limit
 	q.Limit = want + 1
+	// The store may stop reading past maxPageBytes of items: their JSON is at least as large (base64 owners
+	// and signatures, JSON tags and strings), so the page below is cut before it runs out of slots.
+	q.MaxBytes = maxPageBytes
 	// The newest slots, which CUs ask for right after they are written, come from the head's tail when it
 	// covers the range (tail.go); a tail also proves the process exists.
 	slots, fromTail := u.fromTail(pid, q)
@@ -305,12 +326,52 @@ func (u *Unit) Page(ctx context.Context, pid string, q PageQuery, showAnchor boo
 		page.PageInfo.HasNextPage = true
 		slots = slots[:want]
 	}
+	size := 0
 	for i := range slots {
 		m, err := messageJSON(&slots[i], showAnchor)
 		if err != nil {
 			return nil, err
 		}
+		if size += edgeSize(&slots[i], &m); size > maxPageBytes && i > 0 {
+			// Full: slot i starts the next page.
+			page.PageInfo.HasNextPage = true
+			break
+		}
 		page.Edges = append(page.Edges, jsonEdge{Node: m, Cursor: cursorOf(&slots[i], q.ByNonce)})
 	}
+	if len(page.Edges) == 1 && len(slots) == 1 && SlotBytes(&slots[0]) > maxPageBytes {
+		// One slot over the bound alone: the store may have stopped after it, so there may be more.
+		page.PageInfo.HasNextPage = true
+	}
 	return page, nil
+}
+
+// edgeSize is about the size of an edge's JSON: its data as a JSON string (escapes counted), the rest of the
+// items at twice their binary size (base64, JSON tags).
+func edgeSize(s *Slot, m *jsonMessage) int {
+	n := 256 + 2*len(s.Assignment) + 2*len(s.Message)
+	if m.Message != nil && m.Message.Data != nil {
+		d := *m.Message.Data
+		n += jsonStringLen(d) - 2*len(d)
+	}
+	return n
+}
+
+// jsonStringLen bounds the length of s encoded by encoding/json: 6 bytes for a control character or <, >, &
+// (\u00XX), 2 for a quote or backslash, 1 for any other byte of valid UTF-8, 6 for each non-ASCII byte of
+// invalid UTF-8 (at most one \ufffd each).
+func jsonStringLen(s string) int {
+	n := 2
+	valid := utf8.ValidString(s)
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			n += 2
+		case c < 0x20 || c == '<' || c == '>' || c == '&' || c >= 0x80 && !valid:
+			n += 6
+		default:
+			n++
+		}
+	}
+	return n
 }

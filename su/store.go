@@ -34,12 +34,18 @@ type Slot struct {
 
 // PageQuery selects part of a process's log. Bounds apply to the timestamp, or to the nonce when ByNonce: From
 // is exclusive, To inclusive, each only when its Has flag is set. Rows come in ascending order, at most Limit.
+// When MaxBytes is positive, a store may end the page early, after the slot that brings the Message and
+// Assignment bytes read past MaxBytes (SlotBytes): a page of large messages is then bounded in memory.
 type PageQuery struct {
 	ByNonce        bool
 	From, To       int64
 	HasFrom, HasTo bool
 	Limit          int
+	MaxBytes       int
 }
+
+// SlotBytes is what a slot weighs against PageQuery.MaxBytes.
+func SlotBytes(s *Slot) int { return len(s.Message) + len(s.Assignment) }
 
 // Upload is one queued item (or bundle) for the data-availability layer.
 type Upload struct {

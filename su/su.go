@@ -82,6 +82,10 @@ type Config struct {
 	// in the same process uses it to evaluate ahead, see cu.CU.Notify).
 	OnCommit func(pids []string)
 
+	// OperatorToken guards the operator routes (/metrics): they answer only "Authorization: Bearer
+	// <token>" and never carry CORS headers. Empty: they are refused (403).
+	OperatorToken string
+
 	Logger *slog.Logger
 	Now    func() time.Time // clock (default time.Now)
 }

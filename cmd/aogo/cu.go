@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -34,9 +35,13 @@ func runCU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	suURL := fs.String("su", envOr("AOGO_CU_SU", ""), "SU `URL` for every process; empty: each process's Scheduler-Location from the gateway (env AOGO_CU_SU)")
 	gatewayURL := fs.String("gateway", envOr("AOGO_GATEWAY", ""), "gateway `URL` for modules, blocks and Scheduler-Locations (env AOGO_GATEWAY)")
 	maxMemory := fs.String("max-memory", "1-gb", "largest Memory-Limit accepted (413 above)")
-	maxCompute := fs.String("max-compute", "9000000000000", "largest Compute-Limit accepted (413 above)")
+	maxCompute := fs.String("max-compute", envOr("AOGO_CU_MAX_COMPUTE", strconv.FormatUint(cu.DefaultMaxCompute, 10)),
+		"the most compute `UNITS` a message gets: a higher Compute-Limit (aos: 9e12) is capped here and a message that reaches it ends with an Error naming both; the default ends a Lua loop in ≈1.5 s on a 2-core VM; CUs that must agree on results need the same value (env AOGO_CU_MAX_COMPUTE)")
+	maxDryRun := fs.String("max-dryrun-compute", envOr("AOGO_CU_MAX_DRYRUN_COMPUTE", strconv.FormatUint(cu.DefaultMaxDryRunCompute, 10)),
+		"the most compute `UNITS` a dry-run gets, at most --max-compute (env AOGO_CU_MAX_DRYRUN_COMPUTE)")
 	every := fs.Int("checkpoint-every", 1000, "evaluations between checkpoints")
 	cache := fs.String("cache", "2-gb", "memory budget of hot machines")
+	sf := addServeFlags(fs, "cu")
 	hashPolicy := fs.String("memory-hash", envOr("AOGO_CU_MEMORY_HASH", "run"), "which attestations carry a Memory-Hash: run (last message of each evaluation), every, checkpoint (env AOGO_CU_MEMORY_HASH)")
 	fail, code, ok := parseUnitFlags(fs, args, "usage: aogo cu --gateway URL [--listen 127.0.0.1:6363] [--data cu-data] [--wallet FILE] [--su URL]", stderr)
 	if !ok {
@@ -49,9 +54,13 @@ func runCU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail("--max-memory: %v", err)
 	}
-	comp, err := ao.ParseComputeLimit(*maxCompute)
+	comp, err := parseMaxCompute("--max-compute", *maxCompute)
 	if err != nil {
-		return fail("--max-compute: %v", err)
+		return fail("%v", err)
+	}
+	dryComp, err := parseMaxCompute("--max-dryrun-compute", *maxDryRun)
+	if err != nil {
+		return fail("%v", err)
 	}
 	cacheBytes, err := ao.ParseMemoryLimit(*cache)
 	if err != nil {
@@ -72,6 +81,10 @@ func runCU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer store.Close()
 
+	token, err := sf.operatorToken(*dataDir, log)
+	if err != nil {
+		return fail("%v", err)
+	}
 	hc := &http.Client{Timeout: 2 * time.Minute}
 	gw := gateway.NewClient(*gatewayURL, hc)
 	var loc cu.Locator
@@ -82,8 +95,8 @@ func runCU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	unit, err := cu.New(cu.Config{
 		Wallet: w, Scheduler: loc, Modules: gw, Blocks: gatewayBlocks{gw}, Store: store, DataDir: *dataDir,
-		MaxMemory: mem, MaxCompute: comp, CheckpointEvery: *every, CacheBytes: cacheBytes,
-		MemoryHash: policy, Logger: log,
+		MaxMemory: mem, MaxCompute: comp, MaxDryRunCompute: dryComp, CheckpointEvery: *every, CacheBytes: cacheBytes,
+		MemoryHash: policy, Logger: log, OperatorToken: token,
 	})
 	if err != nil {
 		return fail("%v", err)
@@ -95,12 +108,21 @@ func runCU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "aogo cu: listening on %s address %s\n", ln.Addr(), unit.Address())
 	log.Info("cu started", "listen", ln.Addr().String(), "address", unit.Address(), "su", *suURL, "gateway", *gatewayURL)
-	code = serveUnit(ctx, ln, unit.Handler(), unit.Run, 30*time.Second, log)
+	code = serveUnit(ctx, ln, unit.Handler(), unit.Run, sf, 30*time.Second, log)
 	if err := unit.Close(); err != nil {
 		log.Error("close", "err", err)
 		code = 1
 	}
 	return code
+}
+
+// parseMaxCompute reads a compute maximum flag: a positive integer, "1e10" style allowed.
+func parseMaxCompute(flag, s string) (uint64, error) {
+	n, err := ao.ParseComputeLimit(s)
+	if err != nil || n == 0 {
+		return 0, fmt.Errorf("%s %q: want a positive number of compute units", flag, s)
+	}
+	return n, nil
 }
 
 // gatewayBlocks adapts the gateway's block list (timestamps in seconds) to cu.BlockSource (ms).

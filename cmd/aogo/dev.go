@@ -9,10 +9,12 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/aogo/aogo/cu"
 	"github.com/aogo/aogo/devnet"
 	"github.com/aogo/aogo/internal/datadir"
 )
@@ -30,6 +32,10 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	gatewayURL := fs.String("gateway", envOr("AOGO_GATEWAY", ""), "external gateway `URL` (e.g. arlocal) instead of the embedded one (env AOGO_GATEWAY)")
 	blockTime := fs.Duration("block-time", 10*time.Second, "simulated time between blocks of the embedded gateway")
 	cron := fs.Duration("cron-interval", time.Second, "how often the MU asks for the cron results of monitored processes")
+	maxCompute := fs.String("max-compute", envOr("AOGO_CU_MAX_COMPUTE", strconv.FormatUint(cu.DefaultMaxCompute, 10)),
+		"the most compute `UNITS` a message gets (as `aogo cu --max-compute`; env AOGO_CU_MAX_COMPUTE)")
+	maxDryRun := fs.String("max-dryrun-compute", envOr("AOGO_CU_MAX_DRYRUN_COMPUTE", strconv.FormatUint(cu.DefaultMaxDryRunCompute, 10)),
+		"the most compute `UNITS` a dry-run gets (env AOGO_CU_MAX_DRYRUN_COMPUTE)")
 	verbose := fs.Bool("v", false, "log at debug level")
 	fs.Usage = func() {
 		printUsage(fs, "usage: aogo dev [--data .aogo] [--listen 127.0.0.1:8734] [--gateway URL] [--block-time 10s] [--cron-interval 1s] [-v]", stderr)
@@ -48,12 +54,23 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "aogo dev: --block-time and --cron-interval must be positive")
 		return 2
 	}
+	comp, err := parseMaxCompute("--max-compute", *maxCompute)
+	if err != nil {
+		fmt.Fprintf(stderr, "aogo dev: %v\n", err)
+		return 2
+	}
+	dryComp, err := parseMaxCompute("--max-dryrun-compute", *maxDryRun)
+	if err != nil {
+		fmt.Fprintf(stderr, "aogo dev: %v\n", err)
+		return 2
+	}
 	level := slog.LevelInfo
 	if *verbose {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	n, err := devnet.New(ctx, devnet.Config{Dir: *data, Listen: *listen, GatewayURL: *gatewayURL, BlockTime: *blockTime, CronInterval: *cron, Logger: log, Progress: stderr})
+	n, err := devnet.New(ctx, devnet.Config{Dir: *data, Listen: *listen, GatewayURL: *gatewayURL, BlockTime: *blockTime, CronInterval: *cron,
+		MaxCompute: comp, MaxDryRunCompute: dryComp, Logger: log, Progress: stderr})
 	if err != nil {
 		fmt.Fprintf(stderr, "aogo dev: %v\n", devError(err, *listen))
 		return 1

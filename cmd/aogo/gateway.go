@@ -24,6 +24,7 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	dataDir := fs.String("data", envOr("AOGO_GATEWAY_DATA", "gateway-data"), "data `DIR` (env AOGO_GATEWAY_DATA)")
 	blockTime := fs.Duration("block-time", 10*time.Second, "simulated time between blocks")
 	maxBody := fs.Int64("max-body", 256<<20, "largest upload in `BYTES`")
+	sf := addServeFlags(fs, "")
 	fail, code, ok := parseUnitFlags(fs, args, "usage: aogo gateway [--listen 127.0.0.1:4000] [--data gateway-data] [--block-time 10s] [--max-body BYTES]", stderr)
 	if !ok {
 		return code
@@ -48,5 +49,5 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	fmt.Fprintf(stdout, "aogo gateway: listening on %s height %d\n", ln.Addr(), gw.Height())
 	log.Info("gateway started", "listen", ln.Addr().String(), "data", *dataDir, "block_time", blockTime.String())
-	return serveUnit(ctx, ln, gw, nil, 10*time.Second, log)
+	return serveUnit(ctx, ln, gw, nil, sf, 10*time.Second, log)
 }

@@ -63,8 +63,10 @@ func runMU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	maxAttempts := fs.Int("max-attempts", 10, "failed attempts before a task is parked")
 	cronInterval := fs.Duration("cron-interval", 10*time.Second, "how often monitored processes are asked for cron results")
 	maxItem := fs.Int("max-item", 10<<20, "largest item accepted or pushed, in `BYTES`")
+	sf := addServeFlags(fs, "mu")
 	noSpawnResults := fs.Bool("no-spawn-results", false, "do not pull and crank the boot result of spawned processes")
-	fail, code, ok := parseUnitFlags(fs, args, "usage: aogo mu --cu URL [--cu URL]... [--listen 127.0.0.1:3005] [--data mu-data] [--wallet FILE] [--gateway URL] [--su-hint ADDR=URL]...", stderr)
+	maxDepth := muMaxDepthFlag(fs)
+	fail, code, ok := parseUnitFlags(fs, args, "usage: aogo mu --cu URL [--cu URL]... [--listen 127.0.0.1:3005] [--data mu-data] [--wallet FILE] [--gateway URL] [--su-hint ADDR=URL]... [--max-depth 1000]", stderr)
 	if !ok {
 		return code
 	}
@@ -90,11 +92,16 @@ func runMU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer store.Close()
 
+	token, err := sf.operatorToken(*dataDir, log)
+	if err != nil {
+		return fail("%v", err)
+	}
 	hc := &http.Client{Timeout: 2 * time.Minute}
 	cfg := mu.Config{
 		Wallet: w, Store: store, CUs: cus.vals, SchedulerHints: hintMap, HTTPClient: hc,
 		Workers: *workers, RetryBase: *retryBase, RetryMax: *retryMax, MaxAttempts: *maxAttempts,
-		CronInterval: *cronInterval, MaxItemSize: *maxItem, NoSpawnResults: *noSpawnResults, Logger: log,
+		CronInterval: *cronInterval, MaxItemSize: *maxItem, NoSpawnResults: *noSpawnResults, MaxDepth: *maxDepth, Logger: log,
+		OperatorToken: token,
 	}
 	if *gatewayURL != "" {
 		gw, err := uploadGateway(ctx, *gatewayURL, hc, w)
@@ -115,5 +122,16 @@ func runMU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "aogo mu: listening on %s address %s\n", ln.Addr(), unit.Address())
 	log.Info("mu started", "listen", ln.Addr().String(), "address", unit.Address(), "cus", strconv.Itoa(len(cus.vals)), "gateway", *gatewayURL)
-	return serveUnit(ctx, ln, unit.Handler(), unit.Run, 10*time.Second, log)
+	return serveUnit(ctx, ln, unit.Handler(), unit.Run, sf, 10*time.Second, log)
+}
+
+// muMaxDepthFlag registers --max-depth, the MU's brake on message loops (mu.Config.MaxDepth), on fs: for `aogo
+// mu`, and for any command that runs an MU (aogo dev can register it the same way).
+func muMaxDepthFlag(fs *flag.FlagSet) *int {
+	def := mu.DefaultMaxDepth
+	if v, err := strconv.Atoi(os.Getenv("AOGO_MU_MAX_DEPTH")); err == nil && v != 0 {
+		def = v
+	}
+	return fs.Int("max-depth", def, "most hops a message cascade may take from its root (a user's message or a cron tick); "+
+		"deeper messages are parked, not delivered (a message loop brake); negative: no limit (env AOGO_MU_MAX_DEPTH)")
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -167,15 +169,26 @@ func TestMUCrashExactlyOnce(t *testing.T) {
 			t.Errorf("sink %d: %d distinct inputs, want %d", si, len(count), inputs)
 		}
 	}
-	resp, err := http.Get("http://" + cur.Load().addr + "/")
+	// The full status (with the parked tasks) is an operator answer: the MU wrote its token in its data dir.
+	token, err := os.ReadFile(filepath.Join(dataDir, "operator-token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, "http://"+cur.Load().addr+"/", nil)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var status struct {
 		Parked []any `json:"parked"`
+		Queue  any   `json:"queue"`
 	}
 	json.NewDecoder(resp.Body).Decode(&status)
 	resp.Body.Close()
+	if status.Queue == nil {
+		t.Errorf("GET / with the operator token: no status")
+	}
 	if len(status.Parked) != 0 {
 		t.Errorf("parked tasks: %v", status.Parked)
 	}

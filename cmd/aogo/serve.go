@@ -11,11 +11,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/aogo/aogo/gateway"
 	"github.com/aogo/aogo/internal/datadir"
+	"github.com/aogo/aogo/internal/httpd"
 	"github.com/aogo/aogo/wallet"
 )
 
@@ -75,17 +77,52 @@ func unitWallet(name, path, dataDir string, log *slog.Logger) (*wallet.Wallet, e
 	return w, nil
 }
 
+// serveFlags are the flags of every serving command: the connection cap and, for the units with operator
+// routes, the operator token's file.
+type serveFlags struct {
+	maxConns  *int
+	tokenFile *string // nil for a command without operator routes (the gateway)
+}
+
+// addServeFlags registers --max-conns and, when unit is not "", --operator-token (env AOGO_<UNIT>_OPERATOR_TOKEN).
+func addServeFlags(fs *flag.FlagSet, unit string) serveFlags {
+	var sf serveFlags
+	sf.maxConns = fs.Int("max-conns", httpd.DefaultLimits().MaxConns, "most connections open at once; more are closed when accepted (each holds tens of KiB until its timeouts free it)")
+	if unit != "" {
+		env := "AOGO_" + strings.ToUpper(unit) + "_OPERATOR_TOKEN"
+		sf.tokenFile = fs.String("operator-token", envOr(env, ""), "`FILE` holding the token operator routes (/metrics, status, parked retry) require as \"Authorization: Bearer <token>\"; made with a random token if missing; empty: DIR/"+httpd.TokenFile+" (env "+env+")")
+	}
+	return sf
+}
+
+// operatorToken loads (or makes) the operator token from the --operator-token file, DIR/operator-token by
+// default, and logs where it is.
+func (sf serveFlags) operatorToken(dataDir string, log *slog.Logger) (string, error) {
+	path := *sf.tokenFile
+	if path == "" {
+		path = filepath.Join(dataDir, httpd.TokenFile)
+	}
+	tok, err := httpd.LoadOrCreateToken(path)
+	if err != nil {
+		return "", err
+	}
+	log.Info("operator routes need the token in this file as \"Authorization: Bearer <token>\"", "operator_token_file", path)
+	return tok, nil
+}
+
 // serveUnit serves h on ln and runs the unit's background loop run (nil for none) until ctx ends, the server
 // fails, or run fails; then it shuts the server down, giving requests in flight up to grace, stops run and waits
 // for it. It returns the process exit code.
-func serveUnit(ctx context.Context, ln net.Listener, h http.Handler, run func(context.Context) error, grace time.Duration, log *slog.Logger) int {
+// The server has the timeouts and connection cap of httpd.NewServer, and on a loopback address refuses
+// requests naming other hosts (httpd.CheckHost).
+func serveUnit(ctx context.Context, ln net.Listener, h http.Handler, run func(context.Context) error, sf serveFlags, grace time.Duration, log *slog.Logger) int {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	runErr := make(chan error, 1)
 	if run != nil {
 		go func() { runErr <- run(ctx) }()
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	srv := httpd.NewServer(httpd.CheckHost(h, ln.Addr()), httpd.Limits{MaxConns: *sf.maxConns}, log)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 

@@ -31,7 +31,8 @@ func runSU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	publicURL := fs.String("url", envOr("AOGO_SU_URL", ""), "public `URL` published in the Scheduler-Location (default http://ADDR) (env AOGO_SU_URL)")
 	maxBody := fs.Int64("max-body", su.DefaultMaxBody, "largest item in `BYTES`")
 	uploadBatch := fs.Int("upload-batch", 64, "most items per upload, sent as a binary bundle; 1 for a gateway that takes single items")
-	fail, code, ok := parseUnitFlags(fs, args, "usage: aogo su [--listen 127.0.0.1:9000] [--data su-data] [--wallet FILE] [--store sqlite|postgres://…] [--gateway URL] [--url PUBLIC-URL]", stderr)
+	sf := addServeFlags(fs, "su")
+	fail, code, ok := parseUnitFlags(fs, args, "usage: aogo su [--listen 127.0.0.1:9000] [--data su-data] [--wallet FILE] [--store sqlite|postgres://…] [--gateway URL] [--url PUBLIC-URL] [--max-body BYTES]", stderr)
 	if !ok {
 		return code
 	}
@@ -59,7 +60,12 @@ func runSU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail("%v", err)
 	}
-	cfg := su.Config{Wallet: w, Store: store, MaxBody: *maxBody, UploadBatch: *uploadBatch, Logger: log, URL: *publicURL}
+	token, err := sf.operatorToken(*dataDir, log)
+	if err != nil {
+		ln.Close()
+		return fail("%v", err)
+	}
+	cfg := su.Config{Wallet: w, Store: store, MaxBody: *maxBody, UploadBatch: *uploadBatch, Logger: log, URL: *publicURL, OperatorToken: token}
 	if cfg.URL == "" {
 		cfg.URL = "http://" + ln.Addr().String()
 	}
@@ -80,5 +86,5 @@ func runSU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	fmt.Fprintf(stdout, "aogo su: listening on %s address %s\n", ln.Addr(), unit.Address())
 	log.Info("su started", "listen", ln.Addr().String(), "address", unit.Address(), "gateway", *gatewayURL)
-	return serveUnit(ctx, ln, unit.Handler(), unit.Run, 10*time.Second, log)
+	return serveUnit(ctx, ln, unit.Handler(), unit.Run, sf, 10*time.Second, log)
 }

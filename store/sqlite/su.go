@@ -350,12 +350,16 @@ func (s *SUStore) Page(ctx context.Context, pid string, q su.PageQuery) ([]su.Sl
 	}
 	defer rows.Close()
 	var out []su.Slot
+	size := 0
 	for rows.Next() {
 		sl, err := scanSUSlot(rows)
 		if err != nil {
 			return nil, fmt.Errorf("su store: page of %s: %w", pid, err)
 		}
 		out = append(out, sl)
+		if size += su.SlotBytes(&sl); q.MaxBytes > 0 && size > q.MaxBytes {
+			break // the caller's bound on the page's memory
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("su store: page of %s: %w", pid, err)

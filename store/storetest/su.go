@@ -258,6 +258,11 @@ func testSUPageByNonce(t *testing.T, open func() (su.Store, error)) {
 		{"range", su.PageQuery{ByNonce: true, From: 4, HasFrom: true, To: 7, HasTo: true, Limit: 100}, seq(5, 7)},
 		{"to only", su.PageQuery{ByNonce: true, To: 2, HasTo: true, Limit: 100}, seq(0, 2)},
 		{"past the end", su.PageQuery{ByNonce: true, From: 11, HasFrom: true, Limit: 100}, nil},
+		// Every slot weighs 300 bytes (slot): the page ends with the slot that brings it past MaxBytes.
+		{"max bytes ends the page", su.PageQuery{ByNonce: true, From: 0, HasFrom: true, Limit: 100, MaxBytes: 700}, seq(1, 3)},
+		{"max bytes just passed", su.PageQuery{ByNonce: true, From: 0, HasFrom: true, Limit: 100, MaxBytes: 599}, seq(1, 2)},
+		{"max bytes takes one slot at least", su.PageQuery{ByNonce: true, From: 0, HasFrom: true, Limit: 100, MaxBytes: 1}, seq(1, 1)},
+		{"limit before max bytes", su.PageQuery{ByNonce: true, From: 0, HasFrom: true, Limit: 2, MaxBytes: 10000}, seq(1, 2)},
 	}
 	for _, c := range cases {
 		got, err := s.Page(ctx, pid, c.q)

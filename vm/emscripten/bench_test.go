@@ -155,3 +155,25 @@ func BenchmarkMemoryHash(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkLoop: an endless Lua loop until a Compute-Limit of 1e9 units, the shape of the worst case a
+// Compute-Limit bounds; units/ns is the rate that turns a limit into seconds (cu.DefaultMaxCompute's bound).
+func BenchmarkLoop(b *testing.B) {
+	for _, mod := range realModules[:2] {
+		b.Run(mod.name, func(b *testing.B) {
+			const limit = 1e9
+			m := openBooted(b, mod.name, mod.format, vm.Options{ComputeLimit: limit})
+			msg, env := evalMsg(`while true do end`), testEnv()
+			b.ResetTimer()
+			cpu := cpuNow()
+			for b.Loop() {
+				r, err := m.Apply(context.Background(), msg, env)
+				if err != nil || r.FuelUsed != limit {
+					b.Fatal(err, r.Error)
+				}
+			}
+			reportCPU(b, cpu, b.N)
+			b.ReportMetric(limit*float64(b.N)/float64(b.Elapsed().Nanoseconds()), "units/ns")
+		})
+	}
+}

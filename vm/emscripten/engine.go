@@ -14,7 +14,7 @@ import (
 
 // engineVersion names the engine configuration in compiled-module cache keys: bump it whenever
 // newEngine changes, so stale artifacts are never deserialized.
-const engineVersion = "wasmtime39-fuel-nancanon-v1"
+const engineVersion = "wasmtime39-fuel-epoch-nancanon-v2"
 
 var (
 	engineOnce sync.Once
@@ -32,6 +32,9 @@ func sharedEngine() *wasmtime.Engine {
 		cfg.SetWasmMemory64(true)
 		// Fuel is the deterministic Compute-Limit: the same module, config and input consume the same fuel.
 		cfg.SetConsumeFuel(true)
+		// Epochs interrupt a guest whose Apply's context ends (shutdown, a dry-run's client gone): see
+		// interrupt.go. The check costs a load and a compare at function entries and loop back-edges.
+		cfg.SetEpochInterruption(true)
 		// NaN bit patterns are the one float nondeterminism wasm allows; canonicalise them so results and
 		// memory never depend on the host CPU.
 		cfg.SetCraneliftNanCanonicalization(true)
