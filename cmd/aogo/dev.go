@@ -8,11 +8,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"strconv"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/aogo/aogo/cu"
 	"github.com/aogo/aogo/devnet"
+	"github.com/aogo/aogo/internal/datadir"
 )
 
 func init() {
@@ -34,8 +38,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"the most compute `UNITS` a dry-run gets (env AOGO_CU_MAX_DRYRUN_COMPUTE)")
 	verbose := fs.Bool("v", false, "log at debug level")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: aogo dev [--data DIR] [--listen 127.0.0.1:PORT] [--gateway URL]")
-		fs.PrintDefaults()
+		printUsage(fs, "usage: aogo dev [--data .aogo] [--listen 127.0.0.1:8734] [--gateway URL] [--block-time 10s] [--cron-interval 1s] [-v]", stderr)
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -67,9 +70,9 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	n, err := devnet.New(ctx, devnet.Config{Dir: *data, Listen: *listen, GatewayURL: *gatewayURL, BlockTime: *blockTime, CronInterval: *cron,
-		MaxCompute: comp, MaxDryRunCompute: dryComp, Logger: log})
+		MaxCompute: comp, MaxDryRunCompute: dryComp, Logger: log, Progress: stderr})
 	if err != nil {
-		fmt.Fprintf(stderr, "aogo dev: %v\n", err)
+		fmt.Fprintf(stderr, "aogo dev: %v\n", devError(err, *listen))
 		return 1
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -82,7 +85,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case <-n.Ready():
 		b, _ := json.Marshal(n.Info())
 		fmt.Fprintf(stdout, "%s\n", b)
-		log.Info("aogo dev: ready", "url", n.URL(), "data", *data)
+		devReadyHint(stderr, n.URL(), *data)
 		if err := <-done; err != nil {
 			fmt.Fprintf(stderr, "aogo dev: %v\n", err)
 			code = 1
@@ -98,4 +101,46 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		code = 1
 	}
 	return code
+}
+
+// devError is what `aogo dev` says of a failed start: the errors a user can act on in their own words, the
+// rest as they are.
+func devError(err error, listen string) error {
+	var inUse *datadir.InUseError
+	switch {
+	case errors.As(err, &inUse):
+		return inUse
+	case errors.Is(err, syscall.EADDRINUSE):
+		return listenError(listen, err)
+	}
+	return err
+}
+
+// devReadyHint tells a person at the terminal what to do next (stdout keeps the one JSON line scripts read).
+// The client verbs default to the default address and data dir; other ones must be passed on.
+func devReadyHint(w io.Writer, url, data string) {
+	fmt.Fprintf(w, "aogo dev: ready at %s (data %s). Next, in another terminal:\n", url, data)
+	var env []string
+	if url != defaultDevURL {
+		env = append(env, "AOGO_URL="+url)
+	}
+	if filepath.Clean(data) != defaultDevData {
+		env = append(env, "AOGO_DATA="+shellQuote(data))
+	}
+	if len(env) > 0 {
+		fmt.Fprintf(w, "  export %s\n", strings.Join(env, " "))
+	}
+	fmt.Fprint(w, `  aogo spawn                     # start an aos process; prints its id, PID
+  aogo eval PID 'return 1 + 1'   # run Lua in it (Action=Eval)
+  aogo repl PID                  # an aos prompt on it
+  aogo help                      # every command
+`)
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:=@%+,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
