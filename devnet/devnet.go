@@ -63,7 +63,9 @@ type Config struct {
 	Module Module
 	// MaxCompute and MaxDryRunCompute are the CU's compute maxima (cu.Config; 0 means cu's defaults).
 	MaxCompute, MaxDryRunCompute uint64
-	Logger                       *slog.Logger
+	// MaxDepth is the MU's brake on message loops (mu.Config.MaxDepth; 0 means mu's default).
+	MaxDepth int
+	Logger   *slog.Logger
 	// Progress, when set, gets a line before a slow start-up step a person may be waiting on (compiling the
 	// default module on the first start in a data dir).
 	Progress io.Writer
@@ -263,7 +265,7 @@ func New(ctx context.Context, cfg Config) (_ *Network, err error) {
 	if n.mu, err = mu.New(mu.Config{
 		Wallet: wallets["mu"], Store: muStore, CUs: []string{n.info.CU}, Gateway: n.gwc,
 		SchedulerHints: map[string]string{n.info.Scheduler: n.info.SU},
-		HTTPClient:     n.hc, CronInterval: cfg.CronInterval, Logger: n.log.With("unit", "mu"),
+		HTTPClient:     n.hc, CronInterval: cfg.CronInterval, MaxDepth: cfg.MaxDepth, Logger: n.log.With("unit", "mu"),
 		OperatorToken: n.token,
 	}); err != nil {
 		return nil, fmt.Errorf("devnet: mu: %w", err)

@@ -36,6 +36,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"the most compute `UNITS` a message gets (as `aogo cu --max-compute`; env AOGO_CU_MAX_COMPUTE)")
 	maxDryRun := fs.String("max-dryrun-compute", envOr("AOGO_CU_MAX_DRYRUN_COMPUTE", strconv.FormatUint(cu.DefaultMaxDryRunCompute, 10)),
 		"the most compute `UNITS` a dry-run gets (env AOGO_CU_MAX_DRYRUN_COMPUTE)")
+	maxDepth := muMaxDepthFlag(fs)
 	verbose := fs.Bool("v", false, "log at debug level")
 	fs.Usage = func() {
 		printUsage(fs, "usage: aogo dev [--data .aogo] [--listen 127.0.0.1:8734] [--gateway URL] [--block-time 10s] [--cron-interval 1s] [-v]", stderr)
@@ -70,7 +71,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	n, err := devnet.New(ctx, devnet.Config{Dir: *data, Listen: *listen, GatewayURL: *gatewayURL, BlockTime: *blockTime, CronInterval: *cron,
-		MaxCompute: comp, MaxDryRunCompute: dryComp, Logger: log, Progress: stderr})
+		MaxCompute: comp, MaxDryRunCompute: dryComp, MaxDepth: *maxDepth, Logger: log, Progress: stderr})
 	if err != nil {
 		fmt.Fprintf(stderr, "aogo dev: %v\n", devError(err, *listen))
 		return 1
