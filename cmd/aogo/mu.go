@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -67,7 +66,7 @@ func runMU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	sf := addServeFlags(fs, "mu")
 	noSpawnResults := fs.Bool("no-spawn-results", false, "do not pull and crank the boot result of spawned processes")
 	maxDepth := muMaxDepthFlag(fs)
-	fail, code, ok := parseUnitFlags(fs, args, "usage: aogo mu --listen ADDR --data DIR --wallet FILE --cu URL [--cu URL …] [--gateway URL] [--su-hint ADDR=URL …]", stderr)
+	fail, code, ok := parseUnitFlags(fs, args, "usage: aogo mu --cu URL [--cu URL]... [--listen 127.0.0.1:3005] [--data mu-data] [--wallet FILE] [--gateway URL] [--su-hint ADDR=URL]... [--max-depth 1000]", stderr)
 	if !ok {
 		return code
 	}
@@ -82,10 +81,11 @@ func runMU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		hintMap[addr] = strings.TrimRight(u, "/")
 	}
-	w, log, err := unitSetup("mu", *walletPath, *dataDir, stderr)
+	w, log, unlock, err := unitSetup("mu", *walletPath, *dataDir, stderr)
 	if err != nil {
 		return fail("%v", err)
 	}
+	defer unlock()
 	store, err := sqlite.OpenMU(filepath.Join(*dataDir, "mu.db"))
 	if err != nil {
 		return fail("%v", err)
@@ -116,9 +116,9 @@ func runMU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer unit.Close()
 
-	ln, err := net.Listen("tcp", *listen)
+	ln, err := listenTCP(*listen)
 	if err != nil {
-		return fail("listen: %v", err)
+		return fail("%v", err)
 	}
 	fmt.Fprintf(stdout, "aogo mu: listening on %s address %s\n", ln.Addr(), unit.Address())
 	log.Info("mu started", "listen", ln.Addr().String(), "address", unit.Address(), "cus", strconv.Itoa(len(cus.vals)), "gateway", *gatewayURL)
