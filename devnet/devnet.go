@@ -36,6 +36,7 @@ import (
 	"github.com/aogo/aogo/internal/datadir"
 	"github.com/aogo/aogo/internal/httpd"
 	"github.com/aogo/aogo/mu"
+	"github.com/aogo/aogo/quorum"
 	"github.com/aogo/aogo/store/sqlite"
 	"github.com/aogo/aogo/su"
 	"github.com/aogo/aogo/vm"
@@ -65,7 +66,13 @@ type Config struct {
 	MaxCompute, MaxDryRunCompute uint64
 	// MaxDepth is the MU's brake on message loops (mu.Config.MaxDepth; 0 means mu's default).
 	MaxDepth int
-	Logger   *slog.Logger
+	// CUs is how many CUs the network runs (default 1, at most MaxCUs; see cus.go): more let processes try
+	// result quorums on one machine.
+	CUs int
+	// Quorum is the MU's result quorum for processes without a Compute-Quorum tag (mu.Config.Quorum; zero:
+	// 1-of-1). Its n may not exceed CUs.
+	Quorum quorum.Policy
+	Logger *slog.Logger
 	// Progress, when set, gets a line before a slow start-up step a person may be waiting on (compiling the
 	// default module on the first start in a data dir).
 	Progress io.Writer
@@ -79,6 +86,8 @@ type Info struct {
 	Gateway   string `json:"gateway"`
 	Scheduler string `json:"scheduler"` // the SU's wallet address: the Scheduler tag of processes
 	Module    string `json:"module"`    // id of the default module
+	// CUs lists every CU's URL, CU first, when the network runs more than one (Config.CUs).
+	CUs []string `json:"cus,omitempty"`
 }
 
 // Network is a running (or ready to run) dev network.
@@ -97,6 +106,7 @@ type Network struct {
 	closers []io.Closer // stores and the embedded gateway, in the order they were opened
 	su      *su.Unit
 	cu      *cu.CU
+	extra   []extraCU // CUs 2…Config.CUs (cus.go)
 	mu      *mu.MU
 
 	token string // the operator token (DIR/operator-token)
@@ -248,6 +258,9 @@ func New(ctx context.Context, cfg Config) (_ *Network, err error) {
 		OnCommit: func(pids []string) {
 			for _, pid := range pids {
 				n.cu.Notify(pid)
+				for _, x := range n.extra {
+					x.unit.Notify(pid)
+				}
 			}
 		},
 	}); err != nil {
@@ -262,8 +275,13 @@ func New(ctx context.Context, cfg Config) (_ *Network, err error) {
 	}); err != nil {
 		return nil, fmt.Errorf("devnet: cu: %w", err)
 	}
+	if cfg.CUs > 1 {
+		if err := n.addCUs(base); err != nil {
+			return nil, err
+		}
+	}
 	if n.mu, err = mu.New(mu.Config{
-		Wallet: wallets["mu"], Store: muStore, CUs: []string{n.info.CU}, Gateway: n.gwc,
+		Wallet: wallets["mu"], Store: muStore, CUs: n.cuURLs(), Quorum: cfg.Quorum, Gateway: n.gwc,
 		SchedulerHints: map[string]string{n.info.Scheduler: n.info.SU},
 		HTTPClient:     n.hc, CronInterval: cfg.CronInterval, MaxDepth: cfg.MaxDepth, Logger: n.log.With("unit", "mu"),
 		OperatorToken: n.token,
@@ -314,7 +332,7 @@ func (n *Network) Run(ctx context.Context) error {
 	}
 
 	var wg sync.WaitGroup
-	errs := make(chan error, 4)
+	errs := make(chan error, 4+len(n.extra))
 	runUnit := func(name string, run func(context.Context) error) {
 		wg.Add(1)
 		go func() {
@@ -326,6 +344,9 @@ func (n *Network) Run(ctx context.Context) error {
 	}
 	runUnit("su", n.su.Run)
 	runUnit("cu", n.cu.Run)
+	for _, x := range n.extra {
+		runUnit(x.name, x.unit.Run)
+	}
 	runUnit("mu", n.mu.Run)
 
 	srv := httpd.NewServer(httpd.CheckHost(n.mux, n.ln.Addr()), httpd.Limits{}, n.log)
@@ -438,6 +459,9 @@ func (n *Network) Close() error {
 		}
 		if n.cu != nil {
 			errs = append(errs, n.cu.Close())
+		}
+		for _, x := range n.extra {
+			errs = append(errs, x.unit.Close())
 		}
 		if n.mu != nil {
 			errs = append(errs, n.mu.Close())

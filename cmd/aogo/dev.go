@@ -17,6 +17,7 @@ import (
 	"github.com/aogo/aogo/cu"
 	"github.com/aogo/aogo/devnet"
 	"github.com/aogo/aogo/internal/datadir"
+	"github.com/aogo/aogo/quorum"
 )
 
 func init() {
@@ -37,9 +38,12 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	maxDryRun := fs.String("max-dryrun-compute", envOr("AOGO_CU_MAX_DRYRUN_COMPUTE", strconv.FormatUint(cu.DefaultMaxDryRunCompute, 10)),
 		"the most compute `UNITS` a dry-run gets (env AOGO_CU_MAX_DRYRUN_COMPUTE)")
 	maxDepth := muMaxDepthFlag(fs)
+	cus := fs.Int("cus", 1, fmt.Sprintf("how many CUs to run (1 to %d), each with its own key at /cu, /cu2 … /cuN: more let a process try "+
+		"a result quorum (tag %s: 2-of-3) on one machine", devnet.MaxCUs, quorum.Tag))
+	quorumPolicy := muQuorumFlag(fs)
 	verbose := fs.Bool("v", false, "log at debug level")
 	fs.Usage = func() {
-		printUsage(fs, "usage: aogo dev [--data .aogo] [--listen 127.0.0.1:8734] [--gateway URL] [--block-time 10s] [--cron-interval 1s] [-v]", stderr)
+		printUsage(fs, "usage: aogo dev [--data .aogo] [--listen 127.0.0.1:8734] [--gateway URL] [--block-time 10s] [--cron-interval 1s] [--cus 1] [--quorum 1-of-1] [-v]", stderr)
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -49,6 +53,14 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "aogo dev: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if *cus < 1 || *cus > devnet.MaxCUs {
+		fmt.Fprintf(stderr, "aogo dev: --cus %d: want 1 to %d\n", *cus, devnet.MaxCUs)
+		return 2
+	}
+	if n := quorumPolicy.p.Units(); n > *cus {
+		fmt.Fprintf(stderr, "aogo dev: --quorum %s needs --cus %d or more\n", quorumPolicy.p, n)
 		return 2
 	}
 	if *blockTime <= 0 || *cron <= 0 {
@@ -71,7 +83,8 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	n, err := devnet.New(ctx, devnet.Config{Dir: *data, Listen: *listen, GatewayURL: *gatewayURL, BlockTime: *blockTime, CronInterval: *cron,
-		MaxCompute: comp, MaxDryRunCompute: dryComp, MaxDepth: *maxDepth, Logger: log, Progress: stderr})
+		MaxCompute: comp, MaxDryRunCompute: dryComp, MaxDepth: *maxDepth, Logger: log, Progress: stderr,
+		CUs: *cus, Quorum: quorumPolicy.p})
 	if err != nil {
 		fmt.Fprintf(stderr, "aogo dev: %v\n", devError(err, *listen))
 		return 1

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aogo/aogo/mu"
+	"github.com/aogo/aogo/quorum"
 	"github.com/aogo/aogo/store/sqlite"
 )
 
@@ -66,7 +67,9 @@ func runMU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	sf := addServeFlags(fs, "mu")
 	noSpawnResults := fs.Bool("no-spawn-results", false, "do not pull and crank the boot result of spawned processes")
 	maxDepth := muMaxDepthFlag(fs)
-	fail, code, ok := parseUnitFlags(fs, args, "usage: aogo mu --cu URL [--cu URL]... [--listen 127.0.0.1:3005] [--data mu-data] [--wallet FILE] [--gateway URL] [--su-hint ADDR=URL]... [--max-depth 1000]", stderr)
+	quorumPolicy := muQuorumFlag(fs)
+	quorumGrace := fs.Duration("quorum-grace", time.Second, "once a result's quorum is decided, how long the other CUs asked may still answer (so a dissenting CU is flagged)")
+	fail, code, ok := parseUnitFlags(fs, args, "usage: aogo mu --cu URL [--cu URL]... [--listen 127.0.0.1:3005] [--data mu-data] [--wallet FILE] [--gateway URL] [--su-hint ADDR=URL]... [--max-depth 1000] [--quorum 1-of-1]", stderr)
 	if !ok {
 		return code
 	}
@@ -101,6 +104,7 @@ func runMU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Wallet: w, Store: store, CUs: cus.vals, SchedulerHints: hintMap, HTTPClient: hc,
 		Workers: *workers, RetryBase: *retryBase, RetryMax: *retryMax, MaxAttempts: *maxAttempts,
 		CronInterval: *cronInterval, MaxItemSize: *maxItem, NoSpawnResults: *noSpawnResults, MaxDepth: *maxDepth, Logger: log,
+		Quorum: quorumPolicy.p, QuorumGrace: *quorumGrace,
 		OperatorToken: token,
 	}
 	if *gatewayURL != "" {
@@ -134,4 +138,31 @@ func muMaxDepthFlag(fs *flag.FlagSet) *int {
 	}
 	return fs.Int("max-depth", def, "most hops a message cascade may take from its root (a user's message or a cron tick); "+
 		"deeper messages are parked, not delivered (a message loop brake); negative: no limit (env AOGO_MU_MAX_DEPTH)")
+}
+
+// quorumFlag is a k-of-n result quorum flag (package quorum).
+type quorumFlag struct{ p quorum.Policy }
+
+func (q *quorumFlag) String() string { return q.p.String() }
+func (q *quorumFlag) Set(v string) error {
+	p, err := quorum.Parse(v)
+	if err != nil {
+		return err
+	}
+	q.p = p
+	return nil
+}
+
+// muQuorumFlag registers --quorum, the MU's result quorum for processes without a Compute-Quorum tag
+// (mu.Config.Quorum), on fs: for `aogo mu` and `aogo dev`.
+func muQuorumFlag(fs *flag.FlagSet) *quorumFlag {
+	q := &quorumFlag{p: quorum.Single}
+	if v := os.Getenv("AOGO_MU_QUORUM"); v != "" {
+		if p, err := quorum.Parse(v); err == nil {
+			q.p = p
+		}
+	}
+	fs.Var(q, "quorum", "`K-of-N` result quorum of processes without a "+quorum.Tag+" tag: each result is asked of N CUs and "+
+		"cranked only when K agree (signed, same Result-Hash); 1-of-1 is one CU's word (env AOGO_MU_QUORUM)")
+	return q
 }
