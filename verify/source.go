@@ -1,0 +1,423 @@
+package verify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/aogo/aogo/ao"
+	"github.com/aogo/aogo/client"
+	"github.com/aogo/aogo/dataitem"
+	"github.com/aogo/aogo/gateway"
+)
+
+// Slot is one slot of a process's log as a Source delivers it, not yet checked.
+type Slot struct {
+	// Node is the slot as an SU's JSON shows it and the CU consumes it. Node.Message is nil for an assignment of
+	// a message the SU does not hold with it (a message assigned from Arweave).
+	Node client.SUMessage
+	// Message is the scheduled message as a signed item, when the source has it whole (nil otherwise: its
+	// signature is then checked from Node.Message's fields).
+	Message []byte
+}
+
+// Source is where a process's log comes from: a gateway (the data layer: what the SU uploaded) or an SU.
+type Source interface {
+	// Process returns the process as an SU's GET /processes/{pid} shows it.
+	Process(ctx context.Context, pid string) (*client.SUProcess, error)
+	// Slots returns the slots with from <= nonce < from+n that the source holds, in nonce order; fewer than n
+	// only at the end of what it holds. Two different slots for one nonce are an error (ErrEquivocation).
+	Slots(ctx context.Context, pid string, from int64, n int) ([]Slot, error)
+	// Has reports whether the source holds slot nonce: the verifier finds the log's length with it.
+	Has(ctx context.Context, pid string, nonce int64) (bool, error)
+}
+
+// ErrEquivocation is a log with two different signed assignments for one nonce.
+var ErrEquivocation = errors.New("two different assignments for one nonce")
+
+// Items fetches whole signed items by id. *gateway.Client implements it.
+type Items interface {
+	Item(ctx context.Context, id string) ([]byte, error)
+}
+
+// GatewaySource reads a log from a gateway alone: the Assignment items the SU uploaded, found with GraphQL by
+// their Process, Type and Nonce tags and their owner (the process's Scheduler), and the messages they assign,
+// read as signed items. No SU is involved.
+type GatewaySource struct {
+	GW *gateway.Client
+	// Fetchers is how many items are fetched at once (default 16).
+	Fetchers int
+
+	mu        sync.Mutex
+	scheduler map[string]string // pid → Scheduler tag, learnt by Process
+}
+
+// maxGraphQLFirst is the page size of the assignment queries: Arweave gateways allow 100.
+const maxGraphQLFirst = 100
+
+// maxPagesPerWindow bounds the GraphQL pages one window of nonces may take: more are a gateway full of
+// assignments for the same nonces (an equivocating scheduler, or spam under its key).
+const maxPagesPerWindow = 4
+
+// Process reads the Process item and the Timestamp and Block-Height of its first slot.
+func (s *GatewaySource) Process(ctx context.Context, pid string) (*client.SUProcess, error) {
+	raw, err := s.GW.Item(ctx, pid)
+	if err != nil {
+		return nil, fmt.Errorf("read process %s from the gateway: %w", pid, err)
+	}
+	it, err := verifiedItem(raw, pid)
+	if err != nil {
+		return nil, fmt.Errorf("process %s: %w", pid, err)
+	}
+	if err := ao.CheckProcess(it); err != nil {
+		return nil, fmt.Errorf("process %s: %w", pid, err)
+	}
+	sched, _ := it.Tag(ao.TagScheduler)
+	s.mu.Lock()
+	if s.scheduler == nil {
+		s.scheduler = map[string]string{}
+	}
+	s.scheduler[pid] = sched
+	s.mu.Unlock()
+	as, err := s.assignments(ctx, pid, 0, 1)
+	if err != nil {
+		return nil, err
+	}
+	if len(as[0]) == 0 {
+		return nil, fmt.Errorf("process %s: the gateway holds no assignment of slot 0 signed by its scheduler %s", pid, sched)
+	}
+	a, err := ao.ParseAssignment(as[0][0].Tags)
+	if err != nil {
+		return nil, fmt.Errorf("process %s: slot 0: %w", pid, err)
+	}
+	sp := &client.SUProcess{ProcessID: pid, Block: ao.FormatBlockHeight(uint64(max(a.BlockHeight, 0))), Owner: suOwner(it.Owner),
+		Tags: nonNil(it.Tags), Timestamp: a.Timestamp, Data: ptr(string(it.Data)), Anchor: textAnchor(it.Anchor),
+		Signature: ptr(dataitem.B64(it.Signature))}
+	if t := it.TargetID(); t != "" {
+		sp.Target = &t
+	}
+	return sp, nil
+}
+
+func (s *GatewaySource) schedulerOf(pid string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sched, ok := s.scheduler[pid]
+	if !ok {
+		return "", fmt.Errorf("process %s: read the process first", pid)
+	}
+	return sched, nil
+}
+
+// assignments returns the distinct Assignment nodes for nonces from..from+n-1, indexed by nonce-from.
+func (s *GatewaySource) assignments(ctx context.Context, pid string, from int64, n int) ([][]gateway.Transaction, error) {
+	sched, err := s.schedulerOf(pid)
+	if err != nil {
+		return nil, err
+	}
+	nonces := make([]string, n)
+	for i := range nonces {
+		nonces[i] = strconv.FormatInt(from+int64(i), 10)
+	}
+	q := gateway.TxQuery{
+		Tags: []gateway.TagFilter{
+			{Name: ao.TagProcess, Values: []string{pid}},
+			{Name: ao.TagType, Values: []string{ao.TypeAssignment}},
+			{Name: ao.TagNonce, Values: nonces},
+		},
+		First: maxGraphQLFirst,
+	}
+	// An Ethereum scheduler's address is not the gateway's owner address (SHA-256 of the key): filter after.
+	if !strings.HasPrefix(sched, "0x") {
+		q.Owners = []string{sched}
+	}
+	out := make([][]gateway.Transaction, n)
+	seen := map[string]bool{}
+	for page := 0; ; page++ {
+		if page == maxPagesPerWindow {
+			return nil, fmt.Errorf("nonces %d..%d: more than %d assignments on the gateway: %w", from, from+int64(n)-1, maxPagesPerWindow*maxGraphQLFirst, ErrEquivocation)
+		}
+		res, err := s.GW.Transactions(ctx, q)
+		if err != nil {
+			return nil, fmt.Errorf("find the assignments of %s, nonces %d..%d: %w", pid, from, from+int64(n)-1, err)
+		}
+		for _, e := range res.Edges {
+			q.After = e.Cursor
+			tx := e.Node
+			if seen[tx.ID] {
+				continue
+			}
+			seen[tx.ID] = true
+			if strings.HasPrefix(sched, "0x") && ownerAddressB64(tx.Owner.Key) != sched {
+				continue
+			}
+			v, _ := dataitem.Get(tx.Tags, ao.TagNonce)
+			nonce, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || nonce < from || nonce >= from+int64(n) {
+				continue // a gateway that ignored the filter
+			}
+			out[nonce-from] = append(out[nonce-from], tx)
+		}
+		if !res.HasNextPage || len(res.Edges) == 0 {
+			return out, nil
+		}
+	}
+}
+
+// Has reports whether the gateway holds an assignment of slot nonce by the process's scheduler.
+func (s *GatewaySource) Has(ctx context.Context, pid string, nonce int64) (bool, error) {
+	as, err := s.assignments(ctx, pid, nonce, 1)
+	if err != nil {
+		return false, err
+	}
+	return len(as[0]) > 0, nil
+}
+
+// Slots reads the assignments of nonces from..from+n-1 and the messages they assign.
+func (s *GatewaySource) Slots(ctx context.Context, pid string, from int64, n int) ([]Slot, error) {
+	var slots []Slot
+	for lo := from; lo < from+int64(n); lo += maxGraphQLFirst {
+		k := int(min(int64(maxGraphQLFirst), from+int64(n)-lo))
+		as, err := s.assignments(ctx, pid, lo, k)
+		if err != nil {
+			return nil, err
+		}
+		for i, txs := range as {
+			if len(txs) == 0 {
+				// The end of what the gateway holds (a gap is found by the nonce check of the next slot).
+				return s.fill(ctx, pid, slots, as[i+1:])
+			}
+			if len(txs) > 1 {
+				return nil, fmt.Errorf("slot %d: assignments %s and %s: %w", lo+int64(i), txs[0].ID, txs[1].ID, ErrEquivocation)
+			}
+			slots = append(slots, Slot{Node: client.SUMessage{Assignment: assignmentItem(txs[0])}})
+		}
+	}
+	return s.fill(ctx, pid, slots, nil)
+}
+
+// fill fetches the messages of slots. rest are the assignments found after a missing nonce: the first of them
+// is returned too, so the nonce check reports the gap instead of the log seeming to end.
+func (s *GatewaySource) fill(ctx context.Context, pid string, slots []Slot, rest [][]gateway.Transaction) ([]Slot, error) {
+	for _, txs := range rest {
+		if len(txs) > 0 {
+			slots = append(slots, Slot{Node: client.SUMessage{Assignment: assignmentItem(txs[0])}})
+			break
+		}
+	}
+	workers := s.Fetchers
+	if workers <= 0 {
+		workers = 16
+	}
+	errs := make([]error, len(slots))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, workers)
+	for i := range slots {
+		mid := slots[i].Node.Assignment.Tag(ao.TagMessage)
+		if mid == "" {
+			mid = pid // the Process's own slot
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			errs[i] = s.message(ctx, pid, mid, &slots[i])
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return nil, fmt.Errorf("slot %s: %w", slots[i].Node.Assignment.Tag(ao.TagNonce), err)
+		}
+	}
+	return slots, nil
+}
+
+// message reads the message of a slot and shows it as the SU's JSON does. A message whose target is another
+// process was assigned to this one (the SU holds only the assignment): the CU reads it from Arweave then.
+func (s *GatewaySource) message(ctx context.Context, pid, mid string, sl *Slot) error {
+	raw, err := s.GW.Item(ctx, mid)
+	if err != nil {
+		return fmt.Errorf("read message %s from the gateway: %w", mid, err)
+	}
+	it, err := dataitem.Decode(raw)
+	if err != nil {
+		return fmt.Errorf("message %s: %w", mid, err)
+	}
+	sl.Message = raw
+	if mid == pid || it.TargetID() == pid {
+		sl.Node.Message = messageItem(it, pid)
+	}
+	return nil
+}
+
+// assignmentItem shows a GraphQL node of an assignment as the SU's JSON does with show-anchor=1.
+func assignmentItem(tx gateway.Transaction) client.SUItem {
+	a := client.SUItem{ID: tx.ID, Owner: client.SUOwner{Address: tx.Owner.Address, Key: tx.Owner.Key},
+		Tags: nonNil(tx.Tags), Signature: tx.Signature, Target: ptr("")}
+	if tx.Anchor != "" {
+		a.Anchor = ptr(tx.Anchor)
+	}
+	return a
+}
+
+// messageItem shows a message as the SU's JSON does (su/json.go messageJSON): data as text, the anchor's
+// bytes as text, the Process's own target null when it has none.
+func messageItem(it *dataitem.Item, pid string) *client.SUItem {
+	m := &client.SUItem{ID: it.ID(), Owner: suOwner(it.Owner), Data: ptr(string(it.Data)), Tags: nonNil(it.Tags),
+		Signature: dataitem.B64(it.Signature), Anchor: textAnchor(it.Anchor), Target: ptr(it.TargetID())}
+	if m.ID == pid && it.TargetID() == "" {
+		m.Target = nil
+	}
+	return m
+}
+
+func suOwner(key []byte) client.SUOwner {
+	return client.SUOwner{Address: dataitem.Address(key), Key: dataitem.B64(key)}
+}
+
+func ownerAddressB64(key string) string {
+	b, err := dataitem.DecodeB64(key)
+	if err != nil {
+		return ""
+	}
+	return ao.OwnerAddress(b)
+}
+
+func textAnchor(a []byte) *string {
+	if len(a) == 0 {
+		return nil
+	}
+	return ptr(string(a))
+}
+
+func nonNil(tags []dataitem.Tag) []dataitem.Tag {
+	if tags == nil {
+		return []dataitem.Tag{}
+	}
+	return tags
+}
+
+func ptr(s string) *string { return &s }
+
+// verifiedItem decodes raw and checks that it is the signed item id.
+func verifiedItem(raw []byte, id string) (*dataitem.Item, error) {
+	it, err := dataitem.Decode(raw)
+	if err != nil {
+		return nil, err
+	}
+	if err := it.Verify(); err != nil {
+		return nil, err
+	}
+	if it.ID() != id {
+		return nil, fmt.Errorf("the gateway answered item %s for %s", it.ID(), id)
+	}
+	return it, nil
+}
+
+// SUSource reads a log from a Scheduler Unit. Messages the SU does not hold (assigned from Arweave), and those
+// whose data its JSON cannot carry exactly, are read from Items when set.
+type SUSource struct {
+	SU    *client.SU
+	Items Items
+}
+
+// Process is the SU's GET /processes/{pid}.
+func (s *SUSource) Process(ctx context.Context, pid string) (*client.SUProcess, error) {
+	sp, err := s.SU.Process(ctx, pid)
+	if err != nil {
+		return nil, fmt.Errorf("read process %s from the SU: %w", pid, err)
+	}
+	return sp, nil
+}
+
+// Has asks the SU for slot nonce.
+func (s *SUSource) Has(ctx context.Context, pid string, nonce int64) (bool, error) {
+	from, to := nonce-1, nonce
+	page, err := s.SU.Page(ctx, pid, client.SUQuery{FromNonce: &from, ToNonce: &to, Limit: 1})
+	if err != nil {
+		if client.IsSUStatus(err, http.StatusNotFound) {
+			return false, nil
+		}
+		return false, err
+	}
+	for _, e := range page.Edges {
+		if e.Node.Nonce() == nonce {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// Slots pages the SU's log in nonce mode with show-anchor=1.
+func (s *SUSource) Slots(ctx context.Context, pid string, from int64, n int) ([]Slot, error) {
+	var slots []Slot
+	next := from
+	for next < from+int64(n) {
+		after, to := next-1, from+int64(n)-1
+		page, err := s.SU.Page(ctx, pid, client.SUQuery{FromNonce: &after, ToNonce: &to, Limit: int(to - after), ShowAnchor: true})
+		if err != nil {
+			return nil, fmt.Errorf("read the log of %s from nonce %d: %w", pid, next, err)
+		}
+		progressed := false
+		for _, e := range page.Edges {
+			nonce := e.Node.Nonce()
+			if nonce < next || nonce > to {
+				continue
+			}
+			slots = append(slots, Slot{Node: e.Node})
+			next = nonce + 1
+			progressed = true
+		}
+		if !page.PageInfo.HasNextPage || !progressed {
+			break
+		}
+	}
+	for i := range slots {
+		if err := s.message(ctx, pid, &slots[i]); err != nil {
+			return nil, err
+		}
+	}
+	return slots, nil
+}
+
+// message gives a slot its whole message item when the SU's JSON cannot prove its signature: the SU does not
+// hold it, or its data is not text the JSON carries exactly.
+func (s *SUSource) message(ctx context.Context, pid string, sl *Slot) error {
+	m := sl.Node.Message
+	if m != nil && ao.VerifyItem(messageFields(m), "") == nil {
+		return nil
+	}
+	if s.Items == nil {
+		return nil // the check reports what cannot be verified
+	}
+	mid := sl.Node.MessageID()
+	raw, err := s.Items.Item(ctx, mid)
+	if err != nil {
+		if m == nil {
+			return fmt.Errorf("read assigned message %s: %w", mid, err)
+		}
+		return nil
+	}
+	sl.Message = raw
+	return nil
+}
+
+// messageFields is the signed item an SU's JSON of a message describes.
+func messageFields(m *client.SUItem) ao.ItemFields {
+	f := ao.ItemFields{ID: m.ID, OwnerKey: m.Owner.Key, Signature: m.Signature, Tags: m.Tags}
+	if m.Anchor != nil {
+		f.Anchor = *m.Anchor
+	}
+	if m.Target != nil {
+		f.Target = *m.Target
+	}
+	if m.Data != nil {
+		f.Data = []byte(*m.Data)
+	}
+	return f
+}
