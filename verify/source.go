@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -30,7 +31,8 @@ type Source interface {
 	// Process returns the process as an SU's GET /processes/{pid} shows it.
 	Process(ctx context.Context, pid string) (*client.SUProcess, error)
 	// Slots returns the slots with from <= nonce < from+n that the source holds, in nonce order; fewer than n
-	// only at the end of what it holds. Two different slots for one nonce are an error (ErrEquivocation).
+	// only at the end of what it holds. Two different slots for one nonce are an *EquivocationError, returned
+	// with the slots before that nonce.
 	Slots(ctx context.Context, pid string, from int64, n int) ([]Slot, error)
 	// Has reports whether the source holds slot nonce: the verifier finds the log's length with it.
 	Has(ctx context.Context, pid string, nonce int64) (bool, error)
@@ -38,6 +40,19 @@ type Source interface {
 
 // ErrEquivocation is a log with two different signed assignments for one nonce.
 var ErrEquivocation = errors.New("two different assignments for one nonce")
+
+// EquivocationError names the slot of an equivocation; Slots returns the slots before it with it.
+type EquivocationError struct {
+	Slot   int64
+	First  string
+	Second string
+}
+
+func (e *EquivocationError) Error() string {
+	return fmt.Sprintf("slot %d: assignments %s and %s: %v", e.Slot, e.First, e.Second, ErrEquivocation)
+}
+
+func (e *EquivocationError) Unwrap() error { return ErrEquivocation }
 
 // Items fetches whole signed items by id. *gateway.Client implements it.
 type Items interface {
@@ -100,7 +115,21 @@ func (s *GatewaySource) Process(ctx context.Context, pid string) (*client.SUProc
 	if t := it.TargetID(); t != "" {
 		sp.Target = &t
 	}
-	return sp, nil
+	return asJSON(sp)
+}
+
+// asJSON passes v through JSON as an SU's answer does: the replay must see exactly what a CU reading the SU
+// sees (text that is not UTF-8 becomes U+FFFD, byte by byte), or its memory would differ from the CU's.
+func asJSON[T any](v *T) (*T, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	out := new(T)
+	if err := json.Unmarshal(b, out); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 func (s *GatewaySource) schedulerOf(pid string) (string, error) {
@@ -192,7 +221,12 @@ func (s *GatewaySource) Slots(ctx context.Context, pid string, from int64, n int
 				return s.fill(ctx, pid, slots, as[i+1:])
 			}
 			if len(txs) > 1 {
-				return nil, fmt.Errorf("slot %d: assignments %s and %s: %w", lo+int64(i), txs[0].ID, txs[1].ID, ErrEquivocation)
+				eq := &EquivocationError{Slot: lo + int64(i), First: txs[0].ID, Second: txs[1].ID}
+				slots, err := s.fill(ctx, pid, slots, nil)
+				if err != nil {
+					return nil, err
+				}
+				return slots, eq
 			}
 			slots = append(slots, Slot{Node: client.SUMessage{Assignment: assignmentItem(txs[0])}})
 		}
@@ -252,6 +286,11 @@ func (s *GatewaySource) message(ctx context.Context, pid, mid string, sl *Slot) 
 	if mid == pid || it.TargetID() == pid {
 		sl.Node.Message = messageItem(it, pid)
 	}
+	node, err := asJSON(&sl.Node)
+	if err != nil {
+		return fmt.Errorf("message %s: %w", mid, err)
+	}
+	sl.Node = *node
 	return nil
 }
 

@@ -138,8 +138,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Items == nil {
-		if gs, ok := cfg.Source.(*GatewaySource); ok {
-			cfg.Items = gs.GW
+		switch s := cfg.Source.(type) {
+		case *GatewaySource:
+			cfg.Items = s.GW
+		case *SUSource:
+			cfg.Items = s.Items
 		}
 	}
 	v := &verifier{cfg: cfg, pid: cfg.Process, store: newEvalStore(), started: time.Now()}
@@ -293,18 +296,19 @@ func (v *verifier) run(ctx context.Context) (*Report, error) {
 			}
 			slots, err := cfg.Source.Slots(rctx, v.pid, next, n)
 			var w window
-			if err != nil {
+			var eq *EquivocationError
+			if err != nil && !errors.As(err, &eq) {
 				w.err = err
-				if errors.Is(err, ErrEquivocation) {
-					w.err, w.logErr, w.logSlot = nil, err, next
-				}
 			} else {
 				var ok int
 				ok, chain, w.logErr = checkSlots(v.pid, scheduler, chain, slots)
 				w.slots = slots[:ok]
-				if w.logErr != nil {
+				switch end := next + int64(len(slots)); {
+				case w.logErr != nil:
 					w.logSlot = chain.Nonce + 1
-				} else if end := next + int64(len(slots)); len(slots) < n && total > end {
+				case eq != nil:
+					w.logErr, w.logSlot = eq, eq.Slot
+				case len(slots) < n && total > end:
 					w.logErr, w.logSlot = fmt.Errorf("slot %d is missing from the source, which holds slot %d", end, total-1), end
 				}
 				w.answers, w.err = fetchAnswers(rctx, v.pid, v.units, w.slots, 8)
@@ -463,7 +467,7 @@ func checkSignatures(pid, scheduler string, sl *Slot) error {
 		if m := sl.Node.Message; m != nil {
 			// The message the replay evaluates must be the one that verified.
 			it, _ := dataitem.Decode(sl.Message)
-			if m.ID != it.ID() || m.Data == nil || *m.Data != string(it.Data) {
+			if m.ID != it.ID() || m.Data == nil || *m.Data != jsonText(it.Data) {
 				return fmt.Errorf("message %s: the source's JSON differs from its signed item", mid)
 			}
 		}
@@ -476,6 +480,15 @@ func checkSignatures(pid, scheduler string, sl *Slot) error {
 		return nil
 	}
 	return fmt.Errorf("message %s: not available to check (give a gateway)", mid)
+}
+
+// jsonText is data as a string that went through JSON (each byte that is not UTF-8 becomes U+FFFD), as an SU's
+// JSON carries a message's data.
+func jsonText(data []byte) string {
+	b, _ := json.Marshal(string(data))
+	var s string
+	_ = json.Unmarshal(b, &s)
+	return s
 }
 
 // replay evaluates one checked window, stopping (so the machine's memory is hashed) after each slot a CU
