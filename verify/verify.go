@@ -168,6 +168,9 @@ type verifier struct {
 	answers  map[int64][]cuAnswer // nonce → the CUs' answers, current window
 	assigned map[int64]bool       // nonces of the current window's bare assignments
 	slotsOK  int64                // slots replayed: Slots of the report
+
+	total        int64     // the log's length found at the start
+	lastProgress time.Time // when onEval last reported progress
 }
 
 func (v *verifier) run(ctx context.Context) (*Report, error) {
@@ -236,6 +239,7 @@ func (v *verifier) run(ctx context.Context) (*Report, error) {
 	if cfg.To >= 0 && total > cfg.To+1 {
 		total = cfg.To + 1
 	}
+	v.total = total
 	progress := func() {
 		if cfg.Progress != nil {
 			v.mu.Lock()
@@ -528,6 +532,10 @@ func (v *verifier) replay(ctx context.Context, c *cu.CU, fd *feed, items *cached
 func (v *verifier) onEval(ev *cu.Eval) {
 	if ev.Message == "" {
 		return // a cron message: no CU answer to compare; its effect is in the next memory hash
+	}
+	if v.cfg.Progress != nil && time.Since(v.lastProgress) > 100*time.Millisecond {
+		v.lastProgress = time.Now()
+		defer v.cfg.Progress(Progress{Done: ev.Nonce + 1, Total: max(v.total, ev.Nonce+1), Start: v.rep.From})
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
