@@ -180,10 +180,11 @@ type progressView struct {
 	first int64
 	last  time.Time
 	p     verify.Progress
+	shown int64 // Done of the last line printed
 }
 
 func newProgress(mode string, w io.Writer) *progressView {
-	return &progressView{mode: mode, w: w, start: time.Now(), first: -1}
+	return &progressView{mode: mode, w: w, start: time.Now(), first: -1, shown: -1}
 }
 
 func (v *progressView) update(p verify.Progress) {
@@ -211,7 +212,7 @@ func (v *progressView) update(p verify.Progress) {
 		if time.Since(v.last) < 2*time.Second && p.Done < p.Total {
 			return
 		}
-		v.last = time.Now()
+		v.last, v.shown = time.Now(), p.Done
 		fmt.Fprintln(v.w, v.line())
 	}
 }
@@ -238,7 +239,7 @@ func (v *progressView) done() {
 			fmt.Fprintln(v.w)
 		}
 	case "lines":
-		if v.p.Total > 0 {
+		if v.p.Total > 0 && v.p.Done != v.shown {
 			fmt.Fprintln(v.w, v.line())
 		}
 	}
