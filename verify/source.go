@@ -24,6 +24,18 @@ type Slot struct {
 	// Message is the scheduled message as a signed item, when the source has it whole (nil otherwise: its
 	// signature is then checked from Node.Message's fields).
 	Message []byte
+	// Err is why the source could not produce the slot's items as signed (missing, or not verifying): the
+	// log fails its check at this slot.
+	Err error
+}
+
+// errInvalidItem marks an item a source found but that does not verify as the id it was asked for.
+var errInvalidItem = errors.New("item does not verify")
+
+// dataProblem reports whether err says the data layer lacks or garbles an item (the log's fault), as opposed to
+// a failure to reach it.
+func dataProblem(err error) bool {
+	return errors.Is(err, errInvalidItem) || errors.Is(err, gateway.ErrNotFound) || errors.Is(err, gateway.ErrInvalid)
 }
 
 // Source is where a process's log comes from: a gateway (the data layer: what the SU uploaded) or an SU.
@@ -69,6 +81,43 @@ type GatewaySource struct {
 
 	mu        sync.Mutex
 	scheduler map[string]string // pid → Scheduler tag, learnt by Process
+	bundles   bundles
+}
+
+// rawItem reads item id whole: from the gateway (aogo's serves items; others are rebuilt from GraphQL), else
+// from the bundle that carried it: its bundledIn (tx is its GraphQL node; nil: looked up), else the one among
+// the bundles uploader (the process's scheduler) posted.
+func (s *GatewaySource) rawItem(ctx context.Context, id, uploader string, tx *gateway.Transaction) ([]byte, error) {
+	raw, err := s.GW.Item(ctx, id)
+	if err == nil {
+		if _, verr := verifiedItem(raw, id); verr == nil {
+			return raw, nil
+		} else {
+			err = fmt.Errorf("%w: %v", errInvalidItem, verr)
+		}
+	}
+	if tx == nil {
+		tx, _ = s.GW.Transaction(ctx, id)
+	}
+	var bundleID string
+	if tx != nil && tx.BundledIn != nil && tx.BundledIn.ID != "" {
+		bundleID = tx.BundledIn.ID
+	} else if uploader != "" && !strings.HasPrefix(uploader, "0x") {
+		var ferr error
+		if bundleID, ferr = s.bundles.find(ctx, s.GW, uploader, id); ferr != nil {
+			return nil, fmt.Errorf("%w; %v", err, ferr)
+		}
+	} else {
+		return nil, err
+	}
+	raw, berr := s.bundles.item(ctx, s.GW.Raw, bundleID, id)
+	if berr != nil {
+		return nil, fmt.Errorf("%w; from its bundle: %v", err, berr)
+	}
+	if _, verr := verifiedItem(raw, id); verr != nil {
+		return nil, fmt.Errorf("item %s in bundle %s: %w: %v", id, bundleID, errInvalidItem, verr)
+	}
+	return raw, nil
 }
 
 // maxGraphQLFirst is the page size of the assignment queries: Arweave gateways allow 100.
@@ -80,7 +129,13 @@ const maxPagesPerWindow = 4
 
 // Process reads the Process item and the Timestamp and Block-Height of its first slot.
 func (s *GatewaySource) Process(ctx context.Context, pid string) (*client.SUProcess, error) {
-	raw, err := s.GW.Item(ctx, pid)
+	// The Process item names its scheduler, which uploaded it (with the first slot): read its tags first.
+	tags, _, err := s.GW.Tags(ctx, pid)
+	if err != nil {
+		return nil, fmt.Errorf("read process %s from the gateway: %w", pid, err)
+	}
+	uploader, _ := dataitem.Get(tags, ao.TagScheduler)
+	raw, err := s.rawItem(ctx, pid, uploader, nil)
 	if err != nil {
 		return nil, fmt.Errorf("read process %s from the gateway: %w", pid, err)
 	}
@@ -208,74 +263,134 @@ func (s *GatewaySource) Has(ctx context.Context, pid string, nonce int64) (bool,
 
 // Slots reads the assignments of nonces from..from+n-1 and the messages they assign.
 func (s *GatewaySource) Slots(ctx context.Context, pid string, from int64, n int) ([]Slot, error) {
-	var slots []Slot
+	var txs []gateway.Transaction
+	var stop error
+outer:
 	for lo := from; lo < from+int64(n); lo += maxGraphQLFirst {
 		k := int(min(int64(maxGraphQLFirst), from+int64(n)-lo))
 		as, err := s.assignments(ctx, pid, lo, k)
 		if err != nil {
 			return nil, err
 		}
-		for i, txs := range as {
-			if len(txs) == 0 {
-				// The end of what the gateway holds (a gap is found by the nonce check of the next slot).
-				return s.fill(ctx, pid, slots, as[i+1:])
-			}
-			if len(txs) > 1 {
-				eq := &EquivocationError{Slot: lo + int64(i), First: txs[0].ID, Second: txs[1].ID}
-				slots, err := s.fill(ctx, pid, slots, nil)
-				if err != nil {
-					return nil, err
+		for i, found := range as {
+			switch {
+			case len(found) == 0:
+				// The end of what the gateway holds. The first assignment after a gap is returned too, so the
+				// nonce check reports the gap instead of the log seeming to end there.
+				for _, later := range as[i+1:] {
+					if len(later) > 0 {
+						txs = append(txs, later[0])
+						break
+					}
 				}
-				return slots, eq
+				break outer
+			case len(found) > 1:
+				stop = &EquivocationError{Slot: lo + int64(i), First: found[0].ID, Second: found[1].ID}
+				break outer
 			}
-			slots = append(slots, Slot{Node: client.SUMessage{Assignment: assignmentItem(txs[0])}})
+			txs = append(txs, found[0])
 		}
 	}
-	return s.fill(ctx, pid, slots, nil)
+	slots, err := s.fill(ctx, pid, txs)
+	if err != nil {
+		return nil, err
+	}
+	return slots, stop
 }
 
-// fill fetches the messages of slots. rest are the assignments found after a missing nonce: the first of them
-// is returned too, so the nonce check reports the gap instead of the log seeming to end.
-func (s *GatewaySource) fill(ctx context.Context, pid string, slots []Slot, rest [][]gateway.Transaction) ([]Slot, error) {
-	for _, txs := range rest {
-		if len(txs) > 0 {
-			slots = append(slots, Slot{Node: client.SUMessage{Assignment: assignmentItem(txs[0])}})
-			break
-		}
-	}
+// fill reads the slots of assignments txs: the assignment exactly (from its bundle when GraphQL lost its
+// anchor) and the message it assigns, Fetchers at a time.
+func (s *GatewaySource) fill(ctx context.Context, pid string, txs []gateway.Transaction) ([]Slot, error) {
 	workers := s.Fetchers
 	if workers <= 0 {
 		workers = 16
 	}
-	errs := make([]error, len(slots))
+	slots := make([]Slot, len(txs))
+	errs := make([]error, len(txs))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, workers)
-	for i := range slots {
-		mid := slots[i].Node.Assignment.Tag(ao.TagMessage)
-		if mid == "" {
-			mid = pid // the Process's own slot
-		}
+	for i := range txs {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			errs[i] = s.message(ctx, pid, mid, &slots[i])
+			errs[i] = s.slot(ctx, pid, &txs[i], &slots[i])
 		}()
 	}
 	wg.Wait()
 	for i, err := range errs {
 		if err != nil {
-			return nil, fmt.Errorf("slot %s: %w", slots[i].Node.Assignment.Tag(ao.TagNonce), err)
+			nonce, _ := dataitem.Get(txs[i].Tags, ao.TagNonce)
+			return nil, fmt.Errorf("slot %s: %w", nonce, err)
 		}
 	}
 	return slots, nil
 }
 
+// slot reads one slot.
+func (s *GatewaySource) slot(ctx context.Context, pid string, tx *gateway.Transaction, sl *Slot) error {
+	sl.Node.Assignment = assignmentItem(*tx)
+	// An empty anchor may be one the gateway does not show (arlocal): then the fields do not verify.
+	if !exactAnchor(tx.Anchor) || tx.Anchor == "" && ao.VerifyItem(assignmentFields(&sl.Node.Assignment), "") != nil {
+		raw, err := s.rawItem(ctx, tx.ID, tx.Owner.Address, tx)
+		if err != nil {
+			if dataProblem(err) {
+				sl.Err = fmt.Errorf("assignment %s: %w", tx.ID, err)
+				return nil
+			}
+			return fmt.Errorf("assignment %s: %w", tx.ID, err)
+		}
+		it, err := dataitem.Decode(raw)
+		if err != nil {
+			return fmt.Errorf("assignment %s: %w", tx.ID, err)
+		}
+		sl.Node.Assignment = client.SUItem{ID: it.ID(), Owner: suOwner(it.Owner), Tags: nonNil(it.Tags),
+			Signature: dataitem.B64(it.Signature), Target: ptr("")}
+		if len(it.Anchor) > 0 {
+			sl.Node.Assignment.Anchor = ptr(dataitem.B64(it.Anchor))
+		}
+	}
+	mid := sl.Node.Assignment.Tag(ao.TagMessage)
+	if mid == "" {
+		mid = pid // the Process's own slot
+	}
+	return s.message(ctx, pid, mid, sl)
+}
+
+func assignmentFields(a *client.SUItem) ao.ItemFields {
+	f := ao.ItemFields{ID: a.ID, OwnerKey: a.Owner.Key, Signature: a.Signature, Tags: a.Tags}
+	if a.Anchor != nil {
+		f.Anchor = *a.Anchor
+	}
+	if a.Target != nil {
+		f.Target = *a.Target
+	}
+	return f
+}
+
+// exactAnchor reports whether a GraphQL anchor gives the item's anchor exactly: none, base64url of 32 bytes
+// (aogo's gateway, ar.io), or 32 bytes of text.
+func exactAnchor(a string) bool {
+	if a == "" || len(a) == 32 {
+		return true
+	}
+	b, err := dataitem.DecodeB64(a)
+	return err == nil && len(b) == 32
+}
+
 // message reads the message of a slot and shows it as the SU's JSON does. A message whose target is another
 // process was assigned to this one (the SU holds only the assignment): the CU reads it from Arweave then.
 func (s *GatewaySource) message(ctx context.Context, pid, mid string, sl *Slot) error {
-	raw, err := s.GW.Item(ctx, mid)
+	sched, err := s.schedulerOf(pid)
 	if err != nil {
+		return err
+	}
+	raw, err := s.rawItem(ctx, mid, sched, nil)
+	if err != nil {
+		if dataProblem(err) {
+			sl.Err = fmt.Errorf("message %s: %w", mid, err)
+			return nil
+		}
 		return fmt.Errorf("read message %s from the gateway: %w", mid, err)
 	}
 	it, err := dataitem.Decode(raw)

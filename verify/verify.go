@@ -427,6 +427,9 @@ func checkSlots(pid, scheduler string, chain ao.Chain, slots []Slot) (int, ao.Ch
 	wg.Wait()
 	for i := range slots {
 		sl := &slots[i]
+		if sl.Err != nil {
+			return i, chain, fmt.Errorf("slot %d: %w", chain.Nonce+1, sl.Err)
+		}
 		a, err := ao.ParseAssignment(sl.Node.Assignment.Tags)
 		if err != nil {
 			return i, chain, fmt.Errorf("slot %d: assignment %s: %w", chain.Nonce+1, sl.Node.Assignment.ID, err)
@@ -452,15 +455,7 @@ func checkSlots(pid, scheduler string, chain ao.Chain, slots []Slot) (int, ao.Ch
 
 // checkSignatures checks a slot's assignment signature (by the process's scheduler) and its message's.
 func checkSignatures(pid, scheduler string, sl *Slot) error {
-	a := &sl.Node.Assignment
-	af := ao.ItemFields{ID: a.ID, OwnerKey: a.Owner.Key, Signature: a.Signature, Tags: a.Tags}
-	if a.Anchor != nil {
-		af.Anchor = *a.Anchor
-	}
-	if a.Target != nil {
-		af.Target = *a.Target
-	}
-	if err := ao.VerifyItem(af, scheduler); err != nil {
+	if err := ao.VerifyItem(assignmentFields(&sl.Node.Assignment), scheduler); err != nil {
 		return fmt.Errorf("assignment: %w", err)
 	}
 	mid := sl.Node.MessageID()
