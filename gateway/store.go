@@ -360,11 +360,17 @@ func (s *store) query(ctx context.Context, f txFilter) ([]*itemRow, bool, error)
 		in("i.bundled_in", f.bundledIn)
 	}
 	for _, t := range f.tags {
-		not := ""
-		if t.Op == "NEQ" {
-			not = "NOT "
+		if t.Op != "NEQ" {
+			// As a set of rows from the tags index: SQLite can then start from the most selective tag (a
+			// process's assignments of a few nonces) instead of testing every item of an owner or a height range.
+			where = append(where, "i.seq IN (SELECT t.seq FROM tags t WHERE t.name = ? AND t.value IN ("+placeholders(len(t.Values))+"))")
+			args = append(args, t.Name)
+			for _, v := range t.Values {
+				args = append(args, v)
+			}
+			continue
 		}
-		where = append(where, "EXISTS (SELECT 1 FROM tags t WHERE t.seq = i.seq AND t.name = ? AND t.value "+not+"IN ("+placeholders(len(t.Values))+"))")
+		where = append(where, "EXISTS (SELECT 1 FROM tags t WHERE t.seq = i.seq AND t.name = ? AND t.value NOT IN ("+placeholders(len(t.Values))+"))")
 		args = append(args, t.Name)
 		for _, v := range t.Values {
 			args = append(args, v)
@@ -384,8 +390,10 @@ func (s *store) query(ctx context.Context, f txFilter) ([]*itemRow, bool, error)
 		order, cmp = "ASC", ">"
 	}
 	if f.after != nil {
-		where = append(where, "(i.height "+cmp+" ? OR (i.height = ? AND i.seq "+cmp+" ?))")
-		args = append(args, int64(f.after.height), int64(f.after.height), f.after.seq)
+		// A row value, which SQLite seeks in the (…, height, seq) indexes: the OR form made every page scan
+		// from the first row.
+		where = append(where, "(i.height, i.seq) "+cmp+" (?, ?)")
+		args = append(args, int64(f.after.height), f.after.seq)
 	}
 	q := `SELECT ` + prefixed(rowColumns) + ` FROM items i`
 	if len(where) > 0 {

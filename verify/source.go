@@ -27,6 +27,8 @@ type Slot struct {
 	// Err is why the source could not produce the slot's items as signed (missing, or not verifying): the
 	// log fails its check at this slot.
 	Err error
+	// messageVerified: the source verified Message (signature and id) already.
+	messageVerified bool
 }
 
 // errInvalidItem marks an item a source found but that does not verify as the id it was asked for.
@@ -81,6 +83,7 @@ type GatewaySource struct {
 
 	mu        sync.Mutex
 	scheduler map[string]string // pid → Scheduler tag, learnt by Process
+	after     map[string]string // pid → where the next window's assignments start (see Slots)
 	bundles   bundles
 }
 
@@ -153,7 +156,7 @@ func (s *GatewaySource) Process(ctx context.Context, pid string) (*client.SUProc
 	}
 	s.scheduler[pid] = sched
 	s.mu.Unlock()
-	as, err := s.assignments(ctx, pid, 0, 1)
+	as, _, err := s.assignments(ctx, pid, 0, 1, "")
 	if err != nil {
 		return nil, err
 	}
@@ -197,24 +200,27 @@ func (s *GatewaySource) schedulerOf(pid string) (string, error) {
 	return sched, nil
 }
 
-// assignments returns the distinct Assignment nodes for nonces from..from+n-1, indexed by nonce-from.
-func (s *GatewaySource) assignments(ctx context.Context, pid string, from int64, n int) ([][]gateway.Transaction, error) {
+// assignments returns the distinct Assignment nodes for nonces from..from+n-1, indexed by nonce-from, in the
+// gateway's upload order from after (a cursor; "" from the start), and the cursor of the earliest of them.
+func (s *GatewaySource) assignments(ctx context.Context, pid string, from int64, n int, after string) ([][]gateway.Transaction, string, error) {
 	sched, err := s.schedulerOf(pid)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	nonces := make([]string, n)
 	for i := range nonces {
 		nonces[i] = strconv.FormatInt(from+int64(i), 10)
 	}
 	q := gateway.TxQuery{
+		// Type: Assignment is checked here, not asked: on aogo's gateway every tag asked lists all the items
+		// that carry it, and every assignment of every process carries that one.
 		Tags: []gateway.TagFilter{
 			{Name: ao.TagProcess, Values: []string{pid}},
-			{Name: ao.TagType, Values: []string{ao.TypeAssignment}},
 			{Name: ao.TagNonce, Values: nonces},
 		},
-		First: maxGraphQLFirst,
+		First: maxGraphQLFirst, Sort: gateway.SortHeightAsc, After: after,
 	}
+	earliest := ""
 	// An Ethereum scheduler's address is not the gateway's owner address (SHA-256 of the key): filter after.
 	if !strings.HasPrefix(sched, "0x") {
 		q.Owners = []string{sched}
@@ -223,20 +229,26 @@ func (s *GatewaySource) assignments(ctx context.Context, pid string, from int64,
 	seen := map[string]bool{}
 	for page := 0; ; page++ {
 		if page == maxPagesPerWindow {
-			return nil, fmt.Errorf("nonces %d..%d: more than %d assignments on the gateway: %w", from, from+int64(n)-1, maxPagesPerWindow*maxGraphQLFirst, ErrEquivocation)
+			return nil, "", fmt.Errorf("nonces %d..%d: more than %d assignments on the gateway: %w", from, from+int64(n)-1, maxPagesPerWindow*maxGraphQLFirst, ErrEquivocation)
 		}
 		res, err := s.GW.Transactions(ctx, q)
 		if err != nil {
-			return nil, fmt.Errorf("find the assignments of %s, nonces %d..%d: %w", pid, from, from+int64(n)-1, err)
+			return nil, "", fmt.Errorf("find the assignments of %s, nonces %d..%d: %w", pid, from, from+int64(n)-1, err)
 		}
 		for _, e := range res.Edges {
 			q.After = e.Cursor
+			if earliest == "" {
+				earliest = e.Cursor
+			}
 			tx := e.Node
 			if seen[tx.ID] {
 				continue
 			}
 			seen[tx.ID] = true
 			if strings.HasPrefix(sched, "0x") && ownerAddressB64(tx.Owner.Key) != sched {
+				continue
+			}
+			if ao.TypeOf(tx.Tags) != ao.TypeAssignment {
 				continue
 			}
 			v, _ := dataitem.Get(tx.Tags, ao.TagNonce)
@@ -247,14 +259,14 @@ func (s *GatewaySource) assignments(ctx context.Context, pid string, from int64,
 			out[nonce-from] = append(out[nonce-from], tx)
 		}
 		if !res.HasNextPage || len(res.Edges) == 0 {
-			return out, nil
+			return out, earliest, nil
 		}
 	}
 }
 
 // Has reports whether the gateway holds an assignment of slot nonce by the process's scheduler.
 func (s *GatewaySource) Has(ctx context.Context, pid string, nonce int64) (bool, error) {
-	as, err := s.assignments(ctx, pid, nonce, 1)
+	as, _, err := s.assignments(ctx, pid, nonce, 1, "")
 	if err != nil {
 		return false, err
 	}
@@ -268,9 +280,28 @@ func (s *GatewaySource) Slots(ctx context.Context, pid string, from int64, n int
 outer:
 	for lo := from; lo < from+int64(n); lo += maxGraphQLFirst {
 		k := int(min(int64(maxGraphQLFirst), from+int64(n)-lo))
-		as, err := s.assignments(ctx, pid, lo, k)
+		// The SU uploads a process's slots in nonce order, so the next nonces' assignments come after the
+		// earliest of the previous ones: the query starts there (a gateway that orders by height scans from
+		// there instead of from the first item). A nonce not found after it is looked for from the start.
+		s.mu.Lock()
+		after := s.after[pid]
+		s.mu.Unlock()
+		as, earliest, err := s.assignments(ctx, pid, lo, k, after)
 		if err != nil {
 			return nil, err
+		}
+		if after != "" && !complete(as) {
+			if as, earliest, err = s.assignments(ctx, pid, lo, k, ""); err != nil {
+				return nil, err
+			}
+		}
+		if earliest != "" {
+			s.mu.Lock()
+			if s.after == nil {
+				s.after = map[string]string{}
+			}
+			s.after[pid] = earliest
+			s.mu.Unlock()
 		}
 		for i, found := range as {
 			switch {
@@ -296,6 +327,16 @@ outer:
 		return nil, err
 	}
 	return slots, stop
+}
+
+// complete reports whether every nonce has an assignment.
+func complete(as [][]gateway.Transaction) bool {
+	for _, a := range as {
+		if len(a) == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // fill reads the slots of assignments txs: the assignment exactly (from its bundle when GraphQL lost its
@@ -397,7 +438,7 @@ func (s *GatewaySource) message(ctx context.Context, pid, mid string, sl *Slot) 
 	if err != nil {
 		return fmt.Errorf("message %s: %w", mid, err)
 	}
-	sl.Message = raw
+	sl.Message, sl.messageVerified = raw, true // rawItem verified it
 	if mid == pid || it.TargetID() == pid {
 		sl.Node.Message = messageItem(it, pid)
 	}
