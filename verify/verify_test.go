@@ -280,6 +280,26 @@ func TestVerifyFromGatewayAlone(t *testing.T) {
 		t.Fatalf("statement %+v, %v", st, err)
 	}
 
+	// Interrupted part-way, then resumed from its own checkpoint: the same end as one whole run.
+	cpDir := t.TempDir()
+	ictx, interrupt := context.WithCancel(ctx)
+	_, err = verify.Run(ictx, verify.Config{Process: a, To: -1, Source: &verify.GatewaySource{GW: gw}, Dir: cpDir,
+		Window: 20, CheckpointEvery: 25, Progress: func(p verify.Progress) {
+			if p.Done >= 50 {
+				interrupt()
+			}
+		}})
+	interrupt()
+	if err == nil {
+		t.Fatal("the interrupted run ended without an error")
+	}
+	resumed := run(t, verify.Config{Process: a, Source: &verify.GatewaySource{GW: gw}, Dir: cpDir, Window: 20,
+		CUs: []*client.CU{client.NewCU(honest.URL, nil)}})
+	if !resumed.OK() || resumed.From == 0 || resumed.Slots != slots || resumed.Last.ResultHash != rep.Last.ResultHash ||
+		resumed.Last.MemoryHash != rep.Last.MemoryHash {
+		t.Fatalf("resumed: %s\nwhole run: %s", js(resumed), js(rep))
+	}
+
 	// A CU that lies about one slot, consistently: it flips one byte of that result and signs what it serves.
 	lieAt := slots / 2
 	lieMsg := messageAt(t, gw, a, lieAt)
