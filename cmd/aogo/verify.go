@@ -88,7 +88,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if *dir == "" {
 		*dir = filepath.Join(f.data, "verify", pid)
 	}
-	cfg := verify.Config{Process: pid, To: *to, Source: src, Items: gw, Blocks: gatewayBlocks{gw}, Dir: *dir, Fresh: *fresh,
+	cfg := verify.Config{Process: pid, To: *to, Source: src, Items: gw, Blocks: gatewayBlocks{gw}, WeaveDrive: verify.GatewayDrive{GW: gw}, Dir: *dir, Fresh: *fresh,
 		Signer: w, Window: *window, CheckpointEvery: *every}
 	for _, u := range cus {
 		cfg.CUs = append(cfg.CUs, client.NewCU(u, hc))
