@@ -44,8 +44,8 @@ func dataProblem(err error) bool {
 type Source interface {
 	// Process returns the process as an SU's GET /processes/{pid} shows it.
 	Process(ctx context.Context, pid string) (*client.SUProcess, error)
-	// Slots returns the slots with from <= nonce < from+n that the source holds, in nonce order; fewer than n
-	// only at the end of what it holds. Two different slots for one nonce are an *EquivocationError, returned
+	// Slots returns the slots with from <= nonce < from+n that the source holds, in nonce order, from slot
+	// from on; fewer than n at the end of what it holds or to bound the bytes it returns (none: the end). Two different slots for one nonce are an *EquivocationError, returned
 	// with the slots before that nonce.
 	Slots(ctx context.Context, pid string, from int64, n int) ([]Slot, error)
 	// Has reports whether the source holds slot nonce: the verifier finds the log's length with it.
@@ -326,8 +326,20 @@ outer:
 	if err != nil {
 		return nil, err
 	}
+	// A window holds at most maxWindowBytes of messages (at least one slot): the rest is read again as the
+	// next window.
+	size := 0
+	for i := range slots {
+		if size += len(slots[i].Message); size > maxWindowBytes && i > 0 {
+			return slots[:i], nil
+		}
+	}
 	return slots, stop
 }
+
+// maxWindowBytes bounds the messages one window of the gateway source holds (the verifier holds two windows:
+// one checked, one replayed).
+const maxWindowBytes = 64 << 20
 
 // complete reports whether every nonce has an assignment.
 func complete(as [][]gateway.Transaction) bool {

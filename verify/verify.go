@@ -312,7 +312,7 @@ func (v *verifier) run(ctx context.Context) (*Report, error) {
 					w.logSlot = chain.Nonce + 1
 				case eq != nil:
 					w.logErr, w.logSlot = eq, eq.Slot
-				case len(slots) < n && total > end:
+				case len(slots) == 0 && total > end:
 					w.logErr, w.logSlot = fmt.Errorf("slot %d is missing from the source, which holds slot %d", end, total-1), end
 				}
 				w.answers, w.err = fetchAnswers(rctx, v.pid, v.units, w.slots, 8)
@@ -322,7 +322,7 @@ func (v *verifier) run(ctx context.Context) (*Report, error) {
 			case <-rctx.Done():
 				return
 			}
-			if w.err != nil || w.logErr != nil || len(slots) < n {
+			if w.err != nil || w.logErr != nil || len(slots) == 0 {
 				return
 			}
 			next += int64(len(slots))
