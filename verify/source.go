@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/aogo/aogo/ao"
 	"github.com/aogo/aogo/client"
@@ -454,12 +455,34 @@ func (s *GatewaySource) message(ctx context.Context, pid, mid string, sl *Slot) 
 	if mid == pid || it.TargetID() == pid {
 		sl.Node.Message = messageItem(it, pid)
 	}
-	node, err := asJSON(&sl.Node)
-	if err != nil {
-		return fmt.Errorf("message %s: %w", mid, err)
+	if !validText(&sl.Node) {
+		node, err := asJSON(&sl.Node)
+		if err != nil {
+			return fmt.Errorf("message %s: %w", mid, err)
+		}
+		sl.Node = *node
 	}
-	sl.Node = *node
 	return nil
+}
+
+// validText reports whether every string of a slot is UTF-8, so JSON would give it back unchanged.
+func validText(n *client.SUMessage) bool {
+	for _, it := range []*client.SUItem{n.Message, &n.Assignment} {
+		if it == nil {
+			continue
+		}
+		for _, p := range []*string{it.Data, it.Anchor} {
+			if p != nil && !utf8.ValidString(*p) {
+				return false
+			}
+		}
+		for _, t := range it.Tags {
+			if !utf8.ValidString(t.Name) || !utf8.ValidString(t.Value) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // assignmentItem shows a GraphQL node of an assignment as the SU's JSON does with show-anchor=1.
