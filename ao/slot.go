@@ -1,7 +1,6 @@
 package ao
 
 import (
-	"fmt"
 	"strconv"
 
 	"github.com/aogo/aogo/dataitem"
@@ -194,6 +193,3 @@ func VerifyItem(f ItemFields, scheduler string) error {
 	}
 	return invalid("item %s: signature does not verify: %v", f.ID, lastErr)
 }
-
-// String renders a chain position for messages.
-func (c Chain) String() string { return fmt.Sprintf("nonce %d (hash chain %s)", c.Nonce, c.HashChain) }

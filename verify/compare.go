@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync"
 
 	"github.com/aogo/aogo/client"
@@ -156,5 +155,3 @@ func wantsMemoryHash(answers []cuAnswer) bool {
 	}
 	return false
 }
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }

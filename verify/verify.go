@@ -107,14 +107,13 @@ func (r *Report) OK() bool {
 
 // state is the verifier's checkpoint, Dir/state.json: the replay's checkpoint and what was found up to it.
 type state struct {
-	Process    string          `json:"process"`
-	Checkpoint *cu.Checkpoint  `json:"checkpoint"`
-	Slots      int64           `json:"slots"`
-	Last       *Statement      `json:"last"`
-	Units      []UnitReport    `json:"units"`
-	Divergence *Divergence     `json:"divergence,omitempty"`
-	Assigned   []string        `json:"assigned,omitempty"` // messages evaluated from bare assignments
-	Extra      json.RawMessage `json:"-"`
+	Process    string         `json:"process"`
+	Checkpoint *cu.Checkpoint `json:"checkpoint"`
+	Slots      int64          `json:"slots"`
+	Last       *Statement     `json:"last"`
+	Units      []UnitReport   `json:"units"`
+	Divergence *Divergence    `json:"divergence,omitempty"`
+	Assigned   []string       `json:"assigned,omitempty"` // messages evaluated from bare assignments
 }
 
 const stateFile = "state.json"
