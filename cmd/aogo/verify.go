@@ -194,20 +194,23 @@ func (v *progressView) update(p verify.Progress) {
 	}
 	switch v.mode {
 	case "bar":
+		// The bar counts the slots of this run (a resumed run starts after its checkpoint), so that its rate
+		// and ETA are this run's.
 		if v.bar == nil {
-			v.bar = progressbar.NewOptions64(p.Total,
-				progressbar.OptionSetWriter(v.w), progressbar.OptionSetDescription("verifying"),
+			desc := "verifying"
+			if v.first > 0 {
+				desc = fmt.Sprintf("verifying from slot %d", v.first)
+			}
+			v.bar = progressbar.NewOptions64(p.Total-v.first,
+				progressbar.OptionSetWriter(v.w), progressbar.OptionSetDescription(desc),
 				progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("slots"),
 				progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(100*time.Millisecond),
 				progressbar.OptionFullWidth(), progressbar.OptionShowElapsedTimeOnFinish())
-			_ = v.bar.Set64(p.Done)
-			v.bar.Reset() // rates count from here, not from slot 0 of a resumed run
-			_ = v.bar.Set64(p.Done)
 		}
-		if p.Total > v.bar.GetMax64() {
-			v.bar.ChangeMax64(p.Total)
+		if n := p.Total - v.first; n > v.bar.GetMax64() {
+			v.bar.ChangeMax64(n)
 		}
-		_ = v.bar.Set64(p.Done)
+		_ = v.bar.Set64(p.Done - v.first)
 	case "lines":
 		if time.Since(v.last) < 2*time.Second && p.Done < p.Total {
 			return

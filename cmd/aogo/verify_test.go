@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/aogo/aogo/gateway"
+	"github.com/aogo/aogo/verify"
 	"github.com/aogo/aogo/wallet"
 )
 
@@ -101,4 +102,26 @@ func verifyResult(args ...string) (string, string, int) {
 	var out, errb bytes.Buffer
 	code := run(context.Background(), append([]string{"verify-result"}, args...), &out, &errb)
 	return out.String(), errb.String(), code
+}
+
+// TestVerifyProgress: the bar (what a terminal shows) counts this run's slots, from a resumed checkpoint on;
+// lines say slots done of the total.
+func TestVerifyProgress(t *testing.T) {
+	var buf bytes.Buffer
+	v := newProgress("bar", &buf)
+	for _, d := range []int64{40, 70, 100} {
+		v.update(verify.Progress{Done: d, Total: 100, Start: 40})
+	}
+	v.done()
+	if out := buf.String(); !strings.Contains(out, "verifying from slot 40") || !strings.Contains(out, "100%") || !strings.Contains(out, "60/60") {
+		t.Fatalf("bar:\n%q", out)
+	}
+	buf.Reset()
+	v = newProgress("lines", &buf)
+	v.update(verify.Progress{Done: 0, Total: 10})
+	v.update(verify.Progress{Done: 10, Total: 10})
+	v.done()
+	if out := buf.String(); strings.Count(out, "\n") != 2 || !strings.Contains(out, "verified 10/10 slots") {
+		t.Fatalf("lines:\n%s", out)
+	}
 }
