@@ -330,6 +330,10 @@ func (v *verifier) run(ctx context.Context) (*Report, error) {
 	defer readerDone.Wait()
 
 	for w := range wins {
+		if err := ctx.Err(); err != nil {
+			runErr = fmt.Errorf("verify: %w", err) // interrupted: Close checkpoints where the replay is
+			break
+		}
 		if len(w.slots) > 0 {
 			if err := v.replay(ctx, c, fd, items, w.slots, w.answers); err != nil {
 				runErr = fmt.Errorf("verify: replay: %w", err)

@@ -12,6 +12,15 @@
 // asyncify state of emscripten4/wasm64 builds stays 0 (the reference unwinds and rewinds with Asyncify
 // around each WeaveDrive call, mallocing 40 MB each time: outputs are the same, and on the metering formats
 // its gas differs from ours by ~0.01–0.1% through the allocator's state). The two metering formats are
-// rewritten for gas as the reference rewrites them (meter.go). See vm's documentation for the API and the
-// rollback, snapshot and determinism guarantees.
+// rewritten for gas as the reference rewrites them (meter.go).
+//
+// handle(msg, env) gets both strings on the wasm stack, as every glue's ccall puts them (there is no heap
+// copy in any format): the v1/v2 glues reserve (UTF-16 length x 4) + 1 bytes each, the later ones the UTF-8
+// length + 1, and nothing checks the stack's size, so a message larger than the module's stack overwrites
+// what lies under it or wraps below address 0 and traps, in the reference and here alike (the aos 2 modules
+// have a 64 MiB stack; see pushString). Such a message ends in a result Error and is rolled back; the
+// reference's loader instead keeps the wrapped stack pointer and fails every later message. The clock
+// imports answer per glue (format.clock): 0 in v1/v2 (and NaN for v2's emscripten_get_now), the Date.now
+// counter from 10000 in the later formats. See vm's documentation for the API and the rollback, snapshot and
+// determinism guarantees.
 package emscripten

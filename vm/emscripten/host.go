@@ -83,10 +83,10 @@ func init() {
 		"emscripten_notify_memory_growth": func(*instance, *wasmtime.Caller, view, []uint64) uint64 { return 0 },
 
 		// Time: the glue replaces Date.now with a counter starting at 10000 ms that every call advances;
-		// performance.now (emscripten_get_now) is the same counter. Nothing reads the host clock.
-		"_emscripten_date_now":             hostNow,
-		"emscripten_date_now":              hostNow,
-		"emscripten_get_now":               hostNow,
+		// what the clock imports return differs by glue (format.clock). Nothing reads the host clock.
+		"_emscripten_date_now":             hostDateNow,
+		"emscripten_date_now":              hostDateNow,
+		"emscripten_get_now":               hostGetNow,
 		"_emscripten_get_now_is_monotonic": func(*instance, *wasmtime.Caller, view, []uint64) uint64 { return 1 },
 		"_tzset_js":                        hostTzset,
 		"_gmtime_js":                       hostGmtime,
@@ -129,10 +129,32 @@ func hostMemcpy(_ *instance, _ *wasmtime.Caller, v view, a []uint64) uint64 {
 	return 0
 }
 
-func hostNow(in *instance, _ *wasmtime.Caller, _ view, _ []uint64) uint64 {
+// tick reads the glue's Date.now counter and advances it.
+func (in *instance) tick() uint64 {
 	t := in.host.Clock
 	in.host.Clock++
-	return math.Float64bits(float64(t))
+	return t
+}
+
+// jsNaN is the bits of the NaN JS arithmetic produces (V8's canonical quiet NaN).
+const jsNaN = 0x7ff8000000000000
+
+func hostDateNow(in *instance, _ *wasmtime.Caller, _ view, _ []uint64) uint64 {
+	if in.f.clock != clockCounter {
+		return 0 // math.Float64bits(0)
+	}
+	return math.Float64bits(float64(in.tick()))
+}
+
+func hostGetNow(in *instance, _ *wasmtime.Caller, _ view, _ []uint64) uint64 {
+	switch in.f.clock {
+	case clockZero:
+		return 0
+	case clockZeroNaN:
+		in.tick()
+		return jsNaN
+	}
+	return math.Float64bits(float64(in.tick()))
 }
 
 // hostResizeHeap is emscripten_resize_heap as every glue writes it: over-grow by 20% (then 10%, 5%) capped

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/aogo/aogo/vm"
 	"github.com/bytecodealliance/wasmtime-go/v39"
@@ -49,6 +50,7 @@ type instance struct {
 	cm    *compiledModule
 	opts  vm.Options
 	store *wasmtime.Store
+	intr  *interrupter // the store's epoch-interrupt flag (interrupt.go)
 	mem   *wasmtime.Memory
 	table *wasmtime.Table
 	exp   exports
@@ -86,6 +88,10 @@ func newInstance(cm *compiledModule, f *format, opts vm.Options) (in *instance, 
 	in = &instance{f: f, cm: cm, opts: opts, drives: map[int32]vm.DriveFile{}, ctx: context.Background()}
 	in.host = &hostState{Clock: clockStart, FS: newMemFS(f.main == mainNone)}
 	in.store = wasmtime.NewStore(sharedEngine())
+	if in.intr, err = newInterrupter(in.store); err != nil {
+		in.store.Close()
+		return nil, err
+	}
 	if opts.MemoryLimit > 0 {
 		lim := opts.MemoryLimit
 		if lim > math.MaxInt64 {
@@ -97,7 +103,7 @@ func newInstance(cm *compiledModule, f *format, opts vm.Options) (in *instance, 
 	for i, imp := range cm.imports {
 		name := imp.name
 		if !imp.isFunc {
-			in.store.Close()
+			in.close()
 			return nil, fmt.Errorf("unsupported import %s.%s: only functions can be imported", imp.module, name)
 		}
 		ft := imp.funcType()
@@ -116,11 +122,11 @@ func newInstance(cm *compiledModule, f *format, opts vm.Options) (in *instance, 
 	}
 	inst, err := wasmtime.NewInstance(in.store, cm.module, externs)
 	if err != nil {
-		in.store.Close()
+		in.close()
 		return nil, fmt.Errorf("instantiate: %s", oneLine(err))
 	}
 	if err := in.bindExports(inst); err != nil {
-		in.store.Close()
+		in.close()
 		return nil, err
 	}
 	return in, nil
@@ -409,11 +415,20 @@ func (in *instance) cause(err error) error {
 // restored afterwards. A non-nil error is a host failure; guest failures are in Result.Error (and the
 // caller must then discard this instance).
 func (in *instance) apply(ctx context.Context, msg, env []byte) (res vm.Result, err error) {
-	if err := ctx.Err(); err != nil {
-		return vm.Result{}, err
+	if ctx.Err() != nil {
+		return vm.Result{}, fmt.Errorf("%w: %w", vm.ErrInterrupted, context.Cause(ctx))
 	}
 	in.ctx = ctx
 	defer func() { in.ctx = context.Background() }()
+	disarm := in.intr.arm(ctx, in.store)
+	failed := false
+	defer func() {
+		if disarm() && failed {
+			// The guest was stopped by the epoch callback (ctx ended mid-call): a host failure, never a
+			// result. The caller rolls back; the message is evaluated again later.
+			res, err = vm.Result{}, fmt.Errorf("%w: %w", vm.ErrInterrupted, context.Cause(ctx))
+		}
+	}()
 	in.pending, in.longjmp, in.gasUsed = nil, false, 0
 	in.gasLimit = defaultGasLimit
 	fuel := fuelUnlimited
@@ -463,15 +478,17 @@ func (in *instance) apply(ctx context.Context, msg, env []byte) (res vm.Result, 
 		in.gasUsed = uint64(in.gas.Get(in.store).I64())
 	}
 	if callErr != nil {
+		// Whatever the trap says, a guest stopped by its context's end has no result (see the defer).
+		failed = true
 		cause := in.cause(callErr)
 		var hf hostFailure
 		if errors.As(cause, &hf) {
 			return vm.Result{}, hf.err
 		}
 		res.Error = describe(cause)
-		if left == 0 {
-			// Fuel is the Compute-Limit on every format; report it as the glue reports gas exhaustion.
-			res.Error = errOutOfGas.Error()
+		if left == 0 || errors.Is(cause, errOutOfGas) {
+			// Fuel is the Compute-Limit on every format, gas too on the metering ones: one text for both.
+			res.Error = in.computeLimitError()
 		}
 		res.GasUsed = in.gasReport()
 		return res, nil
@@ -483,6 +500,14 @@ func (in *instance) apply(ctx context.Context, msg, env []byte) (res vm.Result, 
 	r.FuelUsed = res.FuelUsed
 	r.GasUsed = in.gasReport()
 	return r, nil
+}
+
+// computeLimitError is Result.Error for a message that reached its Compute-Limit.
+func (in *instance) computeLimitError() string {
+	if in.opts.ComputeLimitError != "" {
+		return in.opts.ComputeLimitError
+	}
+	return errOutOfGas.Error() // the reference loader's text
 }
 
 // refill zeroes the gas counter of a module metered at load and sets its limit, as the glue's gas.refill()
@@ -508,16 +533,62 @@ func (in *instance) gasReport() uint64 {
 	return 0
 }
 
-// pushString copies s + NUL onto the wasm stack (stringToUTF8OnStack).
+// pushString copies s + NUL onto the wasm stack as the glue's ccall does for a "string" argument: the
+// reservation is the format's (stringReservation) and nothing checks it against the stack. A string larger
+// than the stack runs below it, over static data, as in the reference; one larger than the stack pointer
+// wraps below address 0, and then, like the glue's typed-array writes, only the bytes that land inside
+// memory are written (see format.signedPtrs) and handle() gets the wrapped pointer: the guest traps, the
+// message ends in an Error and its state is rolled back. The reference's loader, which leaves its stack
+// pointer wrapped after that trap, fails every later message too; we do not.
 func (in *instance) pushString(s []byte) (uint64, error) {
-	p, err := in.callExport(in.store, in.exp.stackAlloc, uint64(len(s)+1))
+	p, err := in.callExport(in.store, in.exp.stackAlloc, in.stringReservation(s))
 	if err != nil {
 		return 0, err
 	}
+	at := int64(p)
+	if !in.f.mem64 {
+		at = int64(uint32(p))
+		if in.f.signedPtrs {
+			at = int64(int32(uint32(p)))
+		}
+	} else if !in.f.signedPtrs {
+		at = int64(min(p, math.MaxInt64))
+	}
 	v := in.viewOf(in.store)
-	v.write(p, s)
-	v.put8(p+uint64(len(s)), 0)
+	v.writeClipped(at, s)
+	v.writeClipped(at+int64(len(s)), []byte{0})
 	return p, nil
+}
+
+// stringReservation is the stack bytes ccall reserves for the string s: its UTF-8 length + 1, or in the v1
+// and v2 glues (JS string length << 2) + 1, the length counted in UTF-16 units as JS does (wrapping at 32
+// bits like the glue's <<).
+func (in *instance) stringReservation(s []byte) uint64 {
+	if !in.f.wideStrings {
+		return uint64(len(s)) + 1
+	}
+	return uint64(uint32(utf16Len(s))<<2) + 1
+}
+
+// utf16Len is the length of the JS string whose UTF-8 encoding is s: one unit per code point, two above
+// U+FFFF; an invalid byte counts one (the U+FFFD a decoder makes of it).
+func utf16Len(s []byte) int {
+	n := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			n++
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(s[i:])
+		n++
+		if r > 0xFFFF {
+			n++
+		}
+		i += size
+	}
+	return n
 }
 
 // describe turns a guest failure into the Result.Error text: our own causes as they are, wasmtime traps
@@ -525,8 +596,13 @@ func (in *instance) pushString(s []byte) (uint64, error) {
 func describe(err error) string {
 	var trap *wasmtime.Trap
 	if errors.As(err, &trap) {
-		if code := trap.Code(); code != nil && *code == wasmtime.OutOfFuel {
-			return errOutOfGas.Error()
+		if code := trap.Code(); code != nil {
+			if *code == wasmtime.OutOfFuel {
+				return errOutOfGas.Error()
+			}
+			if text, ok := v8TrapText[*code]; ok {
+				return text
+			}
 		}
 	}
 	msg := err.Error()
@@ -544,6 +620,14 @@ func describe(err error) string {
 		msg = msg[:i]
 	}
 	return strings.TrimSpace(msg)
+}
+
+// v8TrapText is the message of the RuntimeError V8 throws for a trap, which is the reference's Error for a
+// message whose guest trapped (e.g. handle() given a message that overflowed the stack), where wasmtime's
+// wording differs. Only codes that map one to one are listed (wasmtime has one code for div and rem by zero).
+var v8TrapText = map[wasmtime.TrapCode]string{
+	wasmtime.MemoryOutOfBounds:      "memory access out of bounds",
+	wasmtime.UnreachableCodeReached: "unreachable",
 }
 
 // memory is the live linear memory (valid until the next guest call).
@@ -686,5 +770,6 @@ func (in *instance) close() {
 	if in != nil && in.store != nil {
 		in.store.Close()
 		in.store = nil
+		in.intr.free() // after the store: its epoch callback reads the flag
 	}
 }

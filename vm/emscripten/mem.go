@@ -79,3 +79,16 @@ func (v view) cstring(p uint64, max int) string {
 	}
 	return string(rest)
 }
+
+// writeClipped writes b at the signed address at as a JS typed-array assignment does: bytes whose address
+// falls outside memory are dropped, the rest are written.
+func (v view) writeClipped(at int64, b []byte) {
+	n := int64(len(v.b))
+	if at >= n || at+int64(len(b)) <= 0 {
+		return
+	}
+	if at < 0 {
+		b, at = b[-at:], 0
+	}
+	copy(v.b[at:], b)
+}

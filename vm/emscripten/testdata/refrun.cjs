@@ -10,6 +10,11 @@
 const fs = require('fs')
 const path = require('path')
 const [nodeModules, wasmPath, format, processPath, messagesPath, computeLimit] = process.argv.slice(2)
+// The v2 glue calls main with argv = [process.argv[1], ...process.argv.slice(2)] on the wasm stack (and
+// exports process.argv[1] as the environment's "_"), so this script's path and arguments would move the stack
+// of every later call: a host-dependent layout. Run as the program "thisProgram" without arguments, which is
+// what we emulate (and what any entry script of up to 15 bytes gives).
+process.argv = [process.argv[0], 'thisProgram']
 const AoLoader = require(path.join(nodeModules, '@permaweb/ao-loader'))
 const crypto = require('crypto')
 
