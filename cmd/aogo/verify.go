@@ -65,7 +65,9 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if b, err := dataitem.DecodeB64(pid); err != nil || len(b) != 32 {
 		return fail("%q is not a process id", pid)
 	}
-	hc := &http.Client{Timeout: 5 * time.Minute}
+	// The gateway and the CUs are whoever the user names: no answer may make the verifier hold more than
+	// maxAnswerBytes (the largest item a gateway takes is 256 MiB).
+	hc := &http.Client{Timeout: 5 * time.Minute, Transport: limitBodies{next: http.DefaultTransport, max: maxAnswerBytes}}
 	if *gwURL == "" {
 		// The dev network's description names its gateway.
 		var info devnet.Info
@@ -262,4 +264,47 @@ func getJSON(ctx context.Context, hc *http.Client, url string, out any) error {
 		return fmt.Errorf("GET %s: HTTP %d", url, resp.StatusCode)
 	}
 	return json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(out)
+}
+
+// maxAnswerBytes bounds one HTTP answer to aogo verify.
+const maxAnswerBytes = 300 << 20
+
+// limitBodies fails the reading of an answer body past max bytes.
+type limitBodies struct {
+	next http.RoundTripper
+	max  int64
+}
+
+func (l limitBodies) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := l.next.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.ContentLength > l.max {
+		resp.Body.Close()
+		return nil, fmt.Errorf("%s %s: answer of %d bytes, over %d", req.Method, req.URL, resp.ContentLength, l.max)
+	}
+	resp.Body = &limitedBody{ReadCloser: resp.Body, left: l.max, url: req.URL.String()}
+	return resp, nil
+}
+
+type limitedBody struct {
+	io.ReadCloser
+	left int64
+	url  string
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	if b.left < 0 {
+		return 0, fmt.Errorf("%s: answer over %d bytes", b.url, maxAnswerBytes)
+	}
+	if int64(len(p)) > b.left+1 {
+		p = p[:b.left+1] // one byte more tells an answer of exactly the limit from a longer one
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.left -= int64(n)
+	if b.left < 0 {
+		return n, fmt.Errorf("%s: answer over %d bytes", b.url, maxAnswerBytes)
+	}
+	return n, err
 }

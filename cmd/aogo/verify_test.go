@@ -5,6 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -123,5 +126,32 @@ func TestVerifyProgress(t *testing.T) {
 	v.done()
 	if out := buf.String(); strings.Count(out, "\n") != 2 || !strings.Contains(out, "verified 10/10 slots") {
 		t.Fatalf("lines:\n%s", out)
+	}
+}
+
+func TestVerifyAnswerLimit(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write(bytes.Repeat([]byte("x"), 2000)) // chunked: no Content-Length
+		w.(http.Flusher).Flush()
+		w.Write(bytes.Repeat([]byte("x"), 2000))
+	}))
+	defer srv.Close()
+	hc := &http.Client{Transport: limitBodies{next: http.DefaultTransport, max: 3000}}
+	resp, err := hc.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if b, err := io.ReadAll(resp.Body); err == nil || len(b) > 3001 {
+		t.Fatalf("read %d bytes, err %v", len(b), err)
+	}
+	hc = &http.Client{Transport: limitBodies{next: http.DefaultTransport, max: 4000}}
+	resp, err = hc.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if b, err := io.ReadAll(resp.Body); err != nil || len(b) != 4000 {
+		t.Fatalf("an answer at the limit: %d bytes, %v", len(b), err)
 	}
 }
