@@ -284,19 +284,19 @@ func (l limitBodies) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp.Body.Close()
 		return nil, fmt.Errorf("%s %s: answer of %d bytes, over %d", req.Method, req.URL, resp.ContentLength, l.max)
 	}
-	resp.Body = &limitedBody{ReadCloser: resp.Body, left: l.max, url: req.URL.String()}
+	resp.Body = &limitedBody{ReadCloser: resp.Body, left: l.max, max: l.max, url: req.URL.String()}
 	return resp, nil
 }
 
 type limitedBody struct {
 	io.ReadCloser
-	left int64
-	url  string
+	left, max int64
+	url       string
 }
 
 func (b *limitedBody) Read(p []byte) (int, error) {
 	if b.left < 0 {
-		return 0, fmt.Errorf("%s: answer over %d bytes", b.url, maxAnswerBytes)
+		return 0, fmt.Errorf("%s: answer over %d bytes", b.url, b.max)
 	}
 	if int64(len(p)) > b.left+1 {
 		p = p[:b.left+1] // one byte more tells an answer of exactly the limit from a longer one
@@ -304,7 +304,7 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	b.left -= int64(n)
 	if b.left < 0 {
-		return n, fmt.Errorf("%s: answer over %d bytes", b.url, maxAnswerBytes)
+		return n, fmt.Errorf("%s: answer over %d bytes", b.url, b.max)
 	}
 	return n, err
 }
