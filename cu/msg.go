@@ -2,8 +2,6 @@ package cu
 
 import (
 	"encoding/json"
-	"fmt"
-	"strconv"
 
 	"github.com/aogo/aogo/ao"
 	"github.com/aogo/aogo/client"
@@ -88,48 +86,9 @@ func handleTags(tags []dataitem.Tag) []dataitem.Tag {
 }
 
 // slotMeta is what an assignment says about a slot.
-type slotMeta struct {
-	Process     string
-	Message     string // the Message tag ("" on the Process's own slot)
-	Epoch       int64
-	Nonce       int64
-	Timestamp   int64
-	BlockHeight int64
-	HashChain   string
-}
+type slotMeta = ao.Assignment
 
-func intTag(tags []dataitem.Tag, name string) (int64, error) {
-	v, ok := dataitem.Get(tags, name)
-	if !ok {
-		return 0, fmt.Errorf("assignment has no %s tag", name)
-	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("assignment %s tag %q is not an integer", name, v)
-	}
-	return n, nil
-}
-
-func assignmentMeta(a *client.SUItem) (slotMeta, error) {
-	var m slotMeta
-	var err error
-	m.Process, _ = dataitem.Get(a.Tags, ao.TagProcess)
-	m.Message, _ = dataitem.Get(a.Tags, ao.TagMessage)
-	m.HashChain, _ = dataitem.Get(a.Tags, ao.TagHashChain)
-	if m.Epoch, err = intTag(a.Tags, ao.TagEpoch); err != nil {
-		return m, err
-	}
-	if m.Nonce, err = intTag(a.Tags, ao.TagNonce); err != nil {
-		return m, err
-	}
-	if m.Timestamp, err = intTag(a.Tags, ao.TagTimestamp); err != nil {
-		return m, err
-	}
-	if m.BlockHeight, err = intTag(a.Tags, ao.TagBlockHeight); err != nil {
-		return m, err
-	}
-	return m, nil
-}
+func assignmentMeta(a *client.SUItem) (slotMeta, error) { return ao.ParseAssignment(a.Tags) }
 
 // scheduledMsg builds handle's msg for a slot whose message the SU holds.
 func scheduledMsg(node *client.SUMessage, meta slotMeta) msgJSON {

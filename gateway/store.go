@@ -337,6 +337,34 @@ func parseCursor(s string) (*cursor, error) {
 	return &cursor{height: h, seq: seq}, nil
 }
 
+// driveMax is the most items a tag filter may match to drive a query (see driver).
+const driveMax = 5000
+
+// driver picks the positive tag filter that matches the fewest items, when that is at most driveMax: the query
+// then starts from those items. It returns -1 when none qualifies, and the filter's arguments.
+func (s *store) driver(ctx context.Context, tags []TagFilter) (int, []any, error) {
+	best, bestN := -1, int64(driveMax+1)
+	var bestArgs []any
+	for i, t := range tags {
+		if t.Op == "NEQ" || len(t.Values) == 0 {
+			continue
+		}
+		args := []any{t.Name}
+		for _, v := range t.Values {
+			args = append(args, v)
+		}
+		var n int64
+		q := `SELECT count(*) FROM (SELECT 1 FROM tags WHERE name = ? AND value IN (` + placeholders(len(t.Values)) + `) LIMIT ?)`
+		if err := s.r.QueryRowContext(ctx, q, append(args, driveMax+1)...).Scan(&n); err != nil {
+			return -1, nil, fmt.Errorf("gateway store: query: %w", err)
+		}
+		if n < bestN {
+			best, bestN, bestArgs = i, n, args
+		}
+	}
+	return best, bestArgs, nil
+}
+
 // query returns up to f.limit rows matching f and whether more follow.
 func (s *store) query(ctx context.Context, f txFilter) ([]*itemRow, bool, error) {
 	var where []string
@@ -359,12 +387,24 @@ func (s *store) query(ctx context.Context, f txFilter) ([]*itemRow, bool, error)
 	if f.bundledIn != nil {
 		in("i.bundled_in", f.bundledIn)
 	}
-	for _, t := range f.tags {
-		not := ""
-		if t.Op == "NEQ" {
-			not = "NOT "
+	drive, driveArgs, err := s.driver(ctx, f.tags)
+	if err != nil {
+		return nil, false, err
+	}
+	for i, t := range f.tags {
+		if i == drive {
+			continue // the rows the query starts from
 		}
-		where = append(where, "EXISTS (SELECT 1 FROM tags t WHERE t.seq = i.seq AND t.name = ? AND t.value "+not+"IN ("+placeholders(len(t.Values))+"))")
+		if t.Op != "NEQ" {
+			// As a set of rows from the tags index, not a test of every item of an owner or a height range.
+			where = append(where, "i.seq IN (SELECT t.seq FROM tags t WHERE t.name = ? AND t.value IN ("+placeholders(len(t.Values))+"))")
+			args = append(args, t.Name)
+			for _, v := range t.Values {
+				args = append(args, v)
+			}
+			continue
+		}
+		where = append(where, "EXISTS (SELECT 1 FROM tags t WHERE t.seq = i.seq AND t.name = ? AND t.value NOT IN ("+placeholders(len(t.Values))+"))")
 		args = append(args, t.Name)
 		for _, v := range t.Values {
 			args = append(args, v)
@@ -384,10 +424,20 @@ func (s *store) query(ctx context.Context, f txFilter) ([]*itemRow, bool, error)
 		order, cmp = "ASC", ">"
 	}
 	if f.after != nil {
-		where = append(where, "(i.height "+cmp+" ? OR (i.height = ? AND i.seq "+cmp+" ?))")
-		args = append(args, int64(f.after.height), int64(f.after.height), f.after.seq)
+		// A row value, which SQLite seeks in the (…, height, seq) indexes: the OR form made every page scan
+		// from the first row.
+		where = append(where, "(i.height, i.seq) "+cmp+" (?, ?)")
+		args = append(args, int64(f.after.height), f.after.seq)
 	}
 	q := `SELECT ` + prefixed(rowColumns) + ` FROM items i`
+	if drive >= 0 {
+		// Few items carry the driving tag: read those (CROSS JOIN makes SQLite start there) and sort them,
+		// rather than walk the height index from the first row testing each (a window of a process's nonces).
+		t := f.tags[drive]
+		q = `SELECT ` + prefixed(rowColumns) + ` FROM (SELECT DISTINCT seq FROM tags WHERE name = ? AND value IN (` +
+			placeholders(len(t.Values)) + `)) d CROSS JOIN items i ON i.seq = d.seq`
+		args = append(driveArgs, args...)
+	}
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -13,6 +14,7 @@ import (
 	"github.com/aogo/aogo/client"
 	"github.com/aogo/aogo/cu"
 	"github.com/aogo/aogo/dataitem"
+	"github.com/aogo/aogo/verify"
 )
 
 func init() {
@@ -29,10 +31,12 @@ func runVerifyResult(ctx context.Context, args []string, stdout, stderr io.Write
 	mid := fs.String("message", "", "message `ID`")
 	bodyPath := fs.String("body", "", "result body `FILE` (offline check, with --attestation)")
 	attPath := fs.String("attestation", "", "attestation `FILE`: the raw item, or its base64url as in the header")
-	unit := fs.String("unit", "", "require the attestation to be signed by this CU `ADDRESS` (comma-separated list)")
+	unit := fs.String("unit", "", "require the attestation (or statement) to be signed by this `ADDRESS` (comma-separated list)")
+	statementPath := fs.String("statement", "", "verification statement `FILE` written by aogo verify (offline check; --body optional)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: aogo verify-result --cu URL --process ID --message ID [--unit ADDRESS]\n"+
-			"       aogo verify-result --body FILE --attestation FILE [--process ID] [--message ID] [--unit ADDRESS]\n\nflags:")
+			"       aogo verify-result --body FILE --attestation FILE [--process ID] [--message ID] [--unit ADDRESS]\n"+
+			"       aogo verify-result --statement FILE [--body FILE] [--process ID] [--message ID] [--unit ADDRESS]\n\nflags:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -44,6 +48,20 @@ func runVerifyResult(ctx context.Context, args []string, stdout, stderr io.Write
 	fail := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "aogo verify-result: "+format+"\n", a...)
 		return 1
+	}
+	trusted := func(addr string) bool {
+		if *unit == "" {
+			return true
+		}
+		for _, u := range strings.Split(*unit, ",") {
+			if strings.TrimSpace(u) == addr {
+				return true
+			}
+		}
+		return false
+	}
+	if *statementPath != "" {
+		return checkStatement(*statementPath, *bodyPath, *pid, *mid, trusted, stdout, stderr)
 	}
 	var body, att []byte
 	switch {
@@ -90,17 +108,56 @@ func runVerifyResult(ctx context.Context, args []string, stdout, stderr io.Write
 	if *mid != "" && a.Message != *mid {
 		return fail("INVALID: attestation is for message %q, not %s", a.Message, *mid)
 	}
-	if *unit != "" {
-		ok := false
-		for _, u := range strings.Split(*unit, ",") {
-			ok = ok || strings.TrimSpace(u) == a.Unit
-		}
-		if !ok {
-			return fail("INVALID: signed by %s, not a trusted unit", a.Unit)
-		}
+	if !trusted(a.Unit) {
+		return fail("INVALID: signed by %s, not a trusted unit", a.Unit)
 	}
 	out, _ := json.MarshalIndent(a, "", "  ")
 	fmt.Fprintf(stdout, "%s\n", out)
 	fmt.Fprintln(stderr, "OK: attestation verifies")
+	return 0
+}
+
+// checkStatement is verify-result --statement: the signature and tags of a statement `aogo verify` signed, and
+// with a body, that its Result-Hash is the body's hash.
+func checkStatement(path, bodyPath, pid, mid string, trusted func(string) bool, stdout, stderr io.Writer) int {
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "aogo verify-result: "+format+"\n", a...)
+		return 1
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return fail("%v", err)
+	}
+	if s := strings.TrimSpace(string(raw)); len(s) > 0 && !strings.ContainsAny(s[:1], "\x01\x02\x03\x04") {
+		if b, err := dataitem.DecodeB64(s); err == nil {
+			raw = b
+		}
+	}
+	st, err := verify.ParseStatement(raw)
+	if err != nil {
+		return fail("INVALID: %v", err)
+	}
+	if pid != "" && st.Process != pid {
+		return fail("INVALID: statement is about process %s, not %s", st.Process, pid)
+	}
+	if mid != "" && st.Message != mid {
+		return fail("INVALID: statement is about message %s, not %s", st.Message, mid)
+	}
+	if !trusted(st.Verifier) {
+		return fail("INVALID: signed by %s, not a trusted verifier", st.Verifier)
+	}
+	if bodyPath != "" {
+		body, err := os.ReadFile(bodyPath)
+		if err != nil {
+			return fail("%v", err)
+		}
+		h := sha256.Sum256(body)
+		if got := dataitem.B64(h[:]); got != st.ResultHash {
+			return fail("INVALID: the body hashes to %s, the statement says Result-Hash %s", got, st.ResultHash)
+		}
+	}
+	out, _ := json.MarshalIndent(st, "", "  ")
+	fmt.Fprintf(stdout, "%s\n", out)
+	fmt.Fprintln(stderr, "OK: statement verifies")
 	return 0
 }
