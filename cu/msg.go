@@ -162,7 +162,7 @@ func dryRunMsg(body []byte, pid string, ts, height int64) ([]byte, error) {
 	set("Block-Height", height)
 	set("Cron", false)
 	set("Read-Only", true)
-	return json.Marshal(m)
+	return stringify(m)
 }
 
 func ethAddress(pub []byte) string { return wallet.EthereumAddress(pub) }

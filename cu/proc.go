@@ -122,7 +122,7 @@ func (c *CU) load(ctx context.Context, p *proc, sched Scheduler) error {
 	if err != nil {
 		return err
 	}
-	env, err := json.Marshal(envJSON{
+	env, err := stringify(envJSON{
 		Process: envEntity{ID: p.id, Owner: info.Owner, Tags: sp.Tags},
 		Module:  envEntity{ID: mod.ID, Owner: mod.Owner, Tags: mod.Tags},
 	})
@@ -359,7 +359,7 @@ func (r *run) slot(node *client.SUMessage, meta slotMeta) error {
 	mid := meta.Message
 	if node.Message != nil {
 		mid = node.Message.ID
-		msg, err = json.Marshal(scheduledMsg(node, meta))
+		msg, err = stringify(scheduledMsg(node, meta))
 	} else {
 		msg, err = r.hydrate(node, meta)
 	}
@@ -411,7 +411,7 @@ func isProcessSlot(node *client.SUMessage, pid string) bool {
 // processMsg is the synthetic first message of a pre-aop-6 process: the Process item itself.
 func processMsg(p *proc) []byte {
 	sig := p.info.Signature
-	b, _ := json.Marshal(msgJSON{
+	b, _ := stringify(msgJSON{
 		ID: p.id, Signature: &sig, Data: p.info.Data, Owner: p.info.Owner, Target: p.id, Anchor: p.info.Anchor,
 		From: fromOf(p.info.Tags, p.info.Owner), Tags: handleTags(p.info.Tags),
 		Timestamp: p.info.Timestamp, BlockHeight: p.info.Height,
@@ -432,7 +432,7 @@ func (r *run) crons(rightTs, rightHeight int64) error {
 		}
 	}
 	return p.crons.run(&p.cron, rightTs, blocks, func(f firedCron) error {
-		msg, err := json.Marshal(cronMsg(p.id, p.info.Owner, f.tags, f.ts, f.height))
+		msg, err := stringify(cronMsg(p.id, p.info.Owner, f.tags, f.ts, f.height))
 		if err != nil {
 			return err
 		}
@@ -584,7 +584,7 @@ func (r *run) hydrate(node *client.SUMessage, meta slotMeta) ([]byte, error) {
 			m.Anchor = nil
 		}
 	}
-	return json.Marshal(m)
+	return stringify(m)
 }
 
 // restore loads p's machine from checkpoint cp.
