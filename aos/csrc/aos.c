@@ -12,7 +12,10 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+
+#include <emscripten/stack.h>
 
 #include "lua.h"
 #include "lauxlib.h"
@@ -102,7 +105,40 @@ static const char *fail(const char *text) {
   return last_result;
 }
 
+/*
+ * The host puts msg and env on the wasm stack before it calls handle, as ao-loader's ccall does (the v2 glue
+ * reserves 4 bytes per UTF-16 unit of each string) without checking the stack's size. The stack lies between
+ * the static data (below it) and the heap, and grows down. A string whose reservation ran past the stack's end
+ * has been written over static data (Lua's tables, malloc's state, L) or wrapped below address 0: nothing in
+ * memory can be trusted, so handle traps and the CU throws the memory away. A message that fits but leaves
+ * handle less than AOS_MIN_STACK (the whole stack of earlier builds) ends in an Error instead, before
+ * anything changed. Either way the process stays as it was. A host that passes the strings on the heap
+ * (above the stack) is not affected.
+ */
+extern unsigned char __data_end, __heap_base; /* wasm-ld: the stack's end is __data_end aligned to 16, its base __heap_base */
+#define AOS_MIN_STACK (1u << 20)
+#define AOS_SAFE_STACK (64u << 10) /* enough for fail() */
+
+/* stack_left traps as above, else returns the stack bytes handle has. */
+static uintptr_t stack_left(const char *msg, const char *env) {
+  uintptr_t end = ((uintptr_t)&__data_end + 15u) & ~(uintptr_t)15u;
+  uintptr_t sp = emscripten_stack_get_current();
+  /* a wrapped reservation leaves sp "above" the base: the glue reads stackAlloc's result as signed */
+  if ((uintptr_t)msg < end || (uintptr_t)env < end || sp < end || sp > (uintptr_t)&__heap_base ||
+      sp - end < AOS_SAFE_STACK) {
+    __builtin_trap();
+  }
+  return sp - end;
+}
+
 const char *handle(const char *msg, const char *env) {
+  uintptr_t left = stack_left(msg, env);
+  if (left < AOS_MIN_STACK) {
+    char text[200];
+    snprintf(text, sizeof text, "aos: message too large for the wasm stack: the host's copy of it (4 bytes per "
+             "character of its JSON) leaves %lu bytes, handle needs %u", (unsigned long)left, AOS_MIN_STACK);
+    return fail(text);
+  }
   if (L == NULL) return fail("aos: Lua state not initialised");
   lua_settop(L, 0);
   lua_getglobal(L, "handle");
