@@ -628,8 +628,9 @@ func (in *instance) scanMemory() (mem []byte, zero []bool) {
 
 // pageScratch holds scanMemory's buffers, reused from one scan to the next.
 type pageScratch struct {
-	buf  []byte
-	flag []bool
+	buf   []byte
+	flag  []bool
+	words []uint64 // PAGEMAP_SCAN's page regions (pagemap_linux.go)
 }
 
 func (s *pageScratch) bytes(n int) []byte {

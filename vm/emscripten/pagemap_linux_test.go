@@ -1,13 +1,16 @@
 package emscripten
 
 import (
+	"slices"
+	"strings"
 	"testing"
 
+	"github.com/aogo/aogo/aos"
 	"github.com/aogo/aogo/vm"
 )
 
 // The pagemap shortcut may only call a page zero when it is, on the real aos heaps (wasm32 and wasm64), after
-// start-up and after messages that grow and churn the heap; and it must find most of an aos 2.x heap untouched,
+// start-up and after messages that grow and churn the heap (and on ours); and it must find most of an aos 2.x heap untouched,
 // or it gains nothing. Reading a page faults it in, so each stage gets a fresh machine: its shortcut hash and
 // untouched count are taken before the test reads the whole memory for the reference hash.
 func TestUntouchedPagesAreZero(t *testing.T) {
@@ -21,7 +24,7 @@ func TestUntouchedPagesAreZero(t *testing.T) {
 		{"after freeing it", []string{`Big = {} for i = 1, 20000 do Big[i] = string.rep("x", 100) .. i end return #Big`, `Big = nil collectgarbage() return "freed"`}, false},
 		{"after a capture", []string{`X = string.rep("y", 300000) return #X`}, true},
 	}
-	for _, mod := range realModules[:2] {
+	for _, mod := range benchModules {
 		for _, st := range stages {
 			t.Run(mod.name+"/"+st.name, func(t *testing.T) {
 				m := openBooted(t, mod.name, mod.format, vm.Options{})
@@ -55,6 +58,72 @@ func TestUntouchedPagesAreZero(t *testing.T) {
 				if want := vm.HashMemory(mem); got != want {
 					t.Fatalf("MemoryHash %x, HashMemory of the memory %x", got, want)
 				}
+			})
+		}
+	}
+}
+
+// PAGEMAP_SCAN (the touched ranges) and the pagemap entries (one per OS page) must mark the same pages
+// untouched, on a memory with a data image, a big stack and a heap touched here and there (our module after
+// a message that filled part of its stack, and an aos 2 module).
+func TestPagemapScanMatchesEntries(t *testing.T) {
+	for _, mod := range []struct{ name, format string }{{ourModule, aos.Format}, realModules[1]} {
+		t.Run(mod.name, func(t *testing.T) {
+			m := openBooted(t, mod.name, mod.format, vm.Options{})
+			mustApply(t, m, evalMsg(`Big = {} for i = 1, 5000 do Big[i] = string.rep("x", 100) .. i end return #Big`))
+			mustApply(t, m, msgFrom(testOwner, "Big", strings.Repeat("y", 3_000_000)))
+			in := m.(*machine).cur
+			if pagemap.noScan.Load() {
+				t.Skip("no PAGEMAP_SCAN on this kernel")
+			}
+			mem, scanned := in.scanMemory()
+			if pagemap.noScan.Load() || scanned == nil {
+				t.Skip("no PAGEMAP_SCAN on this kernel")
+			}
+			scanned = slices.Clone(scanned)
+			pagemap.noScan.Store(true)
+			_, read := in.scanMemory()
+			pagemap.noScan.Store(false)
+			if !slices.Equal(scanned, read) {
+				for i := range scanned {
+					if scanned[i] != read[i] {
+						t.Errorf("page %d: PAGEMAP_SCAN says untouched %v, entries %v", i, scanned[i], read[i])
+					}
+				}
+			}
+			n := 0
+			for _, z := range read {
+				if z {
+					n++
+				}
+			}
+			t.Logf("%d of %d pages untouched (%d MiB of memory)", n, len(read), len(mem)>>20)
+		})
+	}
+}
+
+// BenchmarkUntouchedPages: finding the untouched pages of a booted process's memory (every memory hash and
+// capture starts with it), through PAGEMAP_SCAN and through the pagemap entries.
+func BenchmarkUntouchedPages(b *testing.B) {
+	for _, mod := range benchModules {
+		m := openBooted(b, mod.name, mod.format, vm.Options{})
+		mustApply(b, m, evalMsg(pingHandler))
+		in := m.(*machine).cur
+		for _, how := range []string{"scan", "entries"} {
+			b.Run(mod.name+"/"+how, func(b *testing.B) {
+				was := pagemap.noScan.Load()
+				pagemap.noScan.Store(how == "entries" || was)
+				defer pagemap.noScan.Store(was)
+				if how == "scan" && was {
+					b.Skip("no PAGEMAP_SCAN on this kernel")
+				}
+				mem := in.memory()
+				for b.Loop() {
+					if untouchedPages(mem, in.cm.imageEnd, &in.scratch) == nil {
+						b.Fatal("pagemap unreadable")
+					}
+				}
+				b.ReportMetric(float64(len(mem)>>20), "MiB")
 			})
 		}
 	}
