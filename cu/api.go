@@ -215,7 +215,8 @@ func (c *CU) Cron(ctx context.Context, pid string, q ResultsQuery) ([]Eval, bool
 }
 
 // DryRun evaluates the message body (JSON, as aoconnect's dryrun posts it) on a fork of pid's latest state.
-// The process's state is never changed.
+// The process's state is never changed. The fork runs under the lower of the process's Compute-Limit and
+// MaxDryRunCompute, and stops when ctx ends (its client went away) or the CU stops; nothing of it is kept.
 func (c *CU) DryRun(ctx context.Context, pid string, body []byte) (*vm.Result, error) {
 	p, sched, err := c.lockProc(ctx, pid)
 	if err != nil {
@@ -233,7 +234,8 @@ func (c *CU) DryRun(ctx context.Context, pid string, body []byte) (*vm.Result, e
 			return err
 		}
 		env = p.env
-		fork, err = p.m.Fork()
+		limit, limitErr := computeLimit(p.compute, c.cfg.MaxDryRunCompute, "this CU's dry-run maximum")
+		fork, err = p.m.Fork(vm.ForkOptions{ComputeLimit: limit, ComputeLimitError: limitErr})
 		return err
 	}()
 	c.evict(p)
@@ -242,6 +244,8 @@ func (c *CU) DryRun(ctx context.Context, pid string, body []byte) (*vm.Result, e
 	}
 	defer fork.Close()
 	c.metrics.dryRuns.Add(1)
+	ctx, cancel := c.requestContext(ctx)
+	defer cancel()
 	res, err := fork.Apply(ctx, msg, env)
 	if err != nil {
 		return nil, fmt.Errorf("dry-run on %s: %w", pid, err)
@@ -255,18 +259,32 @@ type StateInfo struct {
 	Size                          uint64 // bytes of memory that follow
 }
 
-// State writes pid's raw linear memory after its latest message to w.
+// State writes pid's raw linear memory after its latest message to w. The memory is written from a fork
+// (a copy of the non-zero pages), never under the process's lock: a client that reads slowly, or not at
+// all, holds only its copy while the process goes on evaluating.
 func (c *CU) State(ctx context.Context, pid string, w func(StateInfo) io.Writer) error {
 	p, sched, err := c.lockProc(ctx, pid)
 	if err != nil {
 		return err
 	}
-	defer c.evict(p)
-	defer p.mu.Unlock()
-	if err := c.evaluate(ctx, p, sched, target{toNonce: -1}); err != nil {
+	var snap vm.Machine
+	var info StateInfo
+	err = func() error {
+		defer p.mu.Unlock()
+		if err := c.evaluate(ctx, p, sched, target{toNonce: -1}); err != nil {
+			return err
+		}
+		info = StateInfo{Timestamp: p.lastTs, BlockHeight: p.lastHeight, Nonce: p.chain.Nonce, Size: p.m.MemorySize()}
+		var err error
+		snap, err = p.m.Fork(vm.ForkOptions{})
+		return err
+	}()
+	c.evict(p)
+	if err != nil {
 		return err
 	}
-	return p.m.WriteMemory(w(StateInfo{Timestamp: p.lastTs, BlockHeight: p.lastHeight, Nonce: p.chain.Nonce, Size: p.m.MemorySize()}))
+	defer snap.Close()
+	return snap.WriteMemory(w(info))
 }
 
 // checkTxID rejects values that cannot be item ids (43 base64url characters).

@@ -93,6 +93,17 @@ func ParseHashPolicy(s string) (HashPolicy, error) {
 	return 0, fmt.Errorf("memory hash policy %q: want run, every or checkpoint", s)
 }
 
+// Compute limits (units: wasmtime fuel, ≈ one wasm instruction; gas on the metering formats, as the reference
+// meters them). Measured on a 2-core cloud VM (2026) with aos 2.x: a tight Lua loop (`while true do end`)
+// runs ≈7.5 units/ns, the slowest loop shape measured (growing a string) ≈1.7 units/ns.
+const (
+	// DefaultMaxCompute is MaxCompute's default: a looping message ends in ≈1.5 s here (≈6 s for the slowest
+	// shape measured); a 100,000-entry table build uses 7e8.
+	DefaultMaxCompute = 10_000_000_000
+	// DefaultMaxDryRunCompute is MaxDryRunCompute's default: ≈0.15–0.6 s of a loop here.
+	DefaultMaxDryRunCompute = 1_000_000_000
+)
+
 // Config configures a CU. Wallet, Scheduler, Modules, Store and DataDir are required.
 type Config struct {
 	// Wallet identifies the CU (GET /) and signs result attestations.
@@ -109,9 +120,16 @@ type Config struct {
 	// DataDir holds the module cache (modules/) and memory snapshots (snapshots/).
 	DataDir string
 
-	// MaxMemory and MaxCompute bound Memory-Limit and Compute-Limit (413 above). 0 means the reference
-	// defaults: 1 GiB and 9e12.
-	MaxMemory, MaxCompute uint64
+	// MaxMemory bounds Memory-Limit (413 above; 0 means the reference's default, 1 GiB).
+	MaxMemory uint64
+	// MaxCompute caps the Compute-Limit each message evaluates under (0 means DefaultMaxCompute): a
+	// process whose Compute-Limit is higher (aos modules publish 9e12, ≈ 20 minutes of a loop here) runs
+	// under MaxCompute instead. A message that reaches it ends with a deterministic Error naming both
+	// numbers; CUs that are to agree on results must share MaxCompute (see doc.go, Compute limits).
+	MaxCompute uint64
+	// MaxDryRunCompute caps the Compute-Limit of a dry-run (0 means DefaultMaxDryRunCompute; never above
+	// MaxCompute). Anyone may post a dry-run of any code, so it gets less than a scheduled message.
+	MaxDryRunCompute uint64
 	// CheckpointEvery is the number of evaluations between checkpoints (default 1000).
 	CheckpointEvery int
 	// CacheBytes is the memory budget of hot machines (sum of their linear memory; default 2 GiB). The least

@@ -1,6 +1,7 @@
 package cu
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 
@@ -96,6 +97,9 @@ type firedCron struct {
 	ordinate int64
 }
 
+// errCronTorn wraps an error that stopped the cron clock inside a tick after some of its crons were evaluated.
+var errCronTorn = errors.New("cron tick evaluated in part")
+
 // run advances the clock up to (not including) rightTs, calling emit for each cron that fires. blocks are
 // candidate blocks (any order or range; the ones that do not apply are ignored).
 func (cs *cronSet) run(cur *cronCursor, rightTs int64, blocks []Block, emit func(firedCron) error) error {
@@ -109,13 +113,28 @@ func (cs *cronSet) run(cur *cronCursor, rightTs int64, blocks []Block, emit func
 	originSec := cs.originTs / 1000
 	for ; cur.NextTick < rightTs; cur.NextTick += 1000 {
 		tick := cur.NextTick
+		// A tick's crons are all evaluated or none: emit fails (say, the evaluation was interrupted) before
+		// the tick's first one, the cursor goes back to the tick's start and a retry redoes it; after, some
+		// are in the machine and the cursor cannot say which, so the caller must reload (errCronTorn).
+		saved, emitted := *cur, 0
+		emitInTick := func(f firedCron) error {
+			if err := emit(f); err != nil {
+				if emitted == 0 {
+					*cur = saved
+					return err
+				}
+				return fmt.Errorf("%w: %w", errCronTorn, err)
+			}
+			emitted++
+			return nil
+		}
 		if len(inRange) > 0 && tick/1000 >= inRange[0].Timestamp/1000 {
 			b := inRange[0]
 			inRange = inRange[1:]
 			cur.CurHeight, cur.Consumed = b.Height, b.Height
 			for _, c := range cs.block {
 				if b.Height != cs.originHeight && (b.Height-cs.originHeight)%c.blocks == 0 {
-					if err := emit(firedCron{id: c.id, tags: c.tags, ts: b.Timestamp, height: b.Height, ordinate: cur.LeftOrdinate}); err != nil {
+					if err := emitInTick(firedCron{id: c.id, tags: c.tags, ts: b.Timestamp, height: b.Height, ordinate: cur.LeftOrdinate}); err != nil {
 						return err
 					}
 				}
@@ -124,7 +143,7 @@ func (cs *cronSet) run(cur *cronCursor, rightTs int64, blocks []Block, emit func
 		sec := tick / 1000
 		for _, c := range cs.time {
 			if sec != originSec && (sec-originSec)%c.seconds == 0 {
-				if err := emit(firedCron{id: c.id, tags: c.tags, ts: tick, height: cur.CurHeight, ordinate: cur.LeftOrdinate}); err != nil {
+				if err := emitInTick(firedCron{id: c.id, tags: c.tags, ts: tick, height: cur.CurHeight, ordinate: cur.LeftOrdinate}); err != nil {
 					return err
 				}
 			}

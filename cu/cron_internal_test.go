@@ -1,6 +1,7 @@
 package cu
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 
@@ -73,5 +74,61 @@ func TestCronParseErrors(t *testing.T) {
 	}
 	if cs, err := newCronSet([]dataitem.Tag{{Name: "Name", Value: "x"}}, 0, 0); cs != nil || err != nil {
 		t.Fatalf("no crons: %v %v", cs, err)
+	}
+}
+
+// TestCronInterruptedTick: an evaluation that fails (say, interrupted at shutdown) on a tick's first cron
+// leaves the cursor at that tick, so the retry emits exactly what an uninterrupted run does; one that fails
+// after part of a tick was evaluated reports errCronTorn (the caller reloads from its checkpoint).
+func TestCronInterruptedTick(t *testing.T) {
+	tags := []dataitem.Tag{
+		{Name: "Cron-Interval", Value: "1-block"}, {Name: "Cron-Tag-Action", Value: "Block"},
+		{Name: "Cron-Interval", Value: "2-seconds"}, {Name: "Cron-Tag-Action", Value: "Two"},
+	}
+	cs, err := newCronSet(tags, 100, 10_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := []Block{{Height: 101, Timestamp: 12_000}}
+	run := func(failAt string) ([]string, error) {
+		var cur cronCursor
+		cur.resetAt(10_500, 100, 7)
+		var got []string
+		emit := func(f firedCron) error {
+			id := fmt.Sprintf("%s@%d", f.id, f.ts)
+			if id == failAt {
+				failAt = ""
+				return fmt.Errorf("interrupted")
+			}
+			got = append(got, id)
+			return nil
+		}
+		if err := cs.run(&cur, 15_000, blocks, emit); err != nil {
+			if failAt != "" {
+				return got, err
+			}
+			// Retry from the cursor the failure left, as the next evaluation does.
+			if errors.Is(err, errCronTorn) {
+				return got, err
+			}
+			if err := cs.run(&cur, 15_000, blocks, emit); err != nil {
+				return got, err
+			}
+		}
+		return got, nil
+	}
+	want, err := run("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(want) != "[0-1-block@12000 0-2-seconds@12500 0-2-seconds@14500]" {
+		t.Fatalf("uninterrupted: %v", want)
+	}
+	got, err := run("0-1-block@12000") // the first cron of its tick
+	if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("interrupted at a tick's start, then retried: %v (%v), want %v", got, err, want)
+	}
+	if _, err := run("0-2-seconds@12500"); !errors.Is(err, errCronTorn) {
+		t.Fatalf("interrupted inside a tick: err %v, want errCronTorn", err)
 	}
 }

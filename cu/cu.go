@@ -22,6 +22,11 @@ type CU struct {
 	saver    *saver
 	warm     *warmer
 
+	// stopped ends when Run's context ends or Close is called: every evaluation's context derives from it,
+	// so a guest running at shutdown is interrupted at once (its message is evaluated again later).
+	stopped context.Context
+	stop    context.CancelCauseFunc
+
 	mu     sync.Mutex
 	procs  map[string]*proc
 	clock  int64 // LRU clock: bumped on every use of a process
@@ -49,8 +54,12 @@ func New(cfg Config) (*CU, error) {
 		cfg.MaxMemory = 1 << 30
 	}
 	if cfg.MaxCompute == 0 {
-		cfg.MaxCompute = 9e12
+		cfg.MaxCompute = DefaultMaxCompute
 	}
+	if cfg.MaxDryRunCompute == 0 {
+		cfg.MaxDryRunCompute = DefaultMaxDryRunCompute
+	}
+	cfg.MaxDryRunCompute = min(cfg.MaxDryRunCompute, cfg.MaxCompute)
 	if cfg.CheckpointEvery <= 0 {
 		cfg.CheckpointEvery = 1000
 	}
@@ -62,6 +71,7 @@ func New(cfg Config) (*CU, error) {
 	}
 	c := &CU{cfg: cfg, log: cfg.Logger, machines: cfg.Machines, now: cfg.Now,
 		procs: map[string]*proc{}, modules: map[string]*module{}, saver: newSaver(), warm: newWarmer()}
+	c.stopped, c.stop = context.WithCancelCause(context.Background())
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -97,6 +107,7 @@ func (c *CU) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			c.stop(errShutdown)
 			return nil
 		case <-t.C:
 			for _, p := range c.snapshotProcs() {
@@ -120,6 +131,7 @@ func (c *CU) Close() error {
 	c.mu.Lock()
 	c.closed = true
 	c.mu.Unlock()
+	c.stop(errShutdown) // interrupt what still evaluates, so its process lock is ours at once
 	var errs []error
 	for _, p := range c.snapshotProcs() {
 		p.mu.Lock()
@@ -137,6 +149,25 @@ func (c *CU) Close() error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// errShutdown is the cause of the evaluation context's end at shutdown.
+var errShutdown = statusErr(503, "cu is shutting down")
+
+// evalContext is the context an evaluation of scheduled messages runs under: not ctx's cancellation (a
+// result request whose client leaves does not waste the evaluation it started: it completes and is stored)
+// but the CU's stop, with ctx's values.
+func (c *CU) evalContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	ectx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(c.stopped, func() { cancel(context.Cause(c.stopped)) })
+	return ectx, func() { stop(); cancel(context.Canceled) }
+}
+
+// requestContext is ctx, also ended by the CU's stop: for a dry-run, which serves only its client.
+func (c *CU) requestContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	rctx, cancel := context.WithCancelCause(ctx)
+	stop := context.AfterFunc(c.stopped, func() { cancel(context.Cause(c.stopped)) })
+	return rctx, func() { stop(); cancel(context.Canceled) }
 }
 
 func (c *CU) snapshotProcs() []*proc {

@@ -12,15 +12,17 @@
 //	                                connection {pageInfo:{hasNextPage}, edges:[{cursor, node}]}; limit 25 by
 //	                                default, 1000 at most
 //	POST /dry-run?process-id=       body = message JSON as aoconnect's dryrun sends it; evaluated on a fork of
-//	                                the process's latest state, which never changes
+//	                                the process's latest state, which never changes, under the dry-run
+//	                                compute limit; it stops when its client goes away
 //	GET  /state/{pid}               the raw linear memory after the latest message (application/octet-stream,
-//	                                headers Last-Timestamp, Last-Ordinate, Last-Block-Height)
+//	                                headers Last-Timestamp, Last-Ordinate, Last-Block-Height), streamed from a
+//	                                copy: a slow reader never holds the process
 //	GET  /cron/{pid}?from=&to=&limit=
 //	                                cron results, after evaluating up to to (or the SU's clock now)
 //	GET  /metrics                   Prometheus text
 //
 // Errors are {"error": "..."} with the reference's statuses: 400 bad parameters, 404 unknown process or
-// message, 413 a Memory-Limit or Compute-Limit above this CU's maximum, 422 an invalid module, process or log
+// message, 413 a Memory-Limit above this CU's maximum, 422 an invalid module, process or log
 // (broken hash chain, gap in the nonces, bad assignment signature), 500 anything else.
 //
 // Cursors are the reference's base64(JSON{timestamp, ordinate, cron, sort}) plus a "seq" field that orders
@@ -50,6 +52,30 @@
 // or the CU closes, the machine is snapshotted to snapshots/<sha256 of the file> under the data directory and
 // a checkpoint row names it, so a restart resumes from the latest checkpoint, not from zero. Hot machines
 // share a memory budget; the least recently used are checkpointed and closed beyond it.
+//
+// # Compute limits and interruption
+//
+// A message evaluates under min(Compute-Limit, Config.MaxCompute) units: wasmtime fuel (≈ one wasm
+// instruction) on every format but the two metering ones, whose Compute-Limit is the reference's gas, as
+// the reference meters them. The default maximum, DefaultMaxCompute = 1e10, ends a tight Lua loop in
+// ≈1.5 s on a 2-core cloud VM (2026) and the slowest loop shape we measured in ≈6 s; aos modules publish
+// Compute-Limit 9e12 (≈20 minutes of a loop), which the maximum caps. A message that reaches its limit has
+// an Error result, "compute limit reached: N units (Compute-Limit M)", or, when the CU's maximum is what
+// stopped it, "compute limit reached: K units (Compute-Limit M, this CU's maximum K)"; its state changes
+// are rolled back and the result is stored like any other, so the message is never evaluated again. The
+// text depends only on the process and the configuration: CUs that are to agree on results must share
+// MaxCompute (or all have it at or above the Compute-Limits of the processes they compute).
+//
+// A dry-run runs under min(Compute-Limit, Config.MaxDryRunCompute) (default 1e9; "this CU's dry-run
+// maximum" in its Error), stops as soon as its client goes away, and is never stored or resumed.
+//
+// Shutdown (Run's context ending, or Close) interrupts a running evaluation at once (wasmtime epoch
+// interruption, see vm/emscripten): its Apply returns a host error, the machine is back at the state
+// before the message, nothing is stored for it, and Close checkpoints the process as of the last message
+// that completed. After a restart the message is evaluated again, within its limit, when a request (or
+// the MU's pull) asks for it: so a message interrupted at every shutdown costs at most its limit per
+// restart, and one that reached its limit costs nothing more. A result request whose client leaves does
+// not interrupt the evaluation it started: that evaluation completes and is stored.
 //
 // # Attestations
 //

@@ -114,7 +114,7 @@ func (m *fakeMachine) Snapshot(w io.Writer) ([32]byte, error) {
 }
 func (m *fakeMachine) MemoryHash() [32]byte { return vm.HashMemory(m.memory()) }
 func (m *fakeMachine) MemorySize() uint64   { return 40 }
-func (m *fakeMachine) Fork() (vm.Machine, error) {
+func (m *fakeMachine) Fork(vm.ForkOptions) (vm.Machine, error) {
 	c := *m
 	return &c, nil
 }
@@ -255,8 +255,10 @@ type unitOpts struct {
 	suURL     string // SU to read from (default the network's)
 	every     int
 	maxMemory uint64
-	real      bool // the vm registry (real modules) instead of the fake VM
-	memHash   cu.HashPolicy
+	// maxCompute and maxDryRun are the CU's MaxCompute and MaxDryRunCompute (0: the defaults).
+	maxCompute, maxDryRun uint64
+	real                  bool // the vm registry (real modules) instead of the fake VM
+	memHash               cu.HashPolicy
 }
 
 func (n *network) newUnit(o unitOpts) *unit {
@@ -287,8 +289,8 @@ func (n *network) newUnit(o unitOpts) *unit {
 	u.cu, err = cu.New(cu.Config{
 		Wallet: u.wallet, Scheduler: cu.FixedScheduler(client.NewSU(suURL, nil)),
 		Modules: gateway.NewClient(n.gw.URL, nil), Store: u.store, Machines: machines, DataDir: u.dir,
-		CheckpointEvery: o.every, MaxMemory: o.maxMemory, MemoryHash: o.memHash, Logger: quietLogger(),
-		OperatorToken: testOperatorToken,
+		CheckpointEvery: o.every, MaxMemory: o.maxMemory, MaxCompute: o.maxCompute, MaxDryRunCompute: o.maxDryRun,
+		MemoryHash: o.memHash, Logger: quietLogger(), OperatorToken: testOperatorToken,
 	})
 	if err != nil {
 		n.t.Fatal(err)

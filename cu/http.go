@@ -12,6 +12,7 @@ import (
 	"github.com/aogo/aogo/client"
 	"github.com/aogo/aogo/dataitem"
 	"github.com/aogo/aogo/internal/httpd"
+	"github.com/aogo/aogo/internal/jsonmux"
 )
 
 // maxDryRunBody bounds a dry-run request body (the reference SU's payload limit).
@@ -31,10 +32,11 @@ func (c *CU) Handler() http.Handler {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 		c.writeMetrics(w)
 	})))
+	routes := jsonmux.Errors(mux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.metrics.requests.Add(1)
 		if r.URL.Path == "/metrics" {
-			mux.ServeHTTP(w, r) // no CORS, not even on a preflight
+			routes.ServeHTTP(w, r) // no CORS, not even on a preflight
 			return
 		}
 		// CORS as the reference CU: any origin (aoconnect runs in browsers).
@@ -45,7 +47,7 @@ func (c *CU) Handler() http.Handler {
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
-		mux.ServeHTTP(w, r)
+		routes.ServeHTTP(w, r)
 	})
 }
 

@@ -33,8 +33,10 @@ type proc struct {
 	crons  *cronSet
 	env    []byte
 	opts   vm.Options
-	m      vm.Machine
-	chain  chainState
+	// compute is the process's Compute-Limit (tag); opts.ComputeLimit is what it runs under.
+	compute uint64
+	m       vm.Machine
+	chain   chainState
 	// last scheduled message evaluated (the cron generator's left boundary is cron.LeftTs etc.)
 	cron cronCursor
 	// seq is the Seq of the next evaluation.
@@ -116,9 +118,6 @@ func (c *CU) load(ctx context.Context, p *proc, sched Scheduler) error {
 	if mem > c.cfg.MaxMemory {
 		return tooLarge("process %s: Memory-Limit %d exceeds this CU's maximum %d", p.id, mem, c.cfg.MaxMemory)
 	}
-	if comp > c.cfg.MaxCompute {
-		return tooLarge("process %s: Compute-Limit %d exceeds this CU's maximum %d", p.id, comp, c.cfg.MaxCompute)
-	}
 	crons, err := newCronSet(sp.Tags, height, sp.Timestamp)
 	if err != nil {
 		return err
@@ -131,7 +130,9 @@ func (c *CU) load(ctx context.Context, p *proc, sched Scheduler) error {
 		return err
 	}
 	p.info, p.mod, p.crons, p.env = info, mod, crons, env
-	p.opts = vm.Options{MemoryLimit: mem, ComputeLimit: comp, WeaveDrive: c.cfg.WeaveDrive,
+	p.compute = comp
+	limit, limitErr := computeLimit(comp, c.cfg.MaxCompute, "this CU's maximum")
+	p.opts = vm.Options{MemoryLimit: mem, ComputeLimit: limit, ComputeLimitError: limitErr, WeaveDrive: c.cfg.WeaveDrive,
 		CacheDir: filepath.Join(c.cfg.DataDir, "wasmcache")}
 
 	if cp, err := c.cfg.Store.LatestCheckpoint(ctx, p.id); err == nil && cp.ModuleID == mod.ID {
@@ -162,6 +163,16 @@ func (c *CU) load(ctx context.Context, p *proc, sched Scheduler) error {
 	return nil
 }
 
+// computeLimit is the Compute-Limit a message runs under, given the process's (tag) and an operator maximum,
+// and the Error a message that reaches it ends with. The text names the maximum only when it binds, so CUs
+// whose maxima are all above a process's Compute-Limit give identical results for it.
+func computeLimit(tag, max uint64, whose string) (uint64, string) {
+	if tag != 0 && tag <= max {
+		return tag, fmt.Sprintf("compute limit reached: %d units (Compute-Limit %d)", tag, tag)
+	}
+	return max, fmt.Sprintf("compute limit reached: %d units (Compute-Limit %d, %s %d)", max, tag, whose, max)
+}
+
 func machineErr(mod *module, err error) error {
 	if errors.Is(err, vm.ErrUnknownFormat) {
 		return unprocessable("module %s: format %q is not supported: %v", mod.ID, mod.Format, err)
@@ -181,7 +192,14 @@ type target struct {
 }
 
 // evaluate brings p up to t. Called with p.mu held. Progress is saved even when it fails part-way.
+//
+// It runs under the CU's evaluation context (evalContext), not ctx's cancellation: at shutdown a running
+// guest is interrupted, its message left for the next evaluation (after a restart, from the checkpoint
+// Close takes), while a message that reaches its Compute-Limit has a stored Error result and is never run
+// again.
 func (c *CU) evaluate(ctx context.Context, p *proc, sched Scheduler, t target) (err error) {
+	ctx, cancel := c.evalContext(ctx)
+	defer cancel()
 	if err := c.load(ctx, p, sched); err != nil {
 		return err
 	}
@@ -191,6 +209,11 @@ func (c *CU) evaluate(ctx context.Context, p *proc, sched Scheduler, t target) (
 			err = ferr
 		}
 		p.memSize.Store(p.m.MemorySize())
+		if errors.Is(err, errCronTorn) {
+			// Part of a cron tick's messages are in the machine and the rest are not: the cursor cannot say
+			// so. Evaluate again from the last checkpoint (what a crash costs).
+			p.unload()
+		}
 	}()
 	// fetch loads and verifies the page after nonce from. While a page is evaluated, the next one is fetched
 	// and verified on the other cores (prefetch): a replay's SU round trips, JSON and signature checks then

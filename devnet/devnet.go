@@ -33,10 +33,12 @@ import (
 	"github.com/aogo/aogo/cu"
 	"github.com/aogo/aogo/dataitem"
 	"github.com/aogo/aogo/gateway"
+	"github.com/aogo/aogo/internal/datadir"
 	"github.com/aogo/aogo/internal/httpd"
 	"github.com/aogo/aogo/mu"
 	"github.com/aogo/aogo/store/sqlite"
 	"github.com/aogo/aogo/su"
+	"github.com/aogo/aogo/vm"
 	_ "github.com/aogo/aogo/vm/emscripten" // registers the ao emscripten module formats
 	"github.com/aogo/aogo/wallet"
 )
@@ -59,7 +61,14 @@ type Config struct {
 	CronInterval time.Duration
 	// Module is the default module published at start; zero means aogo's aos (AosModule).
 	Module Module
-	Logger *slog.Logger
+	// MaxCompute and MaxDryRunCompute are the CU's compute maxima (cu.Config; 0 means cu's defaults).
+	MaxCompute, MaxDryRunCompute uint64
+	// MaxDepth is the MU's brake on message loops (mu.Config.MaxDepth; 0 means mu's default).
+	MaxDepth int
+	Logger   *slog.Logger
+	// Progress, when set, gets a line before a slow start-up step a person may be waiting on (compiling the
+	// default module on the first start in a data dir).
+	Progress io.Writer
 }
 
 // Info is the network's description, served on GET / and printed by `aogo dev`.
@@ -99,7 +108,7 @@ type Network struct {
 
 // New opens the network's stores and wallets under cfg.Dir, binds the listen address (so the URLs are known)
 // and builds the units. It starts no goroutine: call Run.
-func New(ctx context.Context, cfg Config) (n *Network, err error) {
+func New(ctx context.Context, cfg Config) (_ *Network, err error) {
 	if cfg.Dir == "" {
 		return nil, errors.New("devnet: Dir is required")
 	}
@@ -115,15 +124,20 @@ func New(ctx context.Context, cfg Config) (n *Network, err error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	n = &Network{cfg: cfg, log: cfg.Logger, ready: make(chan struct{}), mux: http.NewServeMux()}
+	// n is not the named result: an error return sets that to nil, and the deferred Close needs n.
+	n := &Network{cfg: cfg, log: cfg.Logger, ready: make(chan struct{}), mux: http.NewServeMux()}
 	defer func() {
 		if err != nil {
 			n.Close()
 		}
 	}()
-	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
-		return nil, fmt.Errorf("devnet: data dir: %w", err)
+	// One process per data dir: a second network on it would resume the first's MU tasks and collide on the
+	// SU's slots. The lock is the first closer, so Close releases it last.
+	lock, err := datadir.Acquire(cfg.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("devnet: %w", err)
 	}
+	n.closers = append(n.closers, lock)
 	// An external gateway that is an Arweave node (arlocal, say) takes uploads only in base-layer transactions,
 	// which the SU and MU sign: their keys must then be RSA.
 	l1Network := ""
@@ -164,7 +178,7 @@ func New(ctx context.Context, cfg Config) (n *Network, err error) {
 	}
 
 	if n.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
-		return nil, fmt.Errorf("devnet: listen: %w", err)
+		return nil, fmt.Errorf("devnet: listen %s: %w", cfg.Listen, err) // errors.Is(err, syscall.EADDRINUSE) when taken
 	}
 	host := n.ln.Addr().String()
 	base := "http://" + host
@@ -244,13 +258,14 @@ func New(ctx context.Context, cfg Config) (n *Network, err error) {
 		Scheduler: cu.FixedScheduler(client.NewSU(n.info.SU, n.hc)),
 		Modules:   n.gwc, Blocks: gatewayBlocks{n.gwc}, Store: cuStore,
 		DataDir: filepath.Join(cfg.Dir, "cu"), Logger: n.log.With("unit", "cu"), OperatorToken: n.token,
+		MaxCompute: cfg.MaxCompute, MaxDryRunCompute: cfg.MaxDryRunCompute,
 	}); err != nil {
 		return nil, fmt.Errorf("devnet: cu: %w", err)
 	}
 	if n.mu, err = mu.New(mu.Config{
 		Wallet: wallets["mu"], Store: muStore, CUs: []string{n.info.CU}, Gateway: n.gwc,
 		SchedulerHints: map[string]string{n.info.Scheduler: n.info.SU},
-		HTTPClient:     n.hc, CronInterval: cfg.CronInterval, Logger: n.log.With("unit", "mu"),
+		HTTPClient:     n.hc, CronInterval: cfg.CronInterval, MaxDepth: cfg.MaxDepth, Logger: n.log.With("unit", "mu"),
 		OperatorToken: n.token,
 	}); err != nil {
 		return nil, fmt.Errorf("devnet: mu: %w", err)
@@ -324,7 +339,7 @@ func (n *Network) Run(ctx context.Context) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		if err := n.waitLocation(ctx); err != nil {
+		if err := n.prepare(ctx); err != nil {
 			if ctx.Err() == nil {
 				errs <- err
 			}
@@ -339,13 +354,57 @@ func (n *Network) Run(ctx context.Context) error {
 	case runErr = <-errs:
 		n.log.Error("dev network failed", "err", runErr)
 	}
-	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	// Requests in flight get a second: the CU interrupts its evaluations as soon as its context ends, so
+	// only a client that stalls (say, a GET /state it does not read) needs more, and it is cut off.
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 	defer scancel()
-	srv.Shutdown(sctx)
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+	}
 	cancel()
 	wg.Wait()
 	return runErr
 }
+
+// prepare readies the network for its first client: the default module compiled (into the CU's compiled-module
+// cache, so the first process does not wait on it) and the SU's Scheduler-Location on the gateway.
+func (n *Network) prepare(ctx context.Context) error {
+	if err := n.compileModule(); err != nil {
+		return err
+	}
+	return n.waitLocation(ctx)
+}
+
+// compileModule loads the default module into a machine once: from the CU's compiled-module cache in the data
+// dir, or compiled (and cached there), which is announced on Progress.
+func (n *Network) compileModule() error {
+	name := "default"
+	for _, t := range n.cfg.Module.Tags {
+		if t.Name == "Name" {
+			name = t.Value
+		}
+	}
+	var start time.Time
+	m, err := vm.Open(n.cfg.Module.Format, n.cfg.Module.Wasm, vm.Options{
+		CacheDir: filepath.Join(n.cfg.Dir, "cu", "wasmcache"), // the CU's (cu.Config.DataDir + "wasmcache")
+		Compiling: func() {
+			start = time.Now()
+			if n.cfg.Progress != nil {
+				fmt.Fprintf(n.cfg.Progress, "compiling the %s module (first start in this data dir only)…\n", name)
+			}
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("devnet: default module %s: %w", n.module.ID(), err)
+	}
+	if !start.IsZero() {
+		n.log.Info("compiled the default module", "id", n.module.ID(), "took", time.Since(start).Round(time.Millisecond))
+	}
+	return m.Close()
+}
+
+// shutdownGrace is how long Run's shutdown waits for requests in flight before closing their connections.
+const shutdownGrace = time.Second
 
 // waitLocation waits until the SU's Scheduler-Location with this network's URL is on the gateway (the SU
 // publishes it through its upload queue when Run starts).

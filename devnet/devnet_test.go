@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -289,5 +291,95 @@ func TestArlocalGateway(t *testing.T) {
 			t.Fatalf("process %s never reached arlocal", pid)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestShutdownDuringLoop: cancelling Run while the CU evaluates an endless loop (under a limit of minutes)
+// returns within 2 s; the message is not lost: after a restart it evaluates to its Compute-Limit Error and
+// the process state is intact.
+func TestShutdownDuringLoop(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	n, err := devnet.New(ctx, devnet.Config{Dir: dir, Listen: "127.0.0.1:0", Logger: testLogger(t), MaxCompute: 1e12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- n.Run(ctx) }()
+	select {
+	case <-n.Ready():
+	case err := <-done:
+		t.Fatalf("network stopped before ready: %v", err)
+	}
+	w, err := wallet.Generate(wallet.ED25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := devnet.Dial(ctx, n.URL(), w, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := c.Spawn(ctx, devnet.Spawn{Tags: []dataitem.Tag{{Name: "Name", Value: "loop"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := c.Eval(ctx, pid, "Counter = 1; return Counter"); err != nil || r.Error != "" {
+		t.Fatalf("eval: %v %+v", err, r)
+	}
+	// A client that asks for the process's state and does not read it: it must hold neither the process nor
+	// the shutdown.
+	conn, err := net.Dial("tcp", n.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.(*net.TCPConn).SetReadBuffer(4096)
+	fmt.Fprintf(conn, "GET /cu/state/%s HTTP/1.1\r\nHost: dev\r\n\r\n", pid)
+	time.Sleep(300 * time.Millisecond)
+	loop, err := c.Send(ctx, pid, []dataitem.Tag{{Name: "Action", Value: "Eval"}}, []byte("Counter = 99; while true do end"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Ask for its result (as `aogo eval` does) and stop the network while the loop runs.
+	go c.Result(ctx, pid, loop)
+	time.Sleep(time.Second)
+	start := time.Now()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("Run: %v", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Run did not return a minute after its context ended, with a loop running")
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	t.Logf("Run and Close returned %v after cancel, during a loop", took)
+	if took > 2*time.Second {
+		t.Fatalf("shutdown took %v during a loop; want under 2 s", took)
+	}
+
+	n2 := startNetConfig(t, devnet.Config{Dir: dir, MaxCompute: 2e8})
+	c2, err := devnet.Dial(context.Background(), n2.URL(), w, nil) // the process's owner: its Eval runs
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := c2.Result(context.Background(), pid, loop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(r.Error, "compute limit reached: 200000000 units") {
+		t.Fatalf("after restart the loop's Error is %q", r.Error)
+	}
+	r, err = c2.Eval(context.Background(), pid, "return Counter")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := devnet.OutputText(r.Result); !strings.HasSuffix(got, "1") {
+		t.Fatalf("Counter after restart: %q", got)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/aogo/aogo/internal/jsonmux"
 )
 
 // Config configures an embedded gateway.
@@ -95,7 +97,9 @@ func (s *Server) Close() error { return s.store.close() }
 func (s *Server) Height() uint64 { return s.chain.height() }
 
 // ServeHTTP serves the gateway's routes.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	jsonmux.Errors(s.mux).ServeHTTP(w, r)
+}
 
 func (s *Server) routes() {
 	m := http.NewServeMux()

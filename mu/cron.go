@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/aogo/aogo/ao"
 	"github.com/aogo/aogo/client"
+	"github.com/aogo/aogo/dataitem"
 )
 
 // Monitors: a monitored process's cron results are read from its CU (GET /cron/{pid}?from=<cursor>) and cranked
@@ -79,7 +81,7 @@ func (m *MU) tick(ctx context.Context, mon Monitor) error {
 			if e.Cursor == "" || e.Cursor == cursor {
 				return fmt.Errorf("cron results of %s: the CU gave a result without a new cursor", pid)
 			}
-			children, err := m.crank(ctx, e.Node, pid, "", fmt.Sprintf("cron:%s:%s", pid, e.Cursor), 0)
+			children, err := m.crank(ctx, e.Node, pid, "", fmt.Sprintf("cron:%s:%s", pid, e.Cursor), 0, 1)
 			if err != nil {
 				return err
 			}
@@ -95,4 +97,33 @@ func (m *MU) tick(ctx context.Context, mon Monitor) error {
 			return nil
 		}
 	}
+}
+
+// errForbidden refuses a request whose signer may not do what it asks (HTTP 403).
+type errForbidden struct{ msg string }
+
+func (e *errForbidden) Error() string { return e.msg }
+
+// mayUnmonitor decides whether the signer of it may stop pid's cron: the process's owner (the signer of its
+// Process item), or the process itself, whose messages reach the outside world only as items this MU signs
+// (From-Process: pid). The reference MU lets anyone stop anyone's cron with any item, signed or not.
+func (m *MU) mayUnmonitor(ctx context.Context, pid string, it *dataitem.Item) error {
+	p, err := m.loc.process(ctx, pid)
+	if errors.Is(err, errNotProcess) {
+		return permanent("%s is not a process known to any SU or the gateway", pid)
+	}
+	if err != nil {
+		return fmt.Errorf("learn the owner of %s: %w", pid, err)
+	}
+	signer := dataitem.Address(it.Owner)
+	if p.Owner != "" && signer == p.Owner {
+		return nil
+	}
+	if from, _ := it.Tag(ao.TagFromProcess); from == pid && signer == m.Address() {
+		return nil
+	}
+	if p.Owner == "" {
+		return &errForbidden{fmt.Sprintf("the owner of %s is not known, so no one may stop its cron here", pid)}
+	}
+	return &errForbidden{fmt.Sprintf("only the owner of %s (%s) or the process itself may stop its cron; the item is signed by %s", pid, p.Owner, signer)}
 }

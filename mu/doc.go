@@ -4,7 +4,15 @@
 // # Routes
 //
 // See MU.Handler. They are the reference MU's: POST / (a signed Message or Process), POST /?process-id=&assign=,
-// POST and DELETE /monitor/{pid}, plus GET / (status JSON) and GET /metrics.
+// POST and DELETE /monitor/{pid}, plus GET / (status JSON) and GET /metrics. Unlike the reference, DELETE
+// /monitor/{pid} takes only an item signed by the process's owner (or pushed by this MU for the process
+// itself): anyone else gets 403; and a Process whose Module the gateway does not hold is refused with 400 when
+// posted (a spawn of one is parked), instead of failing at the CU on every attempt.
+//
+// # Loops
+//
+// Every task counts its hops from the root of its cascade; beyond Config.MaxDepth a message is parked, not
+// delivered, so two processes answering each other forever stop at the limit, visibly (brake.go).
 //
 // # Locating
 //

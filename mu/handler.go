@@ -15,6 +15,7 @@ import (
 	"github.com/aogo/aogo/client"
 	"github.com/aogo/aogo/dataitem"
 	"github.com/aogo/aogo/internal/httpd"
+	"github.com/aogo/aogo/internal/jsonmux"
 )
 
 // Handler serves the MU's HTTP API (the reference MU's routes):
@@ -22,7 +23,7 @@ import (
 //	POST   /                                   signed Message or Process item → 202 {"message":"Processing DataItem","id"}
 //	POST   /?process-id=&assign=[&base-layer][&exclude=a,b]  → 202 {"message":"Processing Assignment","id":<assignment id>}
 //	POST   /monitor/{pid}                      signed item body → 200 "Monitoring process"
-//	DELETE /monitor/{pid}                      signed item body → 200 "Process deleted"
+//	DELETE /monitor/{pid}                      item signed by the process's owner (or pushed by the process) → 200 "Process deleted"
 //	GET    /                                   {"unit","address"}; with the operator token, the status: queue depth,
 //	                                           tasks per stage, retries, failures, parked tasks
 //	GET    /metrics                            Prometheus text (operator)
@@ -38,7 +39,7 @@ func (m *MU) Handler() http.Handler {
 	mux.HandleFunc("POST /monitor/{pid}", m.handleMonitor)
 	mux.HandleFunc("DELETE /monitor/{pid}", m.handleUnmonitor)
 	mux.Handle("POST /parked/{id}/retry", op(m.handleUnpark))
-	return cors(mux)
+	return cors(jsonmux.Errors(mux))
 }
 
 // operatorPath reports whether path is an operator route's, which gets no CORS header, not even on a preflight.
@@ -76,6 +77,10 @@ func writeError(w http.ResponseWriter, status int, format string, args ...any) {
 
 // statusOf maps an error of a request to its HTTP status, in one place.
 func statusOf(err error) int {
+	var fe *errForbidden
+	if errors.As(err, &fe) {
+		return http.StatusForbidden
+	}
 	var se *client.SUError
 	if errors.As(err, &se) && clientError(se.Status) {
 		return se.Status
@@ -149,6 +154,14 @@ func (m *MU) handlePost(w http.ResponseWriter, r *http.Request) {
 		t.Kind, t.Process = KindProcess, it.ID()
 		if tgt := it.TargetID(); tgt != "" {
 			t.AssignTo = []string{tgt}
+		}
+		module, _ := it.Tag(ao.TagModule)
+		ctx, cancel := inlineCtx(r)
+		err := m.checkModule(ctx, module)
+		cancel()
+		if err != nil {
+			writeError(w, statusOf(err), "process %s: %v", it.ID(), err)
+			return
 		}
 	default:
 		writeError(w, http.StatusBadRequest, "data item %s: Type must be Message or Process with Data-Protocol: ao, got %q", it.ID(), typ)
@@ -276,7 +289,18 @@ func (m *MU) handleMonitor(w http.ResponseWriter, r *http.Request) {
 
 func (m *MU) handleUnmonitor(w http.ResponseWriter, r *http.Request) {
 	pid := r.PathValue("pid")
-	if _, _, ok := m.readItem(w, r); !ok {
+	if err := checkID(pid, "process id"); err != nil {
+		writeError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	it, _, ok := m.readItem(w, r)
+	if !ok {
+		return
+	}
+	ctx, cancel := inlineCtx(r)
+	defer cancel()
+	if err := m.mayUnmonitor(ctx, pid, it); err != nil {
+		writeError(w, statusOf(err), "unmonitor %s: %v", pid, err)
 		return
 	}
 	found, err := m.store.DeleteMonitor(r.Context(), pid)

@@ -16,12 +16,13 @@ import (
 type procInfo struct {
 	ID        string
 	Tags      []dataitem.Tag
+	Owner     string // address of the Process item's signer ("" when the source did not say)
 	Scheduler string // the Scheduler tag: the SU's wallet address
 	Module    string
 }
 
-func newProcInfo(id string, tags []dataitem.Tag) *procInfo {
-	p := &procInfo{ID: id, Tags: tags}
+func newProcInfo(id, owner string, tags []dataitem.Tag) *procInfo {
+	p := &procInfo{ID: id, Owner: owner, Tags: tags}
 	p.Scheduler, _ = dataitem.Get(tags, ao.TagScheduler)
 	p.Module, _ = dataitem.Get(tags, ao.TagModule)
 	return p
@@ -114,7 +115,7 @@ func (l *locator) process(ctx context.Context, pid string) (*procInfo, error) {
 	for _, u := range urls {
 		sp, err := l.client(u).Process(ctx, pid)
 		if err == nil {
-			p := newProcInfo(pid, sp.Tags)
+			p := newProcInfo(pid, sp.Owner.Address, sp.Tags)
 			l.remember(p)
 			return p, nil
 		}
@@ -123,10 +124,10 @@ func (l *locator) process(ctx context.Context, pid string) (*procInfo, error) {
 		}
 	}
 	if l.gw != nil {
-		tags, _, err := l.gw.Tags(ctx, pid)
+		tags, owner, err := l.gw.Tags(ctx, pid)
 		switch {
 		case err == nil && ao.TypeOf(tags) == ao.TypeProcess:
-			p := newProcInfo(pid, tags)
+			p := newProcInfo(pid, owner, tags)
 			l.remember(p)
 			return p, nil
 		case err != nil && !isNotFound(err):

@@ -20,6 +20,7 @@ type metrics struct {
 	invalidOutbox   atomic.Int64 // outbox entries that could not be pushed (parked with the reason)
 	deduplicated    atomic.Int64 // pushes the SU matched to an earlier item with the same content
 	cronResults     atomic.Int64 // cron results cranked
+	depthLimited    atomic.Int64 // tasks parked by the loop brake (brake.go)
 }
 
 func (m *MU) writeMetrics(ctx context.Context, w io.Writer) error {
@@ -39,6 +40,7 @@ func (m *MU) writeMetrics(ctx context.Context, w io.Writer) error {
 		{"aogo_mu_invalid_outbox_total", "Outbox entries that could not be pushed (parked with the reason).", m.met.invalidOutbox.Load()},
 		{"aogo_mu_deduplicated_total", "Pushes the SU matched to an earlier item with the same content.", m.met.deduplicated.Load()},
 		{"aogo_mu_cron_results_total", "Cron results cranked for monitored processes.", m.met.cronResults.Load()},
+		{"aogo_mu_depth_limited_total", "Messages parked, not delivered, because their cascade was deeper than --max-depth (a message loop?).", m.met.depthLimited.Load()},
 	}
 	for _, c := range counters {
 		if _, err := fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s counter\n%s %d\n", c.name, c.help, c.name, c.name, c.v); err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"math"
 	"net/http"
 	"sync"
 	"time"
@@ -41,6 +42,10 @@ type Config struct {
 	CronInterval time.Duration // how often monitored processes are asked for cron results; default 10 s
 	CronPageSize int           // cron results per CU request; default 50
 	MaxItemSize  int           // largest item accepted or pushed, in bytes; default 10 MiB (the SU's limit)
+	// MaxDepth is the most hops a cascade may take from its root (a user's item or a cron result); a message
+	// deeper than that is parked, not delivered: the brake on message loops (brake.go). Default
+	// DefaultMaxDepth; negative: no limit.
+	MaxDepth int
 	// NoSpawnResults disables pulling and cranking the boot result of spawned processes.
 	NoSpawnResults bool
 	// DoneRetention is how long finished tasks are kept (so a re-posted user item is recognised); default 1 h.
@@ -96,6 +101,11 @@ func (c *Config) defaults() error {
 	if c.MaxItemSize <= 0 {
 		c.MaxItemSize = 10 << 20
 	}
+	if c.MaxDepth == 0 {
+		c.MaxDepth = DefaultMaxDepth
+	} else if c.MaxDepth < 0 {
+		c.MaxDepth = math.MaxInt
+	}
 	if c.DoneRetention <= 0 {
 		c.DoneRetention = time.Hour
 	}
@@ -119,6 +129,7 @@ type MU struct {
 	log   *slog.Logger
 	q     *queue
 	met   metrics
+	mods  modules
 
 	inflightMu sync.Mutex
 	inflight   map[int64]bool

@@ -41,10 +41,12 @@ type harness struct {
 	cfg     func(*mu.Config)
 }
 
-// memGateway stands in for the gateway: it records uploads and knows no process or scheduler.
+// memGateway stands in for the gateway: it records uploads, knows the modules the fake network has behaviours
+// for, and knows no process or scheduler.
 type memGateway struct {
 	mu      sync.Mutex
 	uploads []*dataitem.Item
+	net     *mutest.Network
 }
 
 func (g *memGateway) Upload(ctx context.Context, raw []byte) error {
@@ -59,6 +61,9 @@ func (g *memGateway) Upload(ctx context.Context, raw []byte) error {
 }
 
 func (g *memGateway) Tags(ctx context.Context, id string) ([]dataitem.Tag, string, error) {
+	if g.net != nil && g.net.HasModule(id) {
+		return aoTags("Module"), "", nil
+	}
 	return nil, "", fmt.Errorf("transaction %s: %w", id, gateway.ErrNotFound)
 }
 
@@ -74,7 +79,8 @@ func (g *memGateway) Uploads() []*dataitem.Item {
 
 func newHarness(t testing.TB, cfg func(*mu.Config)) *harness {
 	t.Helper()
-	h := &harness{t: t, net: mutest.New(), dbPath: filepath.Join(t.TempDir(), "mu.db"), gateway: &memGateway{}, cfg: cfg}
+	net := mutest.New()
+	h := &harness{t: t, net: net, dbPath: filepath.Join(t.TempDir(), "mu.db"), gateway: &memGateway{net: net}, cfg: cfg}
 	t.Cleanup(h.net.Close)
 	var err error
 	if h.user, err = wallet.Generate(wallet.ED25519); err != nil {
@@ -310,6 +316,7 @@ func TestPushedTagsExactlyAsReference(t *testing.T) {
 		}})
 		return vm.Result{Messages: []json.RawMessage{raw}}
 	})
+	h.net.Module("sink", func(p *mutest.Process, m mutest.Msg) vm.Result { return vm.Result{} })
 	a := h.spawn("sender")
 	target = h.spawn("sink")
 	orig := h.send(a, "", tag("Action", "Go"))

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/aogo/aogo/ao"
+	"github.com/aogo/aogo/aos"
 	"github.com/aogo/aogo/client"
 	"github.com/aogo/aogo/cu"
 	"github.com/aogo/aogo/dataitem"
@@ -37,6 +38,8 @@ type realNet struct {
 	t      *testing.T
 	gw     *gateway.Client
 	suAddr string
+	suURL  string
+	gwURL  string
 	cu     *client.CU
 	muURL  string
 	mu     *mu.MU
@@ -55,6 +58,26 @@ func newRealNet(t *testing.T) *realNet {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newRealNetModule(t, wasm, []dataitem.Tag{
+		{Name: "Data-Protocol", Value: "ao"}, {Name: "Variant", Value: "ao.TN.1"}, {Name: "Type", Value: "Module"},
+		{Name: "Module-Format", Value: "wasm32-unknown-emscripten4"}, {Name: "Input-Encoding", Value: "JSON-1"},
+		{Name: "Output-Encoding", Value: "JSON-1"}, {Name: "Memory-Limit", Value: "1-gb"}, {Name: "Compute-Limit", Value: "9000000000000"},
+	})
+}
+
+// newAOSNet is a realNet whose processes run our own aos module (package aos): no npm package needed.
+func newAOSNet(t *testing.T) *realNet {
+	t.Helper()
+	tags := make([]dataitem.Tag, len(aos.ModuleTags))
+	for i, tg := range aos.ModuleTags {
+		tags[i] = dataitem.Tag{Name: tg.Name, Value: tg.Value}
+	}
+	return newRealNetModule(t, aos.Module, tags)
+}
+
+// newRealNetModule starts a realNet and publishes wasm with moduleTags as its processes' module.
+func newRealNetModule(t *testing.T, wasm []byte, moduleTags []dataitem.Tag) *realNet {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var running []chan struct{}
 	t.Cleanup(func() {
@@ -77,7 +100,7 @@ func newRealNet(t *testing.T) *realNet {
 	t.Cleanup(func() { gws.Close() })
 	gwHTTP := httptest.NewServer(gws)
 	t.Cleanup(gwHTTP.Close)
-	n.gw = gateway.NewClient(gwHTTP.URL, nil)
+	n.gw, n.gwURL = gateway.NewClient(gwHTTP.URL, nil), gwHTTP.URL
 
 	suW, _ := wallet.Generate(wallet.ED25519)
 	suStore, err := sqlite.OpenSU(filepath.Join(t.TempDir(), "su.db"))
@@ -93,7 +116,7 @@ func newRealNet(t *testing.T) *realNet {
 	goRun(sunit.Run)
 	suHTTP := httptest.NewServer(sunit.Handler())
 	t.Cleanup(suHTTP.Close)
-	n.suAddr = sunit.Address()
+	n.suAddr, n.suURL = sunit.Address(), suHTTP.URL
 	n.suDB = suStore
 
 	cuW, _ := wallet.Generate(wallet.ED25519)
@@ -129,12 +152,7 @@ func newRealNet(t *testing.T) *realNet {
 	n.muURL = muHTTP.URL
 
 	n.user, _ = wallet.Generate(wallet.ED25519)
-	mod := &dataitem.Item{Data: wasm, Tags: []dataitem.Tag{
-		{Name: "Data-Protocol", Value: "ao"}, {Name: "Variant", Value: "ao.TN.1"}, {Name: "Type", Value: "Module"},
-		{Name: "Module-Format", Value: "wasm32-unknown-emscripten4"}, {Name: "Input-Encoding", Value: "JSON-1"},
-		{Name: "Output-Encoding", Value: "JSON-1"}, {Name: "Memory-Limit", Value: "1-gb"}, {Name: "Compute-Limit", Value: "9000000000000"},
-	}}
-	n.module = mod.ID()
+	mod := &dataitem.Item{Data: wasm, Tags: moduleTags}
 	if err := n.gw.Upload(ctx, n.sign(mod)); err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/aogo/aogo/ao"
 	"github.com/aogo/aogo/dataitem"
@@ -77,6 +78,11 @@ func decodeTags(raw json.RawMessage) ([]dataitem.Tag, error) {
 		var kv map[string]json.RawMessage
 		if err := json.Unmarshal(e, &kv); err != nil || kv == nil {
 			return nil, fmt.Errorf("tag %d is %s, want {name, value}", i, jsonKind(e))
+		}
+		// encoding/json turns invalid UTF-8 into U+FFFD without a word: the pushed tag would silently differ
+		// from what the process wrote (Lua strings are bytes). An SU refuses tags that are not UTF-8 text.
+		if !utf8.Valid(kv["name"]) || !utf8.Valid(kv["value"]) {
+			return nil, fmt.Errorf("tag %d is not valid UTF-8: tags must be UTF-8 text", i)
 		}
 		var name, value string
 		if err := json.Unmarshal(kv["name"], &name); err != nil {

@@ -53,6 +53,9 @@ type Task struct {
 	Item    []byte // signed ANS-104 bytes, set before the first write attempt (nil for assign)
 	Origin  string // the user item at the root of this cascade (the Pushed-For of children)
 	Parent  int64  // the task whose crank created this one, 0 for tasks from a request or a cron tick
+	// Depth counts the hops from the root of the cascade: 0 for a user's item, its outbox messages 1, theirs 2,
+	// and so on (children of a cron result start at 1). Beyond Config.MaxDepth a task is parked (brake.go).
+	Depth int
 
 	// Assign parameters (KindAssign).
 	BaseLayer bool

@@ -132,7 +132,10 @@ func (m *MU) write(ctx context.Context, t Task) (written, error) {
 }
 
 func (m *MU) writeProcess(ctx context.Context, t Task, it *dataitem.Item) (written, error) {
-	p := newProcInfo(t.ItemID, it.Tags)
+	p := newProcInfo(t.ItemID, dataitem.Address(it.Owner), it.Tags)
+	if err := m.checkModule(ctx, p.Module); err != nil {
+		return written{}, fmt.Errorf("process %s: %w", t.ItemID, err)
+	}
 	su, _, err := m.loc.scheduler(ctx, p)
 	if err != nil {
 		return written{}, err
@@ -156,10 +159,12 @@ func (m *MU) writeProcess(ctx context.Context, t Task, it *dataitem.Item) (writt
 		if err != nil {
 			return written{}, permanent("build Spawned notice for %s: %v", t.ItemID, err)
 		}
-		children = append(children, Task{
+		notify := Task{
 			Key: fmt.Sprintf("t%d/spawned", t.ID), Kind: KindPush, Process: parent, ItemID: notice.item.ID(),
-			Item: notice.raw, Origin: t.Origin, Parent: t.ID,
-		})
+			Item: notice.raw, Origin: t.Origin, Parent: t.ID, Depth: t.Depth + 1,
+		}
+		m.brake(&notify)
+		children = append(children, notify)
 	}
 	children = append(children, m.assignChildren(t)...)
 	next := StagePull
@@ -235,7 +240,7 @@ func (m *MU) assignChildren(t Task) []Task {
 	for i, pid := range t.AssignTo {
 		out = append(out, Task{
 			Key: fmt.Sprintf("t%d/assign%d", t.ID, i), Kind: KindAssign, Process: pid, ItemID: t.ItemID,
-			Origin: t.Origin, Parent: t.ID,
+			Origin: t.Origin, Parent: t.ID, Depth: t.Depth,
 		})
 	}
 	return out
@@ -280,7 +285,7 @@ func (m *MU) pull(ctx context.Context, t Task) (written, error) {
 		return written{}, fmt.Errorf("pull result of %s in %s: %w", t.ItemID, t.Process, err)
 	}
 	m.met.results.Add(1)
-	children, err := m.crank(ctx, res.Result, t.Process, t.Origin, fmt.Sprintf("t%d", t.ID), t.ID)
+	children, err := m.crank(ctx, res.Result, t.Process, t.Origin, fmt.Sprintf("t%d", t.ID), t.ID, t.Depth+1)
 	if err != nil {
 		return written{}, err
 	}
@@ -290,8 +295,9 @@ func (m *MU) pull(ctx context.Context, t Task) (written, error) {
 // crank turns a result of process pid into child tasks: one per outbox message, spawn and assigned process.
 // Messages and spawns are built and signed here, so their ids are fixed before anything is posted. An entry
 // that cannot be pushed becomes a parked child carrying the reason. keyPrefix makes the children's keys unique
-// and stable (the same result cranked twice yields the same keys).
-func (m *MU) crank(ctx context.Context, res vm.Result, pid, origin, keyPrefix string, parent int64) ([]Task, error) {
+// and stable (the same result cranked twice yields the same keys). depth is the children's Depth; beyond
+// Config.MaxDepth they are stored parked (brake.go).
+func (m *MU) crank(ctx context.Context, res vm.Result, pid, origin, keyPrefix string, parent int64, depth int) ([]Task, error) {
 	if len(res.Messages) == 0 && len(res.Spawns) == 0 && len(res.Assignments) == 0 {
 		return nil, nil
 	}
@@ -350,6 +356,10 @@ func (m *MU) crank(ctx context.Context, res vm.Result, pid, origin, keyPrefix st
 				BaseLayer: a.BaseLayer, Exclude: a.Exclude, Origin: origin, Parent: parent,
 			})
 		}
+	}
+	for i := range out {
+		out[i].Depth = depth
+		m.brake(&out[i])
 	}
 	return out, nil
 }

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/aogo/aogo/internal/httpd"
+	"github.com/aogo/aogo/internal/jsonmux"
 )
 
 // Page size limits for GET /{pid}: a page has at most maxPageLimit slots and, past its first slot, at most
@@ -45,7 +46,7 @@ func (u *Unit) routes() http.Handler {
 		}
 	})
 	mux.HandleFunc("GET /{id}", u.handleGet)
-	return cors(mux)
+	return cors(jsonmux.Errors(mux))
 }
 
 // cors lets any origin use the protocol routes, as the reference does; the operator route /metrics gets no

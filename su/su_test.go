@@ -298,10 +298,12 @@ func TestDedupPushedContent(t *testing.T) {
 		return signed(t, w, pid, anchor, "transfer", append(base, tags...)...)
 	}
 	a := push(mu1, randID(), tag("Action", "Credit"), tag("Quantity", "5"))
-	// The same outbox message pushed again by another MU (new signature, new id, other Pushed-For, tags reordered).
-	b := push(mu2, randID(), tag("Quantity", "5"), tag("Action", "Credit"))
+	// The same outbox message pushed again by the same MU (new id: other Pushed-For, tags reordered).
+	b := push(mu1, randID(), tag("Quantity", "5"), tag("Action", "Credit"))
 	// A different message (other quantity) from the same process.
 	c := push(mu1, randID(), tag("Action", "Credit"), tag("Quantity", "6"))
+	// The same content signed by someone else is never a duplicate of the first signer's push.
+	d := push(mu2, randID(), tag("Action", "Credit"), tag("Quantity", "5"))
 	ra, err := e.c.Post(ctx, a)
 	if err != nil {
 		t.Fatal(err)
@@ -317,6 +319,10 @@ func TestDedupPushedContent(t *testing.T) {
 	if err != nil || rc.ID != idOf(t, c) {
 		t.Fatalf("distinct pushed message: %+v, %v", rc, err)
 	}
+	rd, err := e.c.Post(ctx, d)
+	if err != nil || rd.ID != idOf(t, d) {
+		t.Fatalf("same content from another signer: %+v, %v; want its own slot %s", rd, err, idOf(t, d))
+	}
 	// A user message with the same content is not a push: no content de-duplication.
 	u1 := messageItem(t, e.user, pid, "same")
 	u2 := messageItem(t, mustWallet(), pid, "same")
@@ -325,8 +331,8 @@ func TestDedupPushedContent(t *testing.T) {
 	if r1.ID == r2.ID {
 		t.Fatal("two user messages with equal content were merged")
 	}
-	if log := readLog(t, e.c, pid, 100); len(log) != 5 {
-		t.Fatalf("log has %d slots, want 5", len(log))
+	if log := readLog(t, e.c, pid, 100); len(log) != 6 {
+		t.Fatalf("log has %d slots, want 6", len(log))
 	}
 }
 

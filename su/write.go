@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/aogo/aogo/ao"
 	"github.com/aogo/aogo/dataitem"
@@ -52,6 +53,9 @@ func (u *Unit) postItem(ctx context.Context, raw []byte) (Posted, error) {
 		return Posted{}, badRequest("invalid data item: %v", err)
 	}
 	if err := it.Verify(); err != nil {
+		return Posted{}, badRequest("data item %s: %v", it.ID(), err)
+	}
+	if err := checkUTF8Tags(it.Tags); err != nil {
 		return Posted{}, badRequest("data item %s: %v", it.ID(), err)
 	}
 	// Keep a private copy: Decode aliases the request buffer.
@@ -169,6 +173,25 @@ func (u *Unit) checkAssignable(ctx context.Context, pid, id string, baseLayer bo
 	}
 	if !ok {
 		return badRequest("message %s not found on this scheduler or the gateway", id)
+	}
+	return nil
+}
+
+// checkUTF8Tags refuses tag names and values that are not UTF-8 text. ANS-104 allows any bytes there, but the
+// SU's JSON (the reference's shape, which CUs and aoconnect read) carries tags as JSON strings, where invalid
+// UTF-8 can only be shown lossily (U+FFFD): the process would then see other tags than the ones signed, and no
+// one could check the signature from the JSON. The reference SU refuses such items for the same reason (its
+// Avro tag schema has "string" fields, and decoding them fails on invalid UTF-8), so every tag a log shows is
+// byte for byte the signed one. Data is different: it is shown as text lossily, as the reference does, and its
+// bytes stay recoverable from the data-availability layer, which receives every item unchanged.
+func checkUTF8Tags(tags []dataitem.Tag) error {
+	for i, t := range tags {
+		if !utf8.ValidString(t.Name) {
+			return fmt.Errorf("tag %d name %q is not valid UTF-8: tags must be UTF-8 text", i, t.Name)
+		}
+		if !utf8.ValidString(t.Value) {
+			return fmt.Errorf("tag %d (%s) value %q is not valid UTF-8: tags must be UTF-8 text", i, t.Name, t.Value)
+		}
 	}
 	return nil
 }

@@ -7,7 +7,7 @@
 //	res, err := m.Apply(ctx, msgJSON, envJSON) // res.Error set ⇒ state rolled back; err ⇒ host failure
 //	sum, err := m.Snapshot(w)                  // sum = the memory hash (HashMemory) of the linear memory
 //	m2, err := vm.Restore(format, wasm, opts, r)
-//	f, err := m.Fork()                          // throw-away copy for dry-runs
+//	f, err := m.Fork(vm.ForkOptions{})           // throw-away copy for dry-runs (may lower ComputeLimit)
 //	m.MemoryHash(); m.MemorySize(); m.WriteMemory(w); m.Close()
 //
 // Formats are registered by implementations (vm/emscripten registers the seven ao emscripten formats);
@@ -28,8 +28,10 @@
 // "Error" when set (and "Patches" when a module returns any). A message fails — Error set, the machine's
 // state left exactly as before it, the machine still usable — when the module answers ok:false or
 // response.Error, traps, exits, aborts, runs out of fuel or gas ("out of gas!"), or cannot get memory
-// under MemoryLimit. Apply returns a non-nil error only for host failures (context cancelled before the
-// call, WeaveDrive backend error); the state is then also as before the message. GasUsed is the
+// under MemoryLimit (Options.ComputeLimitError replaces "out of gas!" when set). Apply returns a non-nil
+// error only for host failures (WeaveDrive backend error, or its context ending, before or during the
+// call: the guest is then interrupted at once by wasmtime epoch interruption and the error wraps
+// ErrInterrupted); the state is then also as before the message. GasUsed is the
 // reference's gas: the metering.usegas sum on modules that import it, 0 on the unmetered emscripten4 and
 // wasm64 formats (as the reference reports), and — a known difference — wasmtime fuel on the two
 // "-metering" formats, which the reference meters by rewriting the binary with its own cost table.

@@ -14,10 +14,11 @@ import (
 // parent once Fork has returned.
 type Machine interface {
 	// Apply evaluates one message. msg and env are the JSON objects the reference loader passes to
-	// handle(msg, env). A process-level failure (Lua error, trap, out of gas/fuel, memory limit, abort) is
-	// reported in Result.Error and leaves the state exactly as before the message. The error return is for
-	// host failures only (cancelled context, WeaveDrive backend error, broken instance); after such an error
-	// the state is also as before the message.
+	// handle(msg, env). A process-level failure (Lua error, trap, Compute-Limit reached, memory limit,
+	// abort) is reported in Result.Error and leaves the state exactly as before the message. The error
+	// return is for host failures only (WeaveDrive backend error, broken instance, and ctx ending: the guest
+	// is interrupted at once and Apply returns an error wrapping ErrInterrupted); after such an error the
+	// state is also as before the message, which may be applied again.
 	Apply(ctx context.Context, msg, env []byte) (Result, error)
 	// Snapshot writes the machine state (see the package documentation for the format) and returns the
 	// memory hash (see HashMemory) of the linear memory.
@@ -29,9 +30,10 @@ type Machine interface {
 	WriteMemory(w io.Writer) error
 	// MemorySize is the current linear memory size in bytes.
 	MemorySize() uint64
-	// Fork returns an independent machine with a copy of the current state, for dry-runs. Nothing done
-	// to the fork changes this machine.
-	Fork() (Machine, error)
+	// Fork returns an independent machine with a copy of the current state, for dry-runs (and for
+	// reading the state without holding this machine). Nothing done to the fork changes this machine. opts
+	// may lower the fork's Compute-Limit.
+	Fork(opts ForkOptions) (Machine, error)
 	// Close releases the instance. A closed machine must not be used.
 	Close() error
 }
@@ -42,16 +44,24 @@ type Options struct {
 	// malloc returns NULL and the module reports an error. A module whose initial memory exceeds the
 	// limit does not open.
 	MemoryLimit uint64
-	// ComputeLimit caps each Apply (the Compute-Limit tag). It is enforced with wasmtime fuel on every
-	// format (one unit ≈ one wasm instruction) and, on modules that import metering.usegas, also as the
-	// reference gas limit.
+	// ComputeLimit caps each Apply (the Compute-Limit tag, or less: a CU caps it at its maximum). It is
+	// enforced with wasmtime fuel (one unit ≈ one wasm instruction) on every format but the metering ones,
+	// where it is the reference's gas (as the reference meters them), and on modules that import
+	// metering.usegas also as the reference gas limit. 0 means no limit (2^62 fuel, 9e15 gas).
 	ComputeLimit uint64
+	// ComputeLimitError is Result.Error when a message reaches ComputeLimit. Empty means the reference
+	// loader's "out of gas!". It must depend only on configuration, so that results stay deterministic.
+	ComputeLimitError string
 	// WeaveDrive backs the weavedrive_* imports. nil means WeaveDrive is not available: opens fail
 	// (fopen returns NULL), as in the reference loader without the extension.
 	WeaveDrive WeaveDrive
 	// CacheDir, when set, holds compiled modules (wasmtime serialized artifacts) keyed by the SHA-256 of
 	// the wasm and the engine configuration, for fast cold starts.
 	CacheDir string
+	// Compiling, when set, is called before the module is compiled because neither this process nor CacheDir
+	// has it: the one slow step of a cold start (about a second for aogo's aos, more for large modules), which
+	// a caller may announce to a person waiting.
+	Compiling func()
 	// Debug, when set, receives what the module writes to stdout/stderr. It never reaches results.
 	Debug io.Writer
 }
@@ -70,6 +80,17 @@ type DriveFile interface {
 	io.ReaderAt
 	Size() int64
 }
+
+// ForkOptions change a fork's options; zero values keep the parent's.
+type ForkOptions struct {
+	// ComputeLimit, when lower than the parent's (or the parent has none), caps the fork's Apply calls.
+	ComputeLimit uint64
+	// ComputeLimitError is the fork's Options.ComputeLimitError, when ComputeLimit applies.
+	ComputeLimitError string
+}
+
+// ErrInterrupted is wrapped by the error Apply returns when its context ended while the guest ran.
+var ErrInterrupted = errors.New("evaluation interrupted")
 
 // Loader opens machines of one or more module formats. vm/emscripten registers one for every ao
 // emscripten format.

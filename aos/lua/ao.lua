@@ -220,10 +220,12 @@ function ao.assign(assignment)
   table.insert(ao.outbox.Assignments, assignment)
 end
 
--- isTrusted: a message is trusted when its From or its Owner is one of the process's authorities.
+-- isTrusted: a message is trusted when its signer (Owner) is one of the process's authorities. Its From is
+-- not enough: for a pushed message From is the From-Process tag, which any signer can write, so a stranger
+-- naming an Authority (an MU's address) in From-Process would pass. aos 2.x also trusts From; aogo does not.
 function ao.isTrusted(msg)
   for _, a in ipairs(ao.authorities) do
-    if msg.From == a or msg.Owner == a then return true end
+    if msg.Owner == a then return true end
   end
   return false
 end

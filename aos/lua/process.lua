@@ -199,7 +199,7 @@ function process.handle(msg, envOrCtx)
   ao.clearOutbox()
 
   -- Only the owner's (signed) messages and those of an Authority are trusted: a message pushed by a
-  -- process (From = From-Process differs from the signer) must come through an Authority.
+  -- process (From = From-Process differs from the signer) must be signed by an Authority.
   if msg.From ~= msg.Owner and not ao.isTrusted(msg) then
     print("Message is not trusted! From: " .. tostring(msg.From) .. " - Owner: " .. tostring(msg.Owner))
     return ao.result({})

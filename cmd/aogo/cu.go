@@ -6,9 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -35,12 +35,15 @@ func runCU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	suURL := fs.String("su", envOr("AOGO_CU_SU", ""), "SU `URL` for every process; empty: each process's Scheduler-Location from the gateway (env AOGO_CU_SU)")
 	gatewayURL := fs.String("gateway", envOr("AOGO_GATEWAY", ""), "gateway `URL` for modules, blocks and Scheduler-Locations (env AOGO_GATEWAY)")
 	maxMemory := fs.String("max-memory", "1-gb", "largest Memory-Limit accepted (413 above)")
-	maxCompute := fs.String("max-compute", "9000000000000", "largest Compute-Limit accepted (413 above)")
+	maxCompute := fs.String("max-compute", envOr("AOGO_CU_MAX_COMPUTE", strconv.FormatUint(cu.DefaultMaxCompute, 10)),
+		"the most compute `UNITS` a message gets: a higher Compute-Limit (aos: 9e12) is capped here and a message that reaches it ends with an Error naming both; the default ends a Lua loop in ≈1.5 s on a 2-core VM; CUs that must agree on results need the same value (env AOGO_CU_MAX_COMPUTE)")
+	maxDryRun := fs.String("max-dryrun-compute", envOr("AOGO_CU_MAX_DRYRUN_COMPUTE", strconv.FormatUint(cu.DefaultMaxDryRunCompute, 10)),
+		"the most compute `UNITS` a dry-run gets, at most --max-compute (env AOGO_CU_MAX_DRYRUN_COMPUTE)")
 	every := fs.Int("checkpoint-every", 1000, "evaluations between checkpoints")
 	cache := fs.String("cache", "2-gb", "memory budget of hot machines")
 	sf := addServeFlags(fs, "cu")
 	hashPolicy := fs.String("memory-hash", envOr("AOGO_CU_MEMORY_HASH", "run"), "which attestations carry a Memory-Hash: run (last message of each evaluation), every, checkpoint (env AOGO_CU_MEMORY_HASH)")
-	fail, code, ok := parseUnitFlags(fs, args, "usage: aogo cu --listen ADDR --data DIR --wallet FILE [--su URL] --gateway URL", stderr)
+	fail, code, ok := parseUnitFlags(fs, args, "usage: aogo cu --gateway URL [--listen 127.0.0.1:6363] [--data cu-data] [--wallet FILE] [--su URL]", stderr)
 	if !ok {
 		return code
 	}
@@ -51,9 +54,13 @@ func runCU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail("--max-memory: %v", err)
 	}
-	comp, err := ao.ParseComputeLimit(*maxCompute)
+	comp, err := parseMaxCompute("--max-compute", *maxCompute)
 	if err != nil {
-		return fail("--max-compute: %v", err)
+		return fail("%v", err)
+	}
+	dryComp, err := parseMaxCompute("--max-dryrun-compute", *maxDryRun)
+	if err != nil {
+		return fail("%v", err)
 	}
 	cacheBytes, err := ao.ParseMemoryLimit(*cache)
 	if err != nil {
@@ -63,10 +70,11 @@ func runCU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail("--memory-hash: %v", err)
 	}
-	w, log, err := unitSetup("cu", *walletPath, *dataDir, stderr)
+	w, log, unlock, err := unitSetup("cu", *walletPath, *dataDir, stderr)
 	if err != nil {
 		return fail("%v", err)
 	}
+	defer unlock()
 	store, err := sqlite.OpenCU(filepath.Join(*dataDir, "cu.db"))
 	if err != nil {
 		return fail("%v", err)
@@ -87,16 +95,16 @@ func runCU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	unit, err := cu.New(cu.Config{
 		Wallet: w, Scheduler: loc, Modules: gw, Blocks: gatewayBlocks{gw}, Store: store, DataDir: *dataDir,
-		MaxMemory: mem, MaxCompute: comp, CheckpointEvery: *every, CacheBytes: cacheBytes,
+		MaxMemory: mem, MaxCompute: comp, MaxDryRunCompute: dryComp, CheckpointEvery: *every, CacheBytes: cacheBytes,
 		MemoryHash: policy, Logger: log, OperatorToken: token,
 	})
 	if err != nil {
 		return fail("%v", err)
 	}
 
-	ln, err := net.Listen("tcp", *listen)
+	ln, err := listenTCP(*listen)
 	if err != nil {
-		return fail("listen: %v", err)
+		return fail("%v", err)
 	}
 	fmt.Fprintf(stdout, "aogo cu: listening on %s address %s\n", ln.Addr(), unit.Address())
 	log.Info("cu started", "listen", ln.Addr().String(), "address", unit.Address(), "su", *suURL, "gateway", *gatewayURL)
@@ -106,6 +114,15 @@ func runCU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		code = 1
 	}
 	return code
+}
+
+// parseMaxCompute reads a compute maximum flag: a positive integer, "1e10" style allowed.
+func parseMaxCompute(flag, s string) (uint64, error) {
+	n, err := ao.ParseComputeLimit(s)
+	if err != nil || n == 0 {
+		return 0, fmt.Errorf("%s %q: want a positive number of compute units", flag, s)
+	}
+	return n, nil
 }
 
 // gatewayBlocks adapts the gateway's block list (timestamps in seconds) to cu.BlockSource (ms).

@@ -8,9 +8,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
 	"time"
 
+	"github.com/aogo/aogo/cu"
 	"github.com/aogo/aogo/devnet"
+	"github.com/aogo/aogo/internal/datadir"
 )
 
 func init() {
@@ -26,10 +32,14 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	gatewayURL := fs.String("gateway", envOr("AOGO_GATEWAY", ""), "external gateway `URL` (e.g. arlocal) instead of the embedded one (env AOGO_GATEWAY)")
 	blockTime := fs.Duration("block-time", 10*time.Second, "simulated time between blocks of the embedded gateway")
 	cron := fs.Duration("cron-interval", time.Second, "how often the MU asks for the cron results of monitored processes")
+	maxCompute := fs.String("max-compute", envOr("AOGO_CU_MAX_COMPUTE", strconv.FormatUint(cu.DefaultMaxCompute, 10)),
+		"the most compute `UNITS` a message gets (as `aogo cu --max-compute`; env AOGO_CU_MAX_COMPUTE)")
+	maxDryRun := fs.String("max-dryrun-compute", envOr("AOGO_CU_MAX_DRYRUN_COMPUTE", strconv.FormatUint(cu.DefaultMaxDryRunCompute, 10)),
+		"the most compute `UNITS` a dry-run gets (env AOGO_CU_MAX_DRYRUN_COMPUTE)")
+	maxDepth := muMaxDepthFlag(fs)
 	verbose := fs.Bool("v", false, "log at debug level")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: aogo dev [--data DIR] [--listen 127.0.0.1:PORT] [--gateway URL]")
-		fs.PrintDefaults()
+		printUsage(fs, "usage: aogo dev [--data .aogo] [--listen 127.0.0.1:8734] [--gateway URL] [--block-time 10s] [--cron-interval 1s] [-v]", stderr)
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -45,14 +55,25 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "aogo dev: --block-time and --cron-interval must be positive")
 		return 2
 	}
+	comp, err := parseMaxCompute("--max-compute", *maxCompute)
+	if err != nil {
+		fmt.Fprintf(stderr, "aogo dev: %v\n", err)
+		return 2
+	}
+	dryComp, err := parseMaxCompute("--max-dryrun-compute", *maxDryRun)
+	if err != nil {
+		fmt.Fprintf(stderr, "aogo dev: %v\n", err)
+		return 2
+	}
 	level := slog.LevelInfo
 	if *verbose {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	n, err := devnet.New(ctx, devnet.Config{Dir: *data, Listen: *listen, GatewayURL: *gatewayURL, BlockTime: *blockTime, CronInterval: *cron, Logger: log})
+	n, err := devnet.New(ctx, devnet.Config{Dir: *data, Listen: *listen, GatewayURL: *gatewayURL, BlockTime: *blockTime, CronInterval: *cron,
+		MaxCompute: comp, MaxDryRunCompute: dryComp, MaxDepth: *maxDepth, Logger: log, Progress: stderr})
 	if err != nil {
-		fmt.Fprintf(stderr, "aogo dev: %v\n", err)
+		fmt.Fprintf(stderr, "aogo dev: %v\n", devError(err, *listen))
 		return 1
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -65,7 +86,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case <-n.Ready():
 		b, _ := json.Marshal(n.Info())
 		fmt.Fprintf(stdout, "%s\n", b)
-		log.Info("aogo dev: ready", "url", n.URL(), "data", *data)
+		devReadyHint(stderr, n.URL(), *data)
 		if err := <-done; err != nil {
 			fmt.Fprintf(stderr, "aogo dev: %v\n", err)
 			code = 1
@@ -81,4 +102,46 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		code = 1
 	}
 	return code
+}
+
+// devError is what `aogo dev` says of a failed start: the errors a user can act on in their own words, the
+// rest as they are.
+func devError(err error, listen string) error {
+	var inUse *datadir.InUseError
+	switch {
+	case errors.As(err, &inUse):
+		return inUse
+	case errors.Is(err, syscall.EADDRINUSE):
+		return listenError(listen, err)
+	}
+	return err
+}
+
+// devReadyHint tells a person at the terminal what to do next (stdout keeps the one JSON line scripts read).
+// The client verbs default to the default address and data dir; other ones must be passed on.
+func devReadyHint(w io.Writer, url, data string) {
+	fmt.Fprintf(w, "aogo dev: ready at %s (data %s). Next, in another terminal:\n", url, data)
+	var env []string
+	if url != defaultDevURL {
+		env = append(env, "AOGO_URL="+url)
+	}
+	if filepath.Clean(data) != defaultDevData {
+		env = append(env, "AOGO_DATA="+shellQuote(data))
+	}
+	if len(env) > 0 {
+		fmt.Fprintf(w, "  export %s\n", strings.Join(env, " "))
+	}
+	fmt.Fprint(w, `  aogo spawn                     # start an aos process; prints its id, PID
+  aogo eval PID 'return 1 + 1'   # run Lua in it (Action=Eval)
+  aogo repl PID                  # an aos prompt on it
+  aogo help                      # every command
+`)
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:=@%+,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -66,7 +65,8 @@ func runMU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	maxItem := fs.Int("max-item", 10<<20, "largest item accepted or pushed, in `BYTES`")
 	sf := addServeFlags(fs, "mu")
 	noSpawnResults := fs.Bool("no-spawn-results", false, "do not pull and crank the boot result of spawned processes")
-	fail, code, ok := parseUnitFlags(fs, args, "usage: aogo mu --listen ADDR --data DIR --wallet FILE --cu URL [--cu URL …] [--gateway URL] [--su-hint ADDR=URL …]", stderr)
+	maxDepth := muMaxDepthFlag(fs)
+	fail, code, ok := parseUnitFlags(fs, args, "usage: aogo mu --cu URL [--cu URL]... [--listen 127.0.0.1:3005] [--data mu-data] [--wallet FILE] [--gateway URL] [--su-hint ADDR=URL]... [--max-depth 1000]", stderr)
 	if !ok {
 		return code
 	}
@@ -81,10 +81,11 @@ func runMU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		hintMap[addr] = strings.TrimRight(u, "/")
 	}
-	w, log, err := unitSetup("mu", *walletPath, *dataDir, stderr)
+	w, log, unlock, err := unitSetup("mu", *walletPath, *dataDir, stderr)
 	if err != nil {
 		return fail("%v", err)
 	}
+	defer unlock()
 	store, err := sqlite.OpenMU(filepath.Join(*dataDir, "mu.db"))
 	if err != nil {
 		return fail("%v", err)
@@ -99,7 +100,7 @@ func runMU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg := mu.Config{
 		Wallet: w, Store: store, CUs: cus.vals, SchedulerHints: hintMap, HTTPClient: hc,
 		Workers: *workers, RetryBase: *retryBase, RetryMax: *retryMax, MaxAttempts: *maxAttempts,
-		CronInterval: *cronInterval, MaxItemSize: *maxItem, NoSpawnResults: *noSpawnResults, Logger: log,
+		CronInterval: *cronInterval, MaxItemSize: *maxItem, NoSpawnResults: *noSpawnResults, MaxDepth: *maxDepth, Logger: log,
 		OperatorToken: token,
 	}
 	if *gatewayURL != "" {
@@ -115,11 +116,22 @@ func runMU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer unit.Close()
 
-	ln, err := net.Listen("tcp", *listen)
+	ln, err := listenTCP(*listen)
 	if err != nil {
-		return fail("listen: %v", err)
+		return fail("%v", err)
 	}
 	fmt.Fprintf(stdout, "aogo mu: listening on %s address %s\n", ln.Addr(), unit.Address())
 	log.Info("mu started", "listen", ln.Addr().String(), "address", unit.Address(), "cus", strconv.Itoa(len(cus.vals)), "gateway", *gatewayURL)
 	return serveUnit(ctx, ln, unit.Handler(), unit.Run, sf, 10*time.Second, log)
+}
+
+// muMaxDepthFlag registers --max-depth, the MU's brake on message loops (mu.Config.MaxDepth), on fs: for `aogo
+// mu`, and for any command that runs an MU (aogo dev can register it the same way).
+func muMaxDepthFlag(fs *flag.FlagSet) *int {
+	def := mu.DefaultMaxDepth
+	if v, err := strconv.Atoi(os.Getenv("AOGO_MU_MAX_DEPTH")); err == nil && v != 0 {
+		def = v
+	}
+	return fs.Int("max-depth", def, "most hops a message cascade may take from its root (a user's message or a cron tick); "+
+		"deeper messages are parked, not delivered (a message loop brake); negative: no limit (env AOGO_MU_MAX_DEPTH)")
 }

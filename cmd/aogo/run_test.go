@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aogo/aogo/internal/testenv"
 )
@@ -116,5 +117,34 @@ func TestRunAOS(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &r); err != nil || r.Output.Data != "42" {
 		t.Fatalf("eval result %s (%v)", lines[len(lines)-1], err)
+	}
+}
+
+// TestRunInterrupted: SIGINT/SIGTERM (the context ending) stop `aogo run` inside a message that loops with no
+// Compute-Limit, not only between messages; it exits 1 saying the evaluation was interrupted.
+func TestRunInterrupted(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"proc.json":  `{"Id":"P","Owner":"O","Tags":[]}`,
+		"msgs.jsonl": "{\"c\":\"i\"}\n{\"c\":\"f\"}\n",
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errb bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"run", "--module", edgeWasm, "--format", "wasm32-unknown-emscripten2",
+			"--process", filepath.Join(dir, "proc.json"), "--messages", filepath.Join(dir, "msgs.jsonl")}, &out, &errb)
+	}()
+	time.Sleep(300 * time.Millisecond)
+	cancel()
+	select {
+	case code := <-done:
+		if code != 1 || !strings.Contains(errb.String(), "msgs.jsonl:2: evaluation interrupted") {
+			t.Fatalf("exit %d, stderr %q", code, errb.String())
+		}
+		if !strings.HasPrefix(out.String(), `{"Output":"1"`) {
+			t.Fatalf("the first message's result is missing: %q", out.String())
+		}
+	case <-time.After(time.Minute): // without interruption the loop spins on 2^62 fuel
+		t.Fatal("aogo run kept looping after its context ended")
 	}
 }

@@ -134,6 +134,14 @@ func (n *Network) Module(module string, b Behaviour) {
 	n.behaviour[module] = b
 }
 
+// HasModule reports whether a behaviour is registered for module.
+func (n *Network) HasModule(module string) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	_, ok := n.behaviour[module]
+	return ok
+}
+
 // RandomID returns a random 43-character id.
 func RandomID() string {
 	b := make([]byte, 32)

@@ -65,7 +65,8 @@ CREATE TABLE IF NOT EXISTS mu_tasks (
 	next_at INTEGER NOT NULL,
 	last_error TEXT NOT NULL,
 	created INTEGER NOT NULL,
-	updated INTEGER NOT NULL
+	updated INTEGER NOT NULL,
+	depth INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS mu_tasks_stage ON mu_tasks(stage, id);
 CREATE TABLE IF NOT EXISTS mu_monitors (
@@ -87,10 +88,29 @@ func OpenMU(path string) (*MUStore, error) {
 		db.Close()
 		return nil, fmt.Errorf("open mu store %s: create schema: %w", path, err)
 	}
+	if err := migrateMU(db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open mu store %s: %w", path, err)
+	}
 	s := &MUStore{db: db, now: time.Now, ops: make(chan muOp), stopped: make(chan struct{})}
 	// The committer is the store's own writer, like database/sql's pool: Close stops it.
 	go s.committer()
 	return s, nil
+}
+
+// migrateMU brings a store made by an older aogo up to the schema: mu_tasks.depth (the cascade depth of a task,
+// 0 for tasks stored before it was kept).
+func migrateMU(db *sql.DB) error {
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM pragma_table_info('mu_tasks') WHERE name = 'depth'`).Scan(&n); err != nil {
+		return fmt.Errorf("read the mu_tasks columns: %w", err)
+	}
+	if n == 0 {
+		if _, err := db.Exec(`ALTER TABLE mu_tasks ADD COLUMN depth INTEGER NOT NULL DEFAULT 0`); err != nil {
+			return fmt.Errorf("add mu_tasks.depth: %w", err)
+		}
+	}
+	return nil
 }
 
 // Close stops the committer and closes the database.
@@ -184,7 +204,7 @@ func (s *MUStore) commitGroup(group []muOp) {
 	}
 }
 
-const taskCols = `id, key, kind, stage, process, item_id, item, origin, parent, base_layer, exclude, is_cast, assign_to, attempts, next_at, last_error, created, updated`
+const taskCols = `id, key, kind, stage, process, item_id, item, origin, parent, base_layer, exclude, is_cast, assign_to, attempts, next_at, last_error, created, updated, depth`
 
 type scanner interface{ Scan(...any) error }
 
@@ -194,7 +214,7 @@ func scanTask(r scanner) (mu.Task, error) {
 	var baseLayer, cast int
 	var next, created, updated int64
 	err := r.Scan(&t.ID, &t.Key, &kind, &stage, &t.Process, &t.ItemID, &t.Item, &t.Origin, &t.Parent, &baseLayer,
-		&exclude, &cast, &assignTo, &t.Attempts, &next, &t.LastError, &created, &updated)
+		&exclude, &cast, &assignTo, &t.Attempts, &next, &t.LastError, &created, &updated, &t.Depth)
 	if err != nil {
 		return t, err
 	}
@@ -233,10 +253,10 @@ func (s *MUStore) insertTask(ctx context.Context, tx *sql.Tx, t mu.Task, now tim
 		t.Stage = mu.StageWrite
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO mu_tasks (key, kind, stage, process, item_id, item, origin, parent,
-		base_layer, exclude, is_cast, assign_to, attempts, next_at, last_error, created, updated)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING`,
+		base_layer, exclude, is_cast, assign_to, attempts, next_at, last_error, created, updated, depth)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING`,
 		t.Key, string(t.Kind), string(t.Stage), t.Process, t.ItemID, t.Item, t.Origin, t.Parent, b2i(t.BaseLayer),
-		strings.Join(t.Exclude, ","), b2i(t.Cast), strings.Join(t.AssignTo, ","), t.Attempts, ms(t.NextAt), t.LastError, now.UnixMilli(), now.UnixMilli())
+		strings.Join(t.Exclude, ","), b2i(t.Cast), strings.Join(t.AssignTo, ","), t.Attempts, ms(t.NextAt), t.LastError, now.UnixMilli(), now.UnixMilli(), t.Depth)
 	if err != nil {
 		return t, false, fmt.Errorf("insert task %s: %w", t.Key, err)
 	}

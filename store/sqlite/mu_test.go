@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -208,5 +209,36 @@ func TestMUStoreMonitors(t *testing.T) {
 	pending, _ := st.Pending(ctx)
 	if len(pending) != 1 {
 		t.Fatalf("pending %d, want 1 (the stale advance inserted nothing)", len(pending))
+	}
+}
+
+// TestMUStoreDepthMigration: a store made before tasks kept their cascade depth opens, its tasks read back at
+// depth 0, and new tasks keep theirs.
+func TestMUStoreDepthMigration(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "mu.db")
+	old, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.Exec(`CREATE TABLE mu_tasks (id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL UNIQUE,
+		kind TEXT NOT NULL, stage TEXT NOT NULL, process TEXT NOT NULL, item_id TEXT NOT NULL, item BLOB,
+		origin TEXT NOT NULL, parent INTEGER NOT NULL, base_layer INTEGER NOT NULL, exclude TEXT NOT NULL,
+		is_cast INTEGER NOT NULL, assign_to TEXT NOT NULL, attempts INTEGER NOT NULL, next_at INTEGER NOT NULL,
+		last_error TEXT NOT NULL, created INTEGER NOT NULL, updated INTEGER NOT NULL);
+		INSERT INTO mu_tasks (key, kind, stage, process, item_id, origin, parent, base_layer, exclude, is_cast,
+		assign_to, attempts, next_at, last_error, created, updated)
+		VALUES ('item:old', 'message', 'write', 'p', 'old', 'old', 0, 0, '', 0, '', 0, 0, '', 1, 1)`); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+	st := openMU(t, path)
+	defer st.Close()
+	if _, _, err := st.Insert(ctx, mu.Task{Key: "t1/m0", Kind: mu.KindPush, Process: "p", ItemID: "x", Depth: 7}); err != nil {
+		t.Fatal(err)
+	}
+	pending, err := st.Pending(ctx)
+	if err != nil || len(pending) != 2 || pending[0].Depth != 0 || pending[1].Depth != 7 {
+		t.Fatalf("pending after the migration: %+v %v", pending, err)
 	}
 }

@@ -38,7 +38,7 @@ func BenchmarkColdStart(b *testing.B) {
 	for _, mod := range benchModules {
 		b.Run(mod.name, func(b *testing.B) {
 			wasm := realWasm(b, mod.name)
-			if _, err := compile(wasm, "", false); err != nil {
+			if _, err := compile(wasm, "", false, nil); err != nil {
 				b.Fatal(err)
 			}
 			boot := bootMsg()
@@ -153,5 +153,27 @@ func BenchmarkMemoryHash(b *testing.B) {
 				b.ReportMetric(float64(cpuHashing.Microseconds())/1e3/float64(b.N), "hash-cpu-ms/op")
 			})
 		}
+	}
+}
+
+// BenchmarkLoop: an endless Lua loop until a Compute-Limit of 1e9 units, the shape of the worst case a
+// Compute-Limit bounds; units/ns is the rate that turns a limit into seconds (cu.DefaultMaxCompute's bound).
+func BenchmarkLoop(b *testing.B) {
+	for _, mod := range realModules[:2] {
+		b.Run(mod.name, func(b *testing.B) {
+			const limit = 1e9
+			m := openBooted(b, mod.name, mod.format, vm.Options{ComputeLimit: limit})
+			msg, env := evalMsg(`while true do end`), testEnv()
+			b.ResetTimer()
+			cpu := cpuNow()
+			for b.Loop() {
+				r, err := m.Apply(context.Background(), msg, env)
+				if err != nil || r.FuelUsed != limit {
+					b.Fatal(err, r.Error)
+				}
+			}
+			reportCPU(b, cpu, b.N)
+			b.ReportMetric(limit*float64(b.N)/float64(b.Elapsed().Nanoseconds()), "units/ns")
+		})
 	}
 }

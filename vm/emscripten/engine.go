@@ -14,7 +14,7 @@ import (
 
 // engineVersion names the engine configuration in compiled-module cache keys: bump it whenever
 // newEngine changes, so stale artifacts are never deserialized.
-const engineVersion = "wasmtime39-fuel-nancanon-v1"
+const engineVersion = "wasmtime39-fuel-epoch-nancanon-v2"
 
 var (
 	engineOnce sync.Once
@@ -32,6 +32,9 @@ func sharedEngine() *wasmtime.Engine {
 		cfg.SetWasmMemory64(true)
 		// Fuel is the deterministic Compute-Limit: the same module, config and input consume the same fuel.
 		cfg.SetConsumeFuel(true)
+		// Epochs interrupt a guest whose Apply's context ends (shutdown, a dry-run's client gone): see
+		// interrupt.go. The check costs a load and a compare at function entries and loop back-edges.
+		cfg.SetEpochInterruption(true)
 		// NaN bit patterns are the one float nondeterminism wasm allows; canonicalise them so results and
 		// memory never depend on the host CPU.
 		cfg.SetCraneliftNanCanonicalization(true)
@@ -64,9 +67,9 @@ type compiledModule struct {
 }
 
 // compile returns the compiled module for wasm, from the in-process cache, the disk cache in cacheDir
-// (when set), or by compiling it. With meter, what is compiled is wasm rewritten for the metering formats
-// (meterModule), cached under its own key.
-func compile(wasm []byte, cacheDir string, meter bool) (*compiledModule, error) {
+// (when set), or by compiling it, which it first tells compiling (when set). With meter, what is compiled is
+// wasm rewritten for the metering formats (meterModule), cached under its own key.
+func compile(wasm []byte, cacheDir string, meter bool, compiling func()) (*compiledModule, error) {
 	h := sha256.Sum256(wasm)
 	if meter {
 		h = sha256.Sum256(append(h[:], "aogo metering v1"...))
@@ -93,6 +96,9 @@ func compile(wasm []byte, cacheDir string, meter bool) (*compiledModule, error) 
 		}
 	}
 	if mod == nil {
+		if compiling != nil {
+			compiling()
+		}
 		m, err := wasmtime.NewModule(eng, wasm)
 		if err != nil {
 			return nil, fmt.Errorf("compile module: %s", oneLine(err))

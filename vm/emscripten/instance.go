@@ -50,6 +50,7 @@ type instance struct {
 	cm    *compiledModule
 	opts  vm.Options
 	store *wasmtime.Store
+	intr  *interrupter // the store's epoch-interrupt flag (interrupt.go)
 	mem   *wasmtime.Memory
 	table *wasmtime.Table
 	exp   exports
@@ -87,6 +88,10 @@ func newInstance(cm *compiledModule, f *format, opts vm.Options) (in *instance, 
 	in = &instance{f: f, cm: cm, opts: opts, drives: map[int32]vm.DriveFile{}, ctx: context.Background()}
 	in.host = &hostState{Clock: clockStart, FS: newMemFS(f.main == mainNone)}
 	in.store = wasmtime.NewStore(sharedEngine())
+	if in.intr, err = newInterrupter(in.store); err != nil {
+		in.store.Close()
+		return nil, err
+	}
 	if opts.MemoryLimit > 0 {
 		lim := opts.MemoryLimit
 		if lim > math.MaxInt64 {
@@ -98,7 +103,7 @@ func newInstance(cm *compiledModule, f *format, opts vm.Options) (in *instance, 
 	for i, imp := range cm.imports {
 		name := imp.name
 		if !imp.isFunc {
-			in.store.Close()
+			in.close()
 			return nil, fmt.Errorf("unsupported import %s.%s: only functions can be imported", imp.module, name)
 		}
 		ft := imp.funcType()
@@ -117,11 +122,11 @@ func newInstance(cm *compiledModule, f *format, opts vm.Options) (in *instance, 
 	}
 	inst, err := wasmtime.NewInstance(in.store, cm.module, externs)
 	if err != nil {
-		in.store.Close()
+		in.close()
 		return nil, fmt.Errorf("instantiate: %s", oneLine(err))
 	}
 	if err := in.bindExports(inst); err != nil {
-		in.store.Close()
+		in.close()
 		return nil, err
 	}
 	return in, nil
@@ -410,11 +415,20 @@ func (in *instance) cause(err error) error {
 // restored afterwards. A non-nil error is a host failure; guest failures are in Result.Error (and the
 // caller must then discard this instance).
 func (in *instance) apply(ctx context.Context, msg, env []byte) (res vm.Result, err error) {
-	if err := ctx.Err(); err != nil {
-		return vm.Result{}, err
+	if ctx.Err() != nil {
+		return vm.Result{}, fmt.Errorf("%w: %w", vm.ErrInterrupted, context.Cause(ctx))
 	}
 	in.ctx = ctx
 	defer func() { in.ctx = context.Background() }()
+	disarm := in.intr.arm(ctx, in.store)
+	failed := false
+	defer func() {
+		if disarm() && failed {
+			// The guest was stopped by the epoch callback (ctx ended mid-call): a host failure, never a
+			// result. The caller rolls back; the message is evaluated again later.
+			res, err = vm.Result{}, fmt.Errorf("%w: %w", vm.ErrInterrupted, context.Cause(ctx))
+		}
+	}()
 	in.pending, in.longjmp, in.gasUsed = nil, false, 0
 	in.gasLimit = defaultGasLimit
 	fuel := fuelUnlimited
@@ -464,15 +478,17 @@ func (in *instance) apply(ctx context.Context, msg, env []byte) (res vm.Result, 
 		in.gasUsed = uint64(in.gas.Get(in.store).I64())
 	}
 	if callErr != nil {
+		// Whatever the trap says, a guest stopped by its context's end has no result (see the defer).
+		failed = true
 		cause := in.cause(callErr)
 		var hf hostFailure
 		if errors.As(cause, &hf) {
 			return vm.Result{}, hf.err
 		}
 		res.Error = describe(cause)
-		if left == 0 {
-			// Fuel is the Compute-Limit on every format; report it as the glue reports gas exhaustion.
-			res.Error = errOutOfGas.Error()
+		if left == 0 || errors.Is(cause, errOutOfGas) {
+			// Fuel is the Compute-Limit on every format, gas too on the metering ones: one text for both.
+			res.Error = in.computeLimitError()
 		}
 		res.GasUsed = in.gasReport()
 		return res, nil
@@ -484,6 +500,14 @@ func (in *instance) apply(ctx context.Context, msg, env []byte) (res vm.Result, 
 	r.FuelUsed = res.FuelUsed
 	r.GasUsed = in.gasReport()
 	return r, nil
+}
+
+// computeLimitError is Result.Error for a message that reached its Compute-Limit.
+func (in *instance) computeLimitError() string {
+	if in.opts.ComputeLimitError != "" {
+		return in.opts.ComputeLimitError
+	}
+	return errOutOfGas.Error() // the reference loader's text
 }
 
 // refill zeroes the gas counter of a module metered at load and sets its limit, as the glue's gas.refill()
@@ -749,5 +773,6 @@ func (in *instance) close() {
 	if in != nil && in.store != nil {
 		in.store.Close()
 		in.store = nil
+		in.intr.free() // after the store: its epoch callback reads the flag
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"runtime"
 	"sync"
 	"time"
@@ -92,7 +93,10 @@ type machine struct {
 	captureCost  time.Duration
 	broken       error
 	drive        *driveCache // nil without WeaveDrive; opts.WeaveDrive points at it
-	hashes       hashCache   // the memory as of the last MemoryHash or Snapshot (see memoryHash)
+	// replayLimit, when not 0, is the Compute-Limit the journal's messages ran under (a fork's own may be
+	// lower): rollback replays them under it.
+	replayLimit uint64
+	hashes      hashCache // the memory as of the last MemoryHash or Snapshot (see memoryHash)
 }
 
 // withDriveCache wraps opts.WeaveDrive in a fresh cache owned by m.
@@ -352,6 +356,8 @@ func (m *machine) rollback() error {
 	if err != nil {
 		return err
 	}
+	in.opts.ComputeLimit = m.journalLimit()
+	defer func() { in.opts.ComputeLimit = m.opts.ComputeLimit }()
 	for i, e := range m.journal {
 		r, err := in.apply(context.Background(), e.msg, e.env)
 		if err == nil && r.Error != "" {
@@ -364,6 +370,14 @@ func (m *machine) rollback() error {
 	}
 	m.cur = in
 	return nil
+}
+
+// journalLimit is the Compute-Limit the journal's messages ran under.
+func (m *machine) journalLimit() uint64 {
+	if m.replayLimit != 0 {
+		return m.replayLimit
+	}
+	return m.opts.ComputeLimit
 }
 
 // Snapshot implements vm.Machine.
@@ -415,14 +429,23 @@ func (m *machine) MemorySize() uint64 {
 
 // Fork implements vm.Machine: a new instance with a copy of the current memory and host state. It
 // shares the (immutable) base and copies the journal, so its own rollbacks work without touching us.
-func (m *machine) Fork() (vm.Machine, error) {
+func (m *machine) Fork(fo vm.ForkOptions) (vm.Machine, error) {
 	if m.broken != nil {
 		return nil, m.broken
 	}
 	if m.cur == nil {
 		return nil, errors.New("machine is closed")
 	}
-	child := &machine{f: m.f, cm: m.cm, opts: m.opts, base: m.base, journal: append([]journalEntry(nil), m.journal...),
+	opts := m.opts
+	if fo.ComputeLimit > 0 && (opts.ComputeLimit == 0 || fo.ComputeLimit < opts.ComputeLimit) {
+		opts.ComputeLimit, opts.ComputeLimitError = fo.ComputeLimit, fo.ComputeLimitError
+	}
+	// The journal replays under the limit its messages succeeded under, not the fork's.
+	replay := m.journalLimit()
+	if replay == 0 {
+		replay = math.MaxUint64 // no limit
+	}
+	child := &machine{f: m.f, cm: m.cm, opts: opts, replayLimit: replay, base: m.base, journal: append([]journalEntry(nil), m.journal...),
 		journalBytes: m.journalBytes, sinceBase: m.sinceBase, captureCost: m.captureCost}
 	child.withDriveCache()
 	in, err := newInstance(m.cm, m.f, child.opts)
@@ -474,7 +497,7 @@ func booted(format string, wasm []byte, opts vm.Options) (*machine, *instance, e
 	if err != nil {
 		return nil, nil, err
 	}
-	cm, err := compile(wasm, opts.CacheDir, f.meteredAtLoad)
+	cm, err := compile(wasm, opts.CacheDir, f.meteredAtLoad, opts.Compiling)
 	if err != nil {
 		return nil, nil, err
 	}

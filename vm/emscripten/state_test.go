@@ -135,7 +135,7 @@ func TestFork(t *testing.T) {
 	m := openBooted(t, mod.name, mod.format, vm.Options{})
 	mustApply(t, m, evalMsg(`Counter = 5`))
 	before := m.MemoryHash()
-	f, err := m.Fork()
+	f, err := m.Fork(vm.ForkOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
