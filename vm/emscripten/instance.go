@@ -634,12 +634,14 @@ var v8TrapText = map[wasmtime.TrapCode]string{
 func (in *instance) memory() []byte { return in.mem.UnsafeData(in.store) }
 
 // scanMemory is memory() for a caller about to look for its non-zero pages. zero, when not nil, marks the
-// 64 KiB pages that are certainly zero without reading them (untouchedPages): callers skip those. When the
+// 64 KiB pages that are certainly zero without reading them (untouchedPages): callers skip those. Touched
+// pages that hold only zeros again are given back to the kernel and marked (releaseZeroPages). When the
 // kernel cannot tell, zero is nil and the pages not read before are prefaulted in one call (see prefault).
 func (in *instance) scanMemory() (mem []byte, zero []bool) {
 	mem = in.memory()
 	if in.cm.imageOK {
 		if zero = untouchedPages(mem, in.cm.imageEnd, &in.scratch); zero != nil {
+			releaseZeroPages(mem, zero, in.cm.imageEnd)
 			return mem, zero
 		}
 	}
@@ -652,8 +654,9 @@ func (in *instance) scanMemory() (mem []byte, zero []bool) {
 
 // pageScratch holds scanMemory's buffers, reused from one scan to the next.
 type pageScratch struct {
-	buf  []byte
-	flag []bool
+	buf   []byte
+	flag  []bool
+	words []uint64 // PAGEMAP_SCAN's page regions (pagemap_linux.go)
 }
 
 func (s *pageScratch) bytes(n int) []byte {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,7 +25,7 @@ const itemLimit = 10 << 20
 // bigAddHandler makes an aos process count the messages of Action "Big" and remember the length of the last.
 var bigAddHandler = evalMsg(`Handlers.add("big", Handlers.utils.hasMatchingTag("Action","Big"), function(m) Len = #m.Data; N = (N or 0) + 1; print("len " .. Len) end); return "ok"`)
 
-func bigMsg(size int) []byte { return msgFrom(testOwner, "Big", strings.Repeat("x", size)) }
+func bigMsg(size int) []byte { return bigMsgOf(size, 'x') }
 
 func bigState() []byte { return evalMsg(`return tostring(N) .. " " .. tostring(Len)`) }
 
@@ -83,22 +84,43 @@ func refInputs(t *testing.T, r map[string]json.RawMessage) (msg, env []byte) {
 	return []byte(m), []byte(e)
 }
 
+// bigMsgOf is a message of Action "Big" whose Data is size bytes of fill (one byte).
+func bigMsgOf(size int, fill byte) []byte {
+	return msgFrom(testOwner, "Big", strings.Repeat(string(fill), size))
+}
+
+// Sizes of control-character messages (\x01 is "\u0001" in JSON: 6 characters, so 24 bytes of a v1/v2 glue's
+// stack per byte of Data) against our module's 64 MiB stack:
+const (
+	ctlTooBig  = 2_774_000 // fits, but leaves handle ~0.5 MiB of stack (< 1 MiB): an Error from the module
+	ctlOverrun = 2_798_000 // runs ~46 KB past the stack's end, over static data: the module traps
+	ctlWrapped = 3_000_000 // reservation larger than the stack pointer: wraps below address 0, traps
+)
+
 // TestBigMessagesDifferential sends messages of up to 9.9 MB through @permaweb/ao-loader and through us. The
 // reference puts both handle() arguments on the wasm stack in every format (ccall's stackAlloc; the v1/v2 glue
 // reserves 4 bytes per UTF-16 unit), so a module evaluates a message only if its stack holds it. The aos 2
-// modules have a 64 MiB stack and evaluate every size; ours (aos/aos.wasm, 1 MiB stack, v2 glue) holds up to
-// ~255 KB of message, and a bigger one traps ("memory access out of bounds") in both. Results must be equal
-// up to that trap. After it the reference's loader is stuck (its stack pointer stays wrapped and every later
-// message traps too); we roll the message back and the next one evaluates on the state before it.
+// modules and ours (aos/aos.wasm, v2 glue) have a 64 MiB stack and evaluate every plain-text size up to the
+// item limit (10 MiB of text takes 40 MiB of it). Our module refuses, with an Error in both, a message that
+// fits but leaves it less than 1 MiB of stack, and traps on one whose copy ran past the stack's end (over its
+// static data: nothing in memory can be trusted then); results must be equal up to that trap (trapAt). After
+// it the reference's loader is stuck (its stack pointer stays wrapped and every later message traps too); we
+// roll the message back and the next one evaluates on the state before it.
 func TestBigMessagesDifferential(t *testing.T) {
+	type big struct {
+		size int
+		fill byte
+		err  bool // the message ends in an Error (not a trap)
+	}
 	for _, c := range []struct {
 		name, format, wasmPath string
-		sizes                  []int
-		trapAt                 int // index in sizes of the message the reference traps on, or -1
+		msgs                   []big
+		trapAt                 int // index in msgs of the message both trap on, or -1
 	}{
-		{"aogo-aos", aos.Format, "../../aos/aos.wasm", []int{255_000, 1_000_000}, 1},
-		{"aos2_0_4_32", "wasm32-unknown-emscripten4", "", []int{2_000_000}, -1},
-		{"aos2_0_6", "wasm64-unknown-emscripten-draft_2024_02_15", "", []int{9_900_000}, -1},
+		{"aogo-aos", aos.Format, "../../aos/aos.wasm", []big{{1_000_000, 'x', false}, {2_000_000, 'x', false},
+			{5_000_000, 'x', false}, {9_900_000, 'x', false}, {ctlTooBig, 1, true}, {ctlOverrun, 1, false}}, 5},
+		{"aos2_0_4_32", "wasm32-unknown-emscripten4", "", []big{{2_000_000, 'x', false}}, -1},
+		{"aos2_0_6", "wasm64-unknown-emscripten-draft_2024_02_15", "", []big{{9_900_000, 'x', false}}, -1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			wasmPath := c.wasmPath
@@ -106,8 +128,8 @@ func TestBigMessagesDifferential(t *testing.T) {
 				wasmPath = testenv.WaoModule(t, c.name)
 			}
 			log := [][]byte{bootMsg(), bigAddHandler}
-			for _, s := range c.sizes {
-				log = append(log, bigMsg(s), bigState())
+			for _, b := range c.msgs {
+				log = append(log, bigMsgOf(b.size, b.fill), bigState())
 			}
 			ref := runReference(t, wasmPath, c.format, log)
 			wasm, err := os.ReadFile(wasmPath)
@@ -129,7 +151,7 @@ func TestBigMessagesDifferential(t *testing.T) {
 					t.Fatalf("message %d (%d bytes): %v", i, len(msg), err)
 				}
 				if len(msg) > 1<<20 {
-					t.Logf("message %d: %d bytes in %v", i, len(msg), time.Since(start).Round(time.Millisecond))
+					t.Logf("message %d: %d bytes in %v: Error %q", i, len(msg), time.Since(start).Round(time.Millisecond), r.Error)
 				}
 				if trapped < 0 {
 					compareResult(t, i, ref[i], r, false)
@@ -137,11 +159,21 @@ func TestBigMessagesDifferential(t *testing.T) {
 				if r.Error != "" && m.MemoryHash() != before {
 					t.Fatalf("message %d: Error %q changed the state", i, r.Error)
 				}
-				if c.trapAt >= 0 && i == 2+2*c.trapAt {
-					if r.Error != "memory access out of bounds" {
-						t.Fatalf("message %d: Error %q, want the reference's trap", i, r.Error)
+				if k := i - 2; k >= 0 && k%2 == 0 {
+					b := c.msgs[k/2]
+					switch {
+					case k/2 == c.trapAt:
+						if !strings.Contains(r.Error, "unreachable") {
+							t.Fatalf("message %d: Error %q, want the module's trap", i, r.Error)
+						}
+						trapped = i
+					case b.err:
+						if !strings.Contains(r.Error, "message too large for the wasm stack") {
+							t.Fatalf("message %d: Error %q, want the module's refusal", i, r.Error)
+						}
+					case r.Error != "":
+						t.Fatalf("message %d (%d bytes): Error %q", i, len(msg), r.Error)
 					}
-					trapped = i
 				}
 			}
 			// The state message after each size reports N and Len: after a trap, the values before it.
@@ -149,11 +181,16 @@ func TestBigMessagesDifferential(t *testing.T) {
 			if err != nil || last.Error != "" {
 				t.Fatalf("after the big messages: %v %q", err, last.Error)
 			}
-			n := len(c.sizes)
-			if trapped >= 0 {
-				n = c.trapAt
+			n, size := 0, 0
+			for k, b := range c.msgs {
+				if k == c.trapAt {
+					break
+				}
+				if !b.err {
+					n, size = n+1, b.size
+				}
 			}
-			want := fmt.Sprintf("%d %d", n, c.sizes[n-1])
+			want := fmt.Sprintf("%d %d", n, size)
 			if got := outputData(t, last); got != want {
 				t.Fatalf("state %q, want %q", got, want)
 			}
@@ -161,10 +198,11 @@ func TestBigMessagesDifferential(t *testing.T) {
 	}
 }
 
-// TestMessageSizes applies messages from empty to the item limit to our aos module (v2 glue, 1 MiB stack): each
-// must evaluate or end in a result Error that leaves the state as it was, never in a host error (a log the CU
-// cannot get past), and the process must go on. Sizes around the stack's end and past the wrap below address 0
-// are included (the 4x reservation of the v2 glue: ~255 KB fits).
+// TestMessageSizes applies messages from empty to the item limit to our aos module (v2 glue, 64 MiB stack).
+// Every plain-text size, and binary Data as the SU hands it over (lossy UTF-8), must evaluate. Data made of
+// control characters (24 stack bytes per byte of Data) gets past what the stack holds within the item limit:
+// the module must refuse it with an Error, or trap when the host's copy of it ran over static data or
+// wrapped below address 0, and the state must stay as it was. After each, the process goes on.
 func TestMessageSizes(t *testing.T) {
 	m, err := vm.Open(aos.Format, aos.Module, vm.Options{})
 	if err != nil {
@@ -177,25 +215,48 @@ func TestMessageSizes(t *testing.T) {
 		}
 	}
 	overhead := len(bigMsg(0))
+	binary := make([]byte, itemLimit-overhead-4096) // room for the JSON's escapes of it
+	rand.NewChaCha8([32]byte{1}).Read(binary)
+	lossy := strings.ToValidUTF8(string(binary), "\uFFFD")
 	ok, last := 0, 0
-	for _, size := range []int{0, 1, 1000, 100_000, 255_000, 258_000, 262_000, 266_000, 300_000,
-		1_000_000, 1_500_000, 2_000_000, 5_000_000, 9_900_000, itemLimit - overhead} {
+	for _, c := range []struct {
+		name, data string
+		err        string // "" (evaluates), "refused" or "trap"
+	}{
+		{data: ""}, {data: "x"}, {data: strings.Repeat("x", 1000)}, {data: strings.Repeat("x", 100_000)},
+		{data: strings.Repeat("x", 255_000)}, {data: strings.Repeat("x", 300_000)},
+		{data: strings.Repeat("x", 1_000_000)}, {data: strings.Repeat("x", 1_500_000)},
+		{data: strings.Repeat("x", 2_000_000)}, {data: strings.Repeat("x", 5_000_000)},
+		{data: strings.Repeat("x", 9_900_000)}, {data: strings.Repeat("x", itemLimit-overhead)},
+		{name: "binary", data: lossy},
+		{name: "control", data: strings.Repeat("\x01", ctlTooBig), err: "refused"},
+		{name: "control", data: strings.Repeat("\x01", ctlOverrun), err: "trap"},
+		{name: "control", data: strings.Repeat("\x01", ctlWrapped), err: "trap"},
+	} {
+		msg := msgFrom(testOwner, "Big", c.data)
 		before := m.MemoryHash()
-		r, err := m.Apply(context.Background(), bigMsg(size), testEnv())
+		r, err := m.Apply(context.Background(), msg, testEnv())
 		if err != nil {
-			t.Fatalf("%d bytes: host error %v", size, err)
+			t.Fatalf("%s %d bytes: host error %v", c.name, len(c.data), err)
+		}
+		t.Logf("%-7s %8d bytes (JSON %8d): error %q", c.name, len(c.data), len(msg), r.Error)
+		switch {
+		case c.err == "" && r.Error != "":
+			t.Fatalf("%s %d bytes: Error %q", c.name, len(c.data), r.Error)
+		case c.err == "refused" && !strings.Contains(r.Error, "message too large for the wasm stack"),
+			c.err == "trap" && !strings.Contains(r.Error, "unreachable"):
+			t.Fatalf("%s %d bytes: Error %q, want the module's %s", c.name, len(c.data), r.Error, c.err)
 		}
 		if r.Error != "" {
 			if m.MemoryHash() != before {
-				t.Fatalf("%d bytes: Error %q changed the state", size, r.Error)
+				t.Fatalf("%d bytes: Error %q changed the state", len(c.data), r.Error)
 			}
 		} else {
-			ok, last = ok+1, size
+			ok, last = ok+1, len(c.data)
 		}
-		t.Logf("%8d bytes: error %q", size, r.Error)
 		s := mustApply(t, m, bigState())
 		if want := fmt.Sprintf("%d %d", ok, last); s.Error != "" || outputData(t, s) != want {
-			t.Fatalf("after %d bytes: state %q %q, want %q", size, outputData(t, s), s.Error, want)
+			t.Fatalf("after %d bytes: state %q %q, want %q", len(c.data), outputData(t, s), s.Error, want)
 		}
 	}
 }
