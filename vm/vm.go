@@ -63,11 +63,39 @@ type Options struct {
 }
 
 // WeaveDrive is the data source behind the WeaveDrive extension. Open is called synchronously from the
-// guest (fopen of "/data/<tx id>", "/tx/<id>", "/tx2/<id>", "/block/<height>", …). It returns (nil, nil)
-// when the path is not available to this process, which the guest sees as fopen returning NULL. An error
-// is a host failure: Apply returns it and the message is not evaluated.
+// guest (fopen of "/data/<tx id>", "/tx/<id>", "/block/<height>", …) with the context of the Apply that
+// runs the guest; DriveCallOf(ctx) tells which process and message asks (admission is the drive's
+// business, not the VM's). It returns (nil, nil) when the path is not available to this process, which
+// the guest sees as fopen returning NULL. An error is a host failure: Apply returns it and the message is
+// not evaluated (the caller may apply it again later).
 type WeaveDrive interface {
 	Open(ctx context.Context, path string) (DriveFile, error)
+}
+
+// Tag is one name/value tag of a process or module, as DriveCall carries them.
+type Tag struct{ Name, Value string }
+
+// DriveCall is what a WeaveDrive learns of the evaluation that opens a file. The caller of Apply sets it
+// (WithDriveCall); the VM keeps it with the message, so a replay of the message (rollback) opens files
+// under the same call, and answers may be remembered per (BlockHeight, path) within a machine.
+type DriveCall struct {
+	Process     string // process id
+	ProcessTags []Tag  // the process's tags (Extension, Availability-Type, Scheduler, Attestor, On-Boot …)
+	ModuleTags  []Tag  // its module's tags
+	BlockHeight int64  // the Block-Height of the message being evaluated
+}
+
+type driveCallKey struct{}
+
+// WithDriveCall returns ctx carrying c for the WeaveDrive opens of one Apply.
+func WithDriveCall(ctx context.Context, c *DriveCall) context.Context {
+	return context.WithValue(ctx, driveCallKey{}, c)
+}
+
+// DriveCallOf returns the DriveCall ctx carries, or nil.
+func DriveCallOf(ctx context.Context) *DriveCall {
+	c, _ := ctx.Value(driveCallKey{}).(*DriveCall)
+	return c
 }
 
 // DriveFile is one opened WeaveDrive file. Content must be immutable (Arweave data is), which is what

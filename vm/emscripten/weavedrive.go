@@ -90,25 +90,43 @@ func (in *instance) driveReadAt(e *fdEntry, dst []byte) int {
 
 // driveCache remembers the files opened since the machine's base, so a rollback's replay reads them
 // again without asking the backend (which may be what just failed). Drive content is immutable, so a
-// remembered file is as good as a fresh one. The machine clears it when it re-takes its base.
+// remembered file is as good as a fresh one. Answers are remembered per (Block-Height of the message,
+// path): whether a path is available may change from one message to the next (data admitted by a later
+// attestation), never within one height. The machine sets height before each apply and clears the
+// cache when it re-takes its base.
 type driveCache struct {
-	inner vm.WeaveDrive
-	files map[string]vm.DriveFile
+	inner  vm.WeaveDrive
+	files  map[driveKey]vm.DriveFile
+	height int64
+}
+
+type driveKey struct {
+	height int64
+	path   string
+}
+
+// callHeight is the height driveCache keys a call's answers by (-1 without a call).
+func callHeight(c *vm.DriveCall) int64 {
+	if c == nil {
+		return -1
+	}
+	return c.BlockHeight
 }
 
 func (d *driveCache) Open(ctx context.Context, path string) (vm.DriveFile, error) {
-	if f, ok := d.files[path]; ok {
+	k := driveKey{d.height, path}
+	if f, ok := d.files[k]; ok {
 		return f, nil
 	}
 	f, err := d.inner.Open(ctx, path)
 	if err == nil {
-		d.files[path] = f // nil too: "not available" is an answer to replay as well
+		d.files[k] = f // nil too: "not available" is an answer to replay as well
 	}
 	return f, err
 }
 
 func (d *driveCache) clone() *driveCache {
-	c := &driveCache{inner: d.inner, files: make(map[string]vm.DriveFile, len(d.files))}
+	c := &driveCache{inner: d.inner, files: make(map[driveKey]vm.DriveFile, len(d.files)), height: d.height}
 	for k, v := range d.files {
 		c.files[k] = v
 	}
