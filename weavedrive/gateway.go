@@ -24,10 +24,10 @@ type Gateway struct {
 	gc   *gateway.Client
 }
 
-// NewGateway returns a Gateway at baseURL (nil hc: http.DefaultClient).
+// NewGateway returns a Gateway at baseURL (nil hc: a client with a 2-minute timeout).
 func NewGateway(baseURL string, hc *http.Client) *Gateway {
 	if hc == nil {
-		hc = http.DefaultClient
+		hc = &http.Client{Timeout: readTimeout}
 	}
 	base := strings.TrimRight(baseURL, "/")
 	return &Gateway{base: base, hc: hc, gc: gateway.NewClient(base, hc)}
