@@ -50,6 +50,9 @@ type Options struct {
 	Cache *Cache
 	// ReadAhead is how many blocks one Range request fetches (default 4: 1 MiB).
 	ReadAhead int
+	// SettleWait is how long an open waits for the chain to pass the message's height before it gives
+	// up with ErrNotSettled (default 30 s; negative: do not wait).
+	SettleWait time.Duration
 }
 
 // Drive is a vm.WeaveDrive: admission by the reference rules (see the package documentation), bytes from
@@ -76,6 +79,9 @@ const readTimeout = 2 * time.Minute
 func New(src Source, opts Options) *Drive {
 	if opts.ReadAhead <= 0 {
 		opts.ReadAhead = 4
+	}
+	if opts.SettleWait == 0 {
+		opts.SettleWait = 30 * time.Second
 	}
 	return &Drive{src: src, opts: opts, ans: map[string]*answer{}, sizes: map[string]int64{}, top: -1}
 }
@@ -221,7 +227,8 @@ func (d *Drive) attested(ctx context.Context, q Query, h int64) (bool, error) {
 	return false, nil
 }
 
-// settled returns nil when the gateway's chain is past h, ErrNotSettled otherwise.
+// settled returns nil once the gateway's chain is past h, waiting up to SettleWait for it (the next block
+// is usually seconds away), and ErrNotSettled if it is not.
 func (d *Drive) settled(ctx context.Context, h int64) error {
 	d.mu.Lock()
 	top := d.top
@@ -229,18 +236,31 @@ func (d *Drive) settled(ctx context.Context, h int64) error {
 	if top > h {
 		return nil
 	}
-	cur, err := d.opts.Index.Height(ctx)
-	if err != nil {
-		return fmt.Errorf("weavedrive: gateway height: %w", err)
+	deadline := time.Now().Add(d.opts.SettleWait)
+	for {
+		cur, err := d.opts.Index.Height(ctx)
+		if err != nil {
+			return fmt.Errorf("weavedrive: gateway height: %w", err)
+		}
+		d.mu.Lock()
+		d.top = max(d.top, cur)
+		d.mu.Unlock()
+		if cur > h {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%w (height %d, gateway at %d)", ErrNotSettled, h, cur)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("weavedrive: waiting for block %d to settle: %w", h+1, ctx.Err())
+		case <-time.After(settlePoll):
+		}
 	}
-	d.mu.Lock()
-	d.top = max(d.top, cur)
-	d.mu.Unlock()
-	if cur > h {
-		return nil
-	}
-	return fmt.Errorf("%w (height %d, gateway at %d)", ErrNotSettled, h, cur)
 }
+
+// settlePoll is how often settled asks the gateway's height while waiting.
+const settlePoll = 250 * time.Millisecond
 
 func (d *Drive) size(ctx context.Context, id string) (int64, bool, error) {
 	d.mu.Lock()

@@ -121,7 +121,7 @@ func newDrive(t *testing.T, n *net, cacheBytes int64) (*Drive, *Cache) {
 		t.Fatal(err)
 	}
 	g := NewGateway(n.url, nil)
-	return New(g, Options{Index: g, Cache: c}), c
+	return New(g, Options{Index: g, Cache: c, SettleWait: -1}), c
 }
 
 // TestAdmission: data not attested is not readable (and, while the block may still get an attestation,
@@ -361,5 +361,26 @@ func TestCacheReads(t *testing.T) {
 	}
 	if re.Size() > BlockSize || re.Size() == 0 {
 		t.Fatalf("reopened with a smaller bound: %d bytes", re.Size())
+	}
+}
+
+// TestSettleWait: an open at the chain's current height waits for the next block, then answers.
+func TestSettleWait(t *testing.T) {
+	n := newNet(t)
+	su, user := newWallet(t), newWallet(t)
+	id := n.post(user, []byte("x"))
+	g := NewGateway(n.url, nil)
+	d := New(g, Options{Index: g, SettleWait: time.Minute})
+	proc := []vm.Tag{{Name: "Extension", Value: "WeaveDrive"}, {Name: "Scheduler", Value: su.Address()}}
+	h := n.height()
+	go func() { time.Sleep(300 * time.Millisecond); n.clock.next() }()
+	if f, err := d.Open(call(h, proc...), "/data/"+id); f != nil || err != nil {
+		t.Fatalf("%v %v", f, err)
+	}
+	// A cancelled evaluation stops waiting.
+	ctx, cancel := context.WithCancel(call(h+1, proc...))
+	cancel()
+	if _, err := d.Open(ctx, "/data/"+id); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled: %v", err)
 	}
 }

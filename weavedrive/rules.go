@@ -128,3 +128,9 @@ func (p Policy) Decide(found []bool) (bool, error) {
 	}
 	return false, nil
 }
+
+// AttestationTags are the tags of the item that admits /data/<id> in every mode (signed by the process's
+// Scheduler or one of its Attestors): what the Assignments query looks for.
+func AttestationTags(id string) []Tag {
+	return []Tag{{"Data-Protocol", "ao"}, {"Type", "Attestation"}, {"Message", id}}
+}

@@ -19,14 +19,15 @@ import (
 	"github.com/aogo/aogo/wallet"
 )
 
-// startDev runs `aogo dev` in-process on a free port and returns the Info it printed. It stops with the test.
-func startDev(t *testing.T, dir string) devnet.Info {
+// startDev runs `aogo dev` in-process on a free port and returns the Info it printed (extra: more flags). It
+// stops with the test.
+func startDev(t *testing.T, dir string, extra ...string) devnet.Info {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"dev", "--data", dir, "--listen", "127.0.0.1:0"}, pw, io.Discard)
+		done <- run(ctx, append([]string{"dev", "--data", dir, "--listen", "127.0.0.1:0"}, extra...), pw, io.Discard)
 		pw.Close()
 	}()
 	t.Cleanup(func() {
