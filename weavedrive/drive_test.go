@@ -206,7 +206,9 @@ func TestAvailabilityTypes(t *testing.T) {
 	n.clock.next()
 	d, _ := newDrive(t, n, 64<<20)
 	base := []vm.Tag{{Name: "Extension", Value: "WeaveDrive"}, {Name: "Scheduler", Value: su.Address()}}
-	mode := func(m string) []vm.Tag { return append(append([]vm.Tag(nil), base...), vm.Tag{Name: "Availability-Type", Value: m}) }
+	mode := func(m string) []vm.Tag {
+		return append(append([]vm.Tag(nil), base...), vm.Tag{Name: "Availability-Type", Value: m})
+	}
 
 	// Individual: the Available item admits it; in Assignments mode it does not.
 	if f, err := d.Open(call(h, mode("Individual")...), "/data/"+id); err != nil || f == nil || string(readAll(t, f)) != "individual data" {
