@@ -16,7 +16,11 @@
 //   - /tx/<id> and /block/<h> need no attestation (as in the reference); /block/<h> above the message's
 //     Block-Height is not available (the reference would wait for it: a process never sees the future).
 //
-// Not-admitted data is what the reference makes it: fopen returns NULL (io.open gives nil).
+// Not-admitted data is what the reference makes it: Open returns vm.ErrFileNotFound (the reference's
+// "HALT"), which on the wasm64 formats ends the message with Error "HALT: FILE NOT FOUND" (state
+// unchanged) and on emscripten4 is fopen's NULL; Library mode without an attestation and an unknown
+// Availability-Type are a vm.DriveRefusal with the reference's exception text (an Error on every format).
+// Data admitted but not on the gateway (yet) is a host failure: the message is evaluated later.
 //
 // Determinism: a "not attested" answer at height H is final only once the gateway's chain is past H (no
 // more items can land at H); before that Open returns ErrNotSettled, a host failure, and the CU evaluates

@@ -124,15 +124,23 @@ func isID(s string) bool {
 
 func (d *Drive) openData(ctx context.Context, id string) (vm.DriveFile, error) {
 	ok, err := d.Admitted(ctx, vm.DriveCallOf(ctx), id)
-	if err != nil || !ok {
+	switch {
+	case errors.Is(err, ErrNotAdmitted):
+		// The reference throws this (so the message ends with an Error on every format).
+		return nil, fmt.Errorf("%w: %w", &vm.DriveRefusal{Reason: "This WeaveDrive implementation does not support Library attestations yet!"}, err)
+	case errors.Is(err, ErrMode):
+		return nil, fmt.Errorf("%w: %w", &vm.DriveRefusal{Reason: "Unsupported WeaveDrive mode: " + PolicyOf(tagsOf(vm.DriveCallOf(ctx).ProcessTags), tagsOf(vm.DriveCallOf(ctx).ModuleTags)).Mode}, err)
+	case err != nil:
 		return nil, err
+	case !ok:
+		return nil, fmt.Errorf("weavedrive: /data/%s not admitted: %w", id, vm.ErrFileNotFound)
 	}
 	size, found, err := d.size(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("weavedrive: size of %s: %w", id, err)
 	}
 	if !found && d.opts.Index == nil {
-		return nil, nil // not in the directory
+		return nil, fmt.Errorf("weavedrive: /data/%s not in the directory: %w", id, vm.ErrFileNotFound)
 	}
 	if !found {
 		// Admitted but the gateway has no data: the reference HALTs (fopen NULL) too, but the answer may

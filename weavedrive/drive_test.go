@@ -142,14 +142,14 @@ func TestAdmission(t *testing.T) {
 		t.Fatalf("open at the open block: %v, want ErrNotSettled", err)
 	}
 	n.clock.next()
-	if f, err := d.Open(call(h0, proc...), path); f != nil || err != nil {
-		t.Fatalf("not attested: %v %v, want nil nil", f, err)
+	if f, err := d.Open(call(h0, proc...), path); f != nil || !errors.Is(err, vm.ErrFileNotFound) {
+		t.Fatalf("not attested: %v %v, want ErrFileNotFound", f, err)
 	}
 	// An attestation by someone else admits nothing.
 	n.attest(user, id)
 	h1 := n.height()
 	n.clock.next()
-	if f, err := d.Open(call(h1, proc...), path); f != nil || err != nil {
+	if f, err := d.Open(call(h1, proc...), path); f != nil || !errors.Is(err, vm.ErrFileNotFound) {
 		t.Fatalf("attested by a stranger: %v %v", f, err)
 	}
 	n.attest(su, id)
@@ -157,7 +157,7 @@ func TestAdmission(t *testing.T) {
 	n.clock.next()
 	// The earlier heights still say no (the attestation is above them) ...
 	for _, h := range []int64{h0, h1} {
-		if f, err := d.Open(call(h, proc...), path); f != nil || err != nil {
+		if f, err := d.Open(call(h, proc...), path); f != nil || !errors.Is(err, vm.ErrFileNotFound) {
 			t.Fatalf("height %d after the attestation at %d: %v %v", h, h2, f, err)
 		}
 	}
@@ -179,7 +179,7 @@ func TestAdmission(t *testing.T) {
 	if f, err := d.Open(call(h3, proc...), "/data/"+other); err != nil || f == nil || string(readAll(t, f)) != "other data" {
 		t.Fatalf("attestor: %v %v", f, err)
 	}
-	if f, err := d.Open(call(h3, proc[1:]...), "/data/"+other); f != nil || err != nil {
+	if f, err := d.Open(call(h3, proc[1:]...), "/data/"+other); f != nil || !errors.Is(err, vm.ErrFileNotFound) {
 		t.Fatalf("no extension: %v %v", f, err)
 	}
 	// On-Boot data needs neither.
@@ -214,11 +214,13 @@ func TestAvailabilityTypes(t *testing.T) {
 	if f, err := d.Open(call(h, mode("Individual")...), "/data/"+id); err != nil || f == nil || string(readAll(t, f)) != "individual data" {
 		t.Fatalf("individual: %v %v", f, err)
 	}
-	if f, err := d.Open(call(h, base...), "/data/"+id); f != nil || err != nil {
+	if f, err := d.Open(call(h, base...), "/data/"+id); f != nil || !errors.Is(err, vm.ErrFileNotFound) {
 		t.Fatalf("assignments with an Available item: %v %v", f, err)
 	}
 	// Library: data not attested stops the evaluation; attested, it reads.
-	if _, err := d.Open(call(h, mode("Library")...), "/data/"+lib); !errors.Is(err, ErrNotAdmitted) {
+	var ref *vm.DriveRefusal
+	if _, err := d.Open(call(h, mode("Library")...), "/data/"+lib); !errors.Is(err, ErrNotAdmitted) || !errors.As(err, &ref) ||
+		ref.Reason != "This WeaveDrive implementation does not support Library attestations yet!" {
 		t.Fatalf("library, not attested: %v", err)
 	}
 	n.attest(su, lib)
@@ -227,7 +229,8 @@ func TestAvailabilityTypes(t *testing.T) {
 	if f, err := d.Open(call(h2, mode("Library")...), "/data/"+lib); err != nil || f == nil || string(readAll(t, f)) != "library data" {
 		t.Fatalf("library, attested: %v %v", f, err)
 	}
-	if _, err := d.Open(call(h2, mode("Everything")...), "/data/"+lib); !errors.Is(err, ErrMode) {
+	if _, err := d.Open(call(h2, mode("Everything")...), "/data/"+lib); !errors.Is(err, ErrMode) || !errors.As(err, &ref) ||
+		ref.Reason != "Unsupported WeaveDrive mode: Everything" {
 		t.Fatalf("unknown mode: %v", err)
 	}
 }
@@ -376,7 +379,7 @@ func TestSettleWait(t *testing.T) {
 	proc := []vm.Tag{{Name: "Extension", Value: "WeaveDrive"}, {Name: "Scheduler", Value: su.Address()}}
 	h := n.height()
 	go func() { time.Sleep(300 * time.Millisecond); n.clock.next() }()
-	if f, err := d.Open(call(h, proc...), "/data/"+id); f != nil || err != nil {
+	if f, err := d.Open(call(h, proc...), "/data/"+id); f != nil || !errors.Is(err, vm.ErrFileNotFound) {
 		t.Fatalf("%v %v", f, err)
 	}
 	// A cancelled evaluation stops waiting.

@@ -58,7 +58,8 @@ func evalOutputs(t *testing.T, out string) []string {
 }
 
 // TestRunDrive: aogo run --drive DIR feeds io.open("/data/<id>") from files named by id; --gateway
-// decides admission from the process's tags and each message's Block-Height.
+// decides admission from the process's tags and each message's Block-Height. Data not there or not
+// admitted ends the message with the reference wasm64 glue's Error "HALT: FILE NOT FOUND".
 func TestRunDrive(t *testing.T) {
 	wasm := testenv.WaoModule(t, "aos2_0_6")
 	const format = "wasm64-unknown-emscripten-draft_2024_02_15"
@@ -72,7 +73,7 @@ func TestRunDrive(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("exit %d: %s", code, errs)
 		}
-		if got := evalOutputs(t, out); len(got) != 2 || got[0] != "hello from the drive" || got[1] != "nil" {
+		if got := evalOutputs(t, out); len(got) != 2 || got[0] != "hello from the drive" || got[1] != "HALT: FILE NOT FOUND" {
 			t.Fatalf("outputs %q", got)
 		}
 	})
@@ -119,7 +120,7 @@ func TestRunDrive(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("exit %d: %s", code, errs)
 		}
-		if got := evalOutputs(t, out); len(got) != 3 || got[0] != "nil" || got[1] != "attested bytes" || got[2] != "attested bytes" {
+		if got := evalOutputs(t, out); len(got) != 3 || got[0] != "HALT: FILE NOT FOUND" || got[1] != "attested bytes" || got[2] != "attested bytes" {
 			t.Fatalf("outputs %q", got)
 		}
 	})

@@ -22,7 +22,7 @@ func hostDriveOpen(in *instance, _ *wasmtime.Caller, v view, a []uint64) uint64 
 	p := v.cstring(a[0], 4096)
 	f, err := in.opts.WeaveDrive.Open(in.ctx, p)
 	if err != nil {
-		stop(hostFailure{fmt.Errorf("weavedrive open %s: %w", p, err)})
+		return in.driveRefused(p, err)
 	}
 	if f == nil {
 		return 0
@@ -31,6 +31,24 @@ func hostDriveOpen(in *instance, _ *wasmtime.Caller, v view, a []uint64) uint64 
 	in.host.FS.FDs[fd] = &fdEntry{Path: p, Kind: kindDrive, Size: f.Size(), Fresh: true}
 	in.drives[fd] = f
 	return uint64(fd)
+}
+
+// driveRefused handles an Open error as the reference loader's glue handles the drive's answers: the
+// "HALT" answer throws on wasm64 (the message ends with that Error) and is fopen's NULL on emscripten4;
+// a refusal throws on every format; anything else is a host failure.
+func (in *instance) driveRefused(path string, err error) uint64 {
+	var ref *vm.DriveRefusal
+	switch {
+	case errors.As(err, &ref):
+		stop(errors.New(ref.Reason))
+	case errors.Is(err, vm.ErrFileNotFound):
+		if in.f.mem64 {
+			stop(vm.ErrFileNotFound)
+		}
+		return 0
+	}
+	stop(hostFailure{fmt.Errorf("weavedrive open %s: %w", path, err)})
+	return 0
 }
 
 func hostDriveRead(in *instance, _ *wasmtime.Caller, v view, a []uint64) uint64 {
@@ -65,7 +83,8 @@ func (in *instance) driveReadAt(e *fdEntry, dst []byte) int {
 				var err error
 				f, err = in.opts.WeaveDrive.Open(in.ctx, e.Path)
 				if err != nil {
-					stop(hostFailure{fmt.Errorf("weavedrive reopen %s: %w", e.Path, err)})
+					in.driveRefused(e.Path, err)
+					return 0
 				}
 				if f == nil {
 					return 0

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -118,5 +119,49 @@ func TestWeaveDriveCallPerMessage(t *testing.T) {
 	}
 	if got := outputData(t, r); got != want {
 		t.Fatalf("after rollback: %q, want %q", got, want)
+	}
+}
+
+// refusingDrive answers as the reference drive refuses: "HALT" for /data/HALT, an exception for
+// /data/REFUSE.
+type refusingDrive struct{}
+
+func (refusingDrive) Open(_ context.Context, path string) (vm.DriveFile, error) {
+	switch path {
+	case "/data/HALT":
+		return nil, fmt.Errorf("not admitted: %w", vm.ErrFileNotFound)
+	case "/data/REFUSE":
+		return nil, &vm.DriveRefusal{Reason: "This WeaveDrive implementation does not support Library attestations yet!"}
+	}
+	return nil, nil
+}
+
+// TestWeaveDriveRefusals: the reference glue's behaviour per format. wasm64 throws on the drive's HALT
+// answer (the message ends with Error "HALT: FILE NOT FOUND", state unchanged); emscripten4 turns it into
+// fopen's NULL; a thrown refusal is the message's Error on both.
+func TestWeaveDriveRefusals(t *testing.T) {
+	for _, mod := range realModules[:2] {
+		t.Run(mod.name, func(t *testing.T) {
+			m := openBooted(t, mod.name, mod.format, vm.Options{WeaveDrive: refusingDrive{}})
+			r := mustApply(t, m, evalMsg(`X = 1; return tostring(io.open("/data/HALT"))`))
+			if mod.format == "wasm32-unknown-emscripten4" {
+				if got := outputData(t, r); got != "nil" || r.Error != "" {
+					t.Fatalf("emscripten4 HALT: %q %q", got, r.Error)
+				}
+			} else if r.Error != "HALT: FILE NOT FOUND" {
+				t.Fatalf("wasm64 HALT: error %q", r.Error)
+			}
+			r = mustApply(t, m, evalMsg(`Y = 1; return tostring(io.open("/data/REFUSE"))`))
+			if r.Error != "This WeaveDrive implementation does not support Library attestations yet!" {
+				t.Fatalf("refusal: error %q", r.Error)
+			}
+			want := "1 nil"
+			if mod.format != "wasm32-unknown-emscripten4" {
+				want = "nil nil"
+			}
+			if got := outputData(t, mustApply(t, m, evalMsg(`return tostring(X) .. " " .. tostring(Y)`))); got != want {
+				t.Fatalf("state after the refusals: %q, want %q", got, want)
+			}
+		})
 	}
 }
