@@ -45,7 +45,9 @@ func (g *Gateway) do(ctx context.Context, method, path string, hdr map[string]st
 	return g.hc.Do(req)
 }
 
-// Size implements Source: HEAD /{id}, then HEAD /raw/{id}, as the reference drive.
+// Size implements Source: HEAD /{id}, then HEAD /raw/{id}, as the reference drive; then, for nodes whose
+// HEAD has no Content-Length (arlocal), GET /{id} with Range bytes=0-0 (Content-Range, or Content-Length
+// of a 200), closed without reading the body.
 func (g *Gateway) Size(ctx context.Context, id string) (int64, bool, error) {
 	var lastErr error
 	for _, p := range []string{"/" + id, "/raw/" + id} {
@@ -63,6 +65,29 @@ func (g *Gateway) Size(ctx context.Context, id string) (int64, bool, error) {
 		if resp.StatusCode >= 500 {
 			lastErr = fmt.Errorf("HEAD %s: %s", p, resp.Status)
 		}
+	}
+	resp, err := g.do(ctx, http.MethodGet, "/"+id, map[string]string{"Range": "bytes=0-0"})
+	if err != nil {
+		return 0, false, errors.Join(lastErr, err)
+	}
+	resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusPartialContent:
+		cr := resp.Header.Get("Content-Range")
+		if i := strings.LastIndexByte(cr, '/'); i >= 0 {
+			if n, err := strconv.ParseInt(cr[i+1:], 10, 64); err == nil && n >= 0 {
+				return n, true, nil
+			}
+		}
+	case http.StatusOK:
+		if resp.ContentLength >= 0 {
+			return resp.ContentLength, true, nil
+		}
+	case http.StatusRequestedRangeNotSatisfiable:
+		return 0, true, nil // empty data
+	}
+	if resp.StatusCode >= 500 {
+		lastErr = errors.Join(lastErr, fmt.Errorf("GET /%s: %s", id, resp.Status))
 	}
 	if lastErr != nil {
 		return 0, false, lastErr
