@@ -22,9 +22,10 @@
 // Availability-Type are a vm.DriveRefusal with the reference's exception text (an Error on every format).
 // Data admitted but not on the gateway (yet) is a host failure: the message is evaluated later.
 //
-// Determinism: a "not attested" answer at height H is final only once the gateway's chain is past H (no
-// more items can land at H); before that Open returns ErrNotSettled, a host failure, and the CU evaluates
-// the message again later. Answers are remembered per attestation query: a positive one with the lowest
+// Determinism: a "not attested" answer at height H is final only when the query that gave it was made
+// once the gateway's chain was past H (Options.SettleBlocks; no more items can land at H). An open at an
+// open block waits for it to close (Options.SettleWait) and asks again; past the wait it returns
+// ErrNotSettled, a host failure, and the CU evaluates the message again later. Answers are remembered per attestation query: a positive one with the lowest
 // height it holds from, a negative one only up to the height it was final for, so it is never used past
 // the moment the data is admitted.
 //

@@ -53,6 +53,9 @@ type Options struct {
 	// SettleWait is how long an open waits for the chain to pass the message's height before it gives
 	// up with ErrNotSettled (default 30 s; negative: do not wait).
 	SettleWait time.Duration
+	// SettleBlocks is how far past a message's height the chain must be before "not attested" is final
+	// (default 1: the next block exists). Gateways that index bundled items late need more.
+	SettleBlocks int64
 }
 
 // Drive is a vm.WeaveDrive: admission by the reference rules (see the package documentation), bytes from
@@ -79,6 +82,9 @@ const readTimeout = 2 * time.Minute
 func New(src Source, opts Options) *Drive {
 	if opts.ReadAhead <= 0 {
 		opts.ReadAhead = 4
+	}
+	if opts.SettleBlocks <= 0 {
+		opts.SettleBlocks = 1
 	}
 	if opts.SettleWait == 0 {
 		opts.SettleWait = 30 * time.Second
@@ -205,13 +211,21 @@ func (d *Drive) attested(ctx context.Context, q Query, h int64) (bool, error) {
 	}
 	d.mu.Unlock()
 
+	// A "no" is final only once the chain is past h; an attestation may land at h until then, so the
+	// query that says no must be one made after the chain passed h.
+	d.mu.Lock()
+	settledBefore := d.top >= h+d.opts.SettleBlocks
+	d.mu.Unlock()
 	at, found, err := d.opts.Index.Earliest(ctx, q, h)
 	if err != nil {
 		return false, fmt.Errorf("weavedrive: attestation query: %w", err)
 	}
-	if !found {
+	if !found && !settledBefore {
 		if err := d.settled(ctx, h); err != nil {
 			return false, err
+		}
+		if at, found, err = d.opts.Index.Earliest(ctx, q, h); err != nil {
+			return false, fmt.Errorf("weavedrive: attestation query: %w", err)
 		}
 	}
 	d.mu.Lock()
@@ -235,13 +249,13 @@ func (d *Drive) attested(ctx context.Context, q Query, h int64) (bool, error) {
 	return false, nil
 }
 
-// settled returns nil once the gateway's chain is past h, waiting up to SettleWait for it (the next block
+// settled returns nil once the gateway's chain is SettleBlocks past h, waiting up to SettleWait for it (the next block
 // is usually seconds away), and ErrNotSettled if it is not.
 func (d *Drive) settled(ctx context.Context, h int64) error {
 	d.mu.Lock()
 	top := d.top
 	d.mu.Unlock()
-	if top > h {
+	if top >= h+d.opts.SettleBlocks {
 		return nil
 	}
 	deadline := time.Now().Add(d.opts.SettleWait)
@@ -253,7 +267,7 @@ func (d *Drive) settled(ctx context.Context, h int64) error {
 		d.mu.Lock()
 		d.top = max(d.top, cur)
 		d.mu.Unlock()
-		if cur > h {
+		if cur >= h+d.opts.SettleBlocks {
 			return nil
 		}
 		if time.Now().After(deadline) {

@@ -9,6 +9,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -387,5 +389,38 @@ func TestSettleWait(t *testing.T) {
 	cancel()
 	if _, err := d.Open(ctx, "/data/"+id); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled: %v", err)
+	}
+}
+
+// lateIndex: the attestation is indexed at height 7 while block 7 is still open, after the first query.
+type lateIndex struct{ queries, heights int }
+
+func (x *lateIndex) Earliest(_ context.Context, q Query, max int64) (int64, bool, error) {
+	x.queries++
+	return 7, x.queries > 1 && max >= 7, nil
+}
+
+func (x *lateIndex) Height(context.Context) (int64, error) {
+	x.heights++
+	return int64(6 + x.heights), nil // 7, then 8
+}
+
+// TestLateAttestation: a "no" found while the message's block is open is asked again once the block is
+// closed, so an attestation indexed in between is not missed (another CU, later, would see it).
+func TestLateAttestation(t *testing.T) {
+	dir := t.TempDir()
+	const id = "DATA_ID_00000000000000000000000000000000001"
+	if err := os.WriteFile(filepath.Join(dir, id), []byte("late"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	x := &lateIndex{}
+	d := New(Dir(dir), Options{Index: x, SettleWait: time.Minute})
+	proc := []vm.Tag{{Name: "Extension", Value: "WeaveDrive"}, {Name: "Scheduler", Value: "SU"}}
+	f, err := d.Open(call(7, proc...), "/data/"+id)
+	if err != nil || f == nil || string(readAll(t, f)) != "late" {
+		t.Fatalf("%v %v", f, err)
+	}
+	if x.queries != 2 {
+		t.Fatalf("%d queries, want 2", x.queries)
 	}
 }
