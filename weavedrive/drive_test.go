@@ -35,7 +35,7 @@ const blockTime = 10 * time.Second
 
 // net is an embedded gateway with a settable clock, counting the requests the drive makes.
 type net struct {
-	t      *testing.T
+	t      testing.TB
 	clock  *clock
 	url    string
 	gc     *gateway.Client
@@ -43,7 +43,7 @@ type net struct {
 	ranges atomic.Int64
 }
 
-func newNet(t *testing.T) *net {
+func newNet(t testing.TB) *net {
 	t.Helper()
 	n := &net{t: t, clock: &clock{t: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}}
 	s, err := gateway.Open(context.Background(), gateway.Config{Dir: t.TempDir(), BlockTime: blockTime, Now: n.clock.Now})
@@ -95,7 +95,7 @@ func (n *net) attest(w *wallet.Wallet, id string) string {
 		dataitem.Tag{Name: "Message", Value: id})
 }
 
-func newWallet(t *testing.T) *wallet.Wallet {
+func newWallet(t testing.TB) *wallet.Wallet {
 	w, err := wallet.Generate(wallet.ED25519)
 	if err != nil {
 		t.Fatal(err)
@@ -107,7 +107,7 @@ func call(h int64, process ...vm.Tag) context.Context {
 	return vm.WithDriveCall(context.Background(), &vm.DriveCall{Process: "P", ProcessTags: process, BlockHeight: h})
 }
 
-func readAll(t *testing.T, f vm.DriveFile) []byte {
+func readAll(t testing.TB, f vm.DriveFile) []byte {
 	t.Helper()
 	b := make([]byte, f.Size())
 	if _, err := f.ReadAt(b, 0); err != nil && !errors.Is(err, io.EOF) {
