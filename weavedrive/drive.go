@@ -101,7 +101,8 @@ func (d *Drive) Open(ctx context.Context, path string) (vm.DriveFile, error) {
 	switch kind {
 	case "data":
 		if !isID(arg) {
-			return nil, nil
+			// The reference looks any name up and answers HALT for what it cannot find.
+			return nil, fmt.Errorf("weavedrive: %q is not an Arweave id: %w", arg, vm.ErrFileNotFound)
 		}
 		return d.openData(ctx, arg)
 	case "tx":
@@ -129,13 +130,15 @@ func isID(s string) bool {
 }
 
 func (d *Drive) openData(ctx context.Context, id string) (vm.DriveFile, error) {
-	ok, err := d.Admitted(ctx, vm.DriveCallOf(ctx), id)
+	call := vm.DriveCallOf(ctx)
+	ok, err := d.Admitted(ctx, call, id)
 	switch {
 	case errors.Is(err, ErrNotAdmitted):
 		// The reference throws this (so the message ends with an Error on every format).
 		return nil, fmt.Errorf("%w: %w", &vm.DriveRefusal{Reason: "This WeaveDrive implementation does not support Library attestations yet!"}, err)
 	case errors.Is(err, ErrMode):
-		return nil, fmt.Errorf("%w: %w", &vm.DriveRefusal{Reason: "Unsupported WeaveDrive mode: " + PolicyOf(tagsOf(vm.DriveCallOf(ctx).ProcessTags), tagsOf(vm.DriveCallOf(ctx).ModuleTags)).Mode}, err)
+		mode := PolicyOf(tagsOf(call.ProcessTags), tagsOf(call.ModuleTags)).Mode // ErrMode comes only with a call
+		return nil, fmt.Errorf("%w: %w", &vm.DriveRefusal{Reason: "Unsupported WeaveDrive mode: " + mode}, err)
 	case err != nil:
 		return nil, err
 	case !ok:

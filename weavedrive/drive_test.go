@@ -189,9 +189,15 @@ func TestAdmission(t *testing.T) {
 	if f, err := d.Open(call(0, boot...), "/data/"+other); err != nil || f == nil {
 		t.Fatalf("on-boot: %v %v", f, err)
 	}
-	// Bad paths are not available, never an error.
-	for _, p := range []string{"/data/short", "/data/" + id + "/x", "/etc/passwd", "/headers/" + id, "/block/-1", "/block/01", "data/" + id} {
+	// Paths that are no drive file are NULL, never an error.
+	for _, p := range []string{"/etc/passwd", "/headers/" + id, "/block/-1", "/block/01", "data/" + id, "/tx/short"} {
 		if f, err := d.Open(call(h3, proc...), p); f != nil || err != nil {
+			t.Fatalf("%q: %v %v", p, f, err)
+		}
+	}
+	// Bad ids under /data are the reference's HALT.
+	for _, p := range []string{"/data/short", "/data/" + id + "/x", "/data/"} {
+		if f, err := d.Open(call(h3, proc...), p); f != nil || !errors.Is(err, vm.ErrFileNotFound) {
 			t.Fatalf("%q: %v %v", p, f, err)
 		}
 	}
