@@ -33,10 +33,13 @@ import (
 	"github.com/aogo/aogo/cu"
 	"github.com/aogo/aogo/dataitem"
 	"github.com/aogo/aogo/gateway"
+	"github.com/aogo/aogo/internal/datadir"
 	"github.com/aogo/aogo/internal/httpd"
 	"github.com/aogo/aogo/mu"
+	"github.com/aogo/aogo/quorum"
 	"github.com/aogo/aogo/store/sqlite"
 	"github.com/aogo/aogo/su"
+	"github.com/aogo/aogo/vm"
 	_ "github.com/aogo/aogo/vm/emscripten" // registers the ao emscripten module formats
 	"github.com/aogo/aogo/wallet"
 	"github.com/aogo/aogo/weavedrive"
@@ -62,7 +65,18 @@ type Config struct {
 	Module Module
 	// MaxCompute and MaxDryRunCompute are the CU's compute maxima (cu.Config; 0 means cu's defaults).
 	MaxCompute, MaxDryRunCompute uint64
-	Logger                       *slog.Logger
+	// MaxDepth is the MU's brake on message loops (mu.Config.MaxDepth; 0 means mu's default).
+	MaxDepth int
+	// CUs is how many CUs the network runs (default 1, at most MaxCUs; see cus.go): more let processes try
+	// result quorums on one machine.
+	CUs int
+	// Quorum is the MU's result quorum for processes without a Compute-Quorum tag (mu.Config.Quorum; zero:
+	// 1-of-1). Its n may not exceed CUs.
+	Quorum quorum.Policy
+	Logger *slog.Logger
+	// Progress, when set, gets a line before a slow start-up step a person may be waiting on (compiling the
+	// default module on the first start in a data dir).
+	Progress io.Writer
 }
 
 // Info is the network's description, served on GET / and printed by `aogo dev`.
@@ -73,6 +87,8 @@ type Info struct {
 	Gateway   string `json:"gateway"`
 	Scheduler string `json:"scheduler"` // the SU's wallet address: the Scheduler tag of processes
 	Module    string `json:"module"`    // id of the default module
+	// CUs lists every CU's URL, CU first, when the network runs more than one (Config.CUs).
+	CUs []string `json:"cus,omitempty"`
 }
 
 // Network is a running (or ready to run) dev network.
@@ -91,6 +107,7 @@ type Network struct {
 	closers []io.Closer // stores and the embedded gateway, in the order they were opened
 	su      *su.Unit
 	cu      *cu.CU
+	extra   []extraCU // CUs 2…Config.CUs (cus.go)
 	mu      *mu.MU
 
 	token string // the operator token (DIR/operator-token)
@@ -102,7 +119,7 @@ type Network struct {
 
 // New opens the network's stores and wallets under cfg.Dir, binds the listen address (so the URLs are known)
 // and builds the units. It starts no goroutine: call Run.
-func New(ctx context.Context, cfg Config) (n *Network, err error) {
+func New(ctx context.Context, cfg Config) (_ *Network, err error) {
 	if cfg.Dir == "" {
 		return nil, errors.New("devnet: Dir is required")
 	}
@@ -118,15 +135,20 @@ func New(ctx context.Context, cfg Config) (n *Network, err error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	n = &Network{cfg: cfg, log: cfg.Logger, ready: make(chan struct{}), mux: http.NewServeMux()}
+	// n is not the named result: an error return sets that to nil, and the deferred Close needs n.
+	n := &Network{cfg: cfg, log: cfg.Logger, ready: make(chan struct{}), mux: http.NewServeMux()}
 	defer func() {
 		if err != nil {
 			n.Close()
 		}
 	}()
-	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
-		return nil, fmt.Errorf("devnet: data dir: %w", err)
+	// One process per data dir: a second network on it would resume the first's MU tasks and collide on the
+	// SU's slots. The lock is the first closer, so Close releases it last.
+	lock, err := datadir.Acquire(cfg.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("devnet: %w", err)
 	}
+	n.closers = append(n.closers, lock)
 	// An external gateway that is an Arweave node (arlocal, say) takes uploads only in base-layer transactions,
 	// which the SU and MU sign: their keys must then be RSA.
 	l1Network := ""
@@ -167,7 +189,7 @@ func New(ctx context.Context, cfg Config) (n *Network, err error) {
 	}
 
 	if n.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
-		return nil, fmt.Errorf("devnet: listen: %w", err)
+		return nil, fmt.Errorf("devnet: listen %s: %w", cfg.Listen, err) // errors.Is(err, syscall.EADDRINUSE) when taken
 	}
 	host := n.ln.Addr().String()
 	base := "http://" + host
@@ -237,6 +259,9 @@ func New(ctx context.Context, cfg Config) (n *Network, err error) {
 		OnCommit: func(pids []string) {
 			for _, pid := range pids {
 				n.cu.Notify(pid)
+				for _, x := range n.extra {
+					x.unit.Notify(pid)
+				}
 			}
 		},
 	}); err != nil {
@@ -255,10 +280,15 @@ func New(ctx context.Context, cfg Config) (n *Network, err error) {
 	}); err != nil {
 		return nil, fmt.Errorf("devnet: cu: %w", err)
 	}
+	if cfg.CUs > 1 {
+		if err := n.addCUs(base); err != nil {
+			return nil, err
+		}
+	}
 	if n.mu, err = mu.New(mu.Config{
-		Wallet: wallets["mu"], Store: muStore, CUs: []string{n.info.CU}, Gateway: n.gwc,
+		Wallet: wallets["mu"], Store: muStore, CUs: n.cuURLs(), Quorum: cfg.Quorum, Gateway: n.gwc,
 		SchedulerHints: map[string]string{n.info.Scheduler: n.info.SU},
-		HTTPClient:     n.hc, CronInterval: cfg.CronInterval, Logger: n.log.With("unit", "mu"),
+		HTTPClient:     n.hc, CronInterval: cfg.CronInterval, MaxDepth: cfg.MaxDepth, Logger: n.log.With("unit", "mu"),
 		OperatorToken: n.token,
 	}); err != nil {
 		return nil, fmt.Errorf("devnet: mu: %w", err)
@@ -307,7 +337,7 @@ func (n *Network) Run(ctx context.Context) error {
 	}
 
 	var wg sync.WaitGroup
-	errs := make(chan error, 4)
+	errs := make(chan error, 4+len(n.extra))
 	runUnit := func(name string, run func(context.Context) error) {
 		wg.Add(1)
 		go func() {
@@ -319,6 +349,9 @@ func (n *Network) Run(ctx context.Context) error {
 	}
 	runUnit("su", n.su.Run)
 	runUnit("cu", n.cu.Run)
+	for _, x := range n.extra {
+		runUnit(x.name, x.unit.Run)
+	}
 	runUnit("mu", n.mu.Run)
 
 	srv := httpd.NewServer(httpd.CheckHost(n.mux, n.ln.Addr()), httpd.Limits{}, n.log)
@@ -332,7 +365,7 @@ func (n *Network) Run(ctx context.Context) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		if err := n.waitLocation(ctx); err != nil {
+		if err := n.prepare(ctx); err != nil {
 			if ctx.Err() == nil {
 				errs <- err
 			}
@@ -357,6 +390,43 @@ func (n *Network) Run(ctx context.Context) error {
 	cancel()
 	wg.Wait()
 	return runErr
+}
+
+// prepare readies the network for its first client: the default module compiled (into the CU's compiled-module
+// cache, so the first process does not wait on it) and the SU's Scheduler-Location on the gateway.
+func (n *Network) prepare(ctx context.Context) error {
+	if err := n.compileModule(); err != nil {
+		return err
+	}
+	return n.waitLocation(ctx)
+}
+
+// compileModule loads the default module into a machine once: from the CU's compiled-module cache in the data
+// dir, or compiled (and cached there), which is announced on Progress.
+func (n *Network) compileModule() error {
+	name := "default"
+	for _, t := range n.cfg.Module.Tags {
+		if t.Name == "Name" {
+			name = t.Value
+		}
+	}
+	var start time.Time
+	m, err := vm.Open(n.cfg.Module.Format, n.cfg.Module.Wasm, vm.Options{
+		CacheDir: filepath.Join(n.cfg.Dir, "cu", "wasmcache"), // the CU's (cu.Config.DataDir + "wasmcache")
+		Compiling: func() {
+			start = time.Now()
+			if n.cfg.Progress != nil {
+				fmt.Fprintf(n.cfg.Progress, "compiling the %s module (first start in this data dir only)…\n", name)
+			}
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("devnet: default module %s: %w", n.module.ID(), err)
+	}
+	if !start.IsZero() {
+		n.log.Info("compiled the default module", "id", n.module.ID(), "took", time.Since(start).Round(time.Millisecond))
+	}
+	return m.Close()
 }
 
 // shutdownGrace is how long Run's shutdown waits for requests in flight before closing their connections.
@@ -394,6 +464,9 @@ func (n *Network) Close() error {
 		}
 		if n.cu != nil {
 			errs = append(errs, n.cu.Close())
+		}
+		for _, x := range n.extra {
+			errs = append(errs, x.unit.Close())
 		}
 		if n.mu != nil {
 			errs = append(errs, n.mu.Close())

@@ -28,6 +28,15 @@
 // The tag is the one aos's token blueprint reads (msg.Cast: "do not send me notices"); from aos, send it as a
 // string, Cast = "true", since tag values must be strings.
 //
+// # Result quorum
+//
+// A process tagged "Compute-Quorum: k-of-n" (or any process without the tag when Config.Quorum is set) has
+// each result asked of n CUs at once and cranked only when k agree, with valid attestations, on Result-Hash
+// (quorum.go, package quorum). Until then the task keeps retrying, is never parked for it and is never
+// cranked; GET / (operator) lists it under quorum.open with each CU's answer, /metrics counts it, and a CU
+// whose answer differs from an agreed result is flagged. A Process whose n exceeds the configured CUs is
+// refused (400; a spawn of one is parked). Cron results of monitored processes are read from one CU.
+//
 // # Exactly once
 //
 // Work is a durable queue of tasks (Store; store/sqlite is the embedded one) that move write → pull → done.

@@ -25,7 +25,8 @@ import (
 //	POST   /monitor/{pid}                      signed item body → 200 "Monitoring process"
 //	DELETE /monitor/{pid}                      item signed by the process's owner (or pushed by the process) → 200 "Process deleted"
 //	GET    /                                   {"unit","address"}; with the operator token, the status: queue depth,
-//	                                           tasks per stage, retries, failures, parked tasks
+//	                                           tasks per stage, retries, failures, parked tasks, result quorums
+//	                                           (results waiting for agreement with each CU's answer, flagged CUs)
 //	GET    /metrics                            Prometheus text (operator)
 //	POST   /parked/{id}/retry                  put a parked task back in the queue (operator; aogo extension)
 //
@@ -402,6 +403,7 @@ func (m *MU) handleStatus(w http.ResponseWriter, r *http.Request) {
 		"failures": m.met.parked.Load(),
 		"parked":   views,
 		"monitors": len(mons),
+		"quorum":   m.quorum.status(m.cfg.Quorum, len(m.cus)),
 	})
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/aogo/aogo/ao"
 	"github.com/aogo/aogo/dataitem"
+	"github.com/aogo/aogo/quorum"
 )
 
 // procInfo is what the MU needs to know about a process: where it is scheduled and which module it runs.
@@ -19,12 +20,14 @@ type procInfo struct {
 	Owner     string // address of the Process item's signer ("" when the source did not say)
 	Scheduler string // the Scheduler tag: the SU's wallet address
 	Module    string
+	Quorum    string // the Compute-Quorum tag ("" when absent)
 }
 
 func newProcInfo(id, owner string, tags []dataitem.Tag) *procInfo {
 	p := &procInfo{ID: id, Owner: owner, Tags: tags}
 	p.Scheduler, _ = dataitem.Get(tags, ao.TagScheduler)
 	p.Module, _ = dataitem.Get(tags, ao.TagModule)
+	p.Quorum, _ = dataitem.Get(tags, quorum.Tag)
 	return p
 }
 

@@ -65,6 +65,7 @@ func (m *MU) writeMetrics(ctx context.Context, w io.Writer) error {
 	for _, s := range stages {
 		fmt.Fprintf(w, "aogo_mu_tasks{stage=%q} %d\n", s, counts[Stage(s)])
 	}
+	m.writeQuorumMetrics(w)
 	mons, err := m.store.Monitors(ctx)
 	if err != nil {
 		return err

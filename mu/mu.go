@@ -13,6 +13,7 @@ import (
 
 	"github.com/aogo/aogo/client"
 	"github.com/aogo/aogo/dataitem"
+	"github.com/aogo/aogo/quorum"
 )
 
 // Config configures a Messenger Unit. Wallet, Store and at least one CU are required.
@@ -22,8 +23,14 @@ type Config struct {
 	Wallet dataitem.Signer
 	Store  Store
 	// CUs are the Compute Unit URLs results are pulled from. Each process sticks to one (chosen by hash of its
-	// id); a failed attempt moves to the next.
+	// id); a failed attempt moves to the next. A process with a result quorum asks n of them (quorum.go).
 	CUs []string
+	// Quorum is the result quorum of processes without a Compute-Quorum tag (quorum.go); zero: 1-of-1, one
+	// CU's word. Its n may not exceed len(CUs).
+	Quorum quorum.Policy
+	// QuorumGrace is how long, once k CUs agree, the others asked may still answer (so that a dissenter is
+	// flagged) before the result is cranked without them; default 1 s.
+	QuorumGrace time.Duration
 	// Gateway finds Scheduler-Locations and process tags and receives messages addressed to wallets. Nil: only
 	// SchedulerHints and the SUs are asked, and wallet messages are dropped with a log line.
 	Gateway Gateway
@@ -68,6 +75,15 @@ func (c *Config) defaults() error {
 	}
 	if len(c.CUs) == 0 {
 		return errors.New("mu: at least one CU URL is required")
+	}
+	if err := c.Quorum.Validate(); err != nil {
+		return fmt.Errorf("mu: Config.Quorum: %w", err)
+	}
+	if n := c.Quorum.Units(); n > len(c.CUs) {
+		return fmt.Errorf("mu: Config.Quorum %s needs %d CUs, %d configured", c.Quorum, n, len(c.CUs))
+	}
+	if c.QuorumGrace <= 0 {
+		c.QuorumGrace = time.Second
 	}
 	if c.HTTPClient == nil {
 		c.HTTPClient = &http.Client{Timeout: 2 * time.Minute}
@@ -126,10 +142,13 @@ type MU struct {
 	loc   *locator
 	build builder
 	cus   []Compute
-	log   *slog.Logger
-	q     *queue
-	met   metrics
-	mods  modules
+	// cuByURL is the client of each configured CU (quorum pulls ask CUs by URL).
+	cuByURL map[string]Compute
+	quorum  quorums
+	log     *slog.Logger
+	q       *queue
+	met     metrics
+	mods    modules
 
 	inflightMu sync.Mutex
 	inflight   map[int64]bool
@@ -154,9 +173,12 @@ func New(cfg Config) (*MU, error) {
 		q:        newQueue(cfg.Now),
 		inflight: map[int64]bool{}, deferred: map[int64]Task{},
 		cronWake: make(chan struct{}, 1),
+		cuByURL:  map[string]Compute{},
 	}
 	for _, u := range cfg.CUs {
-		m.cus = append(m.cus, cfg.NewCompute(u))
+		c := cfg.NewCompute(u)
+		m.cus = append(m.cus, c)
+		m.cuByURL[u] = c
 	}
 	return m, nil
 }

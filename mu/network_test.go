@@ -40,7 +40,8 @@ type realNet struct {
 	suAddr string
 	suURL  string
 	gwURL  string
-	cu     *client.CU
+	cu     *client.CU // the first CU
+	cuURLs []string
 	muURL  string
 	mu     *mu.MU
 	store  *sqlite.MUStore
@@ -68,16 +69,34 @@ func newRealNet(t *testing.T) *realNet {
 // newAOSNet is a realNet whose processes run our own aos module (package aos): no npm package needed.
 func newAOSNet(t *testing.T) *realNet {
 	t.Helper()
+	return newAOSNetWith(t, netOptions{})
+}
+
+// newAOSNetWith is newAOSNet with options.
+func newAOSNetWith(t *testing.T, o netOptions) *realNet {
+	t.Helper()
 	tags := make([]dataitem.Tag, len(aos.ModuleTags))
 	for i, tg := range aos.ModuleTags {
 		tags[i] = dataitem.Tag{Name: tg.Name, Value: tg.Value}
 	}
-	return newRealNetModule(t, aos.Module, tags)
+	return newRealNetModule(t, aos.Module, tags, o)
+}
+
+// netOptions change a realNet: more CUs, some behind a test double, and the MU's configuration.
+type netOptions struct {
+	cus  int                                      // CUs to start; default 1
+	wrap func(i int, h http.Handler) http.Handler // puts something in front of the i-th CU (nil: nothing)
+	mu   func(*mu.Config)                         // edits the MU's configuration
 }
 
 // newRealNetModule starts a realNet and publishes wasm with moduleTags as its processes' module.
-func newRealNetModule(t *testing.T, wasm []byte, moduleTags []dataitem.Tag) *realNet {
+func newRealNetModule(t *testing.T, wasm []byte, moduleTags []dataitem.Tag, opts ...netOptions) *realNet {
 	t.Helper()
+	var o netOptions
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	o.cus = max(o.cus, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	var running []chan struct{}
 	t.Cleanup(func() {
@@ -119,30 +138,41 @@ func newRealNetModule(t *testing.T, wasm []byte, moduleTags []dataitem.Tag) *rea
 	n.suAddr, n.suURL = sunit.Address(), suHTTP.URL
 	n.suDB = suStore
 
-	cuW, _ := wallet.Generate(wallet.ED25519)
-	cuDir := t.TempDir()
-	cuStore, err := sqlite.OpenCU(filepath.Join(cuDir, "cu.db"))
-	if err != nil {
-		t.Fatal(err)
+	for i := range o.cus {
+		cuW, _ := wallet.Generate(wallet.ED25519)
+		cuDir := t.TempDir()
+		cuStore, err := sqlite.OpenCU(filepath.Join(cuDir, "cu.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cunit, err := cu.New(cu.Config{Wallet: cuW, Scheduler: cu.FixedScheduler(client.NewSU(suHTTP.URL, nil)), Modules: n.gw,
+			Store: cuStore, DataDir: cuDir, Logger: quiet()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		goRun(cunit.Run)
+		h := cunit.Handler()
+		if o.wrap != nil {
+			h = o.wrap(i, h)
+		}
+		cuHTTP := httptest.NewServer(h)
+		t.Cleanup(func() { cuHTTP.Close(); cunit.Close(); cuStore.Close() })
+		n.cuURLs = append(n.cuURLs, cuHTTP.URL)
 	}
-	cunit, err := cu.New(cu.Config{Wallet: cuW, Scheduler: cu.FixedScheduler(client.NewSU(suHTTP.URL, nil)), Modules: n.gw,
-		Store: cuStore, DataDir: cuDir, Logger: quiet()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	goRun(cunit.Run)
-	cuHTTP := httptest.NewServer(cunit.Handler())
-	t.Cleanup(func() { cuHTTP.Close(); cunit.Close(); cuStore.Close() })
-	n.cu = client.NewCU(cuHTTP.URL, nil)
+	n.cu = client.NewCU(n.cuURLs[0], nil)
 
 	muW, _ := wallet.Generate(wallet.ED25519)
 	if n.store, err = sqlite.OpenMU(filepath.Join(t.TempDir(), "mu.db")); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { n.store.Close() })
-	n.mu, err = mu.New(mu.Config{Wallet: muW, Store: n.store, CUs: []string{cuHTTP.URL}, Gateway: n.gw,
+	muCfg := mu.Config{Wallet: muW, Store: n.store, CUs: n.cuURLs, Gateway: n.gw,
 		SchedulerHints: map[string]string{n.suAddr: suHTTP.URL}, RetryBase: 20 * time.Millisecond, RetryMax: 500 * time.Millisecond,
-		MaxAttempts: 12, CronInterval: 50 * time.Millisecond, Logger: quiet()})
+		MaxAttempts: 12, CronInterval: 50 * time.Millisecond, Logger: quiet()}
+	if o.mu != nil {
+		o.mu(&muCfg)
+	}
+	n.mu, err = mu.New(muCfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aogo/aogo/ao"
+	"github.com/aogo/aogo/client"
 	"github.com/aogo/aogo/dataitem"
 	"github.com/aogo/aogo/vm"
 )
@@ -67,7 +68,9 @@ func (m *MU) fail(ctx context.Context, t Task, err error) *Task {
 		t.Stage, t.stored = t.stored, ""
 	}
 	attempts := t.Attempts + 1
-	if isPermanent(err) || attempts >= m.cfg.MaxAttempts {
+	// A result quorum not met is waited out, not parked: it resumes when agreement appears (quorum.go).
+	if isPermanent(err) || (attempts >= m.cfg.MaxAttempts && !isUnmet(err)) {
+		m.quorum.forget(t)
 		m.park(ctx, t, failed, err)
 		return nil
 	}
@@ -135,6 +138,9 @@ func (m *MU) writeProcess(ctx context.Context, t Task, it *dataitem.Item) (writt
 	p := newProcInfo(t.ItemID, dataitem.Address(it.Owner), it.Tags)
 	if err := m.checkModule(ctx, p.Module); err != nil {
 		return written{}, fmt.Errorf("process %s: %w", t.ItemID, err)
+	}
+	if err := m.checkQuorum(p); err != nil {
+		return written{}, err
 	}
 	su, _, err := m.loc.scheduler(ctx, p)
 	if err != nil {
@@ -280,7 +286,16 @@ func (m *MU) writeAssign(ctx context.Context, t Task) (written, error) {
 // pull fetches the task's result from a CU and cranks it: the children it creates are committed in the same
 // transaction that marks the task done.
 func (m *MU) pull(ctx context.Context, t Task) (written, error) {
-	res, err := m.compute(t.Process, t.Attempts).Result(ctx, t.Process, t.ItemID)
+	pol, err := m.policy(ctx, t.Process)
+	if err != nil {
+		return written{}, err
+	}
+	var res *client.CUResult
+	if pol.IsSingle() {
+		res, err = m.compute(t.Process, t.Attempts).Result(ctx, t.Process, t.ItemID)
+	} else {
+		res, err = m.pullQuorum(ctx, t, pol)
+	}
 	if err != nil {
 		return written{}, fmt.Errorf("pull result of %s in %s: %w", t.ItemID, t.Process, err)
 	}

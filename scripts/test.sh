@@ -5,15 +5,24 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export CGO_ENABLED=1
+step() { echo "test.sh: $*" >&2; }
+step "npm packages the tests drive, in .cache/node"
 scripts/setup-node.sh
 export AOGO_NODE_MODULES="$root/.cache/node/node_modules"
+step "private PostgreSQL, in .cache/pg"
 AOGO_TEST_POSTGRES=$(scripts/setup-postgres.sh)
 export AOGO_TEST_POSTGRES
 trap 'scripts/setup-postgres.sh stop' EXIT
 # With this set, a test whose outside component (node, npm package, PostgreSQL) is missing fails instead of skipping.
 export AOGO_REQUIRE_EXTERNAL=1
+step "go vet ./... (the first build compiles wasmtime's cgo bindings: a few minutes)"
 go vet ./...
-go test -count=1 -timeout 30m ./...
+# go test's own output on stdout (its closing per-package ok/FAIL lines as ever) with a "testing PKG …" line
+# on stderr as each package starts; pipefail keeps go test's exit status.
+go build -o "$root/.cache/bin/testfmt" ./scripts/testfmt
+step "go test -count=1 -timeout 30m ./..."
+go test -json -count=1 -timeout 30m ./... 2>&1 | "$root/.cache/bin/testfmt"
+step "fuzz targets"
 # An execution count, not a duration: Go 1.26's fuzz coordinator can end a timed run with a spurious
 # "context deadline exceeded" (golang/go#75804, fixed in Go 1.27); a count never takes that path.
 fuzztime=${AOGO_FUZZTIME:-10000x}

@@ -18,6 +18,7 @@ package su
 import (
 	"container/list"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -264,7 +265,13 @@ func (u *Unit) now() int64 { return u.cfg.Now().UnixMilli() }
 
 // publishLocation queues a signed Scheduler-Location item for this SU through the durable upload queue.
 func (u *Unit) publishLocation(ctx context.Context) error {
+	// A fresh anchor makes every publication a new item. Without it an ed25519 key (deterministic signatures)
+	// signs the same URL into the same id each time: back on an earlier URL after a restart elsewhere, the
+	// SU would publish an item the gateway already holds, older than the other URL's, and stay unfindable.
+	anchor := make([]byte, 32)
+	rand.Read(anchor)
 	it := &dataitem.Item{
+		Anchor: anchor,
 		Tags: []dataitem.Tag{
 			{Name: "Data-Protocol", Value: "ao"},
 			{Name: "Variant", Value: "ao.TN.1"},

@@ -58,6 +58,10 @@ type Options struct {
 	// CacheDir, when set, holds compiled modules (wasmtime serialized artifacts) keyed by the SHA-256 of
 	// the wasm and the engine configuration, for fast cold starts.
 	CacheDir string
+	// Compiling, when set, is called before the module is compiled because neither this process nor CacheDir
+	// has it: the one slow step of a cold start (about a second for aogo's aos, more for large modules), which
+	// a caller may announce to a person waiting.
+	Compiling func()
 	// Debug, when set, receives what the module writes to stdout/stderr. It never reaches results.
 	Debug io.Writer
 }

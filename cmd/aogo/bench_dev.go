@@ -34,7 +34,7 @@ func runBenchDev(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	url := fs.String("url", "", "benchmark this running network instead of a fresh one")
 	walletFile := fs.String("wallet", "", "wallet JWK `FILE`; empty: a fresh ed25519 key")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measured messages (the whole network's, when it runs in this process) to `FILE`")
-	fs.Usage = func() { fmt.Fprintln(stderr, benchDevUsage); fs.PrintDefaults() }
+	fs.Usage = func() { printUsage(fs, benchDevUsage, stderr) }
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -42,7 +42,15 @@ func runBenchDev(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return 2
 	}
 	if fs.NArg() > 0 || *n <= 0 || *procs <= 0 || (*moduleFile != "") != (*format != "") {
-		fmt.Fprintln(stderr, benchDevUsage)
+		switch {
+		case fs.NArg() > 0:
+			fmt.Fprintf(stderr, "aogo bench dev: unexpected argument %q\n", fs.Arg(0))
+		case *n <= 0 || *procs <= 0:
+			fmt.Fprintln(stderr, "aogo bench dev: -n and --processes must be positive")
+		default:
+			fmt.Fprintln(stderr, "aogo bench dev: --module-file and --format go together")
+		}
+		printUsage(fs, benchDevUsage, stderr)
 		return 2
 	}
 	fail := func(err error) int { return clientFail(stderr, "bench dev", err) }

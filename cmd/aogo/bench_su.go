@@ -75,8 +75,7 @@ func benchSU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measured runs to `FILE`")
 	runs := fs.Int("runs", 1, "runs, each on a fresh store; with more than one, a median row follows")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: aogo bench su [--store sqlite|postgres://…] [--wallet-type ed25519|rsa] [--processes N] [--messages N] [--concurrency N] [--http] [--runs N]")
-		fs.PrintDefaults()
+		printUsage(fs, "usage: aogo bench su [--store sqlite|postgres://…] [--wallet-type ed25519|rsa] [--processes 64] [--messages 20000] [--concurrency N] [--http] [--runs 1]", stderr)
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -22,9 +22,8 @@ const bundleUsage = `usage:
   aogo bundle verify FILE           check the bundle and every item's signature`
 
 func runBundle(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, bundleUsage)
-		return 2
+	if code, ok := groupArgs(args, bundleUsage, stderr); !ok {
+		return code
 	}
 	switch args[0] {
 	case "pack":
@@ -39,15 +38,16 @@ func runBundle(ctx context.Context, args []string, stdout, stderr io.Writer) int
 }
 
 func bundlePack(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("aogo bundle pack", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	out := fs.String("o", "", "bundle file to write")
-	files, err := parseFlagsAnywhere(fs, args)
-	if err != nil {
-		return 2
+	fs := flag.NewFlagSet("bundle pack", flag.ContinueOnError)
+	out := fs.String("o", "", "bundle `FILE` to write")
+	const usage = "usage: aogo bundle pack ITEM... -o OUT"
+	files, code, ok := parseFileArgs(fs, args, -1, usage, stderr)
+	if !ok {
+		return code
 	}
 	if *out == "" {
-		fmt.Fprintln(stderr, "usage: aogo bundle pack ITEM... -o OUT")
+		fmt.Fprintln(stderr, "aogo bundle pack: -o OUT is required")
+		printUsage(fs, usage, stderr)
 		return 2
 	}
 	if err := packFiles(ctx, files, *out, stdout); err != nil {
@@ -123,15 +123,16 @@ func itemEntry(name string) (dataitem.BundleEntry, error) {
 }
 
 func bundleUnpack(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("aogo bundle unpack", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	dir := fs.String("o", "", "directory to write the items to (created if missing)")
-	rest, err := parseFlagsAnywhere(fs, args)
-	if err != nil {
-		return 2
+	fs := flag.NewFlagSet("bundle unpack", flag.ContinueOnError)
+	dir := fs.String("o", "", "`DIR` to write the items to (created if missing)")
+	const usage = "usage: aogo bundle unpack FILE -o DIR"
+	rest, code, ok := parseFileArgs(fs, args, 1, usage, stderr)
+	if !ok {
+		return code
 	}
-	if *dir == "" || len(rest) != 1 {
-		fmt.Fprintln(stderr, "usage: aogo bundle unpack FILE -o DIR")
+	if *dir == "" {
+		fmt.Fprintln(stderr, "aogo bundle unpack: -o DIR is required")
+		printUsage(fs, usage, stderr)
 		return 2
 	}
 	if err := unpackFile(ctx, rest[0], *dir, stdout); err != nil {
@@ -199,11 +200,11 @@ type verifiedBundle struct {
 }
 
 func bundleVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) != 1 {
-		fmt.Fprintln(stderr, "usage: aogo bundle verify FILE")
-		return 2
+	pos, code, ok := parseFileArgs(flag.NewFlagSet("bundle verify", flag.ContinueOnError), args, 1, "usage: aogo bundle verify FILE", stderr)
+	if !ok {
+		return code
 	}
-	res, err := verifyBundleFile(ctx, args[0])
+	res, err := verifyBundleFile(ctx, pos[0])
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1

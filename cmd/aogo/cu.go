@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"path/filepath"
 	"strconv"
@@ -45,7 +44,7 @@ func runCU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cache := fs.String("cache", "2-gb", "memory budget of hot machines")
 	sf := addServeFlags(fs, "cu")
 	hashPolicy := fs.String("memory-hash", envOr("AOGO_CU_MEMORY_HASH", "run"), "which attestations carry a Memory-Hash: run (last message of each evaluation), every, checkpoint (env AOGO_CU_MEMORY_HASH)")
-	fail, code, ok := parseUnitFlags(fs, args, "usage: aogo cu --listen ADDR --data DIR --wallet FILE [--su URL] --gateway URL", stderr)
+	fail, code, ok := parseUnitFlags(fs, args, "usage: aogo cu --gateway URL [--listen 127.0.0.1:6363] [--data cu-data] [--wallet FILE] [--su URL]", stderr)
 	if !ok {
 		return code
 	}
@@ -72,10 +71,11 @@ func runCU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail("--memory-hash: %v", err)
 	}
-	w, log, err := unitSetup("cu", *walletPath, *dataDir, stderr)
+	w, log, unlock, err := unitSetup("cu", *walletPath, *dataDir, stderr)
 	if err != nil {
 		return fail("%v", err)
 	}
+	defer unlock()
 	store, err := sqlite.OpenCU(filepath.Join(*dataDir, "cu.db"))
 	if err != nil {
 		return fail("%v", err)
@@ -108,9 +108,9 @@ func runCU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail("%v", err)
 	}
 
-	ln, err := net.Listen("tcp", *listen)
+	ln, err := listenTCP(*listen)
 	if err != nil {
-		return fail("listen: %v", err)
+		return fail("%v", err)
 	}
 	fmt.Fprintf(stdout, "aogo cu: listening on %s address %s\n", ln.Addr(), unit.Address())
 	log.Info("cu started", "listen", ln.Addr().String(), "address", unit.Address(), "su", *suURL, "gateway", *gatewayURL)

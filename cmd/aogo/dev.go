@@ -8,11 +8,16 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"strconv"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/aogo/aogo/cu"
 	"github.com/aogo/aogo/devnet"
+	"github.com/aogo/aogo/internal/datadir"
+	"github.com/aogo/aogo/quorum"
 )
 
 func init() {
@@ -32,10 +37,13 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"the most compute `UNITS` a message gets (as `aogo cu --max-compute`; env AOGO_CU_MAX_COMPUTE)")
 	maxDryRun := fs.String("max-dryrun-compute", envOr("AOGO_CU_MAX_DRYRUN_COMPUTE", strconv.FormatUint(cu.DefaultMaxDryRunCompute, 10)),
 		"the most compute `UNITS` a dry-run gets (env AOGO_CU_MAX_DRYRUN_COMPUTE)")
+	maxDepth := muMaxDepthFlag(fs)
+	cus := fs.Int("cus", 1, fmt.Sprintf("how many CUs to run (1 to %d), each with its own key at /cu, /cu2 … /cuN: more let a process try "+
+		"a result quorum (tag %s: 2-of-3) on one machine", devnet.MaxCUs, quorum.Tag))
+	quorumPolicy := muQuorumFlag(fs)
 	verbose := fs.Bool("v", false, "log at debug level")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: aogo dev [--data DIR] [--listen 127.0.0.1:PORT] [--gateway URL]")
-		fs.PrintDefaults()
+		printUsage(fs, "usage: aogo dev [--data .aogo] [--listen 127.0.0.1:8734] [--gateway URL] [--block-time 10s] [--cron-interval 1s] [--cus 1] [--quorum 1-of-1] [-v]", stderr)
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -45,6 +53,14 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "aogo dev: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if *cus < 1 || *cus > devnet.MaxCUs {
+		fmt.Fprintf(stderr, "aogo dev: --cus %d: want 1 to %d\n", *cus, devnet.MaxCUs)
+		return 2
+	}
+	if n := quorumPolicy.p.Units(); n > *cus {
+		fmt.Fprintf(stderr, "aogo dev: --quorum %s needs --cus %d or more\n", quorumPolicy.p, n)
 		return 2
 	}
 	if *blockTime <= 0 || *cron <= 0 {
@@ -67,9 +83,10 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	n, err := devnet.New(ctx, devnet.Config{Dir: *data, Listen: *listen, GatewayURL: *gatewayURL, BlockTime: *blockTime, CronInterval: *cron,
-		MaxCompute: comp, MaxDryRunCompute: dryComp, Logger: log})
+		MaxCompute: comp, MaxDryRunCompute: dryComp, MaxDepth: *maxDepth, Logger: log, Progress: stderr,
+		CUs: *cus, Quorum: quorumPolicy.p})
 	if err != nil {
-		fmt.Fprintf(stderr, "aogo dev: %v\n", err)
+		fmt.Fprintf(stderr, "aogo dev: %v\n", devError(err, *listen))
 		return 1
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -82,7 +99,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case <-n.Ready():
 		b, _ := json.Marshal(n.Info())
 		fmt.Fprintf(stdout, "%s\n", b)
-		log.Info("aogo dev: ready", "url", n.URL(), "data", *data)
+		devReadyHint(stderr, n.URL(), *data)
 		if err := <-done; err != nil {
 			fmt.Fprintf(stderr, "aogo dev: %v\n", err)
 			code = 1
@@ -98,4 +115,46 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		code = 1
 	}
 	return code
+}
+
+// devError is what `aogo dev` says of a failed start: the errors a user can act on in their own words, the
+// rest as they are.
+func devError(err error, listen string) error {
+	var inUse *datadir.InUseError
+	switch {
+	case errors.As(err, &inUse):
+		return inUse
+	case errors.Is(err, syscall.EADDRINUSE):
+		return listenError(listen, err)
+	}
+	return err
+}
+
+// devReadyHint tells a person at the terminal what to do next (stdout keeps the one JSON line scripts read).
+// The client verbs default to the default address and data dir; other ones must be passed on.
+func devReadyHint(w io.Writer, url, data string) {
+	fmt.Fprintf(w, "aogo dev: ready at %s (data %s). Next, in another terminal:\n", url, data)
+	var env []string
+	if url != defaultDevURL {
+		env = append(env, "AOGO_URL="+url)
+	}
+	if filepath.Clean(data) != defaultDevData {
+		env = append(env, "AOGO_DATA="+shellQuote(data))
+	}
+	if len(env) > 0 {
+		fmt.Fprintf(w, "  export %s\n", strings.Join(env, " "))
+	}
+	fmt.Fprint(w, `  aogo spawn                     # start an aos process; prints its id, PID
+  aogo eval PID 'return 1 + 1'   # run Lua in it (Action=Eval)
+  aogo repl PID                  # an aos prompt on it
+  aogo help                      # every command
+`)
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:=@%+,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,15 +20,14 @@ import (
 	"github.com/aogo/aogo/wallet"
 )
 
-// startDev runs `aogo dev` in-process on a free port and returns the Info it printed (extra: more flags). It
-// stops with the test.
-func startDev(t *testing.T, dir string, extra ...string) devnet.Info {
+// startDev runs `aogo dev` in-process on a free port and returns the Info it printed. It stops with the test.
+func startDev(t *testing.T, dir string, flags ...string) devnet.Info {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, append([]string{"dev", "--data", dir, "--listen", "127.0.0.1:0"}, extra...), pw, io.Discard)
+		done <- run(ctx, append([]string{"dev", "--data", dir, "--listen", "127.0.0.1:0"}, flags...), pw, io.Discard)
 		pw.Close()
 	}()
 	t.Cleanup(func() {
@@ -277,5 +277,55 @@ func TestParseVerbFlags(t *testing.T) {
 	fs.SetOutput(io.Discard)
 	if _, err := parseVerbFlags(fs, []string{"-h"}); !errors.Is(err, flag.ErrHelp) {
 		t.Errorf("-h: %v", err)
+	}
+}
+
+// TestDevCUs: `aogo dev --cus 3 --quorum 2-of-3` runs three CUs and an MU that cranks every result on their
+// agreement: a process's message arrives and the MU's status counts the agreed results; bad values are refused.
+func TestDevCUs(t *testing.T) {
+	for _, bad := range [][]string{{"--cus", "0"}, {"--cus", "17"}, {"--quorum", "2-of-3"}, {"--cus", "3", "--quorum", "1-of-3"}} {
+		var out, errb bytes.Buffer
+		if code := run(context.Background(), append([]string{"dev", "--data", t.TempDir()}, bad...), &out, &errb); code != 2 {
+			t.Fatalf("dev %v: exit %d %s", bad, code, errb.String())
+		}
+	}
+	dir := t.TempDir()
+	info := startDev(t, dir, "--cus", "3", "--quorum", "2-of-3")
+	url := strings.TrimSuffix(info.MU, "/mu")
+	if len(info.CUs) != 3 || info.CUs[2] != url+"/cu3" {
+		t.Fatalf("info.CUs = %v", info.CUs)
+	}
+	a := strings.TrimSpace(devRun(t, url, dir, "spawn"))
+	b := strings.TrimSpace(devRun(t, url, dir, "spawn"))
+	devRun(t, url, dir, "eval", b, `Handlers.add("ping", "Ping", function(m) Got = m.Data end)`)
+	devRun(t, url, dir, "eval", a, `ao.send({Target = "`+b+`", Action = "Ping", Data = "agreed"})`)
+	deadline := time.Now().Add(time.Minute)
+	for strings.TrimSpace(devRun(t, url, dir, "eval", b, "return Got")) != "agreed" {
+		if time.Now().After(deadline) {
+			t.Fatal("the ping cranked under 2-of-3 never arrived")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	token, err := os.ReadFile(filepath.Join(dir, "operator-token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, info.MU+"/", nil)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st struct {
+		Quorum struct {
+			Default string
+			CUs     int
+			Agreed  int
+		}
+	}
+	json.NewDecoder(resp.Body).Decode(&st)
+	if st.Quorum.Default != "2-of-3" || st.Quorum.CUs != 3 || st.Quorum.Agreed < 5 {
+		t.Fatalf("MU quorum status %+v", st.Quorum)
 	}
 }

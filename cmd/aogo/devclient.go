@@ -55,16 +55,18 @@ func (f *devClientFlags) dial(ctx context.Context) (*devnet.Client, error) {
 // parseVerb parses a client verb's flags (see parseVerbFlags) and wants exactly n positional arguments. When ok
 // is false the verb returns code: 0 after -h, 2 after a usage error (usage printed).
 func parseVerb(fs *flag.FlagSet, args []string, n int, usage string, stderr io.Writer) (pos []string, code int, ok bool) {
-	fs.Usage = func() { fmt.Fprintln(stderr, usage); fs.PrintDefaults() }
+	fs.Usage = func() { printUsage(fs, usage, stderr) }
 	pos, err := parseVerbFlags(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, 0, false
 		}
+		fmt.Fprintf(stderr, "aogo %s: %v\n", fs.Name(), err)
 		return nil, 2, false
 	}
 	if len(pos) != n {
-		fmt.Fprintln(stderr, usage)
+		fmt.Fprintf(stderr, "aogo %s: want %d argument(s), got %d\n", fs.Name(), n, len(pos))
+		printUsage(fs, usage, stderr)
 		return nil, 2, false
 	}
 	return pos, 0, true
@@ -84,6 +86,9 @@ func parseVerbFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
 		f := fs.Lookup(name)
 		isHelp := name == "h" || name == "help"
+		if f == nil && !isHelp && looksLikeFlag(a) {
+			return nil, fmt.Errorf("unknown flag %s (an argument that begins with - goes after --)", a)
+		}
 		if !strings.HasPrefix(a, "-") || (f == nil && !isHelp) {
 			pos = append(pos, a)
 			args = args[1:]

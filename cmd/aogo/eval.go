@@ -35,11 +35,11 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return clientFail(stderr, "eval", err)
 	}
 	if r.Error != "" {
-		fmt.Fprintln(stderr, strings.TrimRight(r.Error, "\n"))
+		fmt.Fprintln(plainFor(stderr), strings.TrimRight(r.Error, "\n"))
 		return 1
 	}
 	if out := devnet.OutputText(r.Result); out != "" {
-		fmt.Fprintln(stdout, strings.TrimRight(out, "\n"))
+		fmt.Fprintln(plainFor(stdout), strings.TrimRight(out, "\n"))
 	}
 	return 0
 }

@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"time"
 
 	"github.com/aogo/aogo/gateway"
+	"github.com/aogo/aogo/internal/datadir"
 )
 
 func init() {
@@ -25,7 +25,7 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	blockTime := fs.Duration("block-time", 10*time.Second, "simulated time between blocks")
 	maxBody := fs.Int64("max-body", 256<<20, "largest upload in `BYTES`")
 	sf := addServeFlags(fs, "")
-	fail, code, ok := parseUnitFlags(fs, args, "usage: aogo gateway [--listen ADDR] [--data DIR] [--block-time DURATION] [--max-body BYTES]", stderr)
+	fail, code, ok := parseUnitFlags(fs, args, "usage: aogo gateway [--listen 127.0.0.1:4000] [--data gateway-data] [--block-time 10s] [--max-body BYTES]", stderr)
 	if !ok {
 		return code
 	}
@@ -33,14 +33,19 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return fail("--block-time must be positive")
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	lock, err := datadir.Acquire(*dataDir)
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer lock.Close()
 	gw, err := gateway.Open(ctx, gateway.Config{Dir: *dataDir, BlockTime: *blockTime, MaxBodySize: *maxBody, Logger: log})
 	if err != nil {
 		return fail("%v", err)
 	}
 	defer gw.Close()
-	ln, err := net.Listen("tcp", *listen)
+	ln, err := listenTCP(*listen)
 	if err != nil {
-		return fail("listen: %v", err)
+		return fail("%v", err)
 	}
 	fmt.Fprintf(stdout, "aogo gateway: listening on %s height %d\n", ln.Addr(), gw.Height())
 	log.Info("gateway started", "listen", ln.Addr().String(), "data", *dataDir, "block_time", blockTime.String())

@@ -24,9 +24,8 @@ const itemUsage = `usage:
   aogo item inspect FILE`
 
 func runItem(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, itemUsage)
-		return 2
+	if code, ok := groupArgs(args, itemUsage, stderr); !ok {
+		return code
 	}
 	switch args[0] {
 	case "sign":
@@ -81,8 +80,11 @@ func parseTarget(s string) ([]byte, error) {
 }
 
 func itemSign(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("aogo item sign", flag.ContinueOnError)
+	fs := flag.NewFlagSet("item sign", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		printUsage(fs, "usage: aogo item sign --wallet FILE [--target ID] [--anchor STR] [--tag NAME=VALUE]... [--data STR | --data-file F] -o OUT", stderr)
+	}
 	walletPath := fs.String("wallet", os.Getenv("AOGO_WALLET"), "key file (JWK) to sign with [$AOGO_WALLET]")
 	target := fs.String("target", "", "target id (base64url, 32 bytes)")
 	anchor := fs.String("anchor", "", "anchor: 32 raw bytes (as aoconnect passes it) or base64url of 32 bytes")
@@ -93,6 +95,9 @@ func itemSign(args []string, stdout, stderr io.Writer) int {
 	out := fs.String("o", "", "file to write the signed item to")
 	rest, err := parseFlagsAnywhere(fs, args)
 	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	dataSet := false
@@ -226,11 +231,11 @@ func verifyItemFile(path string) (*dataitem.Item, error) {
 }
 
 func itemVerify(args []string, stdout, stderr io.Writer) int {
-	if len(args) != 1 {
-		fmt.Fprintln(stderr, "usage: aogo item verify FILE")
-		return 2
+	pos, code, ok := parseFileArgs(flag.NewFlagSet("item verify", flag.ContinueOnError), args, 1, "usage: aogo item verify FILE", stderr)
+	if !ok {
+		return code
 	}
-	it, err := verifyItemFile(args[0])
+	it, err := verifyItemFile(pos[0])
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -252,11 +257,11 @@ type inspectedItem struct {
 }
 
 func itemInspect(args []string, stdout, stderr io.Writer) int {
-	if len(args) != 1 {
-		fmt.Fprintln(stderr, "usage: aogo item inspect FILE")
-		return 2
+	pos, code, ok := parseFileArgs(flag.NewFlagSet("item inspect", flag.ContinueOnError), args, 1, "usage: aogo item inspect FILE", stderr)
+	if !ok {
+		return code
 	}
-	b, err := os.ReadFile(args[0])
+	b, err := os.ReadFile(pos[0])
 	if err != nil {
 		fmt.Fprintln(stderr, "aogo item inspect:", err)
 		return 1

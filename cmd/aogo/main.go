@@ -39,12 +39,22 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	switch {
+	case len(args) == 0:
 		usage(stderr)
-		if len(args) == 0 {
+		return 2
+	case isHelp(args[0]) || (args[0] == "help" && len(args) == 1):
+		usage(stderr)
+		return 0
+	case args[0] == "help": // aogo help CMD [VERB]: that command's own help
+		if _, ok := commands[args[1]]; !ok {
+			fmt.Fprintf(stderr, "aogo help: unknown command %q\n", args[1])
+			usage(stderr)
 			return 2
 		}
-		return 0
+		return run(ctx, append(append([]string{}, args[1:]...), "--help"), stdout, stderr)
+	case args[0] == "--version" || args[0] == "-version":
+		args = []string{"version"}
 	}
 	c, ok := commands[args[0]]
 	if !ok {
@@ -56,7 +66,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: aogo COMMAND [flags]\n\ncommands:")
+	fmt.Fprintln(w, "usage: aogo COMMAND [flags]    (aogo help COMMAND, or aogo COMMAND --help, for its flags)\n\ncommands:")
 	names := make([]string, 0, len(commands))
 	for n := range commands {
 		names = append(names, n)

@@ -14,12 +14,14 @@ func init() {
 	register("module", "ao modules: module publish FILE --format F", runModule)
 }
 
-const moduleUsage = `usage:
-  aogo module publish FILE --format FORMAT [--memory-limit 1-gb] [--compute-limit 9000000000000] [--tag NAME=VALUE]... [--url URL] [--wallet FILE]`
+const moduleUsage = `usage: aogo module publish FILE --format FORMAT [--memory-limit 1-gb] [--compute-limit 9000000000000] [--tag NAME=VALUE]... [--url URL] [--wallet FILE]`
 
 func runModule(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "publish" {
-		fmt.Fprintln(stderr, moduleUsage)
+	if code, ok := groupArgs(args, moduleUsage, stderr); !ok {
+		return code
+	}
+	if args[0] != "publish" {
+		fmt.Fprintf(stderr, "aogo module: unknown verb %q\n%s\n", args[0], moduleUsage)
 		return 2
 	}
 	fs := flag.NewFlagSet("module publish", flag.ContinueOnError)
@@ -36,7 +38,8 @@ func runModule(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return code
 	}
 	if *format == "" {
-		fmt.Fprintln(stderr, moduleUsage)
+		fmt.Fprintln(stderr, "aogo module publish: --format is required")
+		printUsage(fs, moduleUsage, stderr)
 		return 2
 	}
 	wasm, err := os.ReadFile(pos[0])

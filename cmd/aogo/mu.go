@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aogo/aogo/mu"
+	"github.com/aogo/aogo/quorum"
 	"github.com/aogo/aogo/store/sqlite"
 )
 
@@ -67,7 +67,9 @@ func runMU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	sf := addServeFlags(fs, "mu")
 	noSpawnResults := fs.Bool("no-spawn-results", false, "do not pull and crank the boot result of spawned processes")
 	maxDepth := muMaxDepthFlag(fs)
-	fail, code, ok := parseUnitFlags(fs, args, "usage: aogo mu --listen ADDR --data DIR --wallet FILE --cu URL [--cu URL …] [--gateway URL] [--su-hint ADDR=URL …]", stderr)
+	quorumPolicy := muQuorumFlag(fs)
+	quorumGrace := fs.Duration("quorum-grace", time.Second, "once a result's quorum is decided, how long the other CUs asked may still answer (so a dissenting CU is flagged)")
+	fail, code, ok := parseUnitFlags(fs, args, "usage: aogo mu --cu URL [--cu URL]... [--listen 127.0.0.1:3005] [--data mu-data] [--wallet FILE] [--gateway URL] [--su-hint ADDR=URL]... [--max-depth 1000] [--quorum 1-of-1]", stderr)
 	if !ok {
 		return code
 	}
@@ -82,10 +84,11 @@ func runMU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		hintMap[addr] = strings.TrimRight(u, "/")
 	}
-	w, log, err := unitSetup("mu", *walletPath, *dataDir, stderr)
+	w, log, unlock, err := unitSetup("mu", *walletPath, *dataDir, stderr)
 	if err != nil {
 		return fail("%v", err)
 	}
+	defer unlock()
 	store, err := sqlite.OpenMU(filepath.Join(*dataDir, "mu.db"))
 	if err != nil {
 		return fail("%v", err)
@@ -101,6 +104,7 @@ func runMU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Wallet: w, Store: store, CUs: cus.vals, SchedulerHints: hintMap, HTTPClient: hc,
 		Workers: *workers, RetryBase: *retryBase, RetryMax: *retryMax, MaxAttempts: *maxAttempts,
 		CronInterval: *cronInterval, MaxItemSize: *maxItem, NoSpawnResults: *noSpawnResults, MaxDepth: *maxDepth, Logger: log,
+		Quorum: quorumPolicy.p, QuorumGrace: *quorumGrace,
 		OperatorToken: token,
 	}
 	if *gatewayURL != "" {
@@ -116,9 +120,9 @@ func runMU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer unit.Close()
 
-	ln, err := net.Listen("tcp", *listen)
+	ln, err := listenTCP(*listen)
 	if err != nil {
-		return fail("listen: %v", err)
+		return fail("%v", err)
 	}
 	fmt.Fprintf(stdout, "aogo mu: listening on %s address %s\n", ln.Addr(), unit.Address())
 	log.Info("mu started", "listen", ln.Addr().String(), "address", unit.Address(), "cus", strconv.Itoa(len(cus.vals)), "gateway", *gatewayURL)
@@ -134,4 +138,31 @@ func muMaxDepthFlag(fs *flag.FlagSet) *int {
 	}
 	return fs.Int("max-depth", def, "most hops a message cascade may take from its root (a user's message or a cron tick); "+
 		"deeper messages are parked, not delivered (a message loop brake); negative: no limit (env AOGO_MU_MAX_DEPTH)")
+}
+
+// quorumFlag is a k-of-n result quorum flag (package quorum).
+type quorumFlag struct{ p quorum.Policy }
+
+func (q *quorumFlag) String() string { return q.p.String() }
+func (q *quorumFlag) Set(v string) error {
+	p, err := quorum.Parse(v)
+	if err != nil {
+		return err
+	}
+	q.p = p
+	return nil
+}
+
+// muQuorumFlag registers --quorum, the MU's result quorum for processes without a Compute-Quorum tag
+// (mu.Config.Quorum), on fs: for `aogo mu` and `aogo dev`.
+func muQuorumFlag(fs *flag.FlagSet) *quorumFlag {
+	q := &quorumFlag{p: quorum.Single}
+	if v := os.Getenv("AOGO_MU_QUORUM"); v != "" {
+		if p, err := quorum.Parse(v); err == nil {
+			q.p = p
+		}
+	}
+	fs.Var(q, "quorum", "`K-of-N` result quorum of processes without a "+quorum.Tag+" tag: each result is asked of N CUs and "+
+		"cranked only when K agree (signed, same Result-Hash); 1-of-1 is one CU's word (env AOGO_MU_QUORUM)")
+	return q
 }

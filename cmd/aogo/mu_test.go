@@ -30,6 +30,14 @@ func TestMUFlags(t *testing.T) {
 	if code := run(context.Background(), []string{"mu", "--data", t.TempDir(), "--cu", "http://x", "--su-hint", "nourl"}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "ADDR=URL") {
 		t.Fatalf("bad hint: code %d, stderr %q", code, errb.String())
 	}
+	errb.Reset()
+	if code := run(context.Background(), []string{"mu", "--data", t.TempDir(), "--cu", "http://x", "--quorum", "2-of-2"}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "needs 2 CUs, 1 configured") {
+		t.Fatalf("quorum over the CUs: code %d, stderr %q", code, errb.String())
+	}
+	errb.Reset()
+	if code := run(context.Background(), []string{"mu", "--data", t.TempDir(), "--cu", "http://x", "--quorum", "1-of-2"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "more than half") {
+		t.Fatalf("bad quorum: code %d, stderr %q", code, errb.String())
+	}
 }
 
 // TestMUCrashExactlyOnce runs `aogo mu` as a child process against a fake SU and CU, sends 200 messages to a

@@ -47,6 +47,7 @@ func runRepl(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return clientFail(stderr, "repl", err)
 	}
+	stdout, stderr = plainFor(stdout), plainFor(stderr)
 	r := &repl{c: c, pid: pid, out: stdout}
 	if r.seen, err = r.inboxLen(ctx); err != nil {
 		return clientFail(stderr, "repl", fmt.Errorf("process %s: %w", pid, err))

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/aogo/aogo/dataitem"
 )
@@ -58,6 +59,10 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if err := printJSON(stdout, r.Body); err != nil {
 		return clientFail(stderr, "send", err)
+	}
+	if r.Error != "" { // the process failed on the message, as eval reports it
+		fmt.Fprintln(plainFor(stderr), strings.TrimRight(r.Error, "\n"))
+		return 1
 	}
 	return 0
 }

@@ -12,22 +12,46 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/aogo/aogo/gateway"
+	"github.com/aogo/aogo/internal/datadir"
 	"github.com/aogo/aogo/internal/httpd"
 	"github.com/aogo/aogo/wallet"
 )
 
-// unitSetup starts a unit's logger (to stderr), makes its data directory and loads or makes its wallet
-// (unitWallet): what every unit command does first.
-func unitSetup(name, walletPath, dataDir string, stderr io.Writer) (*wallet.Wallet, *slog.Logger, error) {
-	log := slog.New(slog.NewTextHandler(stderr, nil))
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return nil, nil, fmt.Errorf("data dir: %w", err)
+// unitSetup starts a unit's logger (to stderr), makes its data directory and takes its lock (one process per
+// data dir; the unit calls unlock when it ends, and the kernel drops it if the process dies), then loads or
+// makes its wallet (unitWallet): what every unit command does first.
+func unitSetup(name, walletPath, dataDir string, stderr io.Writer) (w *wallet.Wallet, log *slog.Logger, unlock func(), err error) {
+	log = slog.New(slog.NewTextHandler(stderr, nil))
+	lock, err := datadir.Acquire(dataDir)
+	if err != nil {
+		return nil, nil, nil, err
 	}
-	w, err := unitWallet(name, walletPath, dataDir, log)
-	return w, log, err
+	if w, err = unitWallet(name, walletPath, dataDir, log); err != nil {
+		lock.Close()
+		return nil, nil, nil, err
+	}
+	return w, log, func() { lock.Close() }, nil
+}
+
+// listenTCP binds a unit's TCP address; a port in use gets a message that says what to do.
+func listenTCP(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, listenError(addr, err)
+	}
+	return ln, nil
+}
+
+// listenError explains a failed listen on addr.
+func listenError(addr string, err error) error {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("address %s already in use; try --listen 127.0.0.1:0 or stop the other aogo", addr)
+	}
+	return fmt.Errorf("listen %s: %w", addr, err)
 }
 
 // unitWallet loads the wallet at path or, with no path, the ed25519 wallet a unit keeps in its data dir as
@@ -132,10 +156,7 @@ func serveUnit(ctx context.Context, ln net.Listener, h http.Handler, run func(co
 // positional arguments. When ok is false the command returns code: 0 after -h, 2 for a flag error, 1 for a
 // stray argument. fail prints "aogo NAME: message" and returns 1.
 func parseUnitFlags(fs *flag.FlagSet, args []string, usage string, stderr io.Writer) (fail func(format string, a ...any) int, code int, ok bool) {
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, usage)
-		fs.PrintDefaults()
-	}
+	fs.Usage = func() { printUsage(fs, usage, stderr) }
 	fail = func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "aogo "+fs.Name()+": "+format+"\n", a...)
 		return 1

@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 
+	"github.com/aogo/aogo/dataitem"
 	"github.com/aogo/aogo/devnet"
+	"github.com/aogo/aogo/gateway"
 )
 
 func init() {
@@ -39,10 +42,34 @@ func runSpawn(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err != nil {
 		return clientFail(stderr, "spawn", err)
 	}
+	mod := *module
+	if mod == "" {
+		mod = c.Info.Module
+	}
+	if err := checkModule(ctx, c, mod); err != nil {
+		return clientFail(stderr, "spawn", err)
+	}
 	pid, err := c.Spawn(ctx, devnet.Spawn{Module: *module, Scheduler: *scheduler, Tags: tags, Data: body})
 	if err != nil {
 		return clientFail(stderr, "spawn", err)
 	}
 	fmt.Fprintln(stdout, pid)
 	return 0
+}
+
+// checkModule refuses a spawn whose module the network's gateway does not have, or has as something other
+// than a Module: such a process would fail on its first message. A gateway that cannot answer leaves the
+// decision to the MU.
+func checkModule(ctx context.Context, c *devnet.Client, id string) error {
+	tags, _, err := c.Gateway.Tags(ctx, id)
+	switch {
+	case errors.Is(err, gateway.ErrNotFound):
+		return fmt.Errorf("module %s is not on the gateway %s (publish one with `aogo module publish`)", id, c.Info.Gateway)
+	case err != nil:
+		return nil
+	}
+	if typ, _ := dataitem.Get(tags, "Type"); typ != "Module" {
+		return fmt.Errorf("%s is not a module (its Type is %q)", id, typ)
+	}
+	return nil
 }

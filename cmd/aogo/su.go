@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -33,14 +32,15 @@ func runSU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	maxBody := fs.Int64("max-body", su.DefaultMaxBody, "largest item in `BYTES`")
 	uploadBatch := fs.Int("upload-batch", 64, "most items per upload, sent as a binary bundle; 1 for a gateway that takes single items")
 	sf := addServeFlags(fs, "su")
-	fail, code, ok := parseUnitFlags(fs, args, "usage: aogo su --listen ADDR --data DIR --wallet FILE [--store sqlite|postgres://…] [--gateway URL] [--url URL] [--max-body BYTES]", stderr)
+	fail, code, ok := parseUnitFlags(fs, args, "usage: aogo su [--listen 127.0.0.1:9000] [--data su-data] [--wallet FILE] [--store sqlite|postgres://…] [--gateway URL] [--url PUBLIC-URL] [--max-body BYTES]", stderr)
 	if !ok {
 		return code
 	}
-	w, log, err := unitSetup("su", *walletPath, *dataDir, stderr)
+	w, log, unlock, err := unitSetup("su", *walletPath, *dataDir, stderr)
 	if err != nil {
 		return fail("%v", err)
 	}
+	defer unlock()
 
 	var store su.Store
 	switch {
@@ -56,9 +56,9 @@ func runSU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer store.Close()
 
-	ln, err := net.Listen("tcp", *listen)
+	ln, err := listenTCP(*listen)
 	if err != nil {
-		return fail("listen: %v", err)
+		return fail("%v", err)
 	}
 	token, err := sf.operatorToken(*dataDir, log)
 	if err != nil {

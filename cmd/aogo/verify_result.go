@@ -32,7 +32,7 @@ func runVerifyResult(ctx context.Context, args []string, stdout, stderr io.Write
 	unit := fs.String("unit", "", "require the attestation to be signed by this CU `ADDRESS` (comma-separated list)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: aogo verify-result --cu URL --process ID --message ID [--unit ADDRESS]\n"+
-			"       aogo verify-result --body FILE --attestation FILE [--process ID] [--message ID] [--unit ADDRESS]")
+			"       aogo verify-result --body FILE --attestation FILE [--process ID] [--message ID] [--unit ADDRESS]\n\nflags:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

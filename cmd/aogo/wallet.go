@@ -16,9 +16,8 @@ func init() {
 }
 
 func runWallet(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: aogo wallet new [--type rsa|ed25519|ethereum] -o FILE | aogo wallet address FILE")
-		return 2
+	if code, ok := groupArgs(args, walletUsage, stderr); !ok {
+		return code
 	}
 	switch args[0] {
 	case "new":
@@ -26,21 +25,25 @@ func runWallet(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	case "address":
 		return walletAddress(args[1:], stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "aogo wallet: unknown verb %q (want new or address)\n", args[0])
+	fmt.Fprintf(stderr, "aogo wallet: unknown verb %q\n%s\n", args[0], walletUsage)
 	return 2
 }
 
+const walletUsage = `usage:
+  aogo wallet new [--type rsa|ed25519|ethereum] -o FILE   write a new key file (default type rsa); prints its address
+  aogo wallet address FILE                                print a key file's address`
+
 func walletNew(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("aogo wallet new", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	kind := fs.String("type", envOr("AOGO_WALLET_TYPE", wallet.RSA), "key type: rsa (Arweave RSA-4096), ed25519 or ethereum")
-	out := fs.String("o", "", "key file to write (must not exist)")
-	rest, err := parseFlagsAnywhere(fs, args)
-	if err != nil {
-		return 2
+	fs := flag.NewFlagSet("wallet new", flag.ContinueOnError)
+	kind := fs.String("type", envOr("AOGO_WALLET_TYPE", wallet.RSA), "key type: rsa (Arweave RSA-4096), ed25519 or ethereum (env AOGO_WALLET_TYPE)")
+	out := fs.String("o", "", "key `FILE` to write (must not exist)")
+	const usage = "usage: aogo wallet new [--type rsa|ed25519|ethereum] -o FILE"
+	if _, code, ok := parseFileArgs(fs, args, 0, usage, stderr); !ok {
+		return code
 	}
-	if *out == "" || len(rest) != 0 {
-		fmt.Fprintln(stderr, "usage: aogo wallet new [--type rsa|ed25519|ethereum] -o FILE")
+	if *out == "" {
+		fmt.Fprintln(stderr, "aogo wallet new: -o FILE is required")
+		printUsage(fs, usage, stderr)
 		return 2
 	}
 	switch *kind {
@@ -82,11 +85,11 @@ func walletNew(args []string, stdout, stderr io.Writer) int {
 }
 
 func walletAddress(args []string, stdout, stderr io.Writer) int {
-	if len(args) != 1 {
-		fmt.Fprintln(stderr, "usage: aogo wallet address FILE")
-		return 2
+	pos, code, ok := parseFileArgs(flag.NewFlagSet("wallet address", flag.ContinueOnError), args, 1, "usage: aogo wallet address FILE", stderr)
+	if !ok {
+		return code
 	}
-	w, err := wallet.Load(args[0])
+	w, err := wallet.Load(pos[0])
 	if err != nil {
 		fmt.Fprintln(stderr, "aogo wallet address:", err)
 		return 1

@@ -67,9 +67,9 @@ type compiledModule struct {
 }
 
 // compile returns the compiled module for wasm, from the in-process cache, the disk cache in cacheDir
-// (when set), or by compiling it. With meter, what is compiled is wasm rewritten for the metering formats
-// (meterModule), cached under its own key.
-func compile(wasm []byte, cacheDir string, meter bool) (*compiledModule, error) {
+// (when set), or by compiling it, which it first tells compiling (when set). With meter, what is compiled is
+// wasm rewritten for the metering formats (meterModule), cached under its own key.
+func compile(wasm []byte, cacheDir string, meter bool, compiling func()) (*compiledModule, error) {
 	h := sha256.Sum256(wasm)
 	if meter {
 		h = sha256.Sum256(append(h[:], "aogo metering v1"...))
@@ -96,6 +96,9 @@ func compile(wasm []byte, cacheDir string, meter bool) (*compiledModule, error) 
 		}
 	}
 	if mod == nil {
+		if compiling != nil {
+			compiling()
+		}
 		m, err := wasmtime.NewModule(eng, wasm)
 		if err != nil {
 			return nil, fmt.Errorf("compile module: %s", oneLine(err))

@@ -511,7 +511,7 @@ func booted(format string, wasm []byte, opts vm.Options) (*machine, *instance, e
 	if err != nil {
 		return nil, nil, err
 	}
-	cm, err := compile(wasm, opts.CacheDir, f.meteredAtLoad)
+	cm, err := compile(wasm, opts.CacheDir, f.meteredAtLoad, opts.Compiling)
 	if err != nil {
 		return nil, nil, err
 	}
