@@ -50,17 +50,17 @@ func TestDevWeaveDrive(t *testing.T) {
 		t.Fatal(err)
 	}
 	read := fmt.Sprintf(`local f = io.open("/data/%s"); if not f then return "nil" end; local s = f:read(f:seek("end")); f:close(); return #s .. ":" .. s:sub(1, 11)`, it.ID())
-	send := func(want string) string {
+	send := func(want string, code int) string {
 		t.Helper()
-		out := devRun(t, url, dir, "send", pid, "--action", "Eval", "--data", read)
+		out, errOut, got := devRunCode(url, dir, "send", pid, "--action", "Eval", "--data", read)
 		mid, body, _ := strings.Cut(out, "\n")
-		if !strings.Contains(body, want) {
-			t.Fatalf("want %s, result %s", want, body)
+		if got != code || !strings.Contains(body, want) {
+			t.Fatalf("exit %d (want %d), want %s, result %s %s", got, code, want, body, errOut)
 		}
 		return strings.TrimSpace(mid)
 	}
-	// As the reference wasm64 glue: the drive's HALT ends the message with an Error.
-	mids := []string{send(`"Error": "HALT: FILE NOT FOUND"`)}
+	// As the reference wasm64 glue: the drive's HALT ends the message with an Error (send exits 1).
+	mids := []string{send(`"Error": "HALT: FILE NOT FOUND"`, 1)}
 	// A wallet that is neither Scheduler nor Attestor is refused.
 	stranger := filepath.Join(t.TempDir(), "k.json")
 	if err := other.Save(stranger); err != nil {
@@ -72,7 +72,7 @@ func TestDevWeaveDrive(t *testing.T) {
 	if att := strings.TrimSpace(devRun(t, url, dir, "attest", it.ID(), "--process", pid)); len(att) != 43 {
 		t.Fatalf("attest printed %q", att)
 	}
-	mids = append(mids, send(`"data": "600000:weave weave"`))
+	mids = append(mids, send(`"data": "600000:weave weave"`, 0))
 
 	// A second CU replays the log later (the chain has moved on) and must agree message by message.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
