@@ -224,6 +224,7 @@ func (c *CU) DryRun(ctx context.Context, pid string, body []byte) (*vm.Result, e
 	}
 	var fork vm.Machine
 	var msg, env []byte
+	var driveCall func(context.Context) context.Context
 	err = func() error {
 		defer p.mu.Unlock()
 		if err := c.evaluate(ctx, p, sched, target{toNonce: -1}); err != nil {
@@ -234,6 +235,9 @@ func (c *CU) DryRun(ctx context.Context, pid string, body []byte) (*vm.Result, e
 			return err
 		}
 		env = p.env
+		call := p.drive // copied under the lock: the fork runs after it is released
+		call.BlockHeight = p.lastHeight
+		driveCall = func(ctx context.Context) context.Context { return vm.WithDriveCall(ctx, &call) }
 		limit, limitErr := computeLimit(p.compute, c.cfg.MaxDryRunCompute, "this CU's dry-run maximum")
 		fork, err = p.m.Fork(vm.ForkOptions{ComputeLimit: limit, ComputeLimitError: limitErr})
 		return err
@@ -246,7 +250,7 @@ func (c *CU) DryRun(ctx context.Context, pid string, body []byte) (*vm.Result, e
 	c.metrics.dryRuns.Add(1)
 	ctx, cancel := c.requestContext(ctx)
 	defer cancel()
-	res, err := fork.Apply(ctx, msg, env)
+	res, err := fork.Apply(driveCall(ctx), msg, env)
 	if err != nil {
 		return nil, fmt.Errorf("dry-run on %s: %w", pid, err)
 	}

@@ -144,7 +144,9 @@ type Config struct {
 	// SkipSignatureCheck disables the verification of assignment signatures (the hash chain is still
 	// checked). For SUs whose JSON cannot carry the assignment anchor.
 	SkipSignatureCheck bool
-	// WeaveDrive backs the WeaveDrive extension; nil disables it.
+	// WeaveDrive backs the WeaveDrive extension (weavedrive.Drive over the CU's gateway); nil disables it.
+	// Each evaluation's opens carry a vm.DriveCall: the process's and module's tags and the message's
+	// Block-Height (a dry-run: the last evaluated message's).
 	WeaveDrive vm.WeaveDrive
 	// OperatorToken guards the operator routes (/metrics): they need "Authorization: Bearer <token>" and
 	// never carry CORS headers. Empty: they are refused.

@@ -33,6 +33,9 @@ type proc struct {
 	crons  *cronSet
 	env    []byte
 	opts   vm.Options
+	// drive is the WeaveDrive call of this process (its tags and its module's); each evaluation passes a
+	// copy with the message's Block-Height (driveCtx).
+	drive vm.DriveCall
 	// compute is the process's Compute-Limit (tag); opts.ComputeLimit is what it runs under.
 	compute uint64
 	m       vm.Machine
@@ -130,6 +133,7 @@ func (c *CU) load(ctx context.Context, p *proc, sched Scheduler) error {
 		return err
 	}
 	p.info, p.mod, p.crons, p.env = info, mod, crons, env
+	p.drive = vm.DriveCall{Process: p.id, ProcessTags: vmTags(sp.Tags), ModuleTags: vmTags(mod.Tags)}
 	p.compute = comp
 	limit, limitErr := computeLimit(comp, c.cfg.MaxCompute, "this CU's maximum")
 	p.opts = vm.Options{MemoryLimit: mem, ComputeLimit: limit, ComputeLimitError: limitErr, WeaveDrive: c.cfg.WeaveDrive,
@@ -449,7 +453,7 @@ func (r *run) crons(rightTs, rightHeight int64) error {
 func (r *run) apply(msg []byte, ev Eval, noSave bool) error {
 	p, c := r.p, r.c
 	start := time.Now()
-	res, err := p.m.Apply(r.ctx, msg, p.env)
+	res, err := p.m.Apply(p.driveCtx(r.ctx, ev.BlockHeight), msg, p.env)
 	if err != nil {
 		return fmt.Errorf("evaluate %s seq %d: %w", p.id, p.seq, err)
 	}
@@ -628,3 +632,18 @@ func (c *CU) restore(p *proc, cp *Checkpoint) error {
 }
 
 func parseInt(s string) (int64, error) { return strconv.ParseInt(strings.TrimSpace(s), 10, 64) }
+
+// driveCtx returns ctx carrying the process's WeaveDrive call at the message's Block-Height.
+func (p *proc) driveCtx(ctx context.Context, height int64) context.Context {
+	call := p.drive
+	call.BlockHeight = height
+	return vm.WithDriveCall(ctx, &call)
+}
+
+func vmTags(ts []dataitem.Tag) []vm.Tag {
+	out := make([]vm.Tag, len(ts))
+	for i, t := range ts {
+		out[i] = vm.Tag{Name: t.Name, Value: t.Value}
+	}
+	return out
+}

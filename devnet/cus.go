@@ -10,6 +10,7 @@ import (
 	"github.com/aogo/aogo/cu"
 	"github.com/aogo/aogo/store/sqlite"
 	"github.com/aogo/aogo/wallet"
+	"github.com/aogo/aogo/weavedrive"
 )
 
 // MaxCUs is the most CUs a dev network runs (Config.CUs): each evaluates every message of every process it is
@@ -50,8 +51,12 @@ func (n *Network) addCUs(base string) error {
 			return fmt.Errorf("devnet: %s store: %w", name, err)
 		}
 		n.closers = append(n.closers, store)
+		drive, err := weavedrive.ForGateway(n.gwc.BaseURL(), n.hc, filepath.Join(dir, "weavedrive"), weavedrive.DefaultCacheBytes)
+		if err != nil {
+			return fmt.Errorf("devnet: %s weavedrive: %w", name, err)
+		}
 		unit, err := cu.New(cu.Config{
-			Wallet:    w,
+			Wallet: w, WeaveDrive: drive, // each CU its own drive and cache: the CUs stay independent
 			Scheduler: cu.FixedScheduler(client.NewSU(n.info.SU, n.hc)),
 			Modules:   n.gwc, Blocks: gatewayBlocks{n.gwc}, Store: store,
 			DataDir: dir, Logger: n.log.With("unit", name), OperatorToken: n.token,

@@ -42,6 +42,7 @@ import (
 	"github.com/aogo/aogo/vm"
 	_ "github.com/aogo/aogo/vm/emscripten" // registers the ao emscripten module formats
 	"github.com/aogo/aogo/wallet"
+	"github.com/aogo/aogo/weavedrive"
 )
 
 // DefaultListen is the address `aogo dev` listens on.
@@ -266,8 +267,12 @@ func New(ctx context.Context, cfg Config) (_ *Network, err error) {
 	}); err != nil {
 		return nil, fmt.Errorf("devnet: su: %w", err)
 	}
+	drive, err := weavedrive.ForGateway(n.gwc.BaseURL(), n.hc, filepath.Join(cfg.Dir, "cu", "weavedrive"), weavedrive.DefaultCacheBytes)
+	if err != nil {
+		return nil, fmt.Errorf("devnet: weavedrive: %w", err)
+	}
 	if n.cu, err = cu.New(cu.Config{
-		Wallet:    wallets["cu"],
+		Wallet: wallets["cu"], WeaveDrive: drive,
 		Scheduler: cu.FixedScheduler(client.NewSU(n.info.SU, n.hc)),
 		Modules:   n.gwc, Blocks: gatewayBlocks{n.gwc}, Store: cuStore,
 		DataDir: filepath.Join(cfg.Dir, "cu"), Logger: n.log.With("unit", "cu"), OperatorToken: n.token,

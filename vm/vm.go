@@ -67,11 +67,53 @@ type Options struct {
 }
 
 // WeaveDrive is the data source behind the WeaveDrive extension. Open is called synchronously from the
-// guest (fopen of "/data/<tx id>", "/tx/<id>", "/tx2/<id>", "/block/<height>", …). It returns (nil, nil)
-// when the path is not available to this process, which the guest sees as fopen returning NULL. An error
-// is a host failure: Apply returns it and the message is not evaluated.
+// guest (fopen of "/data/<tx id>", "/tx/<id>", "/block/<height>", …) with the context of the Apply that
+// runs the guest; DriveCallOf(ctx) tells which process and message asks (admission is the drive's
+// business, not the VM's). It returns (nil, nil) for a path that is no drive file (the guest's fopen
+// returns NULL), ErrFileNotFound or a *DriveRefusal for the reference drive's refusals (see them). Any
+// other error is a host failure: Apply returns it and the message is not evaluated (the caller may apply
+// it again later).
 type WeaveDrive interface {
 	Open(ctx context.Context, path string) (DriveFile, error)
+}
+
+// ErrFileNotFound is what WeaveDrive.Open returns (wrapped or not) for a /data path the process may not
+// read, or whose data does not exist: the reference drive's "HALT" answer. The VM then does what the
+// reference loader's glue does for the module's format: the wasm64 formats end the message with
+// Result.Error "HALT: FILE NOT FOUND" (state as before it); emscripten4 (wasm32) gets NULL from fopen.
+var ErrFileNotFound = errors.New("HALT: FILE NOT FOUND")
+
+// DriveRefusal is a WeaveDrive answer that ends the message with Result.Error = Reason (state as before
+// it) on every format, as an exception thrown by the reference drive does (Library mode without an
+// attestation, an unknown Availability-Type). It is part of the result, not a host failure.
+type DriveRefusal struct{ Reason string }
+
+func (e *DriveRefusal) Error() string { return e.Reason }
+
+// Tag is one name/value tag of a process or module, as DriveCall carries them.
+type Tag struct{ Name, Value string }
+
+// DriveCall is what a WeaveDrive learns of the evaluation that opens a file. The caller of Apply sets it
+// (WithDriveCall); the VM keeps it with the message, so a replay of the message (rollback) opens files
+// under the same call, and answers may be remembered per (BlockHeight, path) within a machine.
+type DriveCall struct {
+	Process     string // process id
+	ProcessTags []Tag  // the process's tags (Extension, Availability-Type, Scheduler, Attestor, On-Boot …)
+	ModuleTags  []Tag  // its module's tags
+	BlockHeight int64  // the Block-Height of the message being evaluated
+}
+
+type driveCallKey struct{}
+
+// WithDriveCall returns ctx carrying c for the WeaveDrive opens of one Apply.
+func WithDriveCall(ctx context.Context, c *DriveCall) context.Context {
+	return context.WithValue(ctx, driveCallKey{}, c)
+}
+
+// DriveCallOf returns the DriveCall ctx carries, or nil.
+func DriveCallOf(ctx context.Context) *DriveCall {
+	c, _ := ctx.Value(driveCallKey{}).(*DriveCall)
+	return c
 }
 
 // DriveFile is one opened WeaveDrive file. Content must be immutable (Arweave data is), which is what

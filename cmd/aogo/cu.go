@@ -19,6 +19,7 @@ import (
 	"github.com/aogo/aogo/gateway"
 	"github.com/aogo/aogo/store/sqlite"
 	_ "github.com/aogo/aogo/vm/emscripten" // registers the ao emscripten module formats
+	"github.com/aogo/aogo/weavedrive"
 )
 
 func init() {
@@ -93,8 +94,13 @@ func runCU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	} else {
 		loc = &locationLocator{gw: gw, hc: hc, cache: map[string]locatedSU{}}
 	}
+	drive, err := weavedrive.ForGateway(*gatewayURL, hc, filepath.Join(*dataDir, "weavedrive"), weavedrive.DefaultCacheBytes)
+	if err != nil {
+		return fail("%v", err)
+	}
 	unit, err := cu.New(cu.Config{
-		Wallet: w, Scheduler: loc, Modules: gw, Blocks: gatewayBlocks{gw}, Store: store, DataDir: *dataDir,
+		WeaveDrive: drive,
+		Wallet:     w, Scheduler: loc, Modules: gw, Blocks: gatewayBlocks{gw}, Store: store, DataDir: *dataDir,
 		MaxMemory: mem, MaxCompute: comp, MaxDryRunCompute: dryComp, CheckpointEvery: *every, CacheBytes: cacheBytes,
 		MemoryHash: policy, Logger: log, OperatorToken: token,
 	})

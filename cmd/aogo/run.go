@@ -17,6 +17,7 @@ import (
 
 	"github.com/aogo/aogo/vm"
 	_ "github.com/aogo/aogo/vm/emscripten" // registers the ao emscripten formats
+	"github.com/aogo/aogo/weavedrive"
 )
 
 func init() {
@@ -36,8 +37,10 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	messagesPath := fs.String("messages", "", "messages, one JSON object per line (`FILE.jsonl`)")
 	snapOut := fs.String("snapshot-out", "", "write the final state to this `FILE`")
 	snapIn := fs.String("snapshot-in", "", "start from this snapshot `FILE` instead of a fresh module")
+	driveDir := fs.String("drive", "", "WeaveDrive data from `DIR` (files named by id); every file is admitted (the reference's mode test) unless --gateway is given")
+	gatewayURL := fs.String("gateway", "", "WeaveDrive from the gateway at `URL` (or an Arweave node): data admitted by the reference rules (process tags, Attestations at or below each message's Block-Height)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: aogo run --module FILE --format FORMAT [--memory-limit BYTES] [--compute-limit N] --process FILE.json --messages FILE.jsonl [--snapshot-out F] [--snapshot-in F]")
+		fmt.Fprintln(stderr, "usage: aogo run --module FILE --format FORMAT [--memory-limit BYTES] [--compute-limit N] --process FILE.json --messages FILE.jsonl [--snapshot-out F] [--snapshot-in F] [--drive DIR] [--gateway URL]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -72,6 +75,18 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	env, err := buildEnv(*processPath, wasm)
 	if err != nil {
 		return fail("%v", err)
+	}
+	var call vm.DriveCall
+	if *driveDir != "" || *gatewayURL != "" {
+		drive, cleanup, err := runDrive(*driveDir, *gatewayURL)
+		if err != nil {
+			return fail("%v", err)
+		}
+		defer cleanup()
+		opts.WeaveDrive = drive
+		if call, err = driveCallOf(env); err != nil {
+			return fail("%s: %v", *processPath, err)
+		}
 	}
 	msgs, err := os.Open(*messagesPath)
 	if err != nil {
@@ -121,7 +136,12 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			out.Flush()
 			return fail("%s:%d: %v", *messagesPath, line, err)
 		}
-		res, err := m.Apply(ctx, msg.Bytes(), env)
+		mc := call
+		if mc.BlockHeight, err = blockHeightOf(obj); err != nil {
+			out.Flush()
+			return fail("%s:%d: %v", *messagesPath, line, err)
+		}
+		res, err := m.Apply(vm.WithDriveCall(ctx, &mc), msg.Bytes(), env)
 		if err != nil {
 			out.Flush()
 			return fail("%s:%d: %v", *messagesPath, line, err)
@@ -167,6 +187,78 @@ func buildEnv(processPath string, wasm []byte) ([]byte, error) {
 		"Module":  map[string]any{"Id": base64.RawURLEncoding.EncodeToString(sum[:]), "Owner": "", "Tags": []any{}},
 	}
 	return json.Marshal(env)
+}
+
+// runDrive builds aogo run's WeaveDrive: bytes from dir (or the gateway), admission by the gateway's
+// attestations when there is one (otherwise every id is admitted). The content cache is a temporary
+// directory removed by cleanup.
+func runDrive(dir, gatewayURL string) (vm.WeaveDrive, func(), error) {
+	if gatewayURL == "" {
+		return weavedrive.New(weavedrive.Dir(dir), weavedrive.Options{}), func() {}, nil
+	}
+	tmp, err := os.MkdirTemp("", "aogo-weavedrive-")
+	if err != nil {
+		return nil, nil, err
+	}
+	cleanup := func() { os.RemoveAll(tmp) }
+	cache, err := weavedrive.OpenCache(tmp, 256<<20)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	g := weavedrive.NewGateway(gatewayURL, nil)
+	var src weavedrive.Source = g
+	if dir != "" {
+		src = weavedrive.Dir(dir)
+	}
+	return weavedrive.New(src, weavedrive.Options{Index: g, Cache: cache}), cleanup, nil
+}
+
+// driveCallOf is the process part of the WeaveDrive call: the env's Process and Module tags.
+func driveCallOf(env []byte) (vm.DriveCall, error) {
+	var e struct {
+		Process struct {
+			ID   string `json:"Id"`
+			Tags []struct {
+				Name  string `json:"name"`
+				Value string `json:"value"`
+			} `json:"Tags"`
+		}
+		Module struct {
+			Tags []struct {
+				Name  string `json:"name"`
+				Value string `json:"value"`
+			} `json:"Tags"`
+		}
+	}
+	if err := json.Unmarshal(env, &e); err != nil {
+		return vm.DriveCall{}, fmt.Errorf("Process.Tags: %w", err)
+	}
+	c := vm.DriveCall{Process: e.Process.ID}
+	for _, t := range e.Process.Tags {
+		c.ProcessTags = append(c.ProcessTags, vm.Tag{Name: t.Name, Value: t.Value})
+	}
+	for _, t := range e.Module.Tags {
+		c.ModuleTags = append(c.ModuleTags, vm.Tag{Name: t.Name, Value: t.Value})
+	}
+	return c, nil
+}
+
+// blockHeightOf reads a message's Block-Height (a number or a decimal string; 0 when absent).
+func blockHeightOf(obj map[string]json.RawMessage) (int64, error) {
+	raw, ok := obj["Block-Height"]
+	if !ok {
+		return 0, nil
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		raw = json.RawMessage(s)
+	}
+	h, err := strconv.ParseInt(strings.TrimSpace(string(raw)), 10, 64)
+	if err != nil || h < 0 {
+		return 0, fmt.Errorf("bad Block-Height %s", raw)
+	}
+	return h, nil
 }
 
 func writeSnapshotFile(path string, m vm.Machine) error {

@@ -78,7 +78,10 @@ type baseState struct {
 	host     *hostState // never mutated; cloned on load
 }
 
-type journalEntry struct{ msg, env []byte }
+type journalEntry struct {
+	msg, env []byte
+	call     *vm.DriveCall // the message's WeaveDrive call, so a replay opens files under it
+}
 
 type machine struct {
 	f    *format
@@ -107,7 +110,7 @@ func (m *machine) withDriveCache() {
 	if d, ok := m.opts.WeaveDrive.(*driveCache); ok {
 		m.drive = d.clone()
 	} else {
-		m.drive = &driveCache{inner: m.opts.WeaveDrive, files: map[string]vm.DriveFile{}}
+		m.drive = &driveCache{inner: m.opts.WeaveDrive, files: map[driveKey]vm.DriveFile{}}
 	}
 	m.opts.WeaveDrive = m.drive
 	if m.cur != nil {
@@ -321,6 +324,10 @@ func (m *machine) Apply(ctx context.Context, msg, env []byte) (vm.Result, error)
 		return vm.Result{}, errors.New("machine is closed")
 	}
 	start := time.Now()
+	call := vm.DriveCallOf(ctx)
+	if m.drive != nil {
+		m.drive.height = callHeight(call)
+	}
 	res, err := m.cur.apply(ctx, msg, env)
 	if err != nil || res.Error != "" {
 		if rerr := m.rollback(); rerr != nil {
@@ -332,7 +339,7 @@ func (m *machine) Apply(ctx context.Context, msg, env []byte) (vm.Result, error)
 		return res, err
 	}
 	// A process's env is the same for every message: keep one copy of it in the journal.
-	e := journalEntry{msg: bytes.Clone(msg)}
+	e := journalEntry{msg: bytes.Clone(msg), call: call}
 	if n := len(m.journal); n > 0 && bytes.Equal(m.journal[n-1].env, env) {
 		e.env = m.journal[n-1].env
 	} else {
@@ -359,7 +366,14 @@ func (m *machine) rollback() error {
 	in.opts.ComputeLimit = m.journalLimit()
 	defer func() { in.opts.ComputeLimit = m.opts.ComputeLimit }()
 	for i, e := range m.journal {
-		r, err := in.apply(context.Background(), e.msg, e.env)
+		ctx := context.Background()
+		if e.call != nil {
+			ctx = vm.WithDriveCall(ctx, e.call)
+		}
+		if m.drive != nil {
+			m.drive.height = callHeight(e.call)
+		}
+		r, err := in.apply(ctx, e.msg, e.env)
 		if err == nil && r.Error != "" {
 			err = fmt.Errorf("message replayed with a different outcome: %s", r.Error)
 		}

@@ -22,7 +22,7 @@ func hostDriveOpen(in *instance, _ *wasmtime.Caller, v view, a []uint64) uint64 
 	p := v.cstring(a[0], 4096)
 	f, err := in.opts.WeaveDrive.Open(in.ctx, p)
 	if err != nil {
-		stop(hostFailure{fmt.Errorf("weavedrive open %s: %w", p, err)})
+		return in.driveRefused(p, err)
 	}
 	if f == nil {
 		return 0
@@ -31,6 +31,24 @@ func hostDriveOpen(in *instance, _ *wasmtime.Caller, v view, a []uint64) uint64 
 	in.host.FS.FDs[fd] = &fdEntry{Path: p, Kind: kindDrive, Size: f.Size(), Fresh: true}
 	in.drives[fd] = f
 	return uint64(fd)
+}
+
+// driveRefused handles an Open error as the reference loader's glue handles the drive's answers: the
+// "HALT" answer throws on wasm64 (the message ends with that Error) and is fopen's NULL on emscripten4;
+// a refusal throws on every format; anything else is a host failure.
+func (in *instance) driveRefused(path string, err error) uint64 {
+	var ref *vm.DriveRefusal
+	switch {
+	case errors.As(err, &ref):
+		stop(errors.New(ref.Reason))
+	case errors.Is(err, vm.ErrFileNotFound):
+		if in.f.mem64 {
+			stop(vm.ErrFileNotFound)
+		}
+		return 0
+	}
+	stop(hostFailure{fmt.Errorf("weavedrive open %s: %w", path, err)})
+	return 0
 }
 
 func hostDriveRead(in *instance, _ *wasmtime.Caller, v view, a []uint64) uint64 {
@@ -65,7 +83,8 @@ func (in *instance) driveReadAt(e *fdEntry, dst []byte) int {
 				var err error
 				f, err = in.opts.WeaveDrive.Open(in.ctx, e.Path)
 				if err != nil {
-					stop(hostFailure{fmt.Errorf("weavedrive reopen %s: %w", e.Path, err)})
+					in.driveRefused(e.Path, err)
+					return 0
 				}
 				if f == nil {
 					return 0
@@ -90,25 +109,43 @@ func (in *instance) driveReadAt(e *fdEntry, dst []byte) int {
 
 // driveCache remembers the files opened since the machine's base, so a rollback's replay reads them
 // again without asking the backend (which may be what just failed). Drive content is immutable, so a
-// remembered file is as good as a fresh one. The machine clears it when it re-takes its base.
+// remembered file is as good as a fresh one. Answers are remembered per (Block-Height of the message,
+// path): whether a path is available may change from one message to the next (data admitted by a later
+// attestation), never within one height. The machine sets height before each apply and clears the
+// cache when it re-takes its base.
 type driveCache struct {
-	inner vm.WeaveDrive
-	files map[string]vm.DriveFile
+	inner  vm.WeaveDrive
+	files  map[driveKey]vm.DriveFile
+	height int64
+}
+
+type driveKey struct {
+	height int64
+	path   string
+}
+
+// callHeight is the height driveCache keys a call's answers by (-1 without a call).
+func callHeight(c *vm.DriveCall) int64 {
+	if c == nil {
+		return -1
+	}
+	return c.BlockHeight
 }
 
 func (d *driveCache) Open(ctx context.Context, path string) (vm.DriveFile, error) {
-	if f, ok := d.files[path]; ok {
+	k := driveKey{d.height, path}
+	if f, ok := d.files[k]; ok {
 		return f, nil
 	}
 	f, err := d.inner.Open(ctx, path)
 	if err == nil {
-		d.files[path] = f // nil too: "not available" is an answer to replay as well
+		d.files[k] = f // nil too: "not available" is an answer to replay as well
 	}
 	return f, err
 }
 
 func (d *driveCache) clone() *driveCache {
-	c := &driveCache{inner: d.inner, files: make(map[string]vm.DriveFile, len(d.files))}
+	c := &driveCache{inner: d.inner, files: make(map[driveKey]vm.DriveFile, len(d.files)), height: d.height}
 	for k, v := range d.files {
 		c.files[k] = v
 	}
