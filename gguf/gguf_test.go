@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"io"
 	"math"
 	"testing"
 )
@@ -78,4 +80,78 @@ func TestLlamaReproducible(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLlamaParse reads a generated model back: the keys llama.cpp needs, with the types it checks, and
+// every tensor at its shape with its data inside the file.
+func TestLlamaParse(t *testing.T) {
+	b := gen(t, testConfig)
+	f, err := Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]any{
+		"general.architecture": "llama", "llama.embedding_length": uint32(64), "llama.block_count": uint32(2),
+		"llama.attention.head_count_kv": uint32(2), "llama.rope.dimension_count": uint32(16), "tokenizer.ggml.model": "llama",
+		"llama.attention.layer_norm_rms_epsilon": float32(1e-5), "tokenizer.ggml.eos_token_id": uint32(2),
+	} {
+		if got, ok := f.Get(key); !ok || got != want {
+			t.Errorf("%s = %#v, want %#v", key, got, want)
+		}
+	}
+	tokens, _ := f.Get("tokenizer.ggml.tokens")
+	if toks, ok := tokens.([]string); !ok || len(toks) != 512 || toks[firstByteID+0x0A] != "<0x0A>" {
+		t.Fatalf("tokens %T", tokens)
+	}
+	if len(f.Tensors) != 2+2*9+1 {
+		t.Fatalf("%d tensors", len(f.Tensors))
+	}
+	info, data, ok := f.Tensor("output.weight")
+	if !ok || info.Dims[0] != 64 || info.Dims[1] != 512 || len(data) != 64*512*2 {
+		t.Fatalf("output.weight %+v %d", info, len(data))
+	}
+	// The special and byte tokens' rows are zero, the text tokens' are not.
+	for i := 0; i < firstTextID*64*2; i++ {
+		if data[i] != 0 {
+			t.Fatalf("output.weight byte %d of a special or byte token's row is %d", i, data[i])
+		}
+	}
+	if bytes.Count(data[firstTextID*64*2:], []byte{0}) > len(data)/4 {
+		t.Fatal("text tokens' rows are mostly zero")
+	}
+	// Truncated anywhere, the file is refused (never a panic or a slice beyond the input).
+	for _, n := range []int{0, 3, 4, 8, 24, 100, 5000, len(b) - 1} {
+		if _, err := Parse(b[:n]); err == nil {
+			t.Errorf("truncated to %d bytes: no error", n)
+		}
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	for _, c := range []Config{{Embd: 66, Heads: 4}, {Heads: 4, HeadsKV: 3}, {Vocab: MinVocab - 1}, {Type: 2}, {Embd: -1}, {Embd: 12, Heads: 4}} {
+		if err := Llama(io.Discard, c); err == nil {
+			t.Errorf("%+v: no error", c)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add(gen(f, Config{Embd: 8, Layers: 1, Heads: 2, FF: 8, Vocab: MinVocab, Context: 8, Seed: 1}))
+	var b bytes.Buffer
+	Write(&b, []KV{{"a", []uint32{1, 2}}, {"b", "x"}, {"c", int8(-1)}, {"d", 1.5}}, nil)
+	f.Add(b.Bytes())
+	f.Fuzz(func(t *testing.T, in []byte) {
+		file, err := Parse(in)
+		if err != nil {
+			if !errors.Is(err, ErrFormat) {
+				t.Fatalf("error not ErrFormat: %v", err)
+			}
+			return
+		}
+		for _, ti := range file.Tensors {
+			if _, data, _ := file.Tensor(ti.Name); uint64(len(data)) != ti.Size() {
+				t.Fatalf("tensor %s: %d bytes, size %d", ti.Name, len(data), ti.Size())
+			}
+		}
+	})
 }
