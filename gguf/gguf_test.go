@@ -136,7 +136,7 @@ func TestConfigErrors(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	f.Add(gen(f, Config{Embd: 8, Layers: 1, Heads: 2, FF: 8, Vocab: MinVocab, Context: 8, Seed: 1}))
+	f.Add(gen(f, Config{Embd: 4, Layers: 1, Heads: 2, FF: 4, Vocab: MinVocab, Context: 8, Seed: 1}))
 	var b bytes.Buffer
 	Write(&b, []KV{{"a", []uint32{1, 2}}, {"b", "x"}, {"c", int8(-1)}, {"d", 1.5}}, nil)
 	f.Add(b.Bytes())
