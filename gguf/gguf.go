@@ -122,6 +122,41 @@ type Tensor struct {
 func Write(w io.Writer, kvs []KV, tensors []Tensor) error {
 	bw := bufio.NewWriterSize(w, 1<<20)
 	e := &encoder{w: bw}
+	if err := e.header(kvs, tensors); err != nil {
+		return err
+	}
+	for _, t := range tensors {
+		cw := &countWriter{w: bw}
+		if e.err == nil {
+			e.err = t.Data(cw)
+		}
+		if e.err == nil && cw.n != t.Size() {
+			e.err = fmt.Errorf("gguf: tensor %s: wrote %d bytes, want %d", t.Name, cw.n, t.Size())
+		}
+		e.n += cw.n
+		e.pad()
+	}
+	if e.err != nil {
+		return e.err
+	}
+	return bw.Flush()
+}
+
+// size is the size of the file Write would write, computed without the tensor data.
+func size(kvs []KV, tensors []Tensor) (uint64, error) {
+	e := &encoder{w: io.Discard}
+	if err := e.header(kvs, tensors); err != nil {
+		return 0, err
+	}
+	n := e.n
+	for _, t := range tensors {
+		n = alignUp(n + t.Size())
+	}
+	return n, nil
+}
+
+// header writes everything before the first tensor's data, assigning the tensors' offsets.
+func (e *encoder) header(kvs []KV, tensors []Tensor) error {
 	e.raw([]byte(Magic))
 	e.u32(Version)
 	e.u64(uint64(len(tensors)))
@@ -149,21 +184,7 @@ func Write(w io.Writer, kvs []KV, tensors []Tensor) error {
 		off = alignUp(off + t.Size())
 	}
 	e.pad()
-	for _, t := range tensors {
-		cw := &countWriter{w: bw}
-		if e.err == nil {
-			e.err = t.Data(cw)
-		}
-		if e.err == nil && cw.n != t.Size() {
-			e.err = fmt.Errorf("gguf: tensor %s: wrote %d bytes, want %d", t.Name, cw.n, t.Size())
-		}
-		e.n += cw.n
-		e.pad()
-	}
-	if e.err != nil {
-		return e.err
-	}
-	return bw.Flush()
+	return e.err
 }
 
 type countWriter struct {

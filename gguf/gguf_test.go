@@ -128,7 +128,7 @@ func TestLlamaParse(t *testing.T) {
 }
 
 func TestConfigErrors(t *testing.T) {
-	for _, c := range []Config{{Embd: 66, Heads: 4}, {Heads: 4, HeadsKV: 3}, {Vocab: MinVocab - 1}, {Type: 2}, {Embd: -1}, {Embd: 12, Heads: 4}} {
+	for _, c := range []Config{{Embd: 66, Heads: 4}, {Heads: 4, HeadsKV: 3}, {Vocab: MinVocab - 1}, {Type: 2}, {Embd: -1}, {Embd: 12, Heads: 4}, {Embd: 8192, Layers: 1000, Vocab: 100000, FF: 30000}} {
 		if err := Llama(io.Discard, c); err == nil {
 			t.Errorf("%+v: no error", c)
 		}

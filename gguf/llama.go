@@ -20,6 +20,10 @@ type Config struct {
 	Type    TensorType // F16 or F32 for the matrices; norm vectors are always F32, as llama.cpp's converters write them
 }
 
+// MaxSize bounds the tensor data of a generated model (16 GiB: an 8B-parameter model in F16), so a typo in
+// a flag cannot fill a disk.
+const MaxSize = 16 << 30
+
 // DefaultConfig is the model `aogo model gen` writes without flags: 2.1 MB in F16.
 var DefaultConfig = Config{Embd: 128, Layers: 4, Heads: 4, HeadsKV: 4, FF: 344, Vocab: 1024, Context: 512, Seed: 1, Type: F16}
 
@@ -73,31 +77,12 @@ func (c Config) withDefaults() (Config, error) {
 
 // Size is the size in bytes of the file Llama writes for c.
 func (c Config) Size() (int64, error) {
-	var cw countWriter
-	cw.w = io.Discard
 	kvs, tensors, err := c.plan()
 	if err != nil {
 		return 0, err
 	}
-	for i := range tensors {
-		tensors[i].Data = func(w io.Writer) error { return zeros(w, tensors[i].Size()) }
-	}
-	if err := Write(&cw, kvs, tensors); err != nil {
-		return 0, err
-	}
-	return int64(cw.n), nil
-}
-
-func zeros(w io.Writer, n uint64) error {
-	buf := make([]byte, 64<<10)
-	for n > 0 {
-		k := min(n, uint64(len(buf)))
-		if _, err := w.Write(buf[:k]); err != nil {
-			return err
-		}
-		n -= k
-	}
-	return nil
+	n, err := size(kvs, tensors)
+	return int64(n), err
 }
 
 // Llama writes the model c describes. The same Config gives the same bytes on every machine: the weights
@@ -205,6 +190,13 @@ func (c Config) plan() ([]KV, []Tensor, error) {
 		)
 	}
 	tensors = append(tensors, vec("output_norm.weight"), mat("output.weight", e, v))
+	var total uint64
+	for _, t := range tensors {
+		total += t.Size() // each below 2^35 (withDefaults), at most 9×1024+3 of them: no overflow
+	}
+	if total > MaxSize {
+		return nil, nil, fmt.Errorf("gguf: model of %d bytes is above the %d this generator writes", total, uint64(MaxSize))
+	}
 	return kvs, tensors, nil
 }
 

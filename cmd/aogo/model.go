@@ -26,7 +26,7 @@ gen writes a llama-architecture GGUF v3 model with seeded random weights and a S
 (<unk> <s> </s>, 256 byte tokens, text tokens): the same flags give the same bytes on any machine, so a
 test or a benchmark needs no download. It is what llama.cpp (and so aos's Llama module) loads; its text is
 nonsense. Sizes: the defaults give 2.1 MB; --embd 384 --layers 6 --ff 1024 --vocab 4096 gives 27 MB and
---embd 512 --layers 8 --ff 1376 --vocab 4096 59 MB in F16 (twice that in F32). info prints a GGUF
+--embd 512 --layers 8 --ff 1376 --vocab 4096 59 MB in F16 (twice that in F32); at most 16 GiB. info prints a GGUF
 file's metadata and tensors.`
 
 func runModel(ctx context.Context, args []string, stdout, stderr io.Writer) int {
