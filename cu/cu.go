@@ -83,7 +83,11 @@ func New(cfg Config) (*CU, error) {
 	}
 	c.address = ownerAddressBytes(cfg.Wallet.Owner())
 	for _, d := range []string{"modules", "snapshots", "wasmcache"} {
-		if err := os.MkdirAll(filepath.Join(cfg.DataDir, d), 0o755); err != nil {
+		mode := os.FileMode(0o755)
+		if d == "wasmcache" {
+			mode = 0o700 // compiled native code: private to this user (see vm/emscripten/modcache.go)
+		}
+		if err := os.MkdirAll(filepath.Join(cfg.DataDir, d), mode); err != nil {
 			return nil, err
 		}
 	}

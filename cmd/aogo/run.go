@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -39,8 +40,9 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	snapIn := fs.String("snapshot-in", "", "start from this snapshot `FILE` instead of a fresh module")
 	driveDir := fs.String("drive", "", "WeaveDrive data from `DIR` (files named by id); every file is admitted (the reference's mode test) unless --gateway is given")
 	gatewayURL := fs.String("gateway", "", "WeaveDrive from the gateway at `URL` (or an Arweave node): data admitted by the reference rules (process tags, Attestations at or below each message's Block-Height)")
+	cacheDir := fs.String("cache-dir", defaultModuleCache(), "compiled-module cache `DIR` (private to this user; \"\" = none): a module compiles once per machine")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: aogo run --module FILE --format FORMAT [--memory-limit BYTES] [--compute-limit N] --process FILE.json --messages FILE.jsonl [--snapshot-out F] [--snapshot-in F] [--drive DIR] [--gateway URL]")
+		fmt.Fprintln(stderr, "usage: aogo run --module FILE --format FORMAT [--memory-limit BYTES] [--compute-limit N] --process FILE.json --messages FILE.jsonl [--snapshot-out F] [--snapshot-in F] [--drive DIR] [--gateway URL] [--cache-dir DIR]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -60,7 +62,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *modulePath == "" || *format == "" || *processPath == "" || *messagesPath == "" {
 		return fail("--module, --format, --process and --messages are required")
 	}
-	opts := vm.Options{ComputeLimit: *computeLimit}
+	opts := vm.Options{ComputeLimit: *computeLimit, CacheDir: *cacheDir}
 	if *memLimit != "" {
 		n, err := parseBytes(*memLimit)
 		if err != nil {
@@ -297,4 +299,14 @@ func parseBytes(s string) (uint64, error) {
 		return 0, fmt.Errorf("size %q too large", s)
 	}
 	return n * mult, nil
+}
+
+// defaultModuleCache is where aogo run keeps compiled modules: the user's cache directory (e.g.
+// ~/.cache/aogo/wasm), or none when there is no such directory.
+func defaultModuleCache() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "aogo", "wasm")
 }

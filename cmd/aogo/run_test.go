@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -146,5 +147,59 @@ func TestRunInterrupted(t *testing.T) {
 		}
 	case <-time.After(time.Minute): // without interruption the loop spins on 2^62 fuel
 		t.Fatal("aogo run kept looping after its context ended")
+	}
+}
+
+// TestRunModuleCache: a first aogo run compiles the module and stores it in --cache-dir (0700, entry
+// 0600); a second loads it (the entry is not rewritten) with the same results; a corrupted entry is
+// recompiled and replaced, never run.
+func TestRunModuleCache(t *testing.T) {
+	bin := aogoBinary(t)
+	dir := writeFiles(t, map[string]string{
+		"proc.json":  `{"Id":"P","Owner":"O","Tags":[]}`,
+		"msgs.jsonl": "{\"c\":\"i\"}\n{\"c\":\"i\"}\n",
+	})
+	cache := filepath.Join(dir, "cache")
+	aogoRun := func() string {
+		t.Helper()
+		cmd := exec.Command(bin, "run", "--module", edgeWasm, "--format", "wasm32-unknown-emscripten2",
+			"--process", filepath.Join(dir, "proc.json"), "--messages", filepath.Join(dir, "msgs.jsonl"), "--cache-dir", cache)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("aogo run: %v", err)
+		}
+		return string(out)
+	}
+	entry := func() (string, os.FileInfo) {
+		t.Helper()
+		m, _ := filepath.Glob(filepath.Join(cache, "*.cwasm"))
+		if len(m) != 1 {
+			t.Fatalf("cache entries %v", m)
+		}
+		fi, err := os.Stat(m[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m[0], fi
+	}
+	first := aogoRun()
+	path, fi := entry()
+	if di, _ := os.Stat(cache); di.Mode().Perm() != 0o700 || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("modes: cache %v entry %v", di.Mode().Perm(), fi.Mode().Perm())
+	}
+	if second := aogoRun(); second != first {
+		t.Fatalf("second run:\n%s\nfirst:\n%s", second, first)
+	}
+	if _, fi2 := entry(); !os.SameFile(fi, fi2) {
+		t.Fatal("the second run rewrote the entry: it did not load it")
+	}
+	b, _ := os.ReadFile(path)
+	b[len(b)/2] ^= 0xff
+	os.WriteFile(path, b, 0o600)
+	if third := aogoRun(); third != first {
+		t.Fatalf("after corruption:\n%s", third)
+	}
+	if _, fi3 := entry(); os.SameFile(fi, fi3) {
+		t.Fatal("the corrupted entry was not replaced")
 	}
 }

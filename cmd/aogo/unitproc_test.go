@@ -21,9 +21,16 @@ var (
 	buildErr  error
 )
 
-// TestMain removes the binary aogoBinary built, if any.
+// TestMain removes the binary aogoBinary built, if any. aogo run's default module cache goes to a
+// temporary XDG_CACHE_HOME, never the user's.
 func TestMain(m *testing.M) {
+	cache, err := os.MkdirTemp("", "aogo-cache-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("XDG_CACHE_HOME", cache)
 	code := m.Run()
+	os.RemoveAll(cache)
 	if builtBin != "" {
 		os.RemoveAll(filepath.Dir(builtBin))
 	}

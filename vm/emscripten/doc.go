@@ -8,7 +8,8 @@
 // arguments read width-agnostically, so one implementation serves wasm32, wasm64 and legalized-i64
 // signatures. Unknown imports are stubs that trap with "unsupported import X" only when called.
 // setjmp/longjmp: _emscripten_throw_longjmp traps; the enclosing invoke_* host function catches it,
-// restores the stack pointer and calls setThrew(1, 0). WeaveDrive is answered synchronously, so the
+// restores the stack pointer and calls setThrew(1, 0). C++ throws (__cxa_throw, in builds without exception
+// catching such as aos's llama.wasm) abort the message with the reference glue's assertion text. WeaveDrive is answered synchronously, so the
 // asyncify state of emscripten4/wasm64 builds stays 0 (the reference unwinds and rewinds with Asyncify
 // around each WeaveDrive call, mallocing 40 MB each time: outputs are the same, and on the metering formats
 // its gas differs from ours by ~0.01–0.1% through the allocator's state). The two metering formats are
@@ -22,5 +23,6 @@
 // reference's loader instead keeps the wrapped stack pointer and fails every later message. The clock
 // imports answer per glue (format.clock): 0 in v1/v2 (and NaN for v2's emscripten_get_now), the Date.now
 // counter from 10000 in the later formats. See vm's documentation for the API and the rollback, snapshot and
-// determinism guarantees.
+// determinism guarantees. Compiled modules are cached in vm.Options.CacheDir (modcache.go: why loading native
+// code from disk is safe enough).
 package emscripten

@@ -2,10 +2,7 @@ package emscripten
 
 import (
 	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 
@@ -88,12 +85,8 @@ func compile(wasm []byte, cacheDir string, meter bool, compiling func()) (*compi
 	}
 	eng := sharedEngine()
 	var mod *wasmtime.Module
-	var cachePath string
 	if cacheDir != "" {
-		cachePath = filepath.Join(cacheDir, hex.EncodeToString(h[:])+"-"+engineVersion+".cwasm")
-		if m, err := wasmtime.NewModuleDeserializeFile(eng, cachePath); err == nil {
-			mod = m
-		}
+		mod, _ = loadCached(eng, cacheDir, h) // any reason not to use the entry means: compile
 	}
 	if mod == nil {
 		if compiling != nil {
@@ -104,11 +97,8 @@ func compile(wasm []byte, cacheDir string, meter bool, compiling func()) (*compi
 			return nil, fmt.Errorf("compile module: %s", oneLine(err))
 		}
 		mod = m
-		if cachePath != "" {
-			// Best effort: a cache that cannot be written only costs the next cold start.
-			if b, err := m.Serialize(); err == nil {
-				_ = writeFileAtomic(cachePath, b)
-			}
+		if cacheDir != "" {
+			_ = storeCached(cacheDir, h, m) // best effort: a cache that cannot be written only costs the next cold start
 		}
 	}
 	c := &compiledModule{hash: h, module: mod}
@@ -132,26 +122,6 @@ func oneLine(err error) string {
 		msg = msg[:i]
 	}
 	return strings.Join(strings.Fields(msg), " ")
-}
-
-func writeFileAtomic(path string, b []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // importInfo is what an instance needs of one import, read once at compile time. wasmtime's type objects

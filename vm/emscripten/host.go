@@ -23,6 +23,8 @@ type guestStop struct{ err error }
 var (
 	errOutOfGas = errors.New("out of gas!")
 	errLongjmp  = errors.New("longjmp")
+	// errCxaThrow is the reference glue's abort for a C++ throw: "Aborted(Assertion failed: " + its text + ")".
+	errCxaThrow = errors.New("Aborted(Assertion failed: Exception thrown, but exception catching is not enabled. Compile with -sNO_DISABLE_EXCEPTION_CATCHING or -sEXCEPTION_CATCHING_ALLOWED=[..] to catch.)")
 )
 
 // exitError is a guest exit(code).
@@ -67,6 +69,15 @@ func init() {
 		},
 		"__assert_fail": func(_ *instance, _ *wasmtime.Caller, v view, a []uint64) uint64 {
 			stop(fmt.Errorf("Aborted(Assertion failed: %s, at: %s,%d,%s)", v.cstring(a[0], 1024), v.cstring(a[1], 1024), int32(a[2]), v.cstring(a[3], 1024)))
+			return 0
+		},
+		// C++ throw in a build without exception catching (llama.wasm: llama.cpp throws when a model does
+		// not load). The reference glues (emscripten4, wasm64) record the exception and then
+		// assert(false, …), which aborts the message with this text. No ao-loader glue provides the
+		// catching imports (__cxa_begin_catch, __cxa_find_matching_catch_*, __resumeException, …), so
+		// modules that import those do not link there; here they stay "unsupported import" stubs.
+		"__cxa_throw": func(*instance, *wasmtime.Caller, view, []uint64) uint64 {
+			stop(errCxaThrow)
 			return 0
 		},
 		"emscripten_err": func(in *instance, _ *wasmtime.Caller, v view, a []uint64) uint64 {
