@@ -2,13 +2,13 @@ package cu
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 
 	"github.com/aogo/aogo/ao"
 	"github.com/aogo/aogo/dataitem"
+	"github.com/aogo/aogo/internal/atomicfile"
 )
 
 // module is a loaded, verified Module item.
@@ -54,7 +54,10 @@ func (c *CU) loadModule(ctx context.Context, id string) (*module, error) {
 		return nil, err
 	}
 	if !fromDisk {
-		if err := writeFileAtomic(path, raw); err != nil {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return nil, fmt.Errorf("cache module %s: %w", id, err)
+		}
+		if err := atomicfile.Write(path, raw); err != nil {
 			return nil, fmt.Errorf("cache module %s: %w", id, err)
 		}
 	}
@@ -90,31 +93,4 @@ func ownerAddressBytes(owner []byte) string {
 		return ethAddress(owner)
 	}
 	return dataitem.Address(owner)
-}
-
-// writeFileAtomic writes b to path through a synced temporary file and a rename, so a crash leaves either
-// the old file or the whole new one.
-func writeFileAtomic(path string, b []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	_, werr := f.Write(b)
-	if werr == nil {
-		werr = f.Sync()
-	}
-	if cerr := f.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Rename(f.Name(), path)
-	}
-	if werr != nil {
-		os.Remove(f.Name())
-		return errors.Join(werr)
-	}
-	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/aogo/aogo/client"
 	"github.com/aogo/aogo/cu"
 	"github.com/aogo/aogo/dataitem"
+	"github.com/aogo/aogo/internal/atomicfile"
 	"github.com/aogo/aogo/vm"
 	"github.com/aogo/aogo/wallet"
 )
@@ -587,7 +588,7 @@ func (v *verifier) onCheckpoint(cp cu.Checkpoint) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(v.cfg.Dir, stateFile), b)
+	return atomicfile.Write(filepath.Join(v.cfg.Dir, stateFile), b)
 }
 
 func (v *verifier) loadState() (*state, error) {
@@ -643,26 +644,4 @@ func (v *verifier) finish() {
 	for _, u := range v.units {
 		v.rep.Units = append(v.rep.Units, *u.report)
 	}
-}
-
-// writeFileAtomic writes b to path through a synced temporary file and a rename.
-func writeFileAtomic(path string, b []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	_, werr := f.Write(b)
-	if werr == nil {
-		werr = f.Sync()
-	}
-	if cerr := f.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Rename(f.Name(), path)
-	}
-	if werr != nil {
-		os.Remove(f.Name())
-	}
-	return werr
 }

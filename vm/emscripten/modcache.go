@@ -12,6 +12,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/aogo/aogo/internal/atomicfile"
 	"github.com/bytecodealliance/wasmtime-go/v39"
 	"golang.org/x/sys/cpu"
 )
@@ -122,22 +123,8 @@ func storeCached(dir string, h [32]byte, mod *wasmtime.Module) error {
 		return err
 	}
 	sum := sha256.Sum256(payload)
-	tmp, err := os.CreateTemp(dir, ".tmp-*") // 0600
-	if err != nil {
-		return err
-	}
-	_, err = tmp.Write(append(append([]byte(cacheMagic), sum[:]...), payload...))
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), cacheFile(dir, h))
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
+	// atomicfile creates the entry 0600: only this user may write what the engine will load as code.
+	if err := atomicfile.Write(cacheFile(dir, h), append(append([]byte(cacheMagic), sum[:]...), payload...)); err != nil {
 		return errors.Join(errors.New("module cache: store"), err)
 	}
 	return nil
