@@ -67,6 +67,22 @@ type SUItem struct {
 	Target    *string        `json:"target"`
 }
 
+// Fields is the signed item this JSON describes, for ao.VerifyItem: the SU's message or assignment as the CU
+// and `aogo verify` check it.
+func (it *SUItem) Fields() ao.ItemFields {
+	f := ao.ItemFields{ID: it.ID, OwnerKey: it.Owner.Key, Signature: it.Signature, Tags: it.Tags}
+	if it.Anchor != nil {
+		f.Anchor = *it.Anchor
+	}
+	if it.Target != nil {
+		f.Target = *it.Target
+	}
+	if it.Data != nil {
+		f.Data = []byte(*it.Data)
+	}
+	return f
+}
+
 // Tag returns the value of the first tag named name.
 func (it *SUItem) Tag(name string) string {
 	v, _ := dataitem.Get(it.Tags, name)

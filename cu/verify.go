@@ -30,20 +30,8 @@ func checkID(id, signature string) error { return ao.CheckID(id, signature) }
 // assignment item holds (owner key, tags, signature; its data and target are empty) except the anchor, which
 // the SU sends only with show-anchor=1, as base64url.
 func verifyAssignment(a *client.SUItem, scheduler string) error {
-	if err := ao.VerifyItem(assignmentFields(a), scheduler); err != nil {
+	if err := ao.VerifyItem(a.Fields(), scheduler); err != nil {
 		return unprocessable("assignment: %v", err)
 	}
 	return nil
-}
-
-// assignmentFields is the signed item an SU's JSON of an assignment describes.
-func assignmentFields(a *client.SUItem) ao.ItemFields {
-	f := ao.ItemFields{ID: a.ID, OwnerKey: a.Owner.Key, Signature: a.Signature, Tags: a.Tags}
-	if a.Anchor != nil {
-		f.Anchor = *a.Anchor
-	}
-	if a.Target != nil {
-		f.Target = *a.Target
-	}
-	return f
 }

@@ -385,7 +385,7 @@ func (s *GatewaySource) fill(ctx context.Context, pid string, txs []gateway.Tran
 func (s *GatewaySource) slot(ctx context.Context, pid string, tx *gateway.Transaction, sl *Slot) error {
 	sl.Node.Assignment = assignmentItem(*tx)
 	// An empty anchor may be one the gateway does not show (arlocal): then the fields do not verify.
-	if !exactAnchor(tx.Anchor) || tx.Anchor == "" && ao.VerifyItem(assignmentFields(&sl.Node.Assignment), "") != nil {
+	if !exactAnchor(tx.Anchor) || tx.Anchor == "" && ao.VerifyItem(sl.Node.Assignment.Fields(), "") != nil {
 		raw, err := s.rawItem(ctx, tx.ID, tx.Owner.Address, tx)
 		if err != nil {
 			if dataProblem(err) {
@@ -409,17 +409,6 @@ func (s *GatewaySource) slot(ctx context.Context, pid string, tx *gateway.Transa
 		mid = pid // the Process's own slot
 	}
 	return s.message(ctx, pid, mid, sl)
-}
-
-func assignmentFields(a *client.SUItem) ao.ItemFields {
-	f := ao.ItemFields{ID: a.ID, OwnerKey: a.Owner.Key, Signature: a.Signature, Tags: a.Tags}
-	if a.Anchor != nil {
-		f.Anchor = *a.Anchor
-	}
-	if a.Target != nil {
-		f.Target = *a.Target
-	}
-	return f
 }
 
 // exactAnchor reports whether a GraphQL anchor gives the item's anchor exactly: none, base64url of 32 bytes
@@ -619,7 +608,7 @@ func (s *SUSource) Slots(ctx context.Context, pid string, from int64, n int) ([]
 // hold it, or its data is not text the JSON carries exactly.
 func (s *SUSource) message(ctx context.Context, pid string, sl *Slot) error {
 	m := sl.Node.Message
-	if m != nil && ao.VerifyItem(messageFields(m), "") == nil {
+	if m != nil && ao.VerifyItem(m.Fields(), "") == nil {
 		return nil
 	}
 	if s.Items == nil {
@@ -635,19 +624,4 @@ func (s *SUSource) message(ctx context.Context, pid string, sl *Slot) error {
 	}
 	sl.Message = raw
 	return nil
-}
-
-// messageFields is the signed item an SU's JSON of a message describes.
-func messageFields(m *client.SUItem) ao.ItemFields {
-	f := ao.ItemFields{ID: m.ID, OwnerKey: m.Owner.Key, Signature: m.Signature, Tags: m.Tags}
-	if m.Anchor != nil {
-		f.Anchor = *m.Anchor
-	}
-	if m.Target != nil {
-		f.Target = *m.Target
-	}
-	if m.Data != nil {
-		f.Data = []byte(*m.Data)
-	}
-	return f
 }

@@ -459,7 +459,7 @@ func checkSlots(pid, scheduler string, chain ao.Chain, slots []Slot) (int, ao.Ch
 
 // checkSignatures checks a slot's assignment signature (by the process's scheduler) and its message's.
 func checkSignatures(pid, scheduler string, sl *Slot) error {
-	if err := ao.VerifyItem(assignmentFields(&sl.Node.Assignment), scheduler); err != nil {
+	if err := ao.VerifyItem(sl.Node.Assignment.Fields(), scheduler); err != nil {
 		return fmt.Errorf("assignment: %w", err)
 	}
 	mid := sl.Node.MessageID()
@@ -479,7 +479,7 @@ func checkSignatures(pid, scheduler string, sl *Slot) error {
 		return nil
 	}
 	if m := sl.Node.Message; m != nil {
-		if err := ao.VerifyItem(messageFields(m), ""); err != nil {
+		if err := ao.VerifyItem(m.Fields(), ""); err != nil {
 			return fmt.Errorf("message: %w", err)
 		}
 		return nil
