@@ -78,35 +78,7 @@ func TestRunDrive(t *testing.T) {
 		}
 	})
 	t.Run("gateway", func(t *testing.T) {
-		var mu sync.Mutex
-		now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
-		gw, err := gateway.Open(context.Background(), gateway.Config{Dir: t.TempDir(), BlockTime: time.Second,
-			Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ts := httptest.NewServer(gw)
-		defer func() { ts.Close(); gw.Close() }()
-		gc := gateway.NewClient(ts.URL, nil)
-		post := func(w *wallet.Wallet, data string, tags ...dataitem.Tag) string {
-			it := &dataitem.Item{Data: []byte(data), Tags: tags, Anchor: make([]byte, 32)}
-			rand.Read(it.Anchor)
-			if err := it.Sign(w); err != nil {
-				t.Fatal(err)
-			}
-			raw, _ := it.Bytes()
-			if err := gc.Upload(context.Background(), raw); err != nil {
-				t.Fatal(err)
-			}
-			return it.ID()
-		}
-		next := func() int64 {
-			h, _ := gc.Height(context.Background())
-			mu.Lock()
-			now = now.Add(time.Second)
-			mu.Unlock()
-			return int64(h)
-		}
+		ts, post, next := steppedGateway(t)
 		su, _ := wallet.Generate(wallet.ED25519)
 		dataID := post(su, "attested bytes")
 		before := next()
@@ -124,4 +96,40 @@ func TestRunDrive(t *testing.T) {
 			t.Fatalf("outputs %q", got)
 		}
 	})
+}
+
+// steppedGateway is an embedded gateway whose clock moves one second (one block) at each next(), which returns
+// the height before the step: tests place items at known heights. post signs data with w and uploads it.
+func steppedGateway(t *testing.T) (ts *httptest.Server, post func(w *wallet.Wallet, data string, tags ...dataitem.Tag) string, next func() int64) {
+	t.Helper()
+	var mu sync.Mutex
+	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	gw, err := gateway.Open(context.Background(), gateway.Config{Dir: t.TempDir(), BlockTime: time.Second,
+		Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts = httptest.NewServer(gw)
+	t.Cleanup(func() { ts.Close(); gw.Close() })
+	gc := gateway.NewClient(ts.URL, nil)
+	post = func(w *wallet.Wallet, data string, tags ...dataitem.Tag) string {
+		it := &dataitem.Item{Data: []byte(data), Tags: tags, Anchor: make([]byte, 32)}
+		rand.Read(it.Anchor)
+		if err := it.Sign(w); err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := it.Bytes()
+		if err := gc.Upload(context.Background(), raw); err != nil {
+			t.Fatal(err)
+		}
+		return it.ID()
+	}
+	next = func() int64 {
+		h, _ := gc.Height(context.Background())
+		mu.Lock()
+		now = now.Add(time.Second)
+		mu.Unlock()
+		return int64(h)
+	}
+	return ts, post, next
 }

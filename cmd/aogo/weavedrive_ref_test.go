@@ -2,20 +2,14 @@ package main
 
 import (
 	"bytes"
-	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
-	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/aogo/aogo/dataitem"
-	"github.com/aogo/aogo/gateway"
 	"github.com/aogo/aogo/internal/testenv"
 	"github.com/aogo/aogo/wallet"
 )
@@ -32,35 +26,7 @@ func TestRunWeaveDriveReference(t *testing.T) {
 	wasm := testenv.WaoModule(t, "aos2_0_6")
 	const format = "wasm64-unknown-emscripten-draft_2024_02_15"
 
-	var mu sync.Mutex
-	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
-	gw, err := gateway.Open(context.Background(), gateway.Config{Dir: t.TempDir(), BlockTime: time.Second,
-		Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(gw)
-	defer func() { ts.Close(); gw.Close() }()
-	gc := gateway.NewClient(ts.URL, nil)
-	post := func(w *wallet.Wallet, data string, tags ...dataitem.Tag) string {
-		it := &dataitem.Item{Data: []byte(data), Tags: tags, Anchor: make([]byte, 32)}
-		rand.Read(it.Anchor)
-		if err := it.Sign(w); err != nil {
-			t.Fatal(err)
-		}
-		raw, _ := it.Bytes()
-		if err := gc.Upload(context.Background(), raw); err != nil {
-			t.Fatal(err)
-		}
-		return it.ID()
-	}
-	next := func() int64 {
-		h, _ := gc.Height(context.Background())
-		mu.Lock()
-		now = now.Add(time.Second)
-		mu.Unlock()
-		return int64(h)
-	}
+	ts, post, next := steppedGateway(t)
 	su, _ := wallet.Generate(wallet.ED25519)
 	user, _ := wallet.Generate(wallet.ED25519)
 	big := strings.Repeat("0123456789abcdef", 5000) // 80 kB: more than the reference's 32 KiB read-ahead
