@@ -1,13 +1,11 @@
 package emscripten
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -42,23 +40,8 @@ func diffLog() [][]byte {
 func TestDifferential(t *testing.T) {
 	node := testenv.Node(t)
 	nodeModules := testenv.NodeModules(t, "@permaweb/ao-loader")
-	dir := t.TempDir()
 	log := diffLog()
-	var logBuf bytes.Buffer
-	for _, m := range log {
-		logBuf.Write(m)
-		logBuf.WriteByte('\n')
-	}
-	msgsPath := filepath.Join(dir, "msgs.jsonl")
-	procPath := filepath.Join(dir, "proc.json")
-	var env struct{ Process json.RawMessage }
-	json.Unmarshal(testEnv(), &env)
-	if err := os.WriteFile(msgsPath, logBuf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(procPath, env.Process, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	procPath, msgsPath := writeRefLog(t, log)
 	cases := append(realModules[:len(realModules):len(realModules)], struct{ name, format string }{"sqlite", sqliteFormat},
 		// The metering formats: the reference rewrites the module for gas at load; GasUsed must match exactly.
 		struct{ name, format string }{"aos2_0_4_32", "wasm32-unknown-emscripten-metering"},
@@ -74,19 +57,7 @@ func TestDifferential(t *testing.T) {
 			if err != nil {
 				t.Fatalf("reference loader: %v\n%s", err, stderr.String())
 			}
-			var ref []map[string]json.RawMessage
-			sc := bufio.NewScanner(bytes.NewReader(out))
-			sc.Buffer(nil, 64<<20)
-			for sc.Scan() {
-				var r map[string]json.RawMessage
-				if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-					t.Fatalf("reference output %q: %v", sc.Text(), err)
-				}
-				ref = append(ref, r)
-			}
-			if len(ref) != len(log) {
-				t.Fatalf("reference gave %d results for %d messages", len(ref), len(log))
-			}
+			ref := readRefResults(t, out, len(log), stderr.String())
 
 			// Our env must carry the same Module as refrun.cjs builds.
 			m, err := vm.Open(mod.format, realWasm(t, mod.name), vm.Options{})

@@ -1,12 +1,15 @@
 package emscripten
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 
@@ -151,4 +154,51 @@ func outputData(t testing.TB, r vm.Result) string {
 func moduleID(wasm []byte) string {
 	sum := sha256.Sum256(wasm)
 	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// writeRefLog writes the files the node runners (testdata/*.cjs) read: the log, one message per line, and the
+// env's Process object.
+func writeRefLog(t *testing.T, log [][]byte) (procPath, msgsPath string) {
+	t.Helper()
+	var env struct{ Process json.RawMessage }
+	json.Unmarshal(testEnv(), &env)
+	return writeRefFiles(t, log, env.Process)
+}
+
+// writeRefFiles is writeRefLog with the Process object proc.
+func writeRefFiles(t *testing.T, log [][]byte, proc []byte) (procPath, msgsPath string) {
+	t.Helper()
+	dir := t.TempDir()
+	var buf bytes.Buffer
+	for _, m := range log {
+		buf.Write(m)
+		buf.WriteByte('\n')
+	}
+	msgsPath, procPath = filepath.Join(dir, "msgs.jsonl"), filepath.Join(dir, "proc.json")
+	if err := os.WriteFile(msgsPath, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(procPath, proc, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return procPath, msgsPath
+}
+
+// readRefResults parses a node runner's output, one result per line, and requires one per message.
+func readRefResults(t *testing.T, out []byte, messages int, stderr string) []map[string]json.RawMessage {
+	t.Helper()
+	var ref []map[string]json.RawMessage
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(nil, 64<<20)
+	for sc.Scan() {
+		var r map[string]json.RawMessage
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("reference output %.200q: %v", sc.Text(), err)
+		}
+		ref = append(ref, r)
+	}
+	if len(ref) != messages {
+		t.Fatalf("reference gave %d results for %d messages\n%s", len(ref), messages, stderr)
+	}
+	return ref
 }

@@ -1,7 +1,6 @@
 package emscripten
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"os"
@@ -141,22 +140,7 @@ func TestLlamaLoadMissing(t *testing.T) {
 // runLlamaReference runs log through testdata/llamarun.cjs (dataDir "-": no WeaveDrive).
 func runLlamaReference(t *testing.T, node, nodeModules string, log [][]byte, dataDir string) []map[string]json.RawMessage {
 	t.Helper()
-	dir := t.TempDir()
-	var logBuf bytes.Buffer
-	for _, m := range log {
-		logBuf.Write(m)
-		logBuf.WriteByte('\n')
-	}
-	msgsPath := filepath.Join(dir, "msgs.jsonl")
-	procPath := filepath.Join(dir, "proc.json")
-	var env struct{ Process json.RawMessage }
-	json.Unmarshal(testEnv(), &env)
-	if err := os.WriteFile(msgsPath, logBuf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(procPath, env.Process, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	procPath, msgsPath := writeRefLog(t, log)
 	start := time.Now()
 	cmd := exec.Command(node, "--experimental-wasm-memory64", "--expose-gc", "testdata/llamarun.cjs", nodeModules, testenv.WaoModule(t, "llama"), llamaFormat, procPath, msgsPath, dataDir)
 	cmd.Env = append(os.Environ(), "TZ=UTC")
@@ -167,20 +151,7 @@ func runLlamaReference(t *testing.T, node, nodeModules string, log [][]byte, dat
 		t.Fatalf("reference loader: %v\n%s", err, stderr.String())
 	}
 	t.Logf("reference: %d messages in %v", len(log), time.Since(start).Round(time.Millisecond))
-	var ref []map[string]json.RawMessage
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(nil, 64<<20)
-	for sc.Scan() {
-		var r map[string]json.RawMessage
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("reference output %q: %v", sc.Text(), err)
-		}
-		ref = append(ref, r)
-	}
-	if len(ref) != len(log) {
-		t.Fatalf("reference gave %d results for %d messages\n%s", len(ref), len(log), stderr.String())
-	}
-	return ref
+	return readRefResults(t, out, len(log), stderr.String())
 }
 
 // compareLlama requires the reference's Error, and without one its Output, Messages, Spawns and

@@ -51,36 +51,14 @@ func TestProbeDifferential(t *testing.T) {
 		t.Run(mod.format, func(t *testing.T) {
 			node := testenv.Node(t)
 			nodeModules := testenv.NodeModules(t, "@permaweb/ao-loader")
-			dir := t.TempDir()
-			var buf bytes.Buffer
-			for _, m := range log {
-				buf.Write(m)
-				buf.WriteByte('\n')
-			}
-			msgsPath, procPath := filepath.Join(dir, "msgs.jsonl"), filepath.Join(dir, "proc.json")
-			if err := os.WriteFile(msgsPath, buf.Bytes(), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(procPath, []byte(`{"Id":"P","Owner":"O","Tags":[]}`), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			procPath, msgsPath := writeRefFiles(t, log, []byte(`{"Id":"P","Owner":"O","Tags":[]}`))
 			cmd := exec.Command(node, "testdata/refrun.cjs", nodeModules, mod.file, mod.format, procPath, msgsPath)
 			cmd.Env = append(os.Environ(), "AOGO_REFRUN_INPUTS=1")
 			out, err := cmd.Output()
 			if err != nil {
 				t.Fatalf("reference loader: %v", err)
 			}
-			var ref []map[string]json.RawMessage
-			for _, line := range bytes.Split(bytes.TrimSpace(out), []byte("\n")) {
-				var r map[string]json.RawMessage
-				if err := json.Unmarshal(line, &r); err != nil {
-					t.Fatalf("reference output %.200q: %v", line, err)
-				}
-				ref = append(ref, r)
-			}
-			if len(ref) != len(log) {
-				t.Fatalf("reference gave %d results for %d messages", len(ref), len(log))
-			}
+			ref := readRefResults(t, out, len(log), "")
 			wasm, err := os.ReadFile(mod.file)
 			if err != nil {
 				t.Fatal(err)

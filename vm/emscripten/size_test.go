@@ -1,7 +1,6 @@
 package emscripten
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -9,7 +8,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -35,21 +33,7 @@ func runReference(t *testing.T, wasmPath, format string, log [][]byte) []map[str
 	t.Helper()
 	node := testenv.Node(t)
 	nodeModules := testenv.NodeModules(t, "@permaweb/ao-loader")
-	dir := t.TempDir()
-	var buf bytes.Buffer
-	for _, m := range log {
-		buf.Write(m)
-		buf.WriteByte('\n')
-	}
-	msgsPath, procPath := filepath.Join(dir, "msgs.jsonl"), filepath.Join(dir, "proc.json")
-	var env struct{ Process json.RawMessage }
-	json.Unmarshal(testEnv(), &env)
-	if err := os.WriteFile(msgsPath, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(procPath, env.Process, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	procPath, msgsPath := writeRefLog(t, log)
 	cmd := exec.Command(node, "--experimental-wasm-memory64", "testdata/refrun.cjs", nodeModules, wasmPath, format, procPath, msgsPath)
 	cmd.Env = append(os.Environ(), "TZ=UTC", "AOGO_REFRUN_INPUTS=1")
 	var stderr bytes.Buffer
@@ -58,20 +42,7 @@ func runReference(t *testing.T, wasmPath, format string, log [][]byte) []map[str
 	if err != nil {
 		t.Fatalf("reference loader: %v\n%s", err, stderr.String())
 	}
-	var ref []map[string]json.RawMessage
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(nil, 64<<20)
-	for sc.Scan() {
-		var r map[string]json.RawMessage
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("reference output %.200q: %v", sc.Text(), err)
-		}
-		ref = append(ref, r)
-	}
-	if len(ref) != len(log) {
-		t.Fatalf("reference gave %d results for %d messages", len(ref), len(log))
-	}
-	return ref
+	return readRefResults(t, out, len(log), stderr.String())
 }
 
 // refInputs is the message and env strings the reference gave handle() for result r.
