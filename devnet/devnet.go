@@ -1,6 +1,6 @@
 // Package devnet is the whole ao network in one process, for development: a Scheduler Unit, a Compute Unit, a
 // Messenger Unit and an embedded Arweave-like gateway, served on one listen address under the path prefixes
-// /su, /cu, /mu and /gateway. `aogo dev` runs it.
+// /su, /cu, /mu and /gateway, with the web explorer at /explorer/. `aogo dev` runs it.
 //
 // GET / answers the network's description (Info): the four base URLs, the SU's address (the Scheduler tag of
 // processes) and the id of the default module, aogo's aos, published at start as a signed Module item.
@@ -32,6 +32,7 @@ import (
 	"github.com/aogo/aogo/client"
 	"github.com/aogo/aogo/cu"
 	"github.com/aogo/aogo/dataitem"
+	"github.com/aogo/aogo/explorer"
 	"github.com/aogo/aogo/gateway"
 	"github.com/aogo/aogo/internal/datadir"
 	"github.com/aogo/aogo/internal/httpd"
@@ -109,6 +110,7 @@ type Network struct {
 	cu      *cu.CU
 	extra   []extraCU // CUs 2…Config.CUs (cus.go)
 	mu      *mu.MU
+	ex      *explorer.Explorer // the web explorer (explorer.go)
 
 	token string // the operator token (DIR/operator-token)
 
@@ -259,6 +261,7 @@ func New(ctx context.Context, cfg Config) (_ *Network, err error) {
 		OnCommit: func(pids []string) {
 			for _, pid := range pids {
 				n.cu.Notify(pid)
+				n.ex.Notify(pid)
 				for _, x := range n.extra {
 					x.unit.Notify(pid)
 				}
@@ -296,6 +299,9 @@ func New(ctx context.Context, cfg Config) (_ *Network, err error) {
 	mount(n.mux, "/su", n.su.Handler())
 	mount(n.mux, "/cu", n.cu.Handler())
 	mount(n.mux, "/mu", n.mu.Handler())
+	if err := n.addExplorer(suStore, cuStore, muStore); err != nil {
+		return nil, err
+	}
 	n.mux.HandleFunc("GET /{$}", n.handleInfo)
 	return n, nil
 }
@@ -337,7 +343,7 @@ func (n *Network) Run(ctx context.Context) error {
 	}
 
 	var wg sync.WaitGroup
-	errs := make(chan error, 4+len(n.extra))
+	errs := make(chan error, 6+len(n.extra))
 	runUnit := func(name string, run func(context.Context) error) {
 		wg.Add(1)
 		go func() {
@@ -353,6 +359,7 @@ func (n *Network) Run(ctx context.Context) error {
 		runUnit(x.name, x.unit.Run)
 	}
 	runUnit("mu", n.mu.Run)
+	runUnit("explorer", n.ex.Run)
 
 	srv := httpd.NewServer(httpd.CheckHost(n.mux, n.ln.Addr()), httpd.Limits{}, n.log)
 	wg.Add(1)
