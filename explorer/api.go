@@ -221,10 +221,10 @@ type processView struct {
 }
 
 type cronView struct {
-	Intervals []string `json:"intervals"`  // the process's Cron-Interval tags
-	Tags      []string `json:"tags"`       // its Cron-Tag-NAME=VALUE tags, as NAME=VALUE
-	Monitored bool     `json:"monitored"`  // whether the MU runs its cron (a subscription)
-	Cursor    string   `json:"cursor"`     // the MU's cursor in its cron results
+	Intervals []string `json:"intervals"` // the process's Cron-Interval tags
+	Tags      []string `json:"tags"`      // its Cron-Tag-NAME=VALUE tags, as NAME=VALUE
+	Monitored bool     `json:"monitored"` // whether the MU runs its cron (a subscription)
+	Cursor    string   `json:"cursor"`    // the MU's cursor in its cron results
 }
 
 type resultItem struct {
@@ -1000,4 +1000,3 @@ func (e *Explorer) handleModules(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, out)
 }
-
