@@ -123,7 +123,7 @@ type Index interface {
 	ByID(ctx context.Context, id string, limit int) ([]MessageRow, error)
 	// Search returns the messages q selects (all messages when it names no owner nor tag), newest first.
 	Search(ctx context.Context, q SearchQuery) ([]MessageRow, error)
-	// Rate counts pid's messages per second with timestamps in [from, to) ms, one count per second.
+	// Rate counts pid's messages per second with timestamps in [from, to) ms (whole seconds), one count per second.
 	Rate(ctx context.Context, pid string, from, to int64) ([]int64, error)
 	// Modules lists the modules of the indexed processes, most used first.
 	Modules(ctx context.Context, limit int) ([]ModuleCount, error)

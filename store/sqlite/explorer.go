@@ -25,6 +25,9 @@ const (
 	exMaxTagValue = 256
 )
 
+// exRateKeep is how many seconds of per-second message counts the index keeps (sparklines show a minute).
+const exRateKeep = 3600
+
 const explorerSchema = `
 CREATE TABLE IF NOT EXISTS ex_processes (
 	seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -60,6 +63,13 @@ CREATE INDEX IF NOT EXISTS ex_messages_owner ON ex_messages(owner, seq);
 CREATE INDEX IF NOT EXISTS ex_messages_pid_ts ON ex_messages(pid, timestamp);
 CREATE INDEX IF NOT EXISTS ex_messages_pid_action ON ex_messages(pid, action, seq);
 CREATE INDEX IF NOT EXISTS ex_messages_action ON ex_messages(action, seq);
+CREATE TABLE IF NOT EXISTS ex_rate (
+	pid TEXT NOT NULL,
+	second INTEGER NOT NULL,
+	n INTEGER NOT NULL,
+	PRIMARY KEY (pid, second)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS ex_rate_second ON ex_rate(second);
 CREATE TABLE IF NOT EXISTS ex_tags (
 	name TEXT NOT NULL,
 	value TEXT NOT NULL,
@@ -129,7 +139,12 @@ func (x *ExplorerIndex) Add(ctx context.Context, procs []explorer.ProcessRow, ms
 		next uint64
 		last int64
 	}
+	type bucket struct {
+		pid    string
+		second int64
+	}
 	heads := map[string]head{}
+	counts := map[bucket]int64{}
 	for i := range msgs {
 		m := &msgs[i]
 		res, err := msgStmt.ExecContext(ctx, m.Process, m.Nonce, m.ID, m.Assignment, m.Owner, m.FromProcess, m.Action, m.Timestamp, m.BlockHeight)
@@ -156,6 +171,23 @@ func (x *ExplorerIndex) Add(ctx context.Context, procs []explorer.ProcessRow, ms
 		}
 		h := heads[m.Process]
 		heads[m.Process] = head{next: max(h.next, m.Nonce+1), last: max(h.last, m.Timestamp)}
+		counts[bucket{m.Process, m.Timestamp / 1000}]++
+	}
+	// Messages per second per process, for the sparklines: a lookup of at most a minute of rows whatever the
+	// rate, where counting the messages themselves would read every one of them.
+	var newest int64
+	for b, n := range counts {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO ex_rate (pid, second, n) VALUES (?, ?, ?) ON CONFLICT(pid, second) DO UPDATE SET n = n + excluded.n`,
+			b.pid, b.second, n); err != nil {
+			return fmt.Errorf("explorer index: rate of %s: %w", b.pid, err)
+		}
+		newest = max(newest, b.second)
+	}
+	if len(counts) > 0 {
+		// Only the recent seconds are ever asked for: the table stays bounded by an hour of activity.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM ex_rate WHERE second < ?`, newest-exRateKeep); err != nil {
+			return fmt.Errorf("explorer index: prune rates: %w", err)
+		}
 	}
 	for pid, h := range heads {
 		if _, err := tx.ExecContext(ctx, `UPDATE ex_processes SET slots = max(slots, ?), last_timestamp = max(last_timestamp, ?) WHERE pid = ?`,
@@ -308,17 +340,18 @@ func (x *ExplorerIndex) Rate(ctx context.Context, pid string, from, to int64) ([
 	}
 	n := (to - from + 999) / 1000
 	out := make([]int64, n)
-	rows, err := x.db.QueryContext(ctx, `SELECT (timestamp - ?) / 1000, count(*) FROM ex_messages WHERE pid = ? AND timestamp >= ? AND timestamp < ? GROUP BY 1`, from, pid, from, to)
+	rows, err := x.db.QueryContext(ctx, `SELECT second * 1000, n FROM ex_rate WHERE pid = ? AND second >= ? AND second < ?`,
+		pid, from/1000, (to+999)/1000)
 	if err != nil {
 		return nil, fmt.Errorf("explorer index: rate of %s: %w", pid, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var i, c int64
-		if err := rows.Scan(&i, &c); err != nil {
+		var ms, c int64
+		if err := rows.Scan(&ms, &c); err != nil {
 			return nil, fmt.Errorf("explorer index: rate of %s: %w", pid, err)
 		}
-		if i >= 0 && i < n {
+		if i := (ms - from) / 1000; ms >= from && i < n {
 			out[i] = c
 		}
 	}
