@@ -359,8 +359,9 @@ func (e *Explorer) handleProcess(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, v)
 }
 
-// attestScan is how many of the newest evaluations are searched for an attestation and a memory hash.
-const attestScan = 200
+// attestScan is how many of the newest evaluations are read for the latest output, attestation and memory
+// hash (results can be large: the page reads a bounded number of them).
+const attestScan = 50
 
 func (e *Explorer) addResults(ctx context.Context, pid string, v *processView) error {
 	evals, _, err := e.cfg.Results.Evals(ctx, pid, cu.EvalQuery{Desc: true, Limit: attestScan})
@@ -743,21 +744,26 @@ func (e *Explorer) linksOf(ctx context.Context, id string) (by, caused []linkVie
 		return nil, nil, fmt.Errorf("links from %s: %w", id, err)
 	}
 	by, caused = []linkView{}, []linkView{}
+	budget := gatewayLookups
 	for _, l := range to {
 		if l.Parent == "" {
 			by = append(by, linkView{Process: l.ParentProcess, Kind: "cron"})
 			continue
 		}
-		by = append(by, linkView{ID: l.Parent, Process: l.ParentProcess, Kind: string(l.Kind), Action: e.actionOf(ctx, l.Parent)})
+		by = append(by, linkView{ID: l.Parent, Process: l.ParentProcess, Kind: string(l.Kind), Action: e.actionOf(ctx, l.Parent, &budget)})
 	}
 	for _, l := range from {
-		caused = append(caused, linkView{ID: l.Child, Process: l.ChildProcess, Kind: string(l.Kind), Action: e.actionOf(ctx, l.Child)})
+		caused = append(caused, linkView{ID: l.Child, Process: l.ChildProcess, Kind: string(l.Kind), Action: e.actionOf(ctx, l.Child, &budget)})
 	}
 	return by, caused, nil
 }
 
-// actionOf is the Action of an indexed message, or of an item on the gateway (messages sent to wallets).
-func (e *Explorer) actionOf(ctx context.Context, id string) string {
+// gatewayLookups bounds the gateway reads one request makes to label messages that are not in the log.
+const gatewayLookups = 16
+
+// actionOf is the Action of an indexed message, or of an item on the gateway (messages sent to wallets) while
+// the request's budget of gateway reads lasts.
+func (e *Explorer) actionOf(ctx context.Context, id string, budget *int) string {
 	rows, err := e.cfg.Index.ByID(ctx, id, 1)
 	if err == nil && len(rows) > 0 {
 		if rows[0].Action != "" || rows[0].Nonce == 0 {
@@ -767,6 +773,10 @@ func (e *Explorer) actionOf(ctx context.Context, id string) string {
 			return rows[0].Action
 		}
 	}
+	if *budget <= 0 {
+		return ""
+	}
+	*budget--
 	if it := e.itemFromGateway(ctx, id); it != nil {
 		a, _ := it.Tag(ao.TagAction)
 		return a
@@ -839,17 +849,18 @@ func (e *Explorer) handleGraph(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	g := graphView{Root: root.ID, Nodes: []graphNode{}, Edges: []graphEdge{}}
+	budget := gatewayLookups
 	if len(to) > 0 {
 		root.Kind = string(to[0].Kind)
 		if root.Process == "" {
 			root.Process = to[0].ChildProcess
 		}
 		if to[0].Parent != "" {
-			g.Parent = &graphNode{ID: to[0].Parent, Process: to[0].ParentProcess, Kind: "message", Action: e.actionOf(ctx, to[0].Parent), Depth: -1}
+			g.Parent = &graphNode{ID: to[0].Parent, Process: to[0].ParentProcess, Kind: "message", Action: e.actionOf(ctx, to[0].Parent, &budget), Depth: -1}
 		}
 	}
 	if root.Action == "" {
-		root.Action = e.actionOf(ctx, root.ID)
+		root.Action = e.actionOf(ctx, root.ID, &budget)
 	}
 	g.Nodes = append(g.Nodes, root)
 	seen := map[string]bool{root.ID: true}
@@ -872,7 +883,7 @@ func (e *Explorer) handleGraph(w http.ResponseWriter, r *http.Request) {
 					continue
 				}
 				seen[l.Child] = true
-				g.Nodes = append(g.Nodes, graphNode{ID: l.Child, Process: l.ChildProcess, Kind: string(l.Kind), Action: e.actionOf(ctx, l.Child), Depth: d})
+				g.Nodes = append(g.Nodes, graphNode{ID: l.Child, Process: l.ChildProcess, Kind: string(l.Kind), Action: e.actionOf(ctx, l.Child, &budget), Depth: d})
 				next = append(next, l.Child)
 			}
 		}

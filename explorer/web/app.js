@@ -22,7 +22,8 @@ const card = (...kids) => h("div", { class: "card" }, ...kids);
 const kv = pairs => h("dl", { class: "kv" }, pairs.filter(p => p && p[1] !== undefined && p[1] !== null && p[1] !== "").flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
 const tags = ts => ts.length ? h("div", {}, ts.map(t => h("span", { class: "tag" }, `${t.name}=${t.value}`))) : h("span", { class: "muted" }, "none");
 // aos colours its prompt with terminal escapes: shown without them.
-const pretty = j => h("pre", {}, JSON.stringify(j, null, 2).replace(/\\u001b\[[0-9;]*m/g, ""));
+const noAnsi = s => s.replace(/\\u001b\[[0-9;]*m/g, "");
+const pretty = j => h("pre", {}, noAnsi(JSON.stringify(j, null, 2)));
 
 async function api(path) {
   const r = await fetch("api/" + path, { headers: { Accept: "application/json" } });
@@ -154,7 +155,7 @@ async function processPage(pid, params) {
     h("h2", {}, "Recent results"), card(p.recent_results.length ? h("ul", { class: "rows" }, p.recent_results.map(r => h("li", {},
       r.message ? idLink("message", r.message) : h("span", {}, `cron ${r.cron}`), h("span", { class: "muted" }, `slot ${r.slot}`),
       r.error ? h("span", { class: "bad" }, r.error) : h("span", {}, `${r.messages} messages, ${r.spawns} spawns`),
-      r.output !== null ? h("code", {}, JSON.stringify(r.output).slice(0, 160)) : null))) : h("span", { class: "muted" }, "none yet")),
+      r.output !== null ? h("code", {}, noAnsi(JSON.stringify(r.output)).slice(0, 160)) : null))) : h("span", { class: "muted" }, "none yet")),
     h("h2", {}, "Spawned processes"), card(p.children.length ? h("ul", { class: "rows" }, p.children.map(c => h("li", {}, idLink("process", c.id), c.name || ""))) : h("span", { class: "muted" }, "none")),
     h("h2", {}, "Cron"), card(kv([
       ["Intervals", p.cron.intervals.join(", ") || "none"],
