@@ -41,6 +41,11 @@ type Explorer struct {
 	mu    sync.Mutex
 	dirty map[string]struct{} // processes with slots not yet indexed; at most one entry per process
 	wake  chan struct{}
+
+	// quit is closed when Run returns: live streams end then, so a server's graceful shutdown does not wait
+	// for browser tabs that would never hang up.
+	quit     chan struct{}
+	quitOnce sync.Once
 }
 
 // indexPage is how many slots the indexer reads per page, and indexPageBytes the most item bytes a page holds.
@@ -67,7 +72,7 @@ func New(cfg Config) (*Explorer, error) {
 		cfg.Now = time.Now
 	}
 	return &Explorer{cfg: cfg, log: cfg.Logger, hub: newHub(cfg.MaxStreams, cfg.StreamBuffer),
-		dirty: map[string]struct{}{}, wake: make(chan struct{}, 1)}, nil
+		dirty: map[string]struct{}{}, wake: make(chan struct{}, 1), quit: make(chan struct{})}, nil
 }
 
 // Notify tells the explorer that pid has new slots in the log (wire it to the SU's commit hook). It never
@@ -85,6 +90,7 @@ func (e *Explorer) Notify(pid string) {
 // Run indexes the log until ctx ends: first every process the index knows (slots committed while the
 // explorer was not running), then each process Notify names.
 func (e *Explorer) Run(ctx context.Context) error {
+	defer e.quitOnce.Do(func() { close(e.quit) })
 	var before int64
 	for {
 		ps, err := e.cfg.Index.Processes(ctx, before, 500)
@@ -121,7 +127,8 @@ func (e *Explorer) Run(ctx context.Context) error {
 }
 
 // IndexProcess indexes pid's slots after the last indexed one, up to the end of its log, and pushes them to
-// the live streams. Run calls it; tests and tools may call it directly (not concurrently with Run).
+// the live streams. Run calls it; tests and tools may call it directly too: a slot indexed twice is stored and
+// published once.
 func (e *Explorer) IndexProcess(ctx context.Context, pid string) error {
 	for {
 		next, err := e.cfg.Index.Next(ctx, pid)

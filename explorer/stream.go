@@ -52,7 +52,7 @@ func (h *hub) publish(msgs []MessageRow) {
 	defer h.mu.Unlock()
 	for c := range h.clients {
 		for _, m := range msgs {
-			if !c.matches(m) {
+			if m.Seq == 0 || !c.matches(m) { // Seq 0: indexed before, already published
 				continue
 			}
 			m.Tags = nil // not sent; do not keep them alive in the buffer
@@ -139,6 +139,8 @@ func (e *Explorer) handleStream(w http.ResponseWriter, r *http.Request) {
 	for {
 		select {
 		case <-r.Context().Done():
+			return
+		case <-e.quit:
 			return
 		case <-tick.C:
 			rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))

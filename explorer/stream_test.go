@@ -139,3 +139,27 @@ func TestAPIStreamCap(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestStreamEndsWithRun: when the explorer stops, its live streams end, so a server shutting down gracefully is
+// not held by open browser tabs. Run also indexes what Notify names.
+func TestStreamEndsWithRun(t *testing.T) {
+	f := newFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.ex.Run(ctx) }()
+	s := openStream(t, f, "")
+	if name, _ := s.next(t); name != "ready" {
+		t.Fatalf("first event %q", name)
+	}
+	pid := f.spawn() // indexed by the fixture; Run's own pass finds nothing more
+	if m := s.message(t); m.ID != pid {
+		t.Fatalf("live: %+v", m)
+	}
+	cancel()
+	if name, _ := s.next(t); name != "EOF" {
+		t.Fatalf("after Run ended: event %q, want the stream closed", name)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
