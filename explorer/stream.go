@@ -79,8 +79,8 @@ func (h *hub) takeLost(c *streamClient) int {
 }
 
 // streamWriteTimeout is how long one event may take to reach a client: one that stops reading is cut off
-// after it, so it holds no goroutine or connection for longer.
-const streamWriteTimeout = 15 * time.Second
+// after it, so it holds no goroutine or connection for longer. A variable for the hostile test.
+var streamWriteTimeout = 15 * time.Second
 
 // streamHeartbeat keeps idle streams (and the proxies on their way) open.
 const streamHeartbeat = 15 * time.Second
