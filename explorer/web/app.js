@@ -35,11 +35,13 @@ async function api(path) {
 function show(...kids) { main.replaceChildren(...kids); }
 function showError(err) { show(h("h1", {}, err.status === 404 ? "Not found" : "Error"), card(h("p", { class: "bad" }, err.message))); }
 
+const names = new Map(); // process id → Name, from the process lists this tab has loaded
+
 function messageRow(m) {
   return h("li", { "data-id": m.id, "data-process": m.process },
     h("span", { class: "action" }, m.action || (m.slot === 0 ? "Process" : "(no Action)")),
     idLink("message", m.id),
-    h("span", { class: "muted" }, "on ", idLink("process", m.process, m.process.slice(0, 8) + "…"), ` slot ${m.slot}`),
+    h("span", { class: "muted" }, "on ", idLink("process", m.process, names.get(m.process) || m.process.slice(0, 8) + "…"), ` slot ${m.slot}`),
     h("span", { class: "muted" }, time(m.timestamp)));
 }
 
@@ -86,6 +88,7 @@ async function livePage(params) {
   try {
     const ps = await api("processes?limit=10");
     for (const p of ps.processes) {
+      if (p.name) names.set(p.id, p.name);
       const el = h("span", {});
       rates.set(p.id, { counts: p.rate.slice(), el });
       sparks.append(h("li", {}, el, idLink("process", p.id, p.name || p.id), h("span", { class: "muted" }, `${p.slots} slots`)));
@@ -117,6 +120,7 @@ async function livePage(params) {
 async function processesPage(params) {
   const before = params.get("before");
   const ps = await api("processes?limit=50" + (before ? "&before=" + before : ""));
+  for (const p of ps.processes) if (p.name) names.set(p.id, p.name);
   const list = h("ul", { class: "rows" }, ps.processes.map(p => h("li", {},
     sparkline(p.rate), idLink("process", p.id), h("span", {}, p.name || ""),
     h("span", { class: "muted" }, `${p.slots} slots · ${time(p.timestamp)}`))));
@@ -126,6 +130,7 @@ async function processesPage(params) {
 
 async function processPage(pid, params) {
   const p = await api("processes/" + pid);
+  if (p.name) names.set(pid, p.name);
   let mq = "limit=25";
   if (params.get("before")) mq += "&before=" + params.get("before");
   if (params.get("from")) mq += "&from=" + params.get("from");
