@@ -119,6 +119,32 @@ func TestExplorerTransferGraph(t *testing.T) {
 	if len(s.Messages) != 1 || s.Messages[0].Process != bob {
 		t.Errorf("search Action=Credit-Notice: %+v", s)
 	}
+
+	// A process spawned by the token is its child, and a spawn node in the graph of the message that spawned it.
+	r, err := c.Eval(context.Background(), token, `ao.spawn(ao.env.Module.Id, { Name = "Kid" }); return "spawned"`)
+	if err != nil || r.Error != "" {
+		t.Fatalf("spawn: %v %+v", err, r)
+	}
+	var p struct {
+		Children []struct{ ID, Name, Parent string }
+	}
+	for deadline := time.Now().Add(30 * time.Second); len(p.Children) == 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the spawned process never showed as the token's child")
+		}
+		getJSON(t, api+"processes/"+token, &p)
+	}
+	if k := p.Children[0]; k.Name != "Kid" || k.Parent != token {
+		t.Errorf("child: %+v", k)
+	}
+	var kg struct {
+		Parent *struct{ ID, Action string }
+		Nodes  []struct{ ID, Kind string }
+	}
+	getJSON(t, api+"messages/"+p.Children[0].ID+"/graph", &kg)
+	if kg.Parent == nil || kg.Parent.Action != "Eval" || len(kg.Nodes) == 0 || kg.Nodes[0].Kind != "spawn" {
+		t.Errorf("the child's graph: %+v", kg)
+	}
 }
 
 // TestExplorerBrowser drives the explorer in headless chromium: the live stream updates when a transfer is sent,
