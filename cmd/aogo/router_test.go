@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -22,8 +25,9 @@ import (
 // TestRouterFleet runs a CU fleet the way an operator would: three `aogo cu` processes behind `aogo router`, an
 // `aogo mu` that knows only the router, over aogo dev's SU and gateway. Process A asks B for a pong per message
 // (both cranked through the router). The CU holding B is killed with SIGKILL mid-run: B moves to another CU,
-// which replays its log, and no pong is lost or doubled; the CU comes back and takes B back. Every CU, asked
-// directly, gives the same Result-Hash as the router's answer.
+// which resumes it from the newest Checkpoint item the dead CU published to the gateway (the CUs trust each
+// other's keys), and no pong is lost or doubled; the CU comes back and takes B back. Every CU, asked directly,
+// gives the same Result-Hash as the router's answer.
 func TestRouterFleet(t *testing.T) {
 	bin := aogoBinary(t)
 	t0 := time.Now()
@@ -42,8 +46,27 @@ func TestRouterFleet(t *testing.T) {
 		units = append(units, u)
 		return u
 	}
+	var keys []string
+	for i := range 3 {
+		w, err := wallet.Generate(wallet.ED25519)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, fmt.Sprint("cu", i, ".json"))
+		if err := w.Save(path); err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, w.Address())
+	}
 	cuArgs := func(i int) []string {
-		return []string{"--su", info.SU, "--gateway", info.Gateway, "--data", filepath.Join(dir, fmt.Sprint("cu", i))}
+		args := []string{"--su", info.SU, "--gateway", info.Gateway, "--data", filepath.Join(dir, fmt.Sprint("cu", i)),
+			"--wallet", filepath.Join(dir, fmt.Sprint("cu", i, ".json")), "--checkpoint-every", "4", "--publish-checkpoints", "1ms"}
+		for j, k := range keys {
+			if j != i {
+				args = append(args, "--trust-checkpoint", k)
+			}
+		}
+		return args
 	}
 	var cus []*unitProc
 	var routerArgs []string
@@ -154,7 +177,24 @@ Handlers.add("go", "Go", function(m) ao.send({Target = "`+b+`", Action = "Ping"}
 	if victim < 0 {
 		t.Fatalf("B is routed to %q, not one of the CUs", victimURL)
 	}
-	cus[victim].cmd.Process.Kill() // SIGKILL: no shutdown, no checkpoint
+	// Wait for a Checkpoint item of B from its CU on the gateway, then kill that CU.
+	gc := gateway.NewClient(info.Gateway, hc)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		page, err := gc.Transactions(ctx, gateway.TxQuery{Owners: []string{keys[victim]}, Tags: []gateway.TagFilter{
+			{Name: "Type", Values: []string{"Checkpoint"}}, {Name: "Process", Values: []string{b}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Edges) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("B's CU published no Checkpoint item")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cus[victim].cmd.Process.Kill() // SIGKILL: no shutdown
 	cus[victim].cmd.Wait()
 	send(10)
 	waitPongs(20)
@@ -163,8 +203,18 @@ Handlers.add("go", "Go", function(m) ao.send({Target = "`+b+`", Action = "Ping"}
 		t.Fatalf("B still routed to the dead CU %s", moved)
 	}
 
+	restores := 0
+	for i, u := range cus {
+		if i != victim {
+			restores += cuMetric(t, hc, "http://"+u.addr, filepath.Join(dir, fmt.Sprint("cu", i)), "ao_cu_checkpoint_item_restores_total")
+		}
+	}
+	if restores == 0 {
+		t.Errorf("B's new CU replayed its log instead of resuming from the Checkpoint item")
+	}
+
 	cus[victim] = start("cu", append(cuArgs(victim), "--listen", strings.TrimPrefix(victimURL, "http://"))...)
-	deadline := time.Now().Add(30 * time.Second)
+	deadline = time.Now().Add(30 * time.Second)
 	for routedTo(b) != victimURL {
 		if time.Now().After(deadline) {
 			t.Fatalf("B did not go back to its CU after it came back")
@@ -202,4 +252,27 @@ Handlers.add("go", "Go", function(m) ao.send({Target = "`+b+`", Action = "Ping"}
 	if err != nil || devnet.OutputText(d) != "25" {
 		t.Fatalf("B has %q pings (%v), want 25: a ping lost or doubled", devnet.OutputText(d), err)
 	}
+}
+
+// cuMetric reads one counter of a CU's /metrics, with the operator token from its data dir.
+func cuMetric(t *testing.T, hc *http.Client, url, dataDir, name string) int {
+	t.Helper()
+	tok, err := os.ReadFile(filepath.Join(dataDir, "operator-token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, url+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(tok)))
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	m := regexp.MustCompile(`(?m)^` + name + ` (\d+)`).FindSubmatch(body)
+	if m == nil {
+		t.Fatalf("metric %s missing from %s", name, url)
+	}
+	n, _ := strconv.Atoi(string(m[1]))
+	return n
 }
