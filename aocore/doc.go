@@ -14,14 +14,14 @@
 //
 // HyperBEAM's hb_singleton: a path is a sequence of messages applied left to right.
 //
-//	/ID~device@ver/key&k=v&k+integer=1/key=value/(sub/path)?k=v
+//		/ID~device@ver/key&k=v&k+integer=1/key=value/(sub/path)?k=v
 //
-//   - a segment is `key`, `key=value` (compute/results=5, as=execution), `key~device@ver`, `~device@ver`
-//     or `(…)`, then `&k=v` parameters; `k+type=v` carries a type annotation; `k=(…)` a sub-path value;
-//   - the query string's keys apply to the whole request (HyperBEAM's N.key per-message form is parsed as
-//     a plain key);
-//   - separators are found before unescaping, so %2F, %26, %3D, %7E, %28 stay data;
-//   - bounded: MaxPathBytes, MaxSegments, MaxParams, MaxDepth.
+//	  - a segment is `key`, `key=value` (compute/results=5, as=execution), `key~device@ver`, `~device@ver`
+//	    or `(…)`, then `&k=v` parameters; `k+type=v` carries a type annotation; `k=(…)` a sub-path value;
+//	  - the query string's keys apply to the whole request (HyperBEAM's N.key per-message form is parsed as
+//	    a plain key);
+//	  - separators are found before unescaping, so %2F, %26, %3D, %7E, %28 stay data;
+//	  - bounded: MaxPathBytes, MaxSegments, MaxParams, MaxDepth.
 //
 // Sub-paths parse, but no route resolves them yet: such a request gets a 400 naming `(…)`.
 //

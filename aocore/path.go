@@ -58,7 +58,9 @@ type PathError struct{ Reason string }
 
 func (e *PathError) Error() string { return "malformed AO-Core path: " + e.Reason }
 
-func pathErr(format string, args ...any) error { return &PathError{Reason: fmt.Sprintf(format, args...)} }
+func pathErr(format string, args ...any) error {
+	return &PathError{Reason: fmt.Sprintf(format, args...)}
+}
 
 // ParsePath parses an escaped URL path and raw query (as r.URL.EscapedPath() and r.URL.RawQuery give them).
 // Separators are found in the escaped text, so %2F, %26, %3D, %7E and %28 inside a key or value stay data.
