@@ -20,7 +20,13 @@ globalThis.fetch = async (url, opts) => {
 }
 
 const fs = require('node:fs')
-const { connect, createSigner, createDataItemSigner } = require('@permaweb/aoconnect')
+// aoconnect 0.0.98's CommonJS build cannot start mainnet mode (its require of @permaweb/ao-core-libs has no
+// default.init): load its ES module build, found where require would find the package (NODE_PATH).
+let connect, createSigner, createDataItemSigner
+async function load () {
+  const esm = require.resolve('@permaweb/aoconnect').replace(/index\.cjs$/, 'index.js')
+  ;({ connect, createSigner, createDataItemSigner } = await import(require('node:url').pathToFileURL(esm).href))
+}
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 function check (cond, what, got) {
@@ -60,6 +66,7 @@ Handlers.add("bench", Handlers.utils.hasMatchingTag("Action", "Bench"), function
 return "ok"`
 
 async function main () {
+  await load()
   const base = process.env.AOGO_NET
   const info = await getJSON(base + '/')
   const mu = await getJSON(info.mu)
