@@ -38,6 +38,8 @@ type mainnetFacts struct {
 		LegacyP50ms  float64 `json:"legacyP50ms"`
 		MainnetP50ms float64 `json:"mainnetP50ms"`
 		Ratio        float64 `json:"ratio"`
+		SignP50ms    float64 `json:"signP50ms"`
+		RatioLessSig float64 `json:"ratioLessSigning"`
 	} `json:"bench"`
 }
 
@@ -238,5 +240,28 @@ func TestAOCoreRefusals(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || resp.Header.Get("slot") != "1" {
 		t.Fatalf("good push: %d %s (slot header %q)", resp.StatusCode, body, resp.Header.Get("slot"))
+	}
+}
+
+// BenchmarkMainnetVsLegacy times message → result with the real aoconnect in both modes in the same run,
+// alternating round by round on two processes of the same module: legacy (POST the item to /mu, GET
+// /cu/result) and mainnet (POST /<pid>~process@1.0/push, POST …/compute/results=<slot>, each a signed item).
+// AOGO_BENCH_ROUNDS sets the rounds (default 50); one run is enough: -benchtime=1x.
+func BenchmarkMainnetVsLegacy(b *testing.B) {
+	rounds := os.Getenv("AOGO_BENCH_ROUNDS")
+	if rounds == "" {
+		rounds = "50"
+	}
+	for range b.N {
+		n := startNet(b, b.TempDir())
+		f := runMainnet(b, n, "", "AOGO_BENCH="+rounds)
+		if f.Bench == nil {
+			b.Fatal("no bench figures")
+		}
+		b.ReportMetric(f.Bench.LegacyP50ms, "legacy-p50-ms")
+		b.ReportMetric(f.Bench.MainnetP50ms, "mainnet-p50-ms")
+		b.ReportMetric(f.Bench.Ratio, "mainnet/legacy")
+		b.ReportMetric(f.Bench.SignP50ms, "client-sign-ms")
+		b.ReportMetric(f.Bench.RatioLessSig, "less-1-sign/legacy")
 	}
 }
