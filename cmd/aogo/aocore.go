@@ -65,4 +65,3 @@ func runAOCore(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	log.Info("aocore started", "listen", ln.Addr().String(), "su", *suURL, "cu", *cuURL, "mu", *muURL, "scheduler", *scheduler)
 	return serveUnit(ctx, ln, router, nil, sf, 10*time.Second, log)
 }
-
