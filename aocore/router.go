@@ -30,6 +30,8 @@ type Scheduler interface {
 type Compute interface {
 	Result(ctx context.Context, pid, mid string) (*client.CUResult, error)
 	DryRun(ctx context.Context, pid string, msg client.DryRunMessage) (vm.Result, error)
+	// Results pages the computed results, for the patch@1.0 state (patch.go).
+	Results(ctx context.Context, pid string, q client.CUQuery) (*client.CUPage, error)
 }
 
 // Messenger is what the router needs of the MU (client.MU has it): push is the MU's POST /, so a pushed
@@ -75,8 +77,9 @@ type Config struct {
 
 // Router serves the AO-Core routes (doc.go lists them).
 type Router struct {
-	cfg Config
-	log *slog.Logger
+	cfg     Config
+	log     *slog.Logger
+	patches patchStates
 }
 
 // New returns a Router. It starts nothing.
@@ -691,6 +694,11 @@ func (rt *Router) compute(req *request, pid string, k Segment, rest []Segment) (
 	}
 	switch {
 	case len(rest) == 0:
+	case strings.EqualFold(rest[0].Key, "cache") && rest[0].Device == "" && !rest[0].HasValue:
+		if which != "" {
+			return nil, errorf(http.StatusNotFound, "compute&slot=%s/cache: patch@1.0 state is served at the latest slot only (…/compute/cache/<key>, …/now/cache/<key>)", which)
+		}
+		return rt.cache(req, pid, rest[1:])
 	case len(rest) == 1 && strings.EqualFold(rest[0].Key, "results") && rest[0].Device == "":
 		if rest[0].HasValue {
 			which = rest[0].Value
@@ -743,8 +751,11 @@ func (rt *Router) result(req *request, pid, which string) (*answer, error) {
 
 // now answers the result of the latest slot ({"raw": …, "slot"}).
 func (rt *Router) now(req *request, pid string, rest []Segment) (*answer, error) {
+	if len(rest) > 0 && strings.EqualFold(rest[0].Key, "cache") && rest[0].Device == "" && !rest[0].HasValue {
+		return rt.cache(req, pid, rest[1:])
+	}
 	if len(rest) > 0 {
-		return nil, errorf(http.StatusNotFound, "now/%s is not supported (supported: now)", keyName(rest))
+		return nil, errorf(http.StatusNotFound, "now/%s is not supported (supported: now, now/cache/<key>)", keyName(rest))
 	}
 	sm, err := rt.cfg.SU.Latest(req.r.Context(), pid)
 	if err != nil {

@@ -29,6 +29,7 @@ type mainnetFacts struct {
 	IncReplies    int    `json:"incReplies"`
 	ResultsCursor int    `json:"resultsCursor"`
 	DryrunCount   int    `json:"dryrunCount"`
+	CacheCount    int    `json:"cacheCount"`
 	Cross         *struct {
 		LegacyPID string            `json:"legacyPid"`
 		Counts    map[string]string `json:"counts"`
@@ -81,7 +82,7 @@ func checkMainnetFacts(t *testing.T, f mainnetFacts, module string) {
 		t.Errorf("module %q pids %q %q", f.Module, f.PID, f.PIDDefault)
 	}
 	// Slots of pid: 0 the process, 1 the Eval, 2–4 the Incs; results reads the last.
-	if f.EvalOutput == "" || f.IncReplies != 3 || f.ResultsCursor != 4 || f.DryrunCount != 3 {
+	if f.EvalOutput == "" || f.IncReplies != 3 || f.ResultsCursor != 4 || f.DryrunCount != 3 || f.CacheCount != 5 {
 		t.Errorf("facts %+v", f)
 	}
 }

@@ -62,6 +62,7 @@ Handlers.add("go", Handlers.utils.hasMatchingTag("Action", "Go"), function (m) S
 Handlers.add("ping", Handlers.utils.hasMatchingTag("Action", "Ping"), function (m) Pings = Pings + 1; Send({ Target = m.From, Action = "Pong" }) end)
 Handlers.add("pong", Handlers.utils.hasMatchingTag("Action", "Pong"), function (m) Pongs = Pongs + 1 end)
 Handlers.add("counts", Handlers.utils.hasMatchingTag("Action", "Counts"), function (m) m.reply({ Data = tostring(Pings) .. "/" .. tostring(Pongs) }) end)
+Handlers.add("publish", Handlers.utils.hasMatchingTag("Action", "Publish"), function (m) Send({ device = "patch@1.0", cache = { count = tostring(Count), info = { name = "mainnet", level = Count } } }) end)
 Handlers.add("bench", Handlers.utils.hasMatchingTag("Action", "Bench"), function (m) BenchCount = (BenchCount or 0) + 1 end)
 return "ok"`
 
@@ -122,6 +123,26 @@ async function main () {
   const afterRes = await ao.result({ process: pid, slot: after })
   check(replyData(afterRes, 'inc after dryrun') === '4', 'dryrun left the state unchanged', afterRes.Messages)
   facts.dryrunCount = 3
+
+  // patch@1.0: state the process publishes, read at …/now/cache/<key> and …/compute/cache/<key>.
+  const getText = async (path) => {
+    const r = await realFetch(base + path)
+    const t = await r.text()
+    check(r.ok, `GET ${path}`, `${r.status} ${t}`)
+    return t
+  }
+  const pub = await ao.message({ process: pid, tags: [{ name: 'Action', value: 'Publish' }] })
+  check(!(await ao.result({ process: pid, slot: pub })).Error, 'publish', pub)
+  check(await getText(`/${pid}~process@1.0/now/cache/count`) === '4', 'now/cache/count', null)
+  check(await getText(`/${pid}~process@1.0/compute/cache/info/name`) === 'mainnet', 'compute/cache/info/name', null)
+  check(JSON.parse(await getText(`/${pid}/now/cache/info`)).level === 4, 'now/cache/info is the nested map', null)
+  await ao.message({ process: pid, tags: [{ name: 'Action', value: 'Inc' }] })
+  await ao.message({ process: pid, tags: [{ name: 'Action', value: 'Publish' }] })
+  // no result asked: now/cache computes to the latest slot itself.
+  check(await getText(`/${pid}~process@1.0/now/cache/count`) === '5', 'now/cache/count after another publish', null)
+  const miss = await realFetch(`${base}/${pid}~process@1.0/now/cache/nope`)
+  check(miss.status === 404 && (await miss.json()).error.includes('no key cache/nope'), 'a missing cache key is a 404 naming it', miss.status)
+  facts.cacheCount = 5
 
   if (process.env.AOGO_CROSS === '1') facts.cross = await cross({ info, mu, moduleId, jwk, ao, pid })
   if (process.env.AOGO_BENCH) facts.bench = await bench({ info, mu, moduleId, jwk, ao, pid, n: Number(process.env.AOGO_BENCH) })
