@@ -34,7 +34,9 @@ func (f *fakeUnits) Post(context.Context, []byte) (client.SUPosted, error) {
 func (f *fakeUnits) Message(context.Context, string, string) (*client.SUMessage, error) {
 	return slotMsg("1"), nil
 }
-func (f *fakeUnits) Latest(context.Context, string) (*client.SUMessage, error) { return slotMsg("3"), nil }
+func (f *fakeUnits) Latest(context.Context, string) (*client.SUMessage, error) {
+	return slotMsg("3"), nil
+}
 func (f *fakeUnits) Page(context.Context, string, client.SUQuery) (*client.SUPage, error) {
 	p := &client.SUPage{}
 	p.Edges = append(p.Edges, client.SUEdge{Node: *slotMsg("1"), Cursor: "1"})

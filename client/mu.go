@@ -40,6 +40,19 @@ func IsMUStatus(err error, status int) bool {
 	return errors.As(err, &e) && e.Status == status
 }
 
+// Address returns the MU wallet's address (GET /), the owner of every item it pushes: processes list it
+// as an Authority to trust the messages it pushes for other processes.
+func (c *MU) Address(ctx context.Context) (string, error) {
+	var out struct {
+		Address string `json:"address"`
+	}
+	_, _, err := roundTrip(ctx, c.hc, "mu", c.base, http.MethodGet, "/", nil, nil, "", &out)
+	if se, ok := err.(*statusError); ok {
+		return "", &MUError{Status: se.status, Message: se.message}
+	}
+	return out.Address, err
+}
+
 // Post hands a signed Message or Process item to the MU (POST /, body = the ANS-104 bytes), which schedules
 // it and cranks its outbox; it returns the item's id as the MU acknowledged it.
 func (c *MU) Post(ctx context.Context, item []byte) (string, error) {

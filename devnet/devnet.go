@@ -302,7 +302,9 @@ func New(ctx context.Context, cfg Config) (_ *Network, err error) {
 	// the network's base URL (package aocore).
 	core, err := aocore.New(aocore.Config{
 		SU: client.NewSU(n.info.SU, n.hc), CU: client.NewCU(n.info.CU, n.hc), MU: client.NewMU(n.info.MU, n.hc),
-		SchedulerAddress: n.info.Scheduler, Info: map[string]string{"mu": n.info.MU, "cu": n.info.CU, "su": n.info.SU, "module": n.info.Module},
+		SchedulerAddress: n.info.Scheduler,
+		Info: map[string]string{"mu": n.info.MU, "cu": n.info.CU, "su": n.info.SU, "module": n.info.Module,
+			"authority": n.mu.Address()}, // spawn with it as Authority to trust what the MU pushes
 		Logger: n.log.With("unit", "aocore"),
 	})
 	if err != nil {

@@ -49,9 +49,18 @@ func runAOCore(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		}
 		*scheduler = info.Address
 	}
+	mu := client.NewMU(*muURL, hc)
+	info := map[string]string{"su": strings.TrimRight(*suURL, "/"), "cu": strings.TrimRight(*cuURL, "/"), "mu": strings.TrimRight(*muURL, "/")}
+	ictx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	if a, err := mu.Address(ictx); err == nil {
+		info["authority"] = a // spawn with it as Authority to trust what the MU pushes
+	} else {
+		log.Warn("the MU did not say its address; GET /~meta@1.0/info will not show the authority", "err", err)
+	}
+	cancel()
 	router, err := aocore.New(aocore.Config{
-		SU: su, CU: client.NewCU(*cuURL, hc), MU: client.NewMU(*muURL, hc), SchedulerAddress: *scheduler,
-		Info:   map[string]string{"su": strings.TrimRight(*suURL, "/"), "cu": strings.TrimRight(*cuURL, "/"), "mu": strings.TrimRight(*muURL, "/")},
+		SU: su, CU: client.NewCU(*cuURL, hc), MU: mu, SchedulerAddress: *scheduler,
+		Info:   info,
 		Logger: log,
 	})
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aogo/aogo/client"
 	"github.com/aogo/aogo/dataitem"
 	"github.com/aogo/aogo/wallet"
 )
@@ -65,6 +66,14 @@ func TestAOCoreUnit(t *testing.T) {
 	}
 	if _, b := do("GET", "/~meta@1.0/info/address", nil); string(b) != info.Scheduler {
 		t.Fatalf("info/address %q, want %s", b, info.Scheduler)
+	}
+	muAddr, err := client.NewMU(info.MU, nil).Address(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var meta map[string]any
+	if _, b := do("GET", "/~meta@1.0/info", nil); json.Unmarshal(b, &meta) != nil || meta["authority"] != muAddr || meta["address"] != info.Scheduler {
+		t.Fatalf("~meta@1.0/info %s: want authority %s", b, muAddr)
 	}
 
 	w, err := wallet.Generate(wallet.ED25519)
