@@ -87,11 +87,31 @@ func checkMainnetFacts(t *testing.T, f mainnetFacts, module string) {
 	}
 }
 
+// checkNothingParked: the MU parked no task (a patch@1.0 message, say, is state, not an invalid message).
+func checkNothingParked(t *testing.T, n *devnet.Network) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", n.Info().MU+"/", nil)
+	req.Header.Set("Authorization", "Bearer "+n.OperatorToken())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st struct {
+		Parked []any `json:"parked"`
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if err := json.Unmarshal(b, &st); err != nil || len(st.Parked) != 0 {
+		t.Errorf("MU status: %s", b)
+	}
+}
+
 // TestAoconnectMainnet runs the mainnet-mode suite on aogo's aos, with the ao.N.1 ↔ ao.TN.1 exchange.
 func TestAoconnectMainnet(t *testing.T) {
 	n := startNet(t, t.TempDir())
 	f := runMainnet(t, n, "", "AOGO_CROSS=1")
 	checkMainnetFacts(t, f, n.Info().Module)
+	checkNothingParked(t, n)
 	if f.Cross == nil || f.Cross.Counts["n1"] != "1/1" || f.Cross.Counts["tn1"] != "1/1" {
 		t.Fatalf("cross-variant exchange: %+v", f.Cross)
 	}
@@ -123,6 +143,7 @@ func TestAoconnectMainnetAos206(t *testing.T) {
 	}
 	f := runMainnet(t, n, mod, "AOGO_CROSS=1")
 	checkMainnetFacts(t, f, mod)
+	checkNothingParked(t, n)
 	if f.Cross == nil || f.Cross.Counts["n1"] != "1/1" || f.Cross.Counts["tn1"] != "1/1" {
 		t.Fatalf("cross-variant exchange: %+v", f.Cross)
 	}
