@@ -80,6 +80,7 @@ type Router struct {
 	cfg     Config
 	log     *slog.Logger
 	patches patchStates
+	slots   recentSlots
 }
 
 // New returns a Router. It starts nothing.
@@ -499,6 +500,7 @@ func (rt *Router) push(req *request, pid string) (*answer, error) {
 		if err != nil {
 			return nil, fmt.Errorf("push %s: the MU took it, but its slot: %w", id, err)
 		}
+		rt.slots.put(pid, sm.Nonce(), id)
 		return slotAnswer(pid, id, sm), nil
 	}
 	return nil, errorf(http.StatusBadRequest, "push: item %s is not an ao Message or Process (needs Data-Protocol: ao and Type)", it.ID())
@@ -574,6 +576,7 @@ func (rt *Router) schedule(req *request, pid string, rest []Segment) (*answer, e
 	if err != nil {
 		return nil, fmt.Errorf("schedule %s: slot: %w", it.ID(), err)
 	}
+	rt.slots.put(pid, sm.Nonce(), posted.ID)
 	return slotAnswer(pid, posted.ID, sm), nil
 }
 
@@ -725,15 +728,19 @@ func (rt *Router) result(req *request, pid, which string) (*answer, error) {
 			return nil, errorf(http.StatusBadRequest, "compute: %q is neither a slot number nor a message id", which)
 		}
 		slot = n
-		from := n - 1
-		page, err := rt.cfg.SU.Page(ctx, pid, client.SUQuery{FromNonce: &from, ToNonce: &n, Limit: 1})
-		if err != nil {
-			return nil, fmt.Errorf("compute slot %d of %s: %w", n, pid, err)
+		var ok bool
+		if mid, ok = rt.slots.get(pid, n); !ok {
+			from := n - 1
+			page, err := rt.cfg.SU.Page(ctx, pid, client.SUQuery{FromNonce: &from, ToNonce: &n, Limit: 1})
+			if err != nil {
+				return nil, fmt.Errorf("compute slot %d of %s: %w", n, pid, err)
+			}
+			if len(page.Edges) == 0 {
+				return nil, errorf(http.StatusNotFound, "process %s has no slot %d", pid, n)
+			}
+			mid = page.Edges[0].Node.MessageID()
+			rt.slots.put(pid, n, mid)
 		}
-		if len(page.Edges) == 0 {
-			return nil, errorf(http.StatusNotFound, "process %s has no slot %d", pid, n)
-		}
-		mid = page.Edges[0].Node.MessageID()
 	}
 	res, err := rt.cfg.CU.Result(ctx, pid, mid)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -206,4 +207,20 @@ func FuzzRouter(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestRecentSlotsBounded(t *testing.T) {
+	var s recentSlots
+	for i := range int64(maxRecentSlots + 10) {
+		s.put("p", i, "m"+strconv.FormatInt(i, 10))
+	}
+	if _, ok := s.get("p", 5); ok {
+		t.Error("the oldest entries should be forgotten")
+	}
+	if id, ok := s.get("p", maxRecentSlots+9); !ok || id != "m"+strconv.Itoa(maxRecentSlots+9) {
+		t.Errorf("newest: %q %v", id, ok)
+	}
+	if len(s.ids) != maxRecentSlots {
+		t.Errorf("%d entries kept", len(s.ids))
+	}
 }

@@ -3,12 +3,15 @@ package devnet_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -286,4 +289,90 @@ func BenchmarkMainnetVsLegacy(b *testing.B) {
 		b.ReportMetric(f.Bench.SignP50ms, "client-sign-ms")
 		b.ReportMetric(f.Bench.RatioLessSig, "less-1-sign/legacy")
 	}
+}
+
+// BenchmarkMainnetVsLegacyServer times message → result over loopback TCP with items signed before the clock
+// starts, so only the network's side is measured, both modes alternating in one run on two processes with the
+// same handler: legacy (POST /mu/, GET /cu/result/ID) and mainnet (POST /PID~process@1.0/push, POST
+// /PID~process@1.0/compute/results=SLOT with its own signed request item, as aoconnect sends).
+func BenchmarkMainnetVsLegacyServer(b *testing.B) {
+	n := startNet(b, b.TempDir())
+	c := userClient(b, n)
+	ctx := context.Background()
+	legacyPID, err := devnet.BenchProcess(ctx, c, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	mainnetPID, err := devnet.BenchProcess(ctx, c, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	sign := func(pid, variant string, tags ...dataitem.Tag) []byte {
+		target, _ := dataitem.DecodeB64(pid)
+		anchor := make([]byte, 32)
+		rand.Read(anchor)
+		it := &dataitem.Item{Target: target, Anchor: anchor, Data: []byte("1984"), Tags: append([]dataitem.Tag{
+			{Name: "Data-Protocol", Value: "ao"}, {Name: "Variant", Value: variant}, {Name: "Type", Value: "Message"}}, tags...)}
+		if err := it.Sign(c.Wallet); err != nil {
+			b.Fatal(err)
+		}
+		raw, err := it.Bytes()
+		if err != nil {
+			b.Fatal(err)
+		}
+		return raw
+	}
+	bench := dataitem.Tag{Name: "Action", Value: "Bench"}
+	type round struct{ legacy, push, result []byte }
+	rounds := make([]round, b.N+3)
+	for i := range rounds {
+		rounds[i] = round{sign(legacyPID, "ao.TN.1", bench), sign(mainnetPID, "ao.N.1", bench),
+			sign(mainnetPID, "ao.N.1", dataitem.Tag{Name: "require-codec", Value: "application/json"})}
+	}
+	do := func(method, url, ct string, body []byte) []byte {
+		req, _ := http.NewRequest(method, url, bytes.NewReader(body))
+		if ct != "" {
+			req.Header.Set("Content-Type", ct)
+			req.Header.Set("codec-device", "ans104@1.0")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		out, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode/100 != 2 || bytes.Contains(out, []byte(`"Error"`)) {
+			b.Fatalf("%s %s: %d %s", method, url, resp.StatusCode, out)
+		}
+		return out
+	}
+	base := n.URL()
+	var legacy, mainnet []time.Duration
+	b.ResetTimer()
+	for i, r := range rounds {
+		t0 := time.Now()
+		var posted struct {
+			ID string `json:"id"`
+		}
+		json.Unmarshal(do("POST", base+"/mu/", "application/octet-stream", r.legacy), &posted)
+		do("GET", base+"/cu/result/"+posted.ID+"?process-id="+legacyPID, "", nil)
+		dl := time.Since(t0)
+		t0 = time.Now()
+		var pushed struct {
+			Slot int64 `json:"slot"`
+		}
+		json.Unmarshal(do("POST", base+"/"+mainnetPID+"~process@1.0/push", "application/ans104", r.push), &pushed)
+		do("POST", base+"/"+mainnetPID+"~process@1.0/compute/results="+strconv.FormatInt(pushed.Slot, 10), "application/ans104", r.result)
+		dm := time.Since(t0)
+		if i >= 3 { // warm-up
+			legacy, mainnet = append(legacy, dl), append(mainnet, dm)
+		}
+	}
+	b.StopTimer()
+	slices.Sort(legacy)
+	slices.Sort(mainnet)
+	l, m := legacy[len(legacy)/2], mainnet[len(mainnet)/2]
+	b.ReportMetric(float64(l.Microseconds())/1000, "legacy-p50-ms")
+	b.ReportMetric(float64(m.Microseconds())/1000, "mainnet-p50-ms")
+	b.ReportMetric(float64(m)/float64(l), "mainnet/legacy")
 }
