@@ -474,6 +474,9 @@ func (rt *Router) push(req *request, pid string) (*answer, error) {
 		if err := ao.CheckProcess(it); err != nil {
 			return nil, errorf(http.StatusBadRequest, "spawn: %v", err)
 		}
+		if err := checkProcessDevices(it.Tags); err != nil {
+			return nil, err
+		}
 		id, err := rt.cfg.MU.Post(ctx, req.body)
 		if err != nil {
 			return nil, fmt.Errorf("spawn %s: %w", it.ID(), err)
@@ -504,6 +507,23 @@ func (rt *Router) push(req *request, pid string) (*answer, error) {
 		return slotAnswer(pid, id, sm), nil
 	}
 	return nil, errorf(http.StatusBadRequest, "push: item %s is not an ao Message or Process (needs Data-Protocol: ao and Type)", it.ID())
+}
+
+// processDevices are the device tags of a Process item aoconnect's spawn sets and the only value of each this
+// node runs: processes execute on the CU's wasm machines, as HyperBEAM's genesis-wasm@1.0 runs them on a
+// legacy CU. A tag left out is fine (legacy-style items have none).
+var processDevices = map[string]string{"device": "process@1.0", "scheduler-device": "scheduler@1.0",
+	"push-device": "push@1.0", "execution-device": "genesis-wasm@1.0"}
+
+// checkProcessDevices refuses a spawn asking for a device this node does not run, naming it, rather than run
+// it on another one.
+func checkProcessDevices(tags []dataitem.Tag) error {
+	for _, t := range tags {
+		if want, ok := processDevices[strings.ToLower(t.Name)]; ok && !strings.EqualFold(t.Value, want) {
+			return errorf(http.StatusBadRequest, "spawn: %s %s is not supported by this node (supported: %s)", strings.ToLower(t.Name), t.Value, want)
+		}
+	}
+	return nil
 }
 
 // waitSlot finds the slot of message id, which the MU has accepted: at once when its inline write succeeded,

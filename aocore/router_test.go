@@ -86,6 +86,23 @@ func signedMessage(t testing.TB, target string) []byte {
 	return b
 }
 
+func signedProcess(t testing.TB, tags ...dataitem.Tag) []byte {
+	w, err := wallet.Generate(wallet.ED25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	it := &dataitem.Item{Tags: append([]dataitem.Tag{{Name: "Data-Protocol", Value: "ao"}, {Name: "Type", Value: "Process"},
+		{Name: "Variant", Value: "ao.N.1"}, {Name: "Module", Value: fakeID}, {Name: "Scheduler", Value: "sched"}}, tags...), Data: []byte("1984")}
+	if err := it.Sign(w); err != nil {
+		t.Fatal(err)
+	}
+	b, err := it.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func serve(rt *Router, method, path, ct string, body []byte) *httptest.ResponseRecorder {
 	r := httptest.NewRequest(method, "http://node"+path, bytes.NewReader(body))
 	if ct != "" {
@@ -128,6 +145,9 @@ func TestRouterRoutes(t *testing.T) {
 		{"GET", "/" + fakeID + "~process@1.0/snapshot", nil, 404, "key snapshot is not supported"},
 		{"GET", "/" + fakeID + "~process@1.0/compute/results=x", nil, 400, "neither a slot number nor a message id"},
 		{"GET", "/", nil, 404, "empty AO-Core path"},
+		{"POST", "/push", signedProcess(t, dataitem.Tag{Name: "device", Value: "process@1.0"}, dataitem.Tag{Name: "execution-device", Value: "genesis-wasm@1.0"}), 200, `"process"`},
+		{"POST", "/push", signedProcess(t, dataitem.Tag{Name: "Execution-Device", Value: "lua@5.3a"}), 400, "execution-device lua@5.3a is not supported"},
+		{"POST", "/push", signedProcess(t, dataitem.Tag{Name: "device", Value: "process@2.0"}), 400, "device process@2.0 is not supported"},
 	} {
 		ct := ""
 		if c.body != nil {
@@ -138,8 +158,8 @@ func TestRouterRoutes(t *testing.T) {
 			t.Errorf("%s %s: %d %s, want %d with %q", c.method, c.path, w.Code, w.Body.String(), c.status, c.want)
 		}
 	}
-	if f.posts != 4 {
-		t.Errorf("%d posts to the units, want 4 (2 pushes, 2 schedules)", f.posts)
+	if f.posts != 5 {
+		t.Errorf("%d posts to the units, want 5 (2 pushes, 2 schedules, 1 spawn)", f.posts)
 	}
 }
 
