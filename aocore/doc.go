@@ -43,6 +43,12 @@
 //	POST      /<pid>~process@1.0/as=execution/compute&K=V…  dry-run with tags K=V → {"raw": result}, state unchanged
 //	GET|POST  /<pid>~process@1.0/now/cache/<key>[/<key>…]   patch@1.0 state (also …/compute/cache/<key>)
 //
+// A spawn's device tags, when present, must be the ones this node runs (device process@1.0, scheduler-device
+// scheduler@1.0, push-device push@1.0, execution-device genesis-wasm@1.0: processes run on the CU's wasm
+// machines, as HyperBEAM's genesis-wasm device runs them on a legacy CU); another is refused 400 naming it.
+// The slot → message id of recent pushes is remembered (a bounded ring), so the result request aoconnect sends
+// right after a push costs no SU lookup.
+//
 // `~process@1.0` may be left out after the process id (`/<pid>/slot/current`, as aoconnect's results sends).
 // Any other device or key is answered 404 with a JSON error naming it and the supported ones; a malformed
 // path 400.
