@@ -157,8 +157,9 @@ type request struct {
 	signAnswer bool
 }
 
-// answer is a route's 200 answer.
+// answer is a route's answer: 200 unless status says otherwise.
 type answer struct {
+	status int
 	header http.Header
 	json   any    // encoded as the body when text is nil
 	text   []byte // a text/plain body
@@ -199,13 +200,17 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for k, vs := range a.header {
 		w.Header()[k] = vs
 	}
+	status := http.StatusOK
+	if a.status != 0 {
+		status = a.status
+	}
 	if req.signAnswer && rt.cfg.Signer != nil {
-		if err := rt.cfg.Signer.Sign(w.Header(), http.StatusOK, body); err != nil {
+		if err := rt.cfg.Signer.Sign(w.Header(), status, body); err != nil {
 			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "httpsig@1.0: sign answer: " + err.Error()})
 			return
 		}
 	}
-	w.WriteHeader(http.StatusOK)
+	w.WriteHeader(status)
 	w.Write(body)
 }
 
@@ -500,6 +505,14 @@ func (rt *Router) push(req *request, pid string) (*answer, error) {
 			return nil, fmt.Errorf("push %s: %w", it.ID(), err)
 		}
 		sm, err := rt.waitSlot(ctx, id, pid)
+		if client.IsSUStatus(err, http.StatusNotFound) {
+			// The MU holds the message durably and is retrying its write (an SU that was down): it will be
+			// scheduled, the slot is not known yet.
+			h := http.Header{}
+			h.Set("process", pid)
+			h.Set("id", id)
+			return &answer{status: http.StatusAccepted, header: h, json: map[string]any{"process": pid, "id": id}}, nil
+		}
 		if err != nil {
 			return nil, fmt.Errorf("push %s: the MU took it, but its slot: %w", id, err)
 		}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aogo/aogo/client"
 	"github.com/aogo/aogo/dataitem"
@@ -19,7 +20,10 @@ import (
 
 // fakeUnits answer every call successfully, with a small fixed log: the router's own refusals are what the
 // tests see.
-type fakeUnits struct{ posts int }
+type fakeUnits struct {
+	posts   int
+	pending bool // the SU does not know the pushed message yet (the MU is retrying its write)
+}
 
 var fakeID = strings.Repeat("A", 42) + "E" // canonical base64url of 32 bytes
 
@@ -33,6 +37,9 @@ func (f *fakeUnits) Post(context.Context, []byte) (client.SUPosted, error) {
 	return client.SUPosted{ID: fakeID, Timestamp: 1}, nil
 }
 func (f *fakeUnits) Message(context.Context, string, string) (*client.SUMessage, error) {
+	if f.pending {
+		return nil, &client.SUError{Status: 404, Message: "not found"}
+	}
 	return slotMsg("1"), nil
 }
 func (f *fakeUnits) Latest(context.Context, string) (*client.SUMessage, error) {
@@ -160,6 +167,19 @@ func TestRouterRoutes(t *testing.T) {
 	}
 	if f.posts != 5 {
 		t.Errorf("%d posts to the units, want 5 (2 pushes, 2 schedules, 1 spawn)", f.posts)
+	}
+}
+
+// TestPushPending: a push the MU took but could not schedule yet is answered 202 with its id, not an error.
+func TestPushPending(t *testing.T) {
+	f := &fakeUnits{pending: true}
+	rt, err := New(Config{SU: f, CU: f, MU: fakeMU{f}, SlotWait: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := serve(rt, "POST", "/"+fakeID+"~process@1.0/push", "application/ans104", signedMessage(t, fakeID))
+	if w.Code != 202 || w.Header().Get("id") != fakeID || strings.Contains(w.Body.String(), "slot") {
+		t.Fatalf("%d %v %s", w.Code, w.Header(), w.Body.String())
 	}
 }
 
