@@ -183,6 +183,29 @@ func TestPushPending(t *testing.T) {
 	}
 }
 
+// TestBodyBound: a body over Config.MaxBody is refused 413, declared or not, and reaches no unit.
+func TestBodyBound(t *testing.T) {
+	f := &fakeUnits{}
+	rt, err := New(Config{SU: f, CU: f, MU: fakeMU{f}, MaxBody: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, declared := range []bool{true, false} {
+		r := httptest.NewRequest("POST", "http://node/"+fakeID+"~process@1.0/push", io.MultiReader(bytes.NewReader(make([]byte, 1001))))
+		if declared {
+			r.ContentLength = 1001
+		} else {
+			r.ContentLength = -1
+		}
+		r.Header.Set("Content-Type", "application/ans104")
+		w := httptest.NewRecorder()
+		rt.ServeHTTP(w, r)
+		if w.Code != 413 || !strings.Contains(w.Body.String(), "over the 1000-byte limit") || f.posts != 0 {
+			t.Errorf("declared %v: %d %s", declared, w.Code, w.Body.String())
+		}
+	}
+}
+
 func TestPatchMerge(t *testing.T) {
 	st := map[string]any{}
 	for _, m := range []string{

@@ -152,10 +152,10 @@ func TestAoconnectMainnetAos206(t *testing.T) {
 	}
 }
 
-// TestAOCoreRefusals sends what a broken or hostile client would to the AO-Core routes: malformed paths,
+// TestHostileAOCoreRequests sends what a broken or hostile client would to the AO-Core routes: malformed paths,
 // unknown devices and keys, items with bad signatures, wrong codecs, httpsig without a verifier. Each gets
 // a 4xx (or 501) JSON error naming what is wrong, and nothing reaches the process's schedule.
-func TestAOCoreRefusals(t *testing.T) {
+func TestHostileAOCoreRequests(t *testing.T) {
 	n := startNet(t, t.TempDir())
 	ctx := context.Background()
 	c := userClient(t, n)
