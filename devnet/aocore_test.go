@@ -33,6 +33,7 @@ type mainnetFacts struct {
 	ResultsCursor int    `json:"resultsCursor"`
 	DryrunCount   int    `json:"dryrunCount"`
 	CacheCount    int    `json:"cacheCount"`
+	RequestNow    int    `json:"requestNowSlot"`
 	Cross         *struct {
 		LegacyPID string            `json:"legacyPid"`
 		Counts    map[string]string `json:"counts"`
@@ -84,8 +85,9 @@ func checkMainnetFacts(t *testing.T, f mainnetFacts, module string) {
 	if f.Module != module || len(f.PID) != 43 || len(f.PIDDefault) != 43 || f.PID == f.PIDDefault {
 		t.Errorf("module %q pids %q %q", f.Module, f.PID, f.PIDDefault)
 	}
-	// Slots of pid: 0 the process, 1 the Eval, 2–4 the Incs; results reads the last.
-	if f.EvalOutput == "" || f.IncReplies != 3 || f.ResultsCursor != 4 || f.DryrunCount != 3 || f.CacheCount != 5 {
+	// Slots of pid: 0 the process, 1 the Eval, 2–4 the Incs (results reads 4), 5 an Inc, 6 a Publish, 7 an Inc,
+	// 8 a Publish (request's now is at 8).
+	if f.EvalOutput == "" || f.IncReplies != 3 || f.ResultsCursor != 4 || f.DryrunCount != 3 || f.CacheCount != 5 || f.RequestNow != 8 {
 		t.Errorf("facts %+v", f)
 	}
 }
