@@ -2,6 +2,7 @@ package devnet_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -94,6 +95,16 @@ func TestExplorerTransferGraph(t *testing.T) {
 		t.Fatal(err)
 	}
 	api := n.ExplorerURL() + "api/"
+	// The pages, at /explorer (redirected to /explorer/) beside the units and the AO-Core routes at the root.
+	resp, err := http.Get(n.URL() + "/explorer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Request.URL.Path != "/explorer/" || !bytes.Contains(page, []byte("aogo explorer")) {
+		t.Errorf("GET /explorer: %d at %s", resp.StatusCode, resp.Request.URL)
+	}
 	var g struct {
 		Nodes []struct{ ID, Process, Action, Kind string }
 	}
