@@ -658,3 +658,5 @@ func SerializeDictionary(d Dictionary) (string, error) {
 	}
 	return b.String(), nil
 }
+
+func b64std(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
