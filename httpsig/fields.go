@@ -34,13 +34,18 @@ var ErrFields = errors.New("httpsig: fields")
 // MaxFields bounds the keys of one decoded message.
 const MaxFields = 1024
 
-// transportHeaders are the header fields of the connection, not of the message: never message keys.
+// transportHeaders are the header fields of the connection, not of the message: never message keys,
+// never covered by SignResponse.
 var transportHeaders = map[string]bool{
-	"signature": true, "signature-input": true, "content-digest": true, "ao-types": true,
-	"inline-body-key": true, "body-keys": true, "content-length": true, "host": true,
-	"transfer-encoding": true, "connection": true, "keep-alive": true, "te": true, "upgrade": true,
-	"expect": true, "accept-encoding": true, "user-agent": true, "accept-language": true,
-	"sec-fetch-mode": true, "proxy-connection": true, "trailer": true,
+	"content-length": true, "host": true, "transfer-encoding": true, "connection": true, "keep-alive": true,
+	"te": true, "upgrade": true, "expect": true, "accept-encoding": true, "user-agent": true,
+	"accept-language": true, "sec-fetch-mode": true, "proxy-connection": true, "trailer": true,
+	"signature": true, "signature-input": true,
+}
+
+// codecHeaders describe the encoding of the message: signed, but not message keys themselves.
+var codecHeaders = map[string]bool{
+	"content-digest": true, "ao-types": true, "inline-body-key": true, "body-keys": true,
 }
 
 // IsTransportHeader reports whether a header (lower-case) belongs to the connection rather than the message:
@@ -48,7 +53,8 @@ var transportHeaders = map[string]bool{
 func IsTransportHeader(name string) bool { return transportHeaders[name] }
 
 // DecodeRequest turns the header fields and body of a httpsig@1.0 message into its flat fields: every
-// header but the transport ones (IsTransportHeader), typed by ao-types; a multipart/form-data body's parts
+// header but the transport ones (IsTransportHeader) and the codec's own (content-digest, ao-types,
+// inline-body-key, body-keys), typed by ao-types; a multipart/form-data body's parts
 // (a part with header lines of its own is a nested message: name/header keys, name/body); any other
 // non-empty body under the inline-body-key (default "body"). Bounded by MaxFields, MaxParts and the
 // structured-field limits; every error wraps one of ErrSF, ErrTypes, ErrMultipart, ErrFields.
@@ -94,7 +100,7 @@ func DecodeRequest(h http.Header, body []byte) (Fields, error) {
 		case "content-type":
 			contentType = value
 		}
-		if IsTransportHeader(key) {
+		if transportHeaders[key] || codecHeaders[key] {
 			continue
 		}
 		if err := add(key, Value{Kind: Binary, Bytes: []byte(value)}); err != nil {

@@ -132,7 +132,7 @@ func sign(m Message, h http.Header, key *rsa.PrivateKey) error {
 	var names []string
 	for k := range h {
 		name := strings.ToLower(k)
-		if name == "content-digest" || !IsTransportHeader(name) {
+		if !IsTransportHeader(name) {
 			names = append(names, name)
 		}
 	}
