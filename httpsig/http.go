@@ -76,7 +76,7 @@ func verifyAt(m Message, body []byte, now time.Time) (*Verified, error) {
 func (v *Verified) Signed(f Fields) Fields {
 	coveredAll := func(name string) bool {
 		for _, s := range v.Signatures {
-			if s.Signer != "" && !s.Covers(name) {
+			if s.Signer != "" && !s.CoversKey(name) {
 				return false
 			}
 		}

@@ -54,6 +54,9 @@ type Signature struct {
 	Expires    int64
 	Tag        string
 	Value      []byte // the signature bytes
+	// DerivedAsKeys is set when the signature verified only over HyperBEAM's base, where a derived component
+	// such as "@path" stands for the message key "path".
+	DerivedAsKeys bool
 }
 
 // CommitmentID is HyperBEAM's id of this commitment: base64url(SHA-256(signature)).
@@ -70,6 +73,12 @@ func (s Signature) Covers(name string) bool {
 		}
 	}
 	return false
+}
+
+// CoversKey reports whether the signature commits to the message key (a lower-case header name): the
+// header itself, or, under HyperBEAM's base, the derived component "@key".
+func (s Signature) CoversKey(key string) bool {
+	return s.Covers(key) || (s.DerivedAsKeys && s.Covers("@"+key))
 }
 
 // Address is base64url(SHA-256(public key)), the address ao uses for RSA and ed25519 keys alike.
@@ -242,11 +251,19 @@ func verifyOne(m Message, label string, covered *InnerList, value []byte, now ti
 			return s, fmt.Errorf("ed25519 keyid of %d bytes", len(pub))
 		}
 		if !ed25519.Verify(ed25519.PublicKey(pub), base, value) {
-			return s, errors.New("ed25519 signature does not verify")
+			hbBase, hbErr := hyperBEAMBase(m, covered)
+			if !coversDerived(s.Components) || hbErr != nil || !ed25519.Verify(ed25519.PublicKey(pub), hbBase, value) {
+				return s, errors.New("ed25519 signature does not verify")
+			}
+			s.DerivedAsKeys = true
 		}
 	default:
 		if err := verifyRSAPSS(pub, base, value); err != nil {
-			return s, err
+			hbBase, hbErr := hyperBEAMBase(m, covered)
+			if !coversDerived(s.Components) || hbErr != nil || verifyRSAPSS(pub, hbBase, value) != nil {
+				return s, err
+			}
+			s.DerivedAsKeys = true
 		}
 	}
 	s.Alg, s.PublicKey, s.Signer = alg, pub, Address(pub)
@@ -307,4 +324,13 @@ func (sg Signer) Sign(m Message, components []string) (input, signature string, 
 	var b strings.Builder
 	_ = SerializeBare(&b, sig)
 	return label + "=" + params, label + "=" + b.String(), nil
+}
+
+func coversDerived(components []string) bool {
+	for _, c := range components {
+		if strings.HasPrefix(c, "@") {
+			return true
+		}
+	}
+	return false
 }

