@@ -134,7 +134,12 @@ async function main () {
     note: 'line one\nline two'
   })))
 
-  process.stdout.write(JSON.stringify({ address: hbsig.toAddr(jwk.n), results }) + '\n')
+  // A typed answer in the httpsig@1.0 codec (ao-types headers, multipart body), read the way wao's hb.js
+  // reads a HyperBEAM node's answers: hbsig's send() decodes the signed fields of the response.
+  const typed = await hbsig.send(await sign({ path: '/~meta@1.0/info', method: 'POST', 'x-case': 'typed-response', 'accept-codec': 'httpsig@1.0' }))
+  const typedOut = { signer: typed.signer, out: typed.out }
+
+  process.stdout.write(JSON.stringify({ address: hbsig.toAddr(jwk.n), results, typed: typedOut }, (k, v) => typeof v === 'bigint' ? Number(v) : v) + '\n')
 }
 
 main().catch((e) => {
