@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -48,23 +49,36 @@ func ResponseMessage(status int, h http.Header) Message {
 
 func (m Message) isRequest() bool { return m.Method != "" }
 
-// fieldValues returns the lines of field name (lower-case), looked up in any case; host falls back to the
-// authority, since Go's server moves it out of the header map.
+// fieldValues returns the lines of field name (lower-case), looked up in any case (the canonical key's lines
+// first, then other spellings in sorted order, as they go on the wire); host falls back to the authority,
+// since Go's server moves it out of the header map.
 func (m Message) fieldValues(name string) ([]string, bool) {
-	if vs, ok := m.Header[http.CanonicalHeaderKey(name)]; ok {
-		return vs, true
-	}
-	var out []string
-	found := false
-	for k, vs := range m.Header {
-		if strings.EqualFold(k, name) {
-			out, found = append(out, vs...), true
-		}
-	}
+	lines, found := headerLines(m.Header, name)
 	if !found && name == "host" && m.isRequest() && m.Authority != "" {
 		return []string{m.Authority}, true
 	}
-	return out, found
+	return lines, found
+}
+
+// headerLines gathers every line of the lower-case field name from h, whatever the case of its keys.
+func headerLines(h http.Header, name string) ([]string, bool) {
+	canonical := http.CanonicalHeaderKey(name)
+	out, found := h[canonical]
+	var others []string
+	for k := range h {
+		if k != canonical && strings.EqualFold(k, name) {
+			others = append(others, k)
+		}
+	}
+	if len(others) == 0 {
+		return out, found
+	}
+	sort.Strings(others)
+	out = append([]string(nil), out...)
+	for _, k := range others {
+		out = append(out, h[k]...)
+	}
+	return out, true
 }
 
 // normaliseFieldLine trims a field line and replaces obsolete line folding by a space (RFC 9421 §2.1).

@@ -85,8 +85,14 @@ func DecodeRequest(h http.Header, body []byte) (Fields, error) {
 	}
 	inlineKey := "body"
 	contentType := ""
-	for name, lines := range h {
+	seen := map[string]bool{}
+	for name := range h {
 		key := strings.ToLower(name)
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		lines, _ := headerLines(h, key)
 		value := joinLines(lines)
 		switch key {
 		case "ao-types":

@@ -71,8 +71,8 @@ func verifyAt(m Message, body []byte, now time.Time) (*Verified, error) {
 }
 
 // Signed keeps the fields the signer committed to, as HyperBEAM's committed keys: headers covered by
-// every keyed signature, the body's fields when the body is signed, and the keys ao-types declares empty
-// when ao-types is covered.
+// every keyed signature (typed ones only when ao-types is covered too), the body's fields when the body is
+// signed, and the keys ao-types declares empty when ao-types is covered.
 func (v *Verified) Signed(f Fields) Fields {
 	coveredAll := func(name string) bool {
 		for _, s := range v.Signatures {
@@ -83,6 +83,7 @@ func (v *Verified) Signed(f Fields) Fields {
 		return true
 	}
 	out := Fields{}
+	typesSigned := coveredAll("ao-types")
 	for k, val := range f {
 		switch {
 		case val.FromBody:
@@ -90,8 +91,11 @@ func (v *Verified) Signed(f Fields) Fields {
 				out[k] = val
 			}
 		case coveredAll(k):
-			out[k] = val
-		case isImplicit(val) && coveredAll("ao-types"):
+			// A typed header counts only when its type is signed too: else ao-types could retype it.
+			if val.Kind == Binary || typesSigned {
+				out[k] = val
+			}
+		case isImplicit(val) && typesSigned:
 			out[k] = val
 		}
 	}

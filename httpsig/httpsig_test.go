@@ -316,3 +316,50 @@ func hmacSum(base []byte) []byte {
 	m.Write(base)
 	return m.Sum(nil)
 }
+
+// TestSignedNeedsTypes: an ao-types header added outside the signature cannot retype a signed header.
+func TestSignedNeedsTypes(t *testing.T) {
+	r := httptest.NewRequest("POST", "http://node.test/x", nil)
+	r.Header.Set("Slot", "42")
+	in, sig, err := Signer{Key: testKey()}.Sign(RequestMessage(r), []string{"slot"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Header.Set("Signature-Input", in)
+	r.Header.Set("Signature", sig)
+	r.Header.Set("Ao-Types", `slot="integer"`)
+	v, err := VerifyRequest(r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := DecodeRequest(r.Header, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f["slot"].Kind != Integer {
+		t.Fatalf("decoded slot %+v", f["slot"])
+	}
+	if _, ok := v.Signed(f)["slot"]; ok {
+		t.Error("a header typed by an unsigned ao-types counts as signed")
+	}
+}
+
+// TestMixedCaseHeaders: two spellings of one field are one field, in signatures and in fields alike.
+func TestMixedCaseHeaders(t *testing.T) {
+	h := http.Header{}
+	h.Set("Slot", "1")
+	h["slot"] = []string{"2"}
+	if err := SignResponse(h, nil, testKey()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := verifyAt(ResponseMessage(200, h), nil, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	f, err := DecodeRequest(h, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f["slot"].Text(); got != "1, 2" {
+		t.Errorf("slot %q", got)
+	}
+}

@@ -224,10 +224,17 @@ func verifyOne(m Message, label string, covered *InnerList, value []byte, now ti
 		if k := strings.TrimPrefix(s.KeyID, "constant:"); k != hmacKey {
 			return s, fmt.Errorf("hmac-sha256 with keyid %q: only the public key %q is known", s.KeyID, hmacKey)
 		}
-		mac := hmac.New(sha256.New, []byte(hmacKey))
-		mac.Write(base)
-		if !hmac.Equal(mac.Sum(nil), value) {
-			return s, errors.New("hmac-sha256 does not match")
+		sum := func(b []byte) []byte {
+			mac := hmac.New(sha256.New, []byte(hmacKey))
+			mac.Write(b)
+			return mac.Sum(nil)
+		}
+		if !hmac.Equal(sum(base), value) {
+			hbBase, hbErr := hyperBEAMBase(m, covered)
+			if !coversDerived(s.Components) || hbErr != nil || !hmac.Equal(sum(hbBase), value) {
+				return s, errors.New("hmac-sha256 does not match")
+			}
+			s.DerivedAsKeys = true
 		}
 		return s, nil
 	case AlgRSAPSSSHA512, AlgEd25519, "":
