@@ -2,6 +2,7 @@ package httpsig
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
@@ -361,5 +362,29 @@ func TestMixedCaseHeaders(t *testing.T) {
 	}
 	if got := f["slot"].Text(); got != "1, 2" {
 		t.Errorf("slot %q", got)
+	}
+}
+
+// TestEd25519: RFC 9421's ed25519 with keyid = the raw 32-byte key; the signer is SHA-256 of the key.
+func TestEd25519(t *testing.T) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest("GET", "http://node.test/~meta@1.0/info", nil)
+	r.Header.Set("X", "1")
+	covered := &InnerList{Items: []Item{{Value: "x"}, {Value: "@path"}}, Params: Params{{Key: "alg", Value: AlgEd25519}, {Key: "keyid", Value: b64url(pub)}}}
+	base, params, err := SignatureBase(RequestMessage(r), covered)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Header.Set("Signature-Input", "e="+params)
+	r.Header.Set("Signature", "e=:"+b64std(ed25519.Sign(priv, base))+":")
+	if signer, err := Verify(r, nil); err != nil || signer != Address(pub) {
+		t.Fatalf("signer %q err %v", signer, err)
+	}
+	r.URL.Path = "/other"
+	if _, err := Verify(r, nil); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("changed path: %v", err)
 	}
 }
