@@ -195,12 +195,13 @@ func TestNodeInterop(t *testing.T) {
 	if out.Address != client.Address() {
 		t.Fatalf("node's address %s, the wallet's %s", out.Address, client.Address())
 	}
-	if len(out.Results) != 6 {
+	if len(out.Results) != 7 {
 		t.Fatalf("%d results", len(out.Results))
 	}
 
 	signed := map[string]map[string]string{ // case → signed field → JSON value
 		"small":           {"slot": `42`, "ratio": `1.5`, "tags": `[1,"two"]`, "flag": `true`, "target": `"abc"`, "signing-format": `"httpsig"`},
+		"get":             {"count": `3`, "signing-format": `"httpsig"`},
 		"hbsig":           {"slot": `"7"`, "target": `"abc"`, "path": `"/~meta@1.0/info"`},
 		"hbsig-multipart": {"data": `"` + strings.Repeat("h", 5000) + `"`, "note": `"line one\nline two"`},
 	}

@@ -86,6 +86,14 @@ async function main () {
     Target: 'abc'
   })))
 
+  // A GET, as request() defaults to: signed headers only.
+  results.push(await checkResponse('get', await ao.request({
+    path: '/~meta@1.0/info',
+    'x-case': 'get',
+    'accept-codec': 'httpsig@1.0',
+    count: 3
+  })))
+
   // One value over 4 KiB: the body, named by inline-body-key, bound by Content-Digest.
   results.push(await checkResponse('inline', await ao.request({
     path: '/~meta@1.0/info',
