@@ -2,11 +2,13 @@ package httpsig
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/base64"
 	"errors"
 	"net/http"
@@ -386,5 +388,43 @@ func TestEd25519(t *testing.T) {
 	r.URL.Path = "/other"
 	if _, err := Verify(r, nil); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("changed path: %v", err)
+	}
+}
+
+// TestHyperBEAMPathBase: a signature over HyperBEAM's base ("@path" written as the path key) verifies when
+// the path header is the request's path (with or without its query), and not for another request path.
+func TestHyperBEAMPathBase(t *testing.T) {
+	for _, target := range []string{"/~meta@1.0/info", "/pid~process@1.0/compute?slot=1"} {
+		r := httptest.NewRequest("POST", "http://node.test"+target, nil)
+		r.Header.Set("Path", target)
+		r.Header.Set("Slot", "1")
+		n := testKey().N.Bytes()
+		covered := &InnerList{Items: []Item{{Value: "@path"}, {Value: "slot"}}, Params: Params{{Key: "alg", Value: AlgRSAPSSSHA512}, {Key: "keyid", Value: b64url(n)}}}
+		base, err := hyperBEAMBase(RequestMessage(r), covered)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(string(base), `"path": `+target+"\n") {
+			t.Fatalf("base %q", base)
+		}
+		params, _ := SerializeInnerList(covered)
+		digest := sha512.Sum512(base)
+		sig, err := rsa.SignPSS(rand.Reader, testKey(), crypto.SHA512, digest[:], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Header.Set("Signature-Input", "hb="+params)
+		r.Header.Set("Signature", "hb=:"+b64std(sig)+":")
+		v, err := VerifyRequest(r, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", target, err)
+		}
+		if !v.Signatures[0].DerivedAsKeys || !v.Signatures[0].CoversKey("path") {
+			t.Errorf("signature %+v", v.Signatures[0])
+		}
+		r.URL.Path, r.URL.RawQuery = "/other", ""
+		if _, err := Verify(r, nil); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s sent to another path: %v", target, err)
+		}
 	}
 }
