@@ -2,6 +2,8 @@ package httpsig
 
 import (
 	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -159,4 +161,29 @@ func compactStrings(s []string) []string {
 		}
 	}
 	return out
+}
+
+// MessageID is HyperBEAM's id of the signed message: the commitment id (base64url(SHA-256(signature))) of its
+// one keyed signature, or, with several, SHA-256 of the structured-field list of their sorted ids.
+func (v *Verified) MessageID() string {
+	var ids []string
+	for _, s := range v.Signatures {
+		if s.Signer != "" {
+			ids = append(ids, s.CommitmentID())
+		}
+	}
+	switch len(ids) {
+	case 0:
+		return ""
+	case 1:
+		return ids[0]
+	}
+	sort.Strings(ids)
+	ms := make([]Member, len(ids))
+	for i, id := range ids {
+		ms[i] = Member{Item: Item{Value: id}}
+	}
+	list, _ := SerializeList(ms) // ids are base64url: always serialisable
+	sum := sha256.Sum256([]byte(list))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
 }

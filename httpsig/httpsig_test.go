@@ -428,3 +428,38 @@ func TestHyperBEAMPathBase(t *testing.T) {
 		}
 	}
 }
+
+// TestMessageIDTwoSigners: with two keyed signatures the id is SHA-256 of the sorted ids as a structured list.
+func TestMessageIDTwoSigners(t *testing.T) {
+	other, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest("GET", "http://node.test/x", nil)
+	r.Header.Set("Slot", "1")
+	var inputs, sigs []string
+	for _, k := range []*rsa.PrivateKey{testKey(), other} {
+		in, sig, err := Signer{Key: k}.Sign(RequestMessage(r), []string{"slot"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs, sigs = append(inputs, in), append(sigs, sig)
+	}
+	r.Header.Set("Signature-Input", strings.Join(inputs, ", "))
+	r.Header.Set("Signature", strings.Join(sigs, ", "))
+	v, err := VerifyRequest(r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{v.Signatures[0].CommitmentID(), v.Signatures[1].CommitmentID()}
+	if ids[1] < ids[0] {
+		ids[0], ids[1] = ids[1], ids[0]
+	}
+	sum := sha256.Sum256([]byte(`"` + ids[0] + `", "` + ids[1] + `"`))
+	if got, want := v.MessageID(), b64url(sum[:]); got != want {
+		t.Errorf("id %s, want %s", got, want)
+	}
+	if v.Signer != Address(testKey().N.Bytes()) {
+		t.Errorf("signer %s is not the first signature's", v.Signer)
+	}
+}

@@ -38,6 +38,7 @@ func (c captured) request() *http.Request {
 // answer is what the Go server tells the node script about its request.
 type answer struct {
 	Signer     string                     `json:"signer"`
+	ID         string                     `json:"id"`
 	BodySigned bool                       `json:"bodySigned"`
 	Fields     map[string]json.RawMessage `json:"fields"`  // the signed fields
 	Decoded    map[string]json.RawMessage `json:"decoded"` // every field, signed or not
@@ -80,7 +81,7 @@ func verifyingServer(t *testing.T, serverKey *wallet.Wallet) (*httptest.Server, 
 		if err == nil {
 			var v *httpsig.Verified
 			if v, err = httpsig.VerifyRequest(r, body); err == nil {
-				a.Signer, a.BodySigned = v.Signer, v.BodySigned
+				a.Signer, a.ID, a.BodySigned = v.Signer, v.MessageID(), v.BodySigned
 				for k, val := range v.Signed(f) {
 					a.Fields[k], _ = json.Marshal(val)
 				}
@@ -181,9 +182,10 @@ func TestNodeInterop(t *testing.T) {
 		t.Fatalf("node: %v\nstdout: %s\nstderr: %s", err, stdout.String(), stderr.String())
 	}
 	var out struct {
-		Address string       `json:"address"`
-		Results []nodeResult `json:"results"`
-		Typed   struct {
+		Address  string            `json:"address"`
+		Results  []nodeResult      `json:"results"`
+		HbsigIDs map[string]string `json:"hbsigIds"`
+		Typed    struct {
 			Signer string                     `json:"signer"`
 			Out    map[string]json.RawMessage `json:"out"`
 		} `json:"typed"`
@@ -234,6 +236,9 @@ func TestNodeInterop(t *testing.T) {
 				if got := string(a.Decoded[k]); got != v {
 					t.Errorf("field %s = %.80s (%s), want %.80s", k, got, a.Kinds[k], v)
 				}
+			}
+			if id, ok := out.HbsigIDs[r.Name]; ok && (a.ID != id || len(id) != 43) {
+				t.Errorf("message id %q, hbsig's %q", a.ID, id)
 			}
 			if r.Name == "hbsig-multipart" && !a.BodySigned {
 				t.Error("body not signed")

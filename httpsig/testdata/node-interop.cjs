@@ -129,8 +129,10 @@ async function main () {
 
   // wao's hbsig signer, as hb.js signs: it covers @path (HyperBEAM's way: the line is named "path").
   const sign = hbsig.signer({ signer, url })
+  const hbsigIds = {}
   const send = async (fields) => {
     const signed = await sign({ path: '/~meta@1.0/info', method: 'POST', 'accept-codec': 'httpsig@1.0', ...fields })
+    hbsigIds[fields['x-case']] = hbsig.rsaid({ signature: signed.headers.signature }) // HyperBEAM's message id
     const init = { method: signed.method, headers: signed.headers }
     if (signed.body) init.body = signed.body
     return fetch(signed.url, init)
@@ -147,7 +149,7 @@ async function main () {
   const typed = await hbsig.send(await sign({ path: '/~meta@1.0/info', method: 'POST', 'x-case': 'typed-response', 'accept-codec': 'httpsig@1.0' }))
   const typedOut = { signer: typed.signer, out: typed.out }
 
-  process.stdout.write(JSON.stringify({ address: hbsig.toAddr(jwk.n), results, typed: typedOut }, (k, v) => typeof v === 'bigint' ? Number(v) : v) + '\n')
+  process.stdout.write(JSON.stringify({ address: hbsig.toAddr(jwk.n), results, typed: typedOut, hbsigIds }, (k, v) => typeof v === 'bigint' ? Number(v) : v) + '\n')
 }
 
 main().catch((e) => {
