@@ -187,3 +187,18 @@ func (v *Verified) MessageID() string {
 	sum := sha256.Sum256([]byte(list))
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
+
+// Verifier is the AO-Core router's request verifier (aocore.RequestVerifier): Verify.
+type Verifier struct{}
+
+// Verify is the package's Verify.
+func (Verifier) Verify(r *http.Request, body []byte) (signer string, err error) { return Verify(r, body) }
+
+// ResponseSigner is the AO-Core router's answer signer (aocore.ResponseSigner): SignResponse with the node's
+// RSA key (wallet.Wallet.RSAPrivateKey). The status is not covered, as HyperBEAM does not cover it.
+type ResponseSigner struct{ Key *rsa.PrivateKey }
+
+// Sign signs the answer's headers and body.
+func (s ResponseSigner) Sign(h http.Header, status int, body []byte) error {
+	return SignResponse(h, body, s.Key)
+}

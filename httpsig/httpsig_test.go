@@ -463,3 +463,22 @@ func TestMessageIDTwoSigners(t *testing.T) {
 		t.Errorf("signer %s is not the first signature's", v.Signer)
 	}
 }
+
+// TestAdapters: the router hooks sign and verify as the functions do.
+func TestAdapters(t *testing.T) {
+	body := []byte("b")
+	r := signedRequest(t, body)
+	if signer, err := (Verifier{}).Verify(r, body); err != nil || signer != Address(testKey().N.Bytes()) {
+		t.Fatalf("signer %q err %v", signer, err)
+	}
+	h := http.Header{"Content-Type": {"text/plain"}}
+	if err := (ResponseSigner{Key: testKey()}).Sign(h, 200, body); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := verifyAt(ResponseMessage(200, h), body, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := (ResponseSigner{}).Sign(http.Header{}, 200, body); err == nil {
+		t.Error("signing without a key succeeded")
+	}
+}
