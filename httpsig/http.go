@@ -192,7 +192,9 @@ func (v *Verified) MessageID() string {
 type Verifier struct{}
 
 // Verify is the package's Verify.
-func (Verifier) Verify(r *http.Request, body []byte) (signer string, err error) { return Verify(r, body) }
+func (Verifier) Verify(r *http.Request, body []byte) (signer string, err error) {
+	return Verify(r, body)
+}
 
 // ResponseSigner is the AO-Core router's answer signer (aocore.ResponseSigner): SignResponse with the node's
 // RSA key (wallet.Wallet.RSAPrivateKey). The status is not covered, as HyperBEAM does not cover it.
