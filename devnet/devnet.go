@@ -29,6 +29,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aogo/aogo/aocore"
 	"github.com/aogo/aogo/client"
 	"github.com/aogo/aogo/cu"
 	"github.com/aogo/aogo/dataitem"
@@ -297,6 +298,19 @@ func New(ctx context.Context, cfg Config) (_ *Network, err error) {
 	mount(n.mux, "/cu", n.cu.Handler())
 	mount(n.mux, "/mu", n.mu.Handler())
 	n.mux.HandleFunc("GET /{$}", n.handleInfo)
+	// The AO-Core ("mainnet") routes at the root, over the same units: aoconnect's MODE 'mainnet' with URL =
+	// the network's base URL (package aocore).
+	core, err := aocore.New(aocore.Config{
+		SU: client.NewSU(n.info.SU, n.hc), CU: client.NewCU(n.info.CU, n.hc), MU: client.NewMU(n.info.MU, n.hc),
+		SchedulerAddress: n.info.Scheduler,
+		Info: map[string]string{"mu": n.info.MU, "cu": n.info.CU, "su": n.info.SU, "module": n.info.Module,
+			"authority": n.mu.Address()}, // spawn with it as Authority to trust what the MU pushes
+		Logger: n.log.With("unit", "aocore"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("devnet: %w", err)
+	}
+	n.mux.Handle("/", core)
 	return n, nil
 }
 
