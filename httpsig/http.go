@@ -1,10 +1,9 @@
 package httpsig
 
 import (
-	"crypto/rsa"
+	"crypto"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -110,11 +109,12 @@ func isImplicit(v Value) bool {
 
 // SignResponse signs a response's header fields as HyperBEAM does for accept-codec: httpsig@1.0: it sets
 // Content-Digest (sha-256 of body), then covers every header field in h but the transport ones
-// (IsTransportHeader), by sorted lower-case name, with rsa-pss-sha512 and keyid = the key's modulus. Set
-// every header before calling it; headers added later are not covered.
-func SignResponse(h http.Header, body []byte, key *rsa.PrivateKey) error {
-	if key == nil {
-		return errors.New("httpsig: no signing key")
+// (IsTransportHeader), by sorted lower-case name, with rsa-pss-sha512 (keyid = the modulus) for an RSA key
+// or ed25519 for an ed25519 key (see Signer). Set every header before calling it; headers added later are
+// not covered.
+func SignResponse(h http.Header, body []byte, key crypto.Signer) error {
+	if _, _, err := (Signer{Key: key}).publicKey(); err != nil {
+		return err
 	}
 	h.Set("Content-Digest", ContentDigest(body))
 	return sign(ResponseMessage(0, h), h, key)
@@ -122,9 +122,9 @@ func SignResponse(h http.Header, body []byte, key *rsa.PrivateKey) error {
 
 // SignRequest signs a request as @permaweb/ao-core-libs' request() does: Content-Digest for a non-empty
 // body, then every header field (not the path) by sorted lower-case name.
-func SignRequest(r *http.Request, body []byte, key *rsa.PrivateKey) error {
-	if key == nil {
-		return errors.New("httpsig: no signing key")
+func SignRequest(r *http.Request, body []byte, key crypto.Signer) error {
+	if _, _, err := (Signer{Key: key}).publicKey(); err != nil {
+		return err
 	}
 	if len(body) > 0 {
 		r.Header.Set("Content-Digest", ContentDigest(body))
@@ -132,7 +132,7 @@ func SignRequest(r *http.Request, body []byte, key *rsa.PrivateKey) error {
 	return sign(RequestMessage(r), r.Header, key)
 }
 
-func sign(m Message, h http.Header, key *rsa.PrivateKey) error {
+func sign(m Message, h http.Header, key crypto.Signer) error {
 	h.Del("Signature")
 	h.Del("Signature-Input")
 	var names []string
@@ -197,8 +197,9 @@ func (Verifier) Verify(r *http.Request, body []byte) (signer string, err error) 
 }
 
 // ResponseSigner is the AO-Core router's answer signer (aocore.ResponseSigner): SignResponse with the node's
-// RSA key (wallet.Wallet.RSAPrivateKey). The status is not covered, as HyperBEAM does not cover it.
-type ResponseSigner struct{ Key *rsa.PrivateKey }
+// key (WalletKey of its wallet; HyperBEAM's clients expect an RSA one). The status is not covered, as
+// HyperBEAM does not cover it.
+type ResponseSigner struct{ Key crypto.Signer }
 
 // Sign signs the answer's headers and body.
 func (s ResponseSigner) Sign(h http.Header, status int, body []byte) error {

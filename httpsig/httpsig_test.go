@@ -482,3 +482,46 @@ func TestAdapters(t *testing.T) {
 		t.Error("signing without a key succeeded")
 	}
 }
+
+type fakeWallet struct {
+	r *rsa.PrivateKey
+	e ed25519.PrivateKey
+}
+
+func (w fakeWallet) RSAPrivateKey() *rsa.PrivateKey        { return w.r }
+func (w fakeWallet) Ed25519PrivateKey() ed25519.PrivateKey { return w.e }
+
+// TestEd25519Signer: requests and answers signed with an ed25519 node key verify, with the key's address.
+func TestEd25519Signer(t *testing.T) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := WalletKey(fakeWallet{e: priv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := WalletKey(fakeWallet{}); err == nil {
+		t.Error("a wallet without a key gave one")
+	}
+	if k, _ := WalletKey(fakeWallet{r: testKey()}); k != crypto.Signer(testKey()) {
+		t.Error("an RSA wallet did not give its RSA key")
+	}
+	want := Address(priv.Public().(ed25519.PublicKey))
+	body := []byte("x")
+	r := httptest.NewRequest("POST", "http://node.test/", bytes.NewReader(body))
+	r.Header.Set("Slot", "1")
+	if err := SignRequest(r, body, key); err != nil {
+		t.Fatal(err)
+	}
+	if signer, err := Verify(r, body); err != nil || signer != want {
+		t.Fatalf("signer %q err %v", signer, err)
+	}
+	h := http.Header{"Slot": {"2"}}
+	if err := SignResponse(h, body, key); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := verifyAt(ResponseMessage(200, h), body, time.Now()); err != nil || v.Signer != want || v.Signatures[0].Alg != AlgEd25519 {
+		t.Fatalf("verified %+v err %v", v, err)
+	}
+}

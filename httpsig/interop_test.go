@@ -63,7 +63,7 @@ type nodeResult struct {
 
 // verifyingServer verifies and decodes every request with our package and answers with the outcome, signed
 // by serverKey as a node answers accept-codec: httpsig@1.0.
-func verifyingServer(t *testing.T, serverKey *wallet.Wallet) (*httptest.Server, func() map[string]captured) {
+func verifyingServer(t *testing.T, serverKey, edKey *wallet.Wallet) (*httptest.Server, func() map[string]captured) {
 	var mu sync.Mutex
 	caps := map[string]captured{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -101,7 +101,14 @@ func verifyingServer(t *testing.T, serverKey *wallet.Wallet) (*httptest.Server, 
 		w.Header().Set("X-Case", name)
 		w.Header().Set("Ao-Types", `slot="integer"`)
 		w.Header().Set("Slot", "42")
-		if err := httpsig.SignResponse(w.Header(), out, serverKey.RSAPrivateKey()); err != nil {
+		key, err := httpsig.WalletKey(serverKey)
+		if name == "ed25519-response" {
+			key, err = httpsig.WalletKey(edKey)
+		}
+		if err == nil {
+			err = httpsig.SignResponse(w.Header(), out, key)
+		}
+		if err != nil {
 			http.Error(w, err.Error(), 500)
 			return
 		}
@@ -131,7 +138,7 @@ func writeTyped(w http.ResponseWriter, key *wallet.Wallet) error {
 	if err != nil {
 		return err
 	}
-	if err := httpsig.SignResponse(w.Header(), body, key.RSAPrivateKey()); err != nil {
+	if err := httpsig.SignResponse(w.Header(), body, key.RSAPrivateKey()); err != nil { // an RSA key, as hbsig reads
 		return err
 	}
 	_, err = w.Write(body)
@@ -170,7 +177,11 @@ func TestNodeInterop(t *testing.T) {
 	if err := os.WriteFile(jwkPath, jwk, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	srv, captures := verifyingServer(t, server)
+	ed, err := wallet.Generate(wallet.ED25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, captures := verifyingServer(t, server, ed)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -197,15 +208,16 @@ func TestNodeInterop(t *testing.T) {
 	if out.Address != client.Address() {
 		t.Fatalf("node's address %s, the wallet's %s", out.Address, client.Address())
 	}
-	if len(out.Results) != 7 {
+	if len(out.Results) != 8 {
 		t.Fatalf("%d results", len(out.Results))
 	}
 
 	signed := map[string]map[string]string{ // case → signed field → JSON value
-		"small":           {"slot": `42`, "ratio": `1.5`, "tags": `[1,"two"]`, "flag": `true`, "target": `"abc"`, "signing-format": `"httpsig"`},
-		"get":             {"count": `3`, "signing-format": `"httpsig"`},
-		"hbsig":           {"slot": `"7"`, "target": `"abc"`, "path": `"/~meta@1.0/info"`},
-		"hbsig-multipart": {"data": `"` + strings.Repeat("h", 5000) + `"`, "note": `"line one\nline two"`},
+		"small":            {"slot": `42`, "ratio": `1.5`, "tags": `[1,"two"]`, "flag": `true`, "target": `"abc"`, "signing-format": `"httpsig"`},
+		"get":              {"count": `3`, "signing-format": `"httpsig"`},
+		"ed25519-response": {"signing-format": `"httpsig"`},
+		"hbsig":            {"slot": `"7"`, "target": `"abc"`, "path": `"/~meta@1.0/info"`},
+		"hbsig-multipart":  {"data": `"` + strings.Repeat("h", 5000) + `"`, "note": `"line one\nline two"`},
 	}
 	decoded := map[string]map[string]string{ // case → field → JSON value, for requests we refuse
 		"unsigned-multipart": {"data": `"` + strings.Repeat("u", 5000) + `"`, "note": `"line one\nline two"`, "count": `3`},
@@ -244,13 +256,17 @@ func TestNodeInterop(t *testing.T) {
 				t.Error("body not signed")
 			}
 			v := r.Verified
-			if !v.OK || !v.DigestMatches || !v.CoversDigest || v.Signer != server.Address() {
+			nodeKey := server
+			if r.Name == "ed25519-response" {
+				nodeKey = ed
+			}
+			if !v.OK || !v.DigestMatches || !v.CoversDigest || v.Signer != nodeKey.Address() {
 				t.Errorf("node's verification of our response: %+v", v)
 			}
 			if r.TamperedOK {
 				t.Error("node verified our response with a changed header")
 			}
-			if !r.HbsigVerified {
+			if !r.HbsigVerified && nodeKey == server { // hbsig verifies RSA signatures only
 				t.Error("hbsig did not verify our response")
 			}
 		})

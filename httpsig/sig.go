@@ -291,26 +291,46 @@ func verifyRSAPSS(n, base, sig []byte) error {
 	return nil
 }
 
-// Signer makes rsa-pss-sha512 signatures as HyperBEAM does: keyid = base64url(modulus), the label of Label,
-// parameters alg and keyid in that order.
+// Signer makes signatures as HyperBEAM does: rsa-pss-sha512 with keyid = base64url(modulus) for an RSA key
+// (what HyperBEAM and its clients expect), ed25519 with keyid = base64url(public key) for an ed25519 key;
+// the label of Label, parameters alg and keyid in that order.
 type Signer struct {
-	Key *rsa.PrivateKey
+	// Key is a *rsa.PrivateKey or an ed25519.PrivateKey.
+	Key crypto.Signer
 	// Tag, when set, is written as the tag parameter (HyperBEAM puts a hashpath there).
 	Tag string
 }
 
-func (sg Signer) modulus() []byte { return sg.Key.N.FillBytes(make([]byte, (sg.Key.N.BitLen()+7)/8)) }
+// publicKey returns the algorithm and the public key bytes the keyid carries.
+func (sg Signer) publicKey() (alg string, pub []byte, err error) {
+	switch k := sg.Key.(type) {
+	case *rsa.PrivateKey:
+		if k == nil {
+			break
+		}
+		return AlgRSAPSSSHA512, k.N.FillBytes(make([]byte, (k.N.BitLen()+7)/8)), nil
+	case ed25519.PrivateKey:
+		if len(k) != ed25519.PrivateKeySize {
+			break
+		}
+		return AlgEd25519, []byte(k.Public().(ed25519.PublicKey)), nil
+	case nil:
+	default:
+		return "", nil, fmt.Errorf("httpsig: cannot sign with a %T (want RSA or ed25519)", sg.Key)
+	}
+	return "", nil, errors.New("httpsig: no signing key")
+}
 
 // Sign covers the named components of m (header names lower-case, derived ones with "@") and returns the
 // Signature-Input and Signature dictionary members to set.
 func (sg Signer) Sign(m Message, components []string) (input, signature string, err error) {
-	if sg.Key == nil {
-		return "", "", errors.New("httpsig: no signing key")
+	alg, pub, err := sg.publicKey()
+	if err != nil {
+		return "", "", err
 	}
-	n := sg.modulus()
 	covered := &InnerList{Params: Params{
-		{Key: "alg", Value: AlgRSAPSSSHA512},
-		{Key: "keyid", Value: base64.RawURLEncoding.EncodeToString(n)},
+		{Key: "alg", Value: alg},
+		{Key: "keyid", Value: base64.RawURLEncoding.EncodeToString(pub)},
 	}}
 	if sg.Tag != "" {
 		covered.Params = append(covered.Params, Param{Key: "tag", Value: sg.Tag})
@@ -322,15 +342,37 @@ func (sg Signer) Sign(m Message, components []string) (input, signature string, 
 	if err != nil {
 		return "", "", fmt.Errorf("httpsig: signature base: %w", err)
 	}
-	digest := sha512.Sum512(base)
-	sig, err := rsa.SignPSS(rand.Reader, sg.Key, crypto.SHA512, digest[:], &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash})
-	if err != nil {
-		return "", "", fmt.Errorf("httpsig: sign: %w", err)
+	var sig []byte
+	if alg == AlgEd25519 {
+		sig = ed25519.Sign(sg.Key.(ed25519.PrivateKey), base)
+	} else {
+		digest := sha512.Sum512(base)
+		sig, err = rsa.SignPSS(rand.Reader, sg.Key.(*rsa.PrivateKey), crypto.SHA512, digest[:], &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash})
+		if err != nil {
+			return "", "", fmt.Errorf("httpsig: sign: %w", err)
+		}
 	}
-	label := Label(n)
+	label := Label(pub)
 	var b strings.Builder
 	_ = SerializeBare(&b, sig)
 	return label + "=" + params, label + "=" + b.String(), nil
+}
+
+// WalletKeys is what WalletKey needs of a wallet; *wallet.Wallet has both methods.
+type WalletKeys interface {
+	RSAPrivateKey() *rsa.PrivateKey
+	Ed25519PrivateKey() ed25519.PrivateKey
+}
+
+// WalletKey returns the key of an RSA or ed25519 wallet to sign with, or an error for other kinds.
+func WalletKey(w WalletKeys) (crypto.Signer, error) {
+	if k := w.RSAPrivateKey(); k != nil {
+		return k, nil
+	}
+	if k := w.Ed25519PrivateKey(); len(k) == ed25519.PrivateKeySize {
+		return k, nil
+	}
+	return nil, errors.New("httpsig: the wallet has no RSA or ed25519 key")
 }
 
 func coversDerived(components []string) bool {

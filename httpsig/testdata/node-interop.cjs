@@ -27,9 +27,10 @@ function keyFromId (keyid) {
 async function verifyResponse (status, headers, body) {
   const key = {
     id: 'keyid',
-    algs: ['rsa-pss-sha512'],
-    verify: async (data, signature, params) =>
-      crypto.verify('sha512', data, {
+    algs: ['rsa-pss-sha512', 'ed25519'],
+    verify: async (data, signature, params) => params.alg === 'ed25519'
+      ? crypto.verify(null, data, crypto.createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: params.keyid }, format: 'jwk' }), signature)
+      : crypto.verify('sha512', data, {
         key: keyFromId(params.keyid),
         padding: crypto.constants.RSA_PKCS1_PSS_PADDING,
         saltLength: crypto.constants.RSA_PSS_SALTLEN_AUTO
@@ -92,6 +93,13 @@ async function main () {
     'x-case': 'get',
     'accept-codec': 'httpsig@1.0',
     count: 3
+  })))
+
+  // An answer signed with an ed25519 node key (aogo dev's unit keys are ed25519).
+  results.push(await checkResponse('ed25519-response', await ao.request({
+    path: '/~meta@1.0/info',
+    'x-case': 'ed25519-response',
+    'accept-codec': 'httpsig@1.0'
   })))
 
   // One value over 4 KiB: the body, named by inline-body-key, bound by Content-Digest.
