@@ -9,23 +9,26 @@
 //     @query, @authority, @scheme, @target-uri, @request-target, @query-param, @status) and header fields
 //     (lower-case names, with the key and bs parameters) (base.go);
 //   - signatures: rsa-pss-sha512 with keyid = base64url of the RSA modulus (the Arweave owner), so the signer's
-//     address is base64url(SHA-256(modulus)); ed25519 with keyid = the 32-byte key; hmac-sha256 with the
-//     public key "ao" (HyperBEAM's unsigned message id: checked, but it names no signer) (sig.go);
+//     address is base64url(SHA-256(modulus)); ed25519 with keyid = the 32-byte key (verified and made, for
+//     nodes whose key is ed25519); hmac-sha256 with the public key "ao" (HyperBEAM's unsigned message id:
+//     checked, but it names no signer); HyperBEAM's message id of a signed message (sig.go);
 //   - Content-Digest (RFC 9530, sha-256 and sha-512) binding the body to the signed headers (digest.go);
 //   - the ao-types header and the multipart/form-data body HyperBEAM's codec writes, turned into one flat map
 //     of key → typed value (integer, float, atom, list, empty-binary, empty-list, empty-message) (types.go,
 //     multipart.go, fields.go);
 //   - the HTTP edge the AO-Core router calls: Verify / VerifyRequest for signed requests, SignResponse for
-//     answers to accept-codec: httpsig@1.0, SignRequest for Go clients and tests (http.go).
+//     answers to accept-codec: httpsig@1.0, SignRequest for Go clients and tests, and the router's hooks
+//     Verifier and ResponseSigner (http.go); EncodeFields, the inverse of DecodeRequest (encode.go).
 //
 // A router uses it so (errors of Verify and DecodeRequest are the client's: answer 400):
 //
-//	v, err := httpsig.VerifyRequest(r, body)     // every signature, the body's Content-Digest
-//	f, err := httpsig.DecodeRequest(r.Header, body) // key → typed value, nested keys as "a/b"
-//	msg := v.Signed(f)                            // only what the signer committed to
+//	v, err := httpsig.VerifyRequest(r, body)             // every signature, the body's Content-Digest
+//	f, err := httpsig.DecodeRequest(r.Header, body)      // key → typed value, nested keys as "a/b"
+//	msg, id := v.Signed(f), v.MessageID()                // what the signer committed to; HyperBEAM's id
 //	...
 //	out, err := httpsig.EncodeFields(w.Header(), answer) // for accept-codec: httpsig@1.0
-//	err = httpsig.SignResponse(w.Header(), out, wallet.RSAPrivateKey())
+//	key, err := httpsig.WalletKey(nodeWallet)            // RSA (what HyperBEAM's clients expect) or ed25519
+//	err = httpsig.SignResponse(w.Header(), out, key)
 //	w.Write(out)
 //
 // Client behaviour this code meets (checked by the interop tests): @permaweb/ao-core-libs (aoconnect 0.0.98's
