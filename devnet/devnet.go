@@ -35,6 +35,7 @@ import (
 	"github.com/aogo/aogo/dataitem"
 	"github.com/aogo/aogo/explorer"
 	"github.com/aogo/aogo/gateway"
+	"github.com/aogo/aogo/httpsig"
 	"github.com/aogo/aogo/internal/datadir"
 	"github.com/aogo/aogo/internal/httpd"
 	"github.com/aogo/aogo/mu"
@@ -305,8 +306,14 @@ func New(ctx context.Context, cfg Config) (_ *Network, err error) {
 	}
 	n.mux.HandleFunc("GET /{$}", n.handleInfo)
 	// The AO-Core ("mainnet") routes at the root, over the same units: aoconnect's MODE 'mainnet' with URL =
-	// the network's base URL (package aocore).
+	// the network's base URL (package aocore). Requests signed with HTTP Message Signatures are verified, and
+	// answers asked for in httpsig@1.0 are signed with the SU's key, the node's identity (package httpsig).
+	nodeKey, err := httpsig.WalletKey(wallets["su"])
+	if err != nil {
+		return nil, fmt.Errorf("devnet: %w", err)
+	}
 	core, err := aocore.New(aocore.Config{
+		Verifier: httpsig.Verifier{}, Signer: httpsig.ResponseSigner{Key: nodeKey},
 		SU: client.NewSU(n.info.SU, n.hc), CU: client.NewCU(n.info.CU, n.hc), MU: client.NewMU(n.info.MU, n.hc),
 		SchedulerAddress: n.info.Scheduler,
 		Info: map[string]string{"mu": n.info.MU, "cu": n.info.CU, "su": n.info.SU, "module": n.info.Module,
