@@ -48,6 +48,10 @@ type BenchOptions struct {
 	// Reply asks each message for a reply (a message to the sender's wallet in the result's outbox, which the
 	// MU cranks), checked to carry the process's count.
 	Reply bool
+	// Pace is the pause before each message (not timed): a client that spends time of its own between
+	// messages (aoconnect signs for ~8 ms) meets a server gone idle, which a back-to-back sender never does.
+	// The run's msgs/s counts the pauses.
+	Pace time.Duration
 }
 
 // BenchProcess spawns a process of module (the network's when "") with the benchmark handler and warms it up.
@@ -124,6 +128,14 @@ func BenchWith(ctx context.Context, c *Client, pids []string, n int, opt BenchOp
 		go func() {
 			defer wg.Done()
 			for k, raw := range jobs[i].raw {
+				if opt.Pace > 0 {
+					select {
+					case <-time.After(opt.Pace):
+					case <-ctx.Done():
+						errs[i] = ctx.Err()
+						return
+					}
+				}
 				t0 := time.Now()
 				var out struct {
 					ID string `json:"id"`

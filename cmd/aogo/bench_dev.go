@@ -28,7 +28,8 @@ prints p50/p99 latency and msgs/s. Without --url it starts a dev network in a te
 --client aoconnect drives the real @permaweb/aoconnect instead (node, legacy mode, an RSA-4096 JWK signer, an
 Inc handler that replies) and prints the HTTP share of each message (both exchanges, timed around fetch)
 apart from the client's own work (signing, JS); --client both runs the Go client first, with the same key, in
-the same run (each message asking for a reply too), and prints the ratio.`
+the same run (each message asking for a reply too), and prints the ratio. --pace D pauses the Go client
+before each message, as aoconnect's own work does: the server meets each message idle.`
 
 // runBenchDev is `aogo bench dev`.
 func runBenchDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -44,6 +45,7 @@ func runBenchDev(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	clientKind := fs.String("client", "go", "who sends: go (aogo's client), aoconnect (the real npm client under node) or both")
 	nodeModules := fs.String("node-modules", defaultNodeModules(), "node_modules `DIR` holding @permaweb/aoconnect, for --client aoconnect (env AOGO_NODE_MODULES)")
 	warmup := fs.Int("warmup", 10, "aoconnect: messages sent before measuring")
+	pace := fs.Duration("pace", 0, "go client: pause `D` before each message (untimed), as a client busy signing between messages")
 	fs.Usage = func() { printUsage(fs, benchDevUsage, stderr) }
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -52,14 +54,14 @@ func runBenchDev(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return 2
 	}
 	useGo, useNode := *clientKind == "go" || *clientKind == "both", *clientKind == "aoconnect" || *clientKind == "both"
-	if fs.NArg() > 0 || *n <= 0 || *procs <= 0 || *warmup < 0 || (*moduleFile != "") != (*format != "") || !(useGo || useNode) {
+	if fs.NArg() > 0 || *n <= 0 || *procs <= 0 || *warmup < 0 || *pace < 0 || (*moduleFile != "") != (*format != "") || !(useGo || useNode) {
 		switch {
 		case !(useGo || useNode):
 			fmt.Fprintf(stderr, "aogo bench dev: --client %q: want go, aoconnect or both\n", *clientKind)
 		case fs.NArg() > 0:
 			fmt.Fprintf(stderr, "aogo bench dev: unexpected argument %q\n", fs.Arg(0))
-		case *n <= 0 || *procs <= 0 || *warmup < 0:
-			fmt.Fprintln(stderr, "aogo bench dev: -n and --processes must be positive, --warmup not negative")
+		case *n <= 0 || *procs <= 0 || *warmup < 0 || *pace < 0:
+			fmt.Fprintln(stderr, "aogo bench dev: -n and --processes must be positive, --warmup and --pace not negative")
 		default:
 			fmt.Fprintln(stderr, "aogo bench dev: --module-file and --format go together")
 		}
@@ -159,7 +161,7 @@ func runBenchDev(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	var goRes devnet.BenchResult
 	if useGo {
 		// Beside aoconnect, each message asks for a reply as the Inc handler gives one: the same work.
-		if goRes, err = devnet.BenchWith(ctx, c, pids, *n, devnet.BenchOptions{Reply: useNode}); err != nil {
+		if goRes, err = devnet.BenchWith(ctx, c, pids, *n, devnet.BenchOptions{Reply: useNode, Pace: *pace}); err != nil {
 			return fail(err)
 		}
 		fmt.Fprintf(stdout, "%s, go client (%s): %s (load average %s)\n", name, w.Kind(), goRes, loadAverage())

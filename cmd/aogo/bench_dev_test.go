@@ -13,7 +13,7 @@ import (
 	"github.com/aogo/aogo/wallet"
 )
 
-// TestBenchDevAoconnect runs `aogo bench dev --client both` for a few messages: the Go client, then the real
+// TestBenchDevAoconnect runs `aogo bench dev --client both` for a few messages: the Go client (paced), then the real
 // aoconnect under node, on one network with one RSA key, each message's reply checked (by the Go bench and by
 // the node script). The report must hold every figure, the HTTP share within the whole, and no connection
 // opened after the warm-up (our server keeps node's connections alive).
@@ -21,7 +21,7 @@ func TestBenchDevAoconnect(t *testing.T) {
 	testenv.Node(t)
 	modules := testenv.NodeModules(t, "@permaweb/aoconnect")
 	var out, errb bytes.Buffer
-	if code := run(context.Background(), []string{"bench", "dev", "--client", "both", "-n", "4", "--warmup", "1", "--node-modules", modules}, &out, &errb); code != 0 {
+	if code := run(context.Background(), []string{"bench", "dev", "--client", "both", "-n", "4", "--warmup", "1", "--pace", "2ms", "--node-modules", modules}, &out, &errb); code != 0 {
 		t.Fatalf("bench dev --client both: exit %d: %s", code, errb.String())
 	}
 	t.Logf("%s", out.String())
