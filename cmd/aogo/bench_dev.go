@@ -40,7 +40,7 @@ func runBenchDev(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	moduleFile := fs.String("module-file", "", "wasm `FILE` to publish and benchmark instead of the network's module")
 	format := fs.String("format", "", "Module-Format of --module-file")
 	url := fs.String("url", "", "benchmark this running network instead of a fresh one")
-	walletFile := fs.String("wallet", "", "wallet JWK `FILE`; empty: a fresh ed25519 key")
+	walletFile := fs.String("wallet", "", "wallet JWK `FILE`; empty: a fresh ed25519 key (RSA-4096 with --client aoconnect or both)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measured messages (the whole network's, when it runs in this process) to `FILE`")
 	clientKind := fs.String("client", "go", "who sends: go (aogo's client), aoconnect (the real npm client under node) or both")
 	nodeModules := fs.String("node-modules", defaultNodeModules(), "node_modules `DIR` holding @permaweb/aoconnect, for --client aoconnect (env AOGO_NODE_MODULES)")
