@@ -6,7 +6,8 @@
 // one after the other (ao.message, then ao.result) and checks every reply. undici's diagnostics channels say
 // how many TCP connections were opened (keep-alive working: none during the measured messages) and how long
 // each request spent between its headers going out and its body coming in (the wire time, without fetch's
-// own JS around it).
+// own JS around it). After each message a POST of as many zero bytes, which the MU refuses at once, gives the
+// floor of fetch on this machine (nullPost).
 //
 // env: AOGO_NET (base URL of the network), AOGO_JWK (path of an RSA JWK), AOGO_MODULE (module id; default:
 // the network's), AOGO_N (messages, default 100), AOGO_WARMUP (default 10). Prints one JSON line of figures
@@ -41,7 +42,8 @@ globalThis.fetch = async (url, opts) => {
   const res = await realFetch(url, opts)
   const body = await res.arrayBuffer()
   const ms = now() - t0
-  if (exchanges) exchanges.push({ method: (opts && opts.method) || 'GET', url: u, ms, wire: wireLast })
+  const size = opts && opts.body ? opts.body.length || opts.body.byteLength || 0 : 0
+  if (exchanges) exchanges.push({ method: (opts && opts.method) || 'GET', url: u, ms, wire: wireLast, size })
   return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers })
 }
 
@@ -98,7 +100,7 @@ async function main () {
   check(!setupRes.Error, 'setup Eval: no Error', setupRes.Error)
 
   const total = []; const http = []; const post = []; const result = []; const client = []
-  const wirePost = []; const wireResult = []; const others = []
+  const wirePost = []; const wireResult = []; const others = []; const nullPost = []
   let count = 0
   let measuredConnections = 0
   for (let i = 0; i < warmup + n; i++) {
@@ -116,6 +118,14 @@ async function main () {
     check(Array.isArray(res.Messages) && res.Messages.length === 1 && res.Messages[0].Data === String(count) && res.Messages[0].Target === me,
       `Inc #${count} replies ${count} to the sender`, res.Messages)
     if (!measured) continue
+    // The floor of fetch itself here: a POST of the same size that the MU refuses at once (not an item), timed
+    // the same way. What a message's exchanges take above it is the units' work.
+    const junk = new Uint8Array(ex[0] && ex[0].size ? ex[0].size : 1024)
+    const n0 = now()
+    const nr = await realFetch(info.mu, { method: 'POST', headers: { 'Content-Type': 'application/octet-stream', Accept: 'application/json' }, body: junk })
+    await nr.arrayBuffer()
+    check(nr.status === 400, 'an empty POST is refused', nr.status)
+    nullPost.push(now() - n0)
     const p = ex.filter((e) => e.method === 'POST')
     const g = ex.filter((e) => e.method === 'GET' && e.url.includes('/result/'))
     check(p.length === 1 && g.length === 1, 'one POST and one GET result per message', ex.map((e) => e.method + ' ' + e.url))
@@ -136,6 +146,7 @@ async function main () {
     client: stats(client),
     wirePost: stats(wirePost),
     wireResult: stats(wireResult),
+    nullPost: stats(nullPost),
     connections: connections - measuredConnections,
     extraExchanges: others.length
   }))

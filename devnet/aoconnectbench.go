@@ -62,15 +62,18 @@ type AoconnectResult struct {
 	// response's last byte, without fetch's JS around it.
 	WirePost   Quantiles `json:"wirePost"`
 	WireResult Quantiles `json:"wireResult"`
+	// NullPost is fetch's floor: a POST of the item's size that the MU refuses at once (400, not an item),
+	// timed as Post is, after each message.
+	NullPost Quantiles `json:"nullPost"`
 	// Connections is how many TCP connections undici opened during the measured messages (0 when the
 	// connections of the warm-up were kept alive).
 	Connections int `json:"connections"`
 }
 
 func (r AoconnectResult) String() string {
-	return fmt.Sprintf("%d messages: p50 %s, p99 %s; HTTP p50 %s, p99 %s (POST %s + result %s; wire %s + %s); client work p50 %s, p99 %s; %d new connections",
+	return fmt.Sprintf("%d messages: p50 %s, p99 %s; HTTP p50 %s, p99 %s (POST %s + result %s; wire %s + %s; a refused POST %s); client work p50 %s, p99 %s; %d new connections",
 		r.Messages, r.Total.p50(), r.Total.p99(), r.HTTP.p50(), r.HTTP.p99(), r.Post.p50(), r.Result.p50(),
-		r.WirePost.p50(), r.WireResult.p50(), r.Client.p50(), r.Client.p99(), r.Connections)
+		r.WirePost.p50(), r.WireResult.p50(), r.NullPost.p50(), r.Client.p50(), r.Client.p99(), r.Connections)
 }
 
 // RunAoconnectBench runs the aoconnect benchmark against the network at baseURL: node spawns a process with an

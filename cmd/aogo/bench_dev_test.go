@@ -28,7 +28,7 @@ func TestBenchDevAoconnect(t *testing.T) {
 	dur := `([\d.]+(?:ns|µs|ms|s))`
 	goLine := regexp.MustCompile(`go client \(rsa\): 4 messages on 1 process\(es\): p50 ` + dur + ` \(POST ` + dur + ` \+ result ` + dur + `\)`)
 	nodeLine := regexp.MustCompile(`aoconnect \(rsa\): 4 messages: p50 ` + dur + `, p99 ` + dur + `; HTTP p50 ` + dur + `, p99 ` + dur +
-		` \(POST ` + dur + ` \+ result ` + dur + `; wire ` + dur + ` \+ ` + dur + `\); client work p50 ` + dur + `, p99 ` + dur + `; (\d+) new connections`)
+		` \(POST ` + dur + ` \+ result ` + dur + `; wire ` + dur + ` \+ ` + dur + `; a refused POST ` + dur + `\); client work p50 ` + dur + `, p99 ` + dur + `; (\d+) new connections`)
 	parse := func(re *regexp.Regexp) []time.Duration {
 		m := re.FindStringSubmatch(out.String())
 		if m == nil {
@@ -49,7 +49,7 @@ func TestBenchDevAoconnect(t *testing.T) {
 	}
 	parse(goLine)
 	n := parse(nodeLine)
-	total, http, client := n[0], n[2], n[8]
+	total, http, client := n[0], n[2], n[9]
 	if http >= total || client >= total {
 		t.Errorf("HTTP p50 %s and client work p50 %s must each be part of the whole p50 %s", http, client, total)
 	}
