@@ -24,7 +24,13 @@ func stdVerify(pub *rsa.PublicKey, digest, sig []byte) bool {
 func rawSign(k *rsa.PrivateKey, em []byte) []byte {
 	m := new(big.Int).SetBytes(em)
 	m.Mod(m, k.N)
-	return new(big.Int).Exp(m, k.D, k.N).FillBytes(make([]byte, k.Size()))
+	// By the two primes (CRT), ~3x faster than m^D mod N: the fuzz target signs once per input.
+	p, q, c := k.Primes[0], k.Primes[1], k.Precomputed
+	m1 := new(big.Int).Exp(m, c.Dp, p)
+	m2 := new(big.Int).Exp(m, c.Dq, q)
+	h := m1.Sub(m1, m2)
+	h.Mul(h, c.Qinv).Mod(h, p)
+	return h.Mul(h, q).Add(h, m2).FillBytes(make([]byte, k.Size()))
 }
 
 // pssEncode is EMSA-PSS-ENCODE with SHA-256 and the given salt, to emBits bits, left-padded to the key's size.
