@@ -69,7 +69,7 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 		var done func()
 		f, size, done, err = s.spool(w, r, s.cfg.MaxBodySize)
 		if err == nil {
-			res, err = s.put(r.Context(), f, size, f)
+			res, err = s.put(r.Context(), f, size, f, nil)
 		}
 		done()
 	}

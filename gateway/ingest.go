@@ -34,6 +34,55 @@ type walker struct {
 	// visit gets each item's header (Data nil), where its raw bytes are (off, size), its header length and
 	// the id of the bundle item that holds it ("" at the top).
 	visit func(it *dataitem.Item, off, size, hdr int64, parent string) error
+
+	buf []byte        // the data of a small item being verified (at most verifyInMemory)
+	br  *bufio.Reader // the data of a large item being verified
+	cr  countReader   // counts a header's bytes
+}
+
+// verifyInMemory is the largest item data verified from one read into the walker's buffer; larger data is
+// hashed as a stream.
+const verifyInMemory = 1 << 20
+
+// countReader counts what is read through it.
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.n += int64(n)
+	return n, err
+}
+
+// header reads the item header at [off, off+size) and its length.
+func (w *walker) header(off, size int64) (*dataitem.Item, int64, error) {
+	w.cr = countReader{r: io.NewSectionReader(w.r, off, size)}
+	it, err := dataitem.ReadHeader(&w.cr) // reads no byte past the header
+	return it, w.cr.n, err
+}
+
+// check verifies it's signature over its data at [off, off+n).
+func (w *walker) check(it *dataitem.Item, off, n int64) error {
+	if n <= verifyInMemory {
+		if int64(cap(w.buf)) < n {
+			w.buf = make([]byte, n, max(n, 64<<10))
+		}
+		w.buf = w.buf[:n]
+		if _, err := w.r.ReadAt(w.buf, off); err != nil {
+			return fmt.Errorf("read data: %w", err)
+		}
+		it.Data = w.buf
+		err := it.Verify()
+		it.Data = nil
+		return err
+	}
+	if w.br == nil {
+		w.br = bufio.NewReaderSize(nil, copyBuf)
+	}
+	w.br.Reset(io.NewSectionReader(w.r, off, n))
+	return it.VerifyReader(w.br, n)
 }
 
 // walk visits every item of the upload, the uploaded one first.
@@ -102,7 +151,7 @@ func (w *walker) isBareBundle() bool {
 		if err != nil || sz > w.size-off {
 			return false
 		}
-		it, err := dataitem.ReadHeader(io.NewSectionReader(w.r, off, sz))
+		it, _, err := w.header(off, sz)
 		if err != nil || it.ID() != id {
 			return false
 		}
@@ -139,7 +188,7 @@ func (w *walker) bundle(off, size int64, parent string, depth int) error {
 
 // item visits the item at [off, off+size) (whose id must be wantID when given) and its nested items.
 func (w *walker) item(off, size int64, wantID, parent string, depth int) error {
-	it, err := dataitem.ReadHeader(io.NewSectionReader(w.r, off, size))
+	it, hdr, err := w.header(off, size)
 	if err != nil {
 		if wantID != "" {
 			return invalid("item %s: %w", wantID, err)
@@ -150,17 +199,13 @@ func (w *walker) item(off, size int64, wantID, parent string, depth int) error {
 	if wantID != "" && id != wantID {
 		return invalid("item id %s does not match the bundle header's %s", id, wantID)
 	}
-	hdr, err := it.HeaderSize()
-	if err != nil {
-		return invalid("item %s: %w", id, err)
-	}
-	data := size - int64(hdr)
+	data := size - hdr
 	if w.verify {
-		if err := it.VerifyReader(bufio.NewReaderSize(io.NewSectionReader(w.r, off+int64(hdr), data), copyBuf), data); err != nil {
+		if err := w.check(it, off+hdr, data); err != nil {
 			return invalid("item %s: %w", id, err)
 		}
 	}
-	if err := w.visit(it, off, size, int64(hdr), parent); err != nil {
+	if err := w.visit(it, off, size, hdr, parent); err != nil {
 		return err
 	}
 	if !dataitem.IsBundle(it) {
@@ -169,7 +214,7 @@ func (w *walker) item(off, size int64, wantID, parent string, depth int) error {
 	if depth >= maxBundleDepth {
 		return invalid("item %s: bundles nested deeper than %d", id, maxBundleDepth)
 	}
-	return w.bundle(off+int64(hdr), data, id, depth+1)
+	return w.bundle(off+hdr, data, id, depth+1)
 }
 
 // rowOf is the stored row of an item the walker visited.

@@ -51,6 +51,7 @@ type Config struct {
 type Server struct {
 	cfg    Config
 	limits *limits
+	pace   pace // of spooled uploads (upload.go); tests shorten it
 	store  *store
 	chain  *chain
 	mux    *http.ServeMux
@@ -101,6 +102,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	s := &Server{
 		cfg:    cfg,
 		limits: newLimits(cfg),
+		pace:   defaultPace,
 		store:  st,
 		chain:  &chain{genesis: genesis, interval: cfg.BlockTime, start: cfg.StartHeight, now: cfg.Now},
 		log:    cfg.Logger,
@@ -142,39 +144,44 @@ func (s *Server) routes() {
 // Put stores an upload (a signed item, a bundle item, or a bare bundle) as POST /tx does, for in-process
 // callers. It returns the result for the first item (the uploaded one).
 func (s *Server) Put(ctx context.Context, body []byte) (UploadResult, error) {
-	return s.put(ctx, bytes.NewReader(body), int64(len(body)), nil)
+	return s.put(ctx, bytes.NewReader(body), int64(len(body)), nil, body)
 }
 
 // put stores the upload of size bytes read from r; spooled, when not nil, is the file r reads (a spooled
-// upload that is one large item becomes that item's file). Three passes over the upload, each holding one
+// upload that is one large item becomes that item's file); mem, when not nil, is the upload in memory (rows
+// then alias it). Three passes over the upload, each holding one
 // item header at a time: verify every item (a bad one anywhere refuses the whole upload, and nothing is
 // written), write the large items' files, then insert every row in one transaction.
-func (s *Server) put(ctx context.Context, r io.ReaderAt, size int64, spooled *os.File) (UploadResult, error) {
+func (s *Server) put(ctx context.Context, r io.ReaderAt, size int64, spooled *os.File, mem []byte) (UploadResult, error) {
 	if size == 0 {
 		return UploadResult{}, invalid("empty body: POST a signed ANS-104 item (application/octet-stream)")
 	}
 	var first string
-	verify := &walker{r: r, size: size, verify: true, visit: func(it *dataitem.Item, _, _, _ int64, _ string) error {
+	limit := int64(s.cfg.InlineLimit)
+	large := false
+	verify := &walker{r: r, size: size, verify: true, visit: func(it *dataitem.Item, _, n, _ int64, _ string) error {
 		if first == "" {
 			first = it.ID()
 		}
+		large = large || n > limit
 		return ctx.Err()
 	}}
 	if err := verify.walk(); err != nil {
 		return UploadResult{}, err
 	}
-	limit := int64(s.cfg.InlineLimit)
-	blobs := &walker{r: r, size: size, visit: func(it *dataitem.Item, off, n, _ int64, _ string) error {
-		if n <= limit {
-			return nil
+	if large {
+		blobs := &walker{r: r, size: size, visit: func(it *dataitem.Item, off, n, _ int64, _ string) error {
+			if n <= limit {
+				return nil
+			}
+			if spooled != nil && off == 0 && n == size {
+				return s.store.adoptBlob(it.ID(), spooled, size)
+			}
+			return s.store.writeBlob(it.ID(), s.tmpDir(), io.NewSectionReader(r, off, n), n)
+		}}
+		if err := blobs.walk(); err != nil {
+			return UploadResult{}, fmt.Errorf("gateway: store upload: %w", err)
 		}
-		if spooled != nil && off == 0 && n == size {
-			return s.store.adoptBlob(it.ID(), spooled, size)
-		}
-		return s.store.writeBlob(it.ID(), s.tmpDir(), io.NewSectionReader(r, off, n), n)
-	}}
-	if err := blobs.walk(); err != nil {
-		return UploadResult{}, fmt.Errorf("gateway: store upload: %w", err)
 	}
 	now := s.cfg.Now()
 	h := s.chain.heightAt(now)
@@ -184,7 +191,9 @@ func (s *Server) put(ctx context.Context, r io.ReaderAt, size int64, spooled *os
 			row := rowOf(it, n, hdr, parent)
 			row.Height, row.Timestamp = h, now.UnixMilli()
 			var raw []byte
-			if n <= limit {
+			if n <= limit && mem != nil {
+				raw = mem[off : off+n]
+			} else if n <= limit {
 				raw = make([]byte, n)
 				if _, err := r.ReadAt(raw, off); err != nil {
 					return fmt.Errorf("read item %s: %w", row.ID, err)

@@ -26,15 +26,30 @@ const (
 
 // The pace a spooled upload must keep. The servers' ReadTimeout (internal/httpd: 2 min for a whole request)
 // would cut a 2 GiB upload on any link under 17 MB/s, so the upload route sets its own read deadline as bytes
-// arrive: an upload may take uploadGrace plus one second per uploadMinRate bytes received, and no read may
-// wait more than uploadStall. A client at 256 KiB/s (2 Mbit/s) or better is never cut (a 2 GiB upload may take
+// arrive: an upload may take 2 minutes (grace) plus one second per 256 KiB received (rate), and no read may
+// wait more than a minute (stall). A client at 256 KiB/s (2 Mbit/s) or better is never cut (a 2 GiB upload may take
 // 2 h 18 min); one that trickles or stops is cut within uploadGrace plus what it sent at that rate, and its
 // spool file is removed at once. The answer's write deadline moves with it.
-const (
-	uploadGrace   = 2 * time.Minute
-	uploadMinRate = 256 << 10 // bytes per second
-	uploadStall   = time.Minute
-)
+var defaultPace = pace{grace: 2 * time.Minute, rate: 256 << 10, stall: time.Minute}
+
+// pace is the rule of an upload's deadlines: grace, then one second per rate bytes, no read waiting over stall.
+type pace struct {
+	grace time.Duration
+	rate  float64 // bytes per second
+	stall time.Duration
+}
+
+// deadline is when the read after n bytes received since start must be done by.
+func (p pace) deadline(start, now time.Time, n int64) time.Time {
+	end := start.Add(p.grace + time.Duration(float64(n)/p.rate*float64(time.Second)))
+	if stall := now.Add(p.stall); end.After(stall) {
+		end = stall
+	}
+	if end.Before(now) {
+		end = now // the deadline has passed: the read fails at once
+	}
+	return end
+}
 
 // errNoSpace refuses an upload the disk budget has no room for now (503): the client may retry.
 var errNoSpace = errors.New("gateway: busy: too many uploads being received; retry later")
@@ -44,10 +59,12 @@ var errNoSpace = errors.New("gateway: busy: too many uploads being received; ret
 // once the file is no longer used, also after an error.
 func (s *Server) spool(w http.ResponseWriter, r *http.Request, limit int64) (f *os.File, size int64, done func(), err error) {
 	held := int64(0)
+	var file *os.File // not f: an error return sets f to nil before done runs
 	done = func() {
-		if f != nil {
-			f.Close()
-			os.Remove(f.Name())
+		if file != nil {
+			file.Close()
+			os.Remove(file.Name())
+			file = nil
 		}
 		if held > 0 {
 			s.limits.spool.Release(held)
@@ -74,11 +91,11 @@ func (s *Server) spool(w http.ResponseWriter, r *http.Request, limit int64) (f *
 			return nil, 0, done, err
 		}
 	}
-	f, err = os.CreateTemp(s.tmpDir(), "upload-*")
+	file, err = os.CreateTemp(s.tmpDir(), "upload-*")
 	if err != nil {
 		return nil, 0, done, fmt.Errorf("gateway: spool: %w", err)
 	}
-	pr := &pacedReader{r: http.MaxBytesReader(w, r.Body, limit), rc: http.NewResponseController(w), start: time.Now()}
+	pr := &pacedReader{r: http.MaxBytesReader(w, r.Body, limit), rc: http.NewResponseController(w), pace: s.pace, start: time.Now()}
 	buf := make([]byte, copyBuf)
 	for {
 		n, rerr := pr.Read(buf)
@@ -88,7 +105,7 @@ func (s *Server) spool(w http.ResponseWriter, r *http.Request, limit int64) (f *
 					return nil, 0, done, err
 				}
 			}
-			if _, err := f.Write(buf[:n]); err != nil {
+			if _, err := file.Write(buf[:n]); err != nil {
 				return nil, 0, done, fmt.Errorf("gateway: spool: %w", err)
 			}
 			size += int64(n)
@@ -107,30 +124,24 @@ func (s *Server) spool(w http.ResponseWriter, r *http.Request, limit int64) (f *
 	if r.ContentLength >= 0 && size != r.ContentLength {
 		return nil, 0, done, invalid("body is %d bytes, Content-Length said %d", size, r.ContentLength)
 	}
-	return f, size, done, nil
+	return file, size, done, nil
 }
 
-// pacedReader moves the connection's read and write deadlines as the body arrives (see uploadMinRate).
+// pacedReader moves the connection's read and write deadlines as the body arrives (see pace).
 // Where the writer has no deadlines (an in-process transport) it reads as is.
 type pacedReader struct {
 	r     io.Reader
 	rc    *http.ResponseController
+	pace  pace
 	start time.Time
 	n     int64
 }
 
 func (p *pacedReader) Read(b []byte) (int, error) {
-	now := time.Now()
-	end := p.start.Add(uploadGrace + time.Duration(float64(p.n)/uploadMinRate*float64(time.Second)))
-	if stall := now.Add(uploadStall); end.After(stall) {
-		end = stall
-	}
-	if end.Before(now) {
-		end = now // the deadline has passed: the read fails at once
-	}
+	end := p.pace.deadline(p.start, time.Now(), p.n)
 	_ = p.rc.SetReadDeadline(end)
-	// Verifying and storing a spooled upload takes about a disk read of it: the answer gets that long again.
-	_ = p.rc.SetWriteDeadline(end.Add(uploadGrace + time.Duration(float64(p.n)/uploadMinRate*float64(time.Second))))
+	// Verifying and storing a spooled upload takes about a disk read of it: the answer gets as long again.
+	_ = p.rc.SetWriteDeadline(end.Add(end.Sub(p.start)))
 	n, err := p.r.Read(b)
 	p.n += int64(n)
 	return n, err
