@@ -70,7 +70,7 @@ func (w *walker) check(it *dataitem.Item, off, n int64) error {
 			w.buf = make([]byte, n, max(n, 64<<10))
 		}
 		w.buf = w.buf[:n]
-		if _, err := w.r.ReadAt(w.buf, off); err != nil {
+		if err := readAt(w.r, w.buf, off); err != nil {
 			return fmt.Errorf("read data: %w", err)
 		}
 		it.Data = w.buf
@@ -109,7 +109,7 @@ func (w *walker) entries(off, size int64) (int64, func(i int64) (int64, string, 
 	if size < 32 {
 		return 0, nil, errors.New("truncated item count")
 	}
-	if _, err := w.r.ReadAt(b[:32], off); err != nil {
+	if err := readAt(w.r, b[:32], off); err != nil {
 		return 0, nil, fmt.Errorf("read bundle header: %w", err)
 	}
 	n, ok := le64(b[:32])
@@ -117,7 +117,7 @@ func (w *walker) entries(off, size int64) (int64, func(i int64) (int64, string, 
 		return 0, nil, fmt.Errorf("item count %d does not fit the bundle's %d bytes", n, size)
 	}
 	entry := func(i int64) (int64, string, error) {
-		if _, err := w.r.ReadAt(b[:], off+32+64*i); err != nil {
+		if err := readAt(w.r, b[:], off+32+64*i); err != nil {
 			return 0, "", fmt.Errorf("read bundle entry %d: %w", i, err)
 		}
 		sz, ok := le64(b[:32])
@@ -215,6 +215,19 @@ func (w *walker) item(off, size int64, wantID, parent string, depth int) error {
 		return invalid("item %s: bundles nested deeper than %d", id, maxBundleDepth)
 	}
 	return w.bundle(off+hdr, data, id, depth+1)
+}
+
+// readAt fills p from r at off. A ReaderAt may answer a read that ends at its end, or reads nothing there,
+// with io.EOF: that is no error.
+func readAt(r io.ReaderAt, p []byte, off int64) error {
+	n, err := r.ReadAt(p, off)
+	if n == len(p) {
+		return nil
+	}
+	if err == nil || err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return err
 }
 
 // rowOf is the stored row of an item the walker visited.

@@ -195,7 +195,7 @@ func (s *Server) put(ctx context.Context, r io.ReaderAt, size int64, spooled *os
 				raw = mem[off : off+n]
 			} else if n <= limit {
 				raw = make([]byte, n)
-				if _, err := r.ReadAt(raw, off); err != nil {
+				if err := readAt(r, raw, off); err != nil {
 					return fmt.Errorf("read item %s: %w", row.ID, err)
 				}
 			}

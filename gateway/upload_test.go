@@ -412,3 +412,46 @@ func httpServer(t testing.TB, h http.Handler) string {
 	t.Cleanup(func() { srv.Close() })
 	return "http://" + ln.Addr().String()
 }
+
+// TestUploadEmptyData: items without data (assignments, attestations) are stored alone, last in a bare
+// bundle and last in a bundle item, whether the upload is read from memory or spooled.
+func TestUploadEmptyData(t *testing.T) {
+	g := newTestGateway(t)
+	w := testWallet(t, 0)
+	empty := func() *dataitem.Item { return signedItem(t, w, "", nil, tag("Type", "Assignment")) }
+	pad := signedItem(t, w, "", patternAt(9, 5<<20)) // makes an upload spooled
+	bare := func(items ...*dataitem.Item) []byte {
+		b, err := dataitem.EncodeBundle(items)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	cases := map[string]func() ([]byte, *dataitem.Item){
+		"alone": func() ([]byte, *dataitem.Item) { e := empty(); return rawOf(t, e), e },
+		"last in a bare bundle": func() ([]byte, *dataitem.Item) {
+			e := empty()
+			return bare(signedItem(t, w, "", []byte("x")), e), e
+		},
+		"last in a bundle item": func() ([]byte, *dataitem.Item) { e := empty(); return rawOf(t, bundleItem(t, w, empty(), e)), e },
+		"spooled, last in a bare bundle": func() ([]byte, *dataitem.Item) {
+			e := empty()
+			return bare(pad, e), e
+		},
+	}
+	for name, mk := range cases {
+		body, e := mk()
+		resp, err := http.Post(g.url+"/tx", "application/octet-stream", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ans, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %s", name, resp.StatusCode, ans)
+		}
+		if ok, err := g.client.Exists(context.Background(), e.ID()); !ok || err != nil {
+			t.Fatalf("%s: empty item not stored (%v)", name, err)
+		}
+	}
+}
