@@ -84,7 +84,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	mem, err := ao.ParseMemoryLimit(*maxMemory)
-	if err != nil || mem == 0 {
+	if err != nil || mem == 0 || strings.HasPrefix(strings.TrimSpace(*maxMemory), "-") {
 		fmt.Fprintf(stderr, "aogo dev: --max-memory %q: want a size such as 4-gb\n", *maxMemory)
 		return 2
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/aogo/aogo/ao"
@@ -61,7 +62,7 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) in
 // parseMaxBody reads --max-body: a size as Memory-Limit is written (2-gb, 512-mb) or a number of bytes.
 func parseMaxBody(s string) (int64, error) {
 	n, err := ao.ParseMemoryLimit(s)
-	if err != nil || n == 0 || n > 1<<50 {
+	if err != nil || n == 0 || n > 1<<50 || strings.HasPrefix(strings.TrimSpace(s), "-") {
 		return 0, fmt.Errorf("--max-body %q: want a positive size such as 2-gb or 536870912", s)
 	}
 	return int64(n), nil
