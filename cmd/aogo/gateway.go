@@ -26,7 +26,7 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	dataDir := fs.String("data", envOr("AOGO_GATEWAY_DATA", "gateway-data"), "data `DIR` (env AOGO_GATEWAY_DATA)")
 	blockTime := fs.Duration("block-time", 10*time.Second, "simulated time between blocks")
 	maxBody := fs.String("max-body", envOr("AOGO_GATEWAY_MAX_BODY", "2-gb"),
-		"largest upload (e.g. 2-gb, 512-mb, or bytes); uploads stream to disk, memory stays bounded (env AOGO_GATEWAY_MAX_BODY)")
+		"largest upload `SIZE` (e.g. 2-gb, 512-mb, or bytes); uploads stream to disk, memory stays bounded (env AOGO_GATEWAY_MAX_BODY)")
 	sf := addServeFlags(fs, "")
 	fail, code, ok := parseUnitFlags(fs, args, "usage: aogo gateway [--listen 127.0.0.1:4000] [--data gateway-data] [--block-time 10s] [--max-body 2-gb]", stderr)
 	if !ok {

