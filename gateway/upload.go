@@ -28,7 +28,7 @@ const (
 // would cut a 2 GiB upload on any link under 17 MB/s, so the upload route sets its own read deadline as bytes
 // arrive: an upload may take 2 minutes (grace) plus one second per 256 KiB received (rate), and no read may
 // wait more than a minute (stall). A client at 256 KiB/s (2 Mbit/s) or better is never cut (a 2 GiB upload may take
-// 2 h 18 min); one that trickles or stops is cut within uploadGrace plus what it sent at that rate, and its
+// 2 h 18 min); one that trickles or stops is cut after the grace plus what it sent at that rate, and its
 // spool file is removed at once. The answer's write deadline moves with it.
 var defaultPace = pace{grace: 2 * time.Minute, rate: 256 << 10, stall: time.Minute}
 
