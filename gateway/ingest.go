@@ -63,7 +63,7 @@ func (w *walker) header(off, size int64) (*dataitem.Item, int64, error) {
 	return it, w.cr.n, err
 }
 
-// check verifies it's signature over its data at [off, off+n).
+// check verifies its signature over its data at [off, off+n).
 func (w *walker) check(it *dataitem.Item, off, n int64) error {
 	if n <= verifyInMemory {
 		if int64(cap(w.buf)) < n {
@@ -92,14 +92,7 @@ func (w *walker) walk() error {
 	if w.isBareBundle() {
 		return w.bundle(0, w.size, "", 0)
 	}
-	if err := w.item(0, w.size, "", "", 0); err != nil {
-		var fe *dataitem.FormatError
-		if errors.As(err, &fe) {
-			return invalid("not an ANS-104 item: %w", err)
-		}
-		return err
-	}
-	return nil
+	return w.item(0, w.size, "", "", 0)
 }
 
 // entries reads a bundle header at off (n entries, each size and id) without holding it: entry returns
@@ -193,7 +186,7 @@ func (w *walker) item(off, size int64, wantID, parent string, depth int) error {
 		if wantID != "" {
 			return invalid("item %s: %w", wantID, err)
 		}
-		return err
+		return invalid("not an ANS-104 item: %w", err)
 	}
 	id := it.ID()
 	if wantID != "" && id != wantID {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/aogo/aogo/ao"
 	"github.com/aogo/aogo/client"
+	"github.com/aogo/aogo/internal/atomicfile"
 	"github.com/aogo/aogo/internal/testenv"
 	"github.com/aogo/aogo/wallet"
 )
@@ -58,6 +59,7 @@ func setupLlama(t *testing.T, devFlags ...string) *llamaSetup {
 	t.Helper()
 	wasm := testenv.WaoModule(t, "llama")
 	dir := t.TempDir()
+	withCompiled(t, filepath.Join(dir, "cu"))
 	info := startDev(t, dir, append([]string{"--block-time", "500ms"}, devFlags...)...)
 	s := &llamaSetup{info: devInfo{info.MU, info.CU, info.SU, info.Gateway}, url: strings.TrimSuffix(info.MU, "/mu"), dir: dir}
 	work := t.TempDir()
@@ -207,6 +209,44 @@ func attestationOf(t *testing.T, c *client.CU, pid, mid string) *ao.Attestation 
 		t.Fatalf("result %s: %v", mid, err)
 	}
 	return a
+}
+
+// sharedCompiled is the compiled-module cache the llama tests keep across runs in the repository's
+// git-ignored .cache (vm/emscripten's llama tests use the same one): llama.wasm takes half a minute of a loaded
+// CI machine to compile. withCompiled seeds a CU data dir's cache (DIR/wasmcache) from it before the test,
+// and keeps what the CU compiled after: the CU then loads the module as on its second start.
+func withCompiled(t *testing.T, cuDir string) {
+	t.Helper()
+	shared := filepath.Join(testenv.RepoRoot(), ".cache", "wasm")
+	own := filepath.Join(cuDir, "wasmcache")
+	copyNew(t, shared, own)
+	t.Cleanup(func() { copyNew(t, own, shared) })
+}
+
+// copyNew copies the .cwasm files of from that to lacks, each whole or not at all.
+func copyNew(t *testing.T, from, to string) {
+	es, err := os.ReadDir(from)
+	if err != nil {
+		return // nothing cached yet
+	}
+	if err := os.MkdirAll(to, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range es {
+		if !strings.HasSuffix(e.Name(), ".cwasm") {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(to, e.Name())); err == nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(from, e.Name()))
+		if err == nil {
+			err = atomicfile.Write(filepath.Join(to, e.Name()), b)
+		}
+		if err != nil {
+			t.Logf("compiled-module cache: %v", err)
+		}
+	}
 }
 
 func copyDir(t *testing.T, from, to string) {

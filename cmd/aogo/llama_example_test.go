@@ -66,6 +66,7 @@ func TestLlamaExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := filepath.Join(work, ".aogo")
+	withCompiled(t, filepath.Join(data, "cu"))
 	info := startDev(t, data, "--block-time", "500ms")
 	url := strings.TrimSuffix(info.MU, "/mu")
 
