@@ -41,6 +41,7 @@ func runCU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	maxDryRun := fs.String("max-dryrun-compute", envOr("AOGO_CU_MAX_DRYRUN_COMPUTE", strconv.FormatUint(cu.DefaultMaxDryRunCompute, 10)),
 		"the most compute `UNITS` a dry-run gets, at most --max-compute (env AOGO_CU_MAX_DRYRUN_COMPUTE)")
 	every := fs.Int("checkpoint-every", 1000, "evaluations between checkpoints")
+	cacheDir := moduleCacheFlag(fs, "DIR/wasmcache")
 	cache := fs.String("cache", "2-gb", "memory budget of hot machines")
 	sf := addServeFlags(fs, "cu")
 	hashPolicy := fs.String("memory-hash", envOr("AOGO_CU_MEMORY_HASH", "run"), "which attestations carry a Memory-Hash: run (last message of each evaluation), every, checkpoint (env AOGO_CU_MEMORY_HASH)")
@@ -100,7 +101,7 @@ func runCU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	unit, err := cu.New(cu.Config{
 		WeaveDrive: drive,
-		Wallet:     w, Scheduler: loc, Modules: gw, Blocks: gatewayBlocks{gw}, Store: store, DataDir: *dataDir,
+		Wallet:     w, Scheduler: loc, Modules: gw, Blocks: gatewayBlocks{gw}, Store: store, DataDir: *dataDir, CompiledCache: *cacheDir,
 		MaxMemory: mem, MaxCompute: comp, MaxDryRunCompute: dryComp, CheckpointEvery: *every, CacheBytes: cacheBytes,
 		MemoryHash: policy, Logger: log, OperatorToken: token,
 	})

@@ -52,8 +52,8 @@ func inlineUsegas(wasm []byte) (out []byte, ok bool, err error) {
 		}
 		return -1
 	}
-	ti, ii, ci := find(1), find(2), find(10)
-	if ti < 0 || ii < 0 || ci < 0 {
+	ti, ii := find(1), find(2)
+	if ti < 0 || ii < 0 || find(10) < 0 {
 		return nil, false, nil
 	}
 	types, err := funcTypes(secs[ti].body)
@@ -66,10 +66,13 @@ func inlineUsegas(wasm []byte) (out []byte, ok bool, err error) {
 	}
 
 	// Globals: $gas (0) and $limit (the largest i64 until the host sets it: a start function runs first).
-	gi := find(6)
-	if gi < 0 {
-		gi = insertSection(&secs, 6)
+	if find(6) < 0 {
+		insertSection(&secs, 6)
 	}
+	if find(7) < 0 {
+		insertSection(&secs, 7)
+	}
+	gi, ei, ci := find(6), find(7), find(10) // indices moved by the insertions
 	globCount, globRest, err := countAndRest(secs[gi].body)
 	if err != nil {
 		return nil, false, nil
@@ -89,10 +92,6 @@ func inlineUsegas(wasm []byte) (out []byte, ok bool, err error) {
 	secs[ci].body = code
 	secs[gi].body = concatVec(globCount+2, globRest, globals)
 
-	ei := find(7)
-	if ei < 0 {
-		ei = insertSection(&secs, 7)
-	}
 	expCount, expRest, err := countAndRest(secs[ei].body)
 	if err != nil {
 		return nil, false, nil
@@ -151,8 +150,8 @@ func joinSections(header []byte, secs []section) []byte {
 	return out
 }
 
-// insertSection adds an empty section id (count 0) where the standard order puts it and returns its index.
-func insertSection(secs *[]section, id byte) int {
+// insertSection adds an empty section id (count 0) where the standard order puts it.
+func insertSection(secs *[]section, id byte) {
 	order := map[byte]int{1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 13: 6, 6: 7, 7: 8, 8: 9, 9: 10, 12: 11, 10: 12, 11: 13}
 	at := len(*secs)
 	for i, s := range *secs {
@@ -162,7 +161,6 @@ func insertSection(secs *[]section, id byte) int {
 		}
 	}
 	*secs = append((*secs)[:at], append([]section{{id, []byte{0}}}, (*secs)[at:]...)...)
-	return at
 }
 
 // funcType is a function type's parameters and its number of results.

@@ -101,7 +101,7 @@ func init() {
 		"_emscripten_get_now_is_monotonic": func(*instance, *wasmtime.Caller, view, []uint64) uint64 { return 1 },
 		"_tzset_js":                        hostTzset,
 		"_gmtime_js":                       hostGmtime,
-		"_localtime_js":                    hostGmtime, // the process timezone is UTC
+		"_localtime_js":                    hostLocaltime, // the process timezone is UTC
 		"_mktime_js":                       hostMktime,
 		"_timegm_js":                       hostMktime,
 		"strftime":                         hostStrftime,
