@@ -412,8 +412,8 @@ func (n *Network) prepare(ctx context.Context) error {
 	return n.waitLocation(ctx)
 }
 
-// compileModule loads the default module into a machine once: from the CU's compiled-module cache in the data
-// dir, or compiled (and cached there), which is announced on Progress.
+// compileModule loads the default module into a machine once: from the CUs' compiled-module cache
+// (Config.CompiledCache), or compiled (and cached there), which is announced on Progress.
 func (n *Network) compileModule() error {
 	name := "default"
 	for _, t := range n.cfg.Module.Tags {

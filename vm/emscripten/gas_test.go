@@ -35,8 +35,8 @@ func selfMeteredModules() []selfMetered {
 	return []selfMetered{
 		{"aogo-aos+wasm-metering", aos.Format, meteredAos, gasLog, 9e15},
 		{"ao-aos-0.2.0", "wasm32-unknown-emscripten2", aoLoaderTestModule("aos"), gasLog, 9e15},
-		{"ao-emscripten-v1", "wasm32-unknown-emscripten", aoLoaderTestModule("emscripten"), processLog, 2e9},
-		{"ao-emscripten2", "wasm32-unknown-emscripten2", aoLoaderTestModule("emscripten2"), processLog, 2e9},
+		{"ao-emscripten-v1", "wasm32-unknown-emscripten", aoLoaderTestModule("emscripten"), processLog, 1e10},
+		{"ao-emscripten2", "wasm32-unknown-emscripten2", aoLoaderTestModule("emscripten2"), processLog, 1e10},
 	}
 }
 
@@ -233,7 +233,7 @@ func compareGas(t *testing.T, ref []map[string]json.RawMessage, ours []vm.Result
 // us, with the usegas calls inlined (inline) and as host calls (host, how they ran before). Only the messages
 // are timed, on a fresh instance each round. Reports the medians and ao-loader's median over ours (x-vs-ref).
 func BenchmarkSelfMetering(b *testing.B) {
-	const rounds = 5
+	const rounds = 7
 	for _, mod := range selfMeteredModules() {
 		b.Run(mod.name, func(b *testing.B) {
 			wasm, log := mod.wasm(b), mod.log()
