@@ -234,6 +234,10 @@ func compareGas(t *testing.T, ref []map[string]json.RawMessage, ours []vm.Result
 // BenchmarkSelfMetering: the log of each self-metering module under ao-loader (node, the same run) and under
 // us, with the usegas calls inlined (inline) and as host calls (host, how they ran before). Only the messages
 // are timed, on a fresh instance each round. Reports the medians and ao-loader's median over ours (x-vs-ref).
+// The host variant takes minutes a round (-bench 'SelfMetering/.*/inline' leaves it out); the total GasUsed up to
+// the first message out of gas must be ao-loader's in both.
+//
+//	AOGO_AO_LOADER_TESTS=…/ao/loader/test go test -run '^$' -bench SelfMetering -benchtime 7x ./vm/emscripten
 func BenchmarkSelfMetering(b *testing.B) {
 	const rounds = 7
 	for _, mod := range selfMeteredModules() {
