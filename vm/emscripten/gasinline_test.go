@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -243,4 +244,18 @@ func FuzzInlineUsegas(f *testing.F) {
 			t.Fatalf("valid module rewritten into an invalid one: %v", err)
 		}
 	})
+}
+
+// TestEdgeModulesMeterThemselves: the v1 and v2 edge modules call metering.usegas, and are rewritten, so
+// TestEdgeDifferential (GasUsed and "out of gas!" against ao-loader) covers the inlined counter in both formats.
+func TestEdgeModulesMeterThemselves(t *testing.T) {
+	for _, mod := range edgeModules[:2] {
+		wasm, err := os.ReadFile(mod.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, err := inlineUsegas(wasm); !importsUsegas(wasm) || !ok || err != nil {
+			t.Errorf("%s: imports usegas %v, rewritten %v (%v)", mod.file, importsUsegas(wasm), ok, err)
+		}
+	}
 }
