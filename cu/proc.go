@@ -145,7 +145,7 @@ func (c *CU) load(ctx context.Context, p *proc, sched Scheduler, toNonce int64) 
 	p.compute = comp
 	limit, limitErr := computeLimit(comp, c.cfg.MaxCompute, "this CU's maximum")
 	p.opts = vm.Options{MemoryLimit: memoryCap(mod.Format, mem, c.cfg.MaxMemory), ComputeLimit: limit, ComputeLimitError: limitErr, WeaveDrive: c.cfg.WeaveDrive,
-		CacheDir: filepath.Join(c.cfg.DataDir, "wasmcache")}
+		CacheDir: c.cfg.compiledCache(), Compiling: func() { c.log.Info("compiling module", "module", mod.ID) }}
 
 	if cp, err := c.cfg.Store.LatestCheckpoint(ctx, p.id); err == nil && cp.ModuleID == mod.ID {
 		if err := c.restore(p, cp); err == nil {

@@ -88,8 +88,19 @@ type Config struct {
 	Quorum quorum.Policy
 	Logger *slog.Logger
 	// Progress, when set, gets a line before a slow start-up step a person may be waiting on (compiling the
-	// default module on the first start in a data dir).
+	// default module on the first start with a module cache).
 	Progress io.Writer
+	// CompiledCache is every CU's compiled-module cache (cu.Config.CompiledCache); empty means the first CU's
+	// data dir (Dir/cu/wasmcache). cmd/aogo gives the user's cache directory, shared with `aogo run`.
+	CompiledCache string
+}
+
+// compiledCache is the CUs' compiled-module cache (see Config.CompiledCache).
+func (cfg *Config) compiledCache() string {
+	if cfg.CompiledCache != "" {
+		return cfg.CompiledCache
+	}
+	return filepath.Join(cfg.Dir, "cu", "wasmcache")
 }
 
 // Info is the network's description, served on GET / and printed by `aogo dev`.
@@ -294,7 +305,7 @@ func New(ctx context.Context, cfg Config) (_ *Network, err error) {
 		Scheduler: cu.FixedScheduler(client.NewSU(n.info.SU, n.hc)),
 		Modules:   n.gwc, Blocks: gatewayBlocks{n.gwc}, Store: cuStore,
 		DataDir: filepath.Join(cfg.Dir, "cu"), Logger: n.log.With("unit", "cu"), OperatorToken: n.token,
-		MaxCompute: cfg.MaxCompute, MaxDryRunCompute: cfg.MaxDryRunCompute, MaxMemory: cfg.MaxMemory,
+		MaxCompute: cfg.MaxCompute, MaxDryRunCompute: cfg.MaxDryRunCompute, MaxMemory: cfg.MaxMemory, CompiledCache: cfg.compiledCache(),
 	}); err != nil {
 		return nil, fmt.Errorf("devnet: cu: %w", err)
 	}
@@ -442,8 +453,8 @@ func (n *Network) prepare(ctx context.Context) error {
 	return n.waitLocation(ctx)
 }
 
-// compileModule loads the default module into a machine once: from the CU's compiled-module cache in the data
-// dir, or compiled (and cached there), which is announced on Progress.
+// compileModule loads the default module into a machine once: from the CUs' compiled-module cache
+// (Config.CompiledCache), or compiled (and cached there), which is announced on Progress.
 func (n *Network) compileModule() error {
 	name := "default"
 	for _, t := range n.cfg.Module.Tags {
@@ -453,11 +464,11 @@ func (n *Network) compileModule() error {
 	}
 	var start time.Time
 	m, err := vm.Open(n.cfg.Module.Format, n.cfg.Module.Wasm, vm.Options{
-		CacheDir: filepath.Join(n.cfg.Dir, "cu", "wasmcache"), // the CU's (cu.Config.DataDir + "wasmcache")
+		CacheDir: n.cfg.compiledCache(), // the CUs' cache
 		Compiling: func() {
 			start = time.Now()
 			if n.cfg.Progress != nil {
-				fmt.Fprintf(n.cfg.Progress, "compiling the %s module (first start in this data dir only)…\n", name)
+				fmt.Fprintf(n.cfg.Progress, "compiling the %s module (once per module cache, %s)…\n", name, n.cfg.compiledCache())
 			}
 		},
 	})

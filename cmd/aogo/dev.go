@@ -47,6 +47,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cus := fs.Int("cus", 1, fmt.Sprintf("how many CUs to run (1 to %d), each with its own key at /cu, /cu2 … /cuN: more let a process try "+
 		"a result quorum (tag %s: 2-of-3) on one machine", devnet.MaxCUs, quorum.Tag))
 	quorumPolicy := muQuorumFlag(fs)
+	cacheDir := moduleCacheFlag(fs, "the first CU's, in --data")
 	verbose := fs.Bool("v", false, "log at debug level")
 	fs.Usage = func() {
 		printUsage(fs, "usage: aogo dev [--data .aogo] [--listen 127.0.0.1:8734] [--gateway URL] [--block-time 10s] [--cron-interval 1s] [--max-memory 4-gb] [--max-body 2-gb] [--cus 1] [--quorum 1-of-1] [-v]", stderr)
@@ -100,7 +101,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	n, err := devnet.New(ctx, devnet.Config{Dir: *data, Listen: *listen, GatewayURL: *gatewayURL, BlockTime: *blockTime, CronInterval: *cron,
 		MaxCompute: comp, MaxDryRunCompute: dryComp, MaxMemory: mem, MaxBody: body, MaxDepth: *maxDepth, Logger: log, Progress: stderr,
-		CUs: *cus, Quorum: quorumPolicy.p})
+		CUs: *cus, Quorum: quorumPolicy.p, CompiledCache: *cacheDir})
 	if err != nil {
 		fmt.Fprintf(stderr, "aogo dev: %v\n", devError(err, *listen))
 		return 1
