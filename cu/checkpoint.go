@@ -69,5 +69,6 @@ func (c *CU) recordCheckpoint(ctx context.Context, p *proc, memHash [32]byte, na
 	}
 	p.cpSeq = cp.Seq
 	c.metrics.checkpoints.Add(1)
+	c.archive(ctx, p, false)
 	return nil
 }

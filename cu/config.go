@@ -148,6 +148,12 @@ type Config struct {
 	// Each evaluation's opens carry a vm.DriveCall: the process's and module's tags and the message's
 	// Block-Height (a dry-run: the last evaluated message's).
 	WeaveDrive vm.WeaveDrive
+	// Archive, when set, is the gateway this CU publishes Checkpoint items to (every ArchiveEvery at most, and
+	// at shutdown; ArchiveEvery 0 publishes none) and restores processes from when it has no local checkpoint
+	// of them: only items signed by its own key or one in TrustCheckpoints (see archive.go).
+	Archive          CheckpointArchive
+	ArchiveEvery     time.Duration
+	TrustCheckpoints []string
 	// OperatorToken guards the operator routes (/metrics): they need "Authorization: Bearer <token>" and
 	// never carry CORS headers. Empty: they are refused.
 	OperatorToken string

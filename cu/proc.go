@@ -53,6 +53,12 @@ type proc struct {
 	// another evaluated it answers from the saver or store, not by asking the SU for a page.
 	lastMessage string
 
+	// archivedSeq is the Seq of the last state published as a Checkpoint item (-1: none) and archivedAt
+	// when; archiveRefused: the process's state cannot be published (said once in the log).
+	archivedSeq    int64
+	archivedAt     time.Time
+	archiveRefused bool
+
 	memSize  atomic.Uint64 // linear memory of the hot machine, 0 when none
 	lastUsed atomic.Int64  // LRU clock value
 }
@@ -80,7 +86,9 @@ func (p *proc) unload() {
 }
 
 // load reads the process, its module and its latest checkpoint, and opens its machine. Called with p.mu.
-func (c *CU) load(ctx context.Context, p *proc, sched Scheduler) error {
+// toNonce is the slot the evaluation is for (-1: the newest): a Checkpoint item from the gateway is used only
+// when it is before it, so that the slot asked for is evaluated here and has a result.
+func (c *CU) load(ctx context.Context, p *proc, sched Scheduler, toNonce int64) error {
 	if p.loaded {
 		return nil
 	}
@@ -149,6 +157,13 @@ func (c *CU) load(ctx context.Context, p *proc, sched Scheduler) error {
 	} else if err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("load checkpoint of %s: %w", p.id, err)
 	}
+	p.archivedSeq = -1
+	if err := c.restoreArchived(ctx, p, toNonce); err == nil {
+		p.loaded = true
+		return nil
+	} else if !errors.Is(err, errNoArchived) {
+		c.log.Warn("checkpoints on the gateway unusable; evaluating from the start", "process", p.id, "err", err)
+	}
 	start := time.Now()
 	m, err := c.machines.Open(mod.Format, mod.Wasm, p.opts)
 	if err != nil {
@@ -204,7 +219,7 @@ type target struct {
 func (c *CU) evaluate(ctx context.Context, p *proc, sched Scheduler, t target) (err error) {
 	ctx, cancel := c.evalContext(ctx)
 	defer cancel()
-	if err := c.load(ctx, p, sched); err != nil {
+	if err := c.load(ctx, p, sched, t.toNonce); err != nil {
 		return err
 	}
 	r := &run{c: c, p: p, ctx: ctx}

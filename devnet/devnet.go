@@ -1,6 +1,6 @@
 // Package devnet is the whole ao network in one process, for development: a Scheduler Unit, a Compute Unit, a
 // Messenger Unit and an embedded Arweave-like gateway, served on one listen address under the path prefixes
-// /su, /cu, /mu and /gateway. `aogo dev` runs it.
+// /su, /cu, /mu and /gateway, with the web explorer at /explorer/. `aogo dev` runs it.
 //
 // GET / answers the network's description (Info): the four base URLs, the SU's address (the Scheduler tag of
 // processes) and the id of the default module, aogo's aos, published at start as a signed Module item.
@@ -29,10 +29,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aogo/aogo/aocore"
 	"github.com/aogo/aogo/client"
 	"github.com/aogo/aogo/cu"
 	"github.com/aogo/aogo/dataitem"
+	"github.com/aogo/aogo/explorer"
 	"github.com/aogo/aogo/gateway"
+	"github.com/aogo/aogo/httpsig"
 	"github.com/aogo/aogo/internal/datadir"
 	"github.com/aogo/aogo/internal/httpd"
 	"github.com/aogo/aogo/mu"
@@ -109,6 +112,7 @@ type Network struct {
 	cu      *cu.CU
 	extra   []extraCU // CUs 2…Config.CUs (cus.go)
 	mu      *mu.MU
+	ex      *explorer.Explorer // the web explorer (explorer.go)
 
 	token string // the operator token (DIR/operator-token)
 
@@ -259,6 +263,7 @@ func New(ctx context.Context, cfg Config) (_ *Network, err error) {
 		OnCommit: func(pids []string) {
 			for _, pid := range pids {
 				n.cu.Notify(pid)
+				n.ex.Notify(pid)
 				for _, x := range n.extra {
 					x.unit.Notify(pid)
 				}
@@ -296,7 +301,29 @@ func New(ctx context.Context, cfg Config) (_ *Network, err error) {
 	mount(n.mux, "/su", n.su.Handler())
 	mount(n.mux, "/cu", n.cu.Handler())
 	mount(n.mux, "/mu", n.mu.Handler())
+	if err := n.addExplorer(suStore, cuStore, muStore); err != nil {
+		return nil, err
+	}
 	n.mux.HandleFunc("GET /{$}", n.handleInfo)
+	// The AO-Core ("mainnet") routes at the root, over the same units: aoconnect's MODE 'mainnet' with URL =
+	// the network's base URL (package aocore). Requests signed with HTTP Message Signatures are verified, and
+	// answers asked for in httpsig@1.0 are signed with the SU's key, the node's identity (package httpsig).
+	nodeKey, err := httpsig.WalletKey(wallets["su"])
+	if err != nil {
+		return nil, fmt.Errorf("devnet: %w", err)
+	}
+	core, err := aocore.New(aocore.Config{
+		Verifier: httpsig.Verifier{}, Signer: httpsig.ResponseSigner{Key: nodeKey},
+		SU: client.NewSU(n.info.SU, n.hc), CU: client.NewCU(n.info.CU, n.hc), MU: client.NewMU(n.info.MU, n.hc),
+		SchedulerAddress: n.info.Scheduler,
+		Info: map[string]string{"mu": n.info.MU, "cu": n.info.CU, "su": n.info.SU, "module": n.info.Module,
+			"authority": n.mu.Address()}, // spawn with it as Authority to trust what the MU pushes
+		Logger: n.log.With("unit", "aocore"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("devnet: %w", err)
+	}
+	n.mux.Handle("/", core)
 	return n, nil
 }
 
@@ -337,7 +364,7 @@ func (n *Network) Run(ctx context.Context) error {
 	}
 
 	var wg sync.WaitGroup
-	errs := make(chan error, 4+len(n.extra))
+	errs := make(chan error, 6+len(n.extra))
 	runUnit := func(name string, run func(context.Context) error) {
 		wg.Add(1)
 		go func() {
@@ -353,6 +380,7 @@ func (n *Network) Run(ctx context.Context) error {
 		runUnit(x.name, x.unit.Run)
 	}
 	runUnit("mu", n.mu.Run)
+	runUnit("explorer", n.ex.Run)
 
 	srv := httpd.NewServer(httpd.CheckHost(n.mux, n.ln.Addr()), httpd.Limits{}, n.log)
 	wg.Add(1)

@@ -149,6 +149,7 @@ func devReadyHint(w io.Writer, url, data string) {
   aogo repl PID                  # an aos prompt on it
   aogo help                      # every command
 `)
+	fmt.Fprintf(w, "  web explorer: %s/explorer/\n", url)
 }
 
 // shellQuote quotes s for a POSIX shell when it needs it.
