@@ -23,8 +23,10 @@
 // string's keys apply to the whole request (HyperBEAM's per-message `N.key` form is read as a plain key: neither
 // aoconnect 0.0.98 nor wao 0.35 sends it).
 // Separators are found before unescaping, so %2F, %26, %3D, %7E and %28 stay data. Parsing is bounded by
-// MaxPathBytes, MaxSegments, MaxParams and MaxDepth. Sub-paths parse, but no route resolves them: such a
-// request is answered 400 naming the sub-path.
+// MaxPathBytes, MaxSegments, MaxParams and MaxDepth. A `k=(/path)` value is resolved first, by this router,
+// as a GET with no body (it can only read), and its answer becomes k's value (`compute&slot=(/<pid>/slot/current)`);
+// only a value answer fits (text: info/address, slot/current, now/cache/<key>), a message is refused 400. A `(…)`
+// segment, whose result would become the base message, is refused 400 naming it.
 //
 // # Routes (the subset served)
 //

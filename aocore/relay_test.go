@@ -224,3 +224,35 @@ func TestSnapshot(t *testing.T) {
 		t.Errorf("no state: %d %s", w.Code, w.Body)
 	}
 }
+
+// TestSubPathValues: k=(/path) is resolved first, as a read, and its value answer becomes k's value; a (…)
+// segment, a sub-path answering a message and one that would write are refused, naming them.
+func TestSubPathValues(t *testing.T) {
+	rt, d := newWaoRouter(t, Config{})
+	rt.cfg.CU = stateUnits{d, []byte("mem")}
+	w := serve(rt, "GET", "/"+fakeID+"/compute&slot=(/"+fakeID+"/slot/current)", "", nil)
+	if w.Code != 200 || !strings.Contains(w.Body.String(), `"slot":3`) {
+		t.Errorf("compute&slot=(…/slot/current): %d %s", w.Code, w.Body)
+	}
+	w = serve(rt, "GET", "/"+fakeID+"/compute&slot=(/"+fakeID+"/slot/current&x=(/~meta@1.0/info/address))", "", nil)
+	if w.Code != 200 || !strings.Contains(w.Body.String(), `"slot":3`) {
+		t.Errorf("nested: %d %s", w.Code, w.Body)
+	}
+	for path, want := range map[string]struct {
+		status int
+		says   string
+	}{
+		"/" + fakeID + "/compute&slot=(/~meta@1.0/info)":          {400, "slot=(~meta@1.0/info) resolves to a message"},
+		"/" + fakeID + "/compute&slot=(/" + fakeID + "/snapshot)": {400, "resolves to a message"},
+		"/" + fakeID + "/compute&slot=(/~wao@1.0/x)":              {404, "slot=(~wao@1.0/x): device wao@1.0 is not supported"},
+		"/" + fakeID + "/now&k=(/push)":                           {400, "k=(push): push needs a signed ans104@1.0 item"},
+		"/(/~meta@1.0/info)/address":                              {400, "segment (a sub-resolution whose result becomes the base message)"},
+	} {
+		if w := serve(rt, "GET", path, "", nil); w.Code != want.status || !strings.Contains(w.Body.String(), want.says) {
+			t.Errorf("%s: %d %s, want %d %q", path, w.Code, w.Body, want.status, want.says)
+		}
+	}
+	if d.posts != 0 {
+		t.Errorf("%d posts", d.posts)
+	}
+}

@@ -356,13 +356,17 @@ func (rt *Router) resolve(req *request) (*answer, error) {
 	if len(segs) == 0 {
 		return nil, errorf(http.StatusNotFound, "empty AO-Core path: try /~meta@1.0/info")
 	}
-	for _, s := range segs {
+	for i, s := range segs {
 		if s.Sub != nil {
-			return nil, errorf(http.StatusBadRequest, "sub-path (%s) is not supported by this node's AO-Core router", strings.TrimPrefix(s.Sub.String(), "/"))
+			return nil, errorf(http.StatusBadRequest, "a (%s) segment (a sub-resolution whose result becomes the base message) is not supported by this node's AO-Core router: (…) is resolved only as a key's value, k=(/path)", strings.TrimPrefix(s.Sub.String(), "/"))
 		}
-		for _, p := range s.Params {
+		for j, p := range s.Params {
 			if p.Sub != nil {
-				return nil, errorf(http.StatusBadRequest, "sub-path value %s=(…) is not supported by this node's AO-Core router", p.Key)
+				v, err := rt.subValue(req, p.Key, p.Sub)
+				if err != nil {
+					return nil, err
+				}
+				segs[i].Params[j].Value, segs[i].Params[j].Sub = v, nil
 			}
 		}
 	}
@@ -396,6 +400,26 @@ func (rt *Router) resolve(req *request) (*answer, error) {
 		return rt.process(req, first, segs[1:])
 	}
 	return nil, errorf(http.StatusNotFound, "%q is neither a process id nor a key this node resolves at the root (supported: /~meta@1.0/…, /~scheduler@1.0/…, /push, /<process id>/…)", first.Key)
+}
+
+// subValue resolves a k=(/path) value as HyperBEAM does, before the request it is part of: the sub-path is
+// resolved by this router as a GET with no body (so it can only read), and its answer becomes k's value. Only
+// a value answer (text: …/info/address, …/slot/current, …/now/cache/<key>) fits a key. The parser bounds how
+// deep and how many sub-paths a request has.
+func (rt *Router) subValue(req *request, key string, sub *Path) (string, error) {
+	r, err := http.NewRequestWithContext(req.r.Context(), http.MethodGet, "/", nil)
+	if err != nil {
+		return "", err
+	}
+	a, err := rt.resolve(&request{r: r, path: sub})
+	name := strings.TrimPrefix(sub.String(), "/")
+	if err != nil {
+		return "", &httpError{status: statusOf(err), msg: fmt.Sprintf("%s=(%s): %v", key, name, err)}
+	}
+	if a.text == nil || a.contentType != "" || a.status != 0 && a.status != http.StatusOK {
+		return "", errorf(http.StatusBadRequest, "%s=(%s) resolves to a message, not a value: only a sub-path answering a value (…/info/address, …/slot/current, …/now/cache/<key>) can be a key's value", key, name)
+	}
+	return string(a.text), nil
 }
 
 // meta serves ~meta@1.0: info and info/address.
