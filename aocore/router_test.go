@@ -229,7 +229,9 @@ func TestPatchMerge(t *testing.T) {
 func FuzzRouter(f *testing.F) {
 	msg := signedMessage(f, fakeID)
 	for _, p := range []string{"/~meta@1.0/info", "/" + fakeID + "~process@1.0/push", "/" + fakeID + "/now/cache/k",
-		"/" + fakeID + "~process@1.0/as=execution/compute&A=B", "/~scheduler@1.0/schedule?target=" + fakeID, "/push"} {
+		"/" + fakeID + "~process@1.0/as=execution/compute&A=B", "/~scheduler@1.0/schedule?target=" + fakeID, "/push",
+		"/~relay@1.0/call?relay-path=http://node/cu/results/" + fakeID, "/" + fakeID + "/slot/~json@1.0/serialize",
+		"/" + fakeID + "/compute&slot=(/" + fakeID + "/slot/current)", "/~process@1.0/schedule", "/" + fakeID + "/snapshot"} {
 		f.Add("POST", p, "application/ans104", msg)
 		f.Add("GET", p, "", []byte(nil))
 	}
