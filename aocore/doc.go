@@ -20,10 +20,13 @@
 //
 // A segment is `key`, `key=value` (compute/results=5, as=execution), `key~device@ver`, `~device@ver` or
 // `(…)`, then `&k=v` parameters; `k+type=v` carries a type annotation and `k=(…)` a sub-path value. The query
-// string's keys apply to the whole request (HyperBEAM's per-message `N.key` form is read as a plain key).
+// string's keys apply to the whole request (HyperBEAM's per-message `N.key` form is read as a plain key: neither
+// aoconnect 0.0.98 nor wao 0.35 sends it).
 // Separators are found before unescaping, so %2F, %26, %3D, %7E and %28 stay data. Parsing is bounded by
-// MaxPathBytes, MaxSegments, MaxParams and MaxDepth. Sub-paths parse, but no route resolves them: such a
-// request is answered 400 naming the sub-path.
+// MaxPathBytes, MaxSegments, MaxParams and MaxDepth. A `k=(/path)` value is resolved first, by this router,
+// as a GET with no body (it can only read), and its answer becomes k's value (`compute&slot=(/<pid>/slot/current)`);
+// only a value answer fits (text: info/address, slot/current, now/cache/<key>), a message is refused 400. A `(…)`
+// segment, whose result would become the base message, is refused 400 naming it.
 //
 // # Routes (the subset served)
 //
@@ -34,7 +37,7 @@
 //	POST      /<pid>/~push@1.0/push                         the same
 //	POST      /<pid>~process@1.0/schedule                   schedule only (no crank) → headers slot, timestamp, process
 //	POST      /<pid>/~scheduler@1.0/schedule                the same: where the reference MU forwards ao.N.1 messages
-//	GET       /<pid>~process@1.0/schedule                   the process's log, legacy SU page JSON
+//	GET       /<pid>~process@1.0/schedule                   the process's log, HyperBEAM's aos-2 page JSON (cursor = slot)
 //	GET       /~scheduler@1.0/schedule?target=&from=&to=&limit=   the same (from/to are slots, inclusive)
 //	GET|POST  /<pid>~process@1.0/compute/results=<slot|id>  {"raw": result}
 //	GET|POST  /<pid>~process@1.0/compute&slot=N             (or compute=N, compute/<slot|id>) {"raw": result}
@@ -42,6 +45,12 @@
 //	GET|POST  /<pid>~process@1.0/slot[/current]             the latest slot (text)
 //	POST      /<pid>~process@1.0/as=execution/compute&K=V…  dry-run with tags K=V → {"raw": result}, state unchanged
 //	GET|POST  /<pid>~process@1.0/now/cache/<key>[/<key>…]   patch@1.0 state (also …/compute/cache/<key>)
+//	GET|POST  /<pid>~process@1.0/snapshot                   the process memory after the current slot (the CU's /state), binary
+//	POST      /~process@1.0/schedule                        spawn by scheduling a signed Process item (no crank)
+//	POST|GET  /~relay@1.0/call                              relay-path = <this node's CU>/dry-run?process-id= (POST, relay-body)
+//	                                                        or …/results/<pid>?limit=&sort=&from=&to= (GET); nothing else (relay.go)
+//	GET       <any route above>/~json@1.0/serialize         the answer as JSON: slot → {process, current, timestamp};
+//	                                                        compute/now add results/json/body (the CU's result JSON)
 //
 // A spawn's device tags, when present, must be the ones this node runs (device process@1.0, scheduler-device
 // scheduler@1.0, push-device push@1.0, execution-device genesis-wasm@1.0: processes run on the CU's wasm
@@ -57,7 +66,17 @@
 //
 // A body with Content-Type application/ans104 (or header codec-device: ans104@1.0) is a signed ANS-104
 // item: it is decoded and its signature verified before any route runs, and a bad one is refused 400 with
-// nothing scheduled. Other body codecs are refused 415. Answers are JSON (json@1.0) or text.
+// nothing scheduled. Other body codecs are refused 415. Answers are JSON (json@1.0) or text; a text answer
+// carries `ao-result: body`, as HyperBEAM's httpsig@1.0 encoding of a binary does.
+//
+// A bare GET (no body, no accept-codec) is answered signed with the node's key, as HyperBEAM answers in its
+// default codec httpsig@1.0: wao's client reads GET /~meta@1.0/info/address through the signature's
+// components, so an unsigned answer reads as nothing. …/~json@1.0/serialize answers are not signed.
+//
+// An httpsig@1.0-committed message as a body (HyperBEAM's structured message with `commitments`, which wao's
+// spawn and schedule send, multipart/form-data with body/commitments/… parts) is refused 415 on the writing
+// routes, nothing scheduled: the SU logs signed ANS-104 items, and a commitment has no ANS-104 form without
+// re-signing it as the node, which would lose the sender aos checks From and Owner against.
 //
 // httpsig@1.0 (RFC 9421 HTTP Message Signatures) is a hook, not part of this package: a request carrying
 // Signature / Signature-Input headers is verified by Config.Verifier (RequestVerifier) and answered 501 naming

