@@ -40,7 +40,9 @@ type backing struct {
 	view    []byte // the whole reservation, MAP_SHARED: base pages are slices of it
 	size    uint64 // the memfd's size (the base's memory size)
 	nonzero []bool // by page: the memfd's page is not all zeros (base.pages lists exactly these)
-	users   atomic.Int32
+	// users counts the bases (one per machine) on the backing, mappers the instances it is mapped under: an
+	// instance whose machine has moved to another base must still see this one unchanged.
+	users, mappers atomic.Int32
 }
 
 var backingsOK = sync.OnceValue(backingSelfTest)
@@ -48,7 +50,7 @@ var backingsOK = sync.OnceValue(backingSelfTest)
 // newBacking makes an empty backing able to hold up to reserve bytes, or returns nil when backings cannot be
 // used here. Its one user is the caller.
 func newBacking(reserve uint64) *backing {
-	if !backingsOK() {
+	if backingsOff || !backingsOK() {
 		return nil
 	}
 	return openBacking(reserve)
@@ -96,7 +98,7 @@ func (b *backing) acquire() *backing {
 }
 
 // release drops one user; the last one unmaps the view and closes the memfd (instances that still map it keep
-// their pages: the kernel holds the file while it is mapped).
+// their pages: the kernel holds the file while it is mapped, and nonzero stays).
 func (b *backing) release() {
 	if b == nil || b.users.Add(-1) != 0 {
 		return
@@ -106,8 +108,21 @@ func (b *backing) release() {
 	b.view = nil
 }
 
-// shared reports whether another machine uses b (then b must not change).
-func (b *backing) shared() bool { return b != nil && b.users.Load() > 1 }
+// shared reports whether b is used by more than one base or mapped under more than one instance: then it
+// must not change (a machine changes it only under its own instance).
+func (b *backing) shared() bool { return b != nil && (b.users.Load() > 1 || b.mappers.Load() > 1) }
+
+func (b *backing) mappedUnder() {
+	if b != nil {
+		b.mappers.Add(1)
+	}
+}
+
+func (b *backing) unmapped() {
+	if b != nil {
+		b.mappers.Add(-1)
+	}
+}
 
 // mapUnder maps the memfd's bytes [off, off+len(mem)) privately over mem, which must be page-aligned wasm
 // memory of the caller's instance: its content becomes the memfd's, copy-on-write.

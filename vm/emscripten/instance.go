@@ -764,6 +764,7 @@ func (in *instance) close() {
 	if in != nil && in.store != nil {
 		in.store.Close()
 		in.store = nil
+		in.setMapping(mapping{})
 		in.intr.free() // after the store: its epoch callback reads the flag
 	}
 }

@@ -7,12 +7,26 @@ import (
 	"github.com/aogo/aogo/vm"
 )
 
+// backingsOff makes every new base a private copy (tests compare both ways).
+var backingsOff bool
+
 // mapping records that a backing is mapped under an instance's memory [0, size) (backing_linux.go).
 type mapping struct {
 	back  *backing
 	addr  uintptr // where the memory started when it was mapped: wasmtime may move a growing memory
 	size  uint64
 	flags []bool // scanTracked's buffer
+}
+
+// setMapping records in's new mapping, counting it on its backing (a backing changes in place only while one
+// base and the instance of the same machine use it: see backing.shared).
+func (in *instance) setMapping(m mapping) {
+	if in.mapped.back != m.back {
+		in.mapped.back.unmapped()
+		m.back.mappedUnder()
+	}
+	m.flags = in.mapped.flags
+	in.mapped = m
 }
 
 func addrOf(mem []byte) uintptr {
@@ -32,10 +46,10 @@ func (in *instance) mapBacking(back *backing, size uint64) error {
 	}
 	mem := in.memory()
 	if err := back.mapUnder(mem[:size], 0); err != nil {
-		in.mapped = mapping{}
+		in.setMapping(mapping{})
 		return err
 	}
-	in.mapped = mapping{back: back, addr: addrOf(mem), size: size}
+	in.setMapping(mapping{back: back, addr: addrOf(mem), size: size})
 	return nil
 }
 
@@ -48,7 +62,7 @@ func (in *instance) scanTracked() (mem []byte, zero, clean []bool) {
 	mp := &in.mapped
 	if mp.back != nil && (uint64(len(mem)) < mp.size || addrOf(mem) != mp.addr) {
 		// wasmtime moved the memory (copying it): the mapping went with the old pages.
-		*mp = mapping{}
+		in.setMapping(mapping{})
 	}
 	// Above the mapping, untouched pages are zero, as in any memory; the data image, if any, is under it.
 	lo, known := in.cm.imageEnd, in.cm.imageOK
@@ -217,10 +231,10 @@ func captureInto(in *instance, prev *baseState, back *backing) (*baseState, erro
 		b.pages = append(b.pages, page{idx: idx, data: dst, chunks: chunks, sum: sum})
 	})
 	if err := back.mapUnder(mem[:size], 0); err != nil {
-		in.mapped = mapping{}
+		in.setMapping(mapping{})
 		return nil, fmt.Errorf("capture: %w", err)
 	}
-	in.mapped = mapping{back: back, addr: addrOf(mem), size: size}
+	in.setMapping(mapping{back: back, addr: addrOf(mem), size: size})
 	return b, nil
 }
 
