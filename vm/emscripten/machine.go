@@ -224,7 +224,9 @@ func memoryHash(mem []byte, zero, clean []bool, base *baseState, cache *hashCach
 		cache.pages = append(cache.pages, make([]*cachedPage, len(mem)/pageSize-len(cache.pages))...)
 	}
 	pagesOf(mem, zero, clean, base, func(idx uint32, p []byte, old *page, same bool) {
-		if same {
+		// Under a backing, a written page often still equals the base (a capture keeps the private copies
+		// of the pages it saw change): try the base's leaf first.
+		if same || clean != nil && old != nil && bytes.Equal(old.data, p) {
 			leaves = append(leaves, leaf{idx: idx, sum: old.sum, job: -1})
 			return
 		}

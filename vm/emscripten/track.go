@@ -126,7 +126,7 @@ func releaseZeroWritten(mem []byte, zero, clean []bool, back *backing) {
 }
 
 // dropWritten discards the private copies of the pages of mem below the mapping that written marks, in runs:
-// after a capture copied them into the backing, they read it again and count as clean.
+// they equal the backing's pages, and from then on read them and count as clean.
 func dropWritten(mem []byte, written []bool) {
 	for i := 0; i < len(written); {
 		if !written[i] {
@@ -171,15 +171,16 @@ func captureInPlace(in *instance, prev *baseState) (*baseState, error) {
 		if len(olds) > 0 && int(olds[0].idx) == idx {
 			old = &olds[0]
 		}
-		if idx < len(clean) {
-			if clean[idx] {
-				if old != nil {
-					b.pages = append(b.pages, *old)
-				}
-				continue
+		if idx < len(clean) && clean[idx] {
+			if old != nil {
+				b.pages = append(b.pages, *old)
 			}
-			written[idx] = true
+			continue
 		}
+		// A written page that changed keeps its private copy: it is likely written again (a KV cache, a
+		// heap's hot pages), and dropping it would cost a fault and a copy per 4 KiB when it is. One written
+		// but unchanged since the last capture (or zero) is dropped: it no longer costs memory twice.
+		drop := idx < len(clean)
 		dst := back.view[idx*pageSize : (idx+1)*pageSize]
 		p := mem[idx*pageSize : (idx+1)*pageSize]
 		switch {
@@ -191,10 +192,14 @@ func captureInPlace(in *instance, prev *baseState) (*baseState, error) {
 		case old != nil && string(old.data) == string(p): // old.data is dst
 			b.pages = append(b.pages, *old)
 		default:
+			drop = false
 			chunks, sum := hashPage(p, old)
 			copy(dst, p)
 			back.nonzero[idx] = true
 			b.pages = append(b.pages, page{idx: uint32(idx), data: dst, chunks: chunks, sum: sum})
+		}
+		if drop {
+			written[idx] = true
 		}
 	}
 	dropWritten(mem, written)

@@ -1,0 +1,102 @@
+package emscripten
+
+import (
+	"bytes"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aogo/aogo/gguf"
+	"github.com/aogo/aogo/vm"
+)
+
+// llamaModel27 is BenchmarkLlamaNext's model: 27 MB in F16.
+var llamaModel27 = gguf.Config{Embd: 384, Layers: 6, Heads: 6, FF: 1024, Vocab: 4096, Context: 512, Seed: 1, Type: gguf.F16}
+
+// rssMiB is the process's proportional resident set (Pss: a page mapped twice, as a backing's pages are in its
+// view and under the memory, counts once).
+func rssMiB(t testing.TB) float64 {
+	runtime.GC()
+	debug.FreeOSMemory()
+	b, err := os.ReadFile("/proc/self/smaps_rollup")
+	if err != nil {
+		t.Skip("no /proc/self/smaps_rollup")
+	}
+	for l := range strings.Lines(string(b)) {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "Pss:" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	t.Skip("no Pss")
+	return 0
+}
+
+// BenchmarkLlamaCapture: a llama process (wasm64, 1.2 GB memory) holding a 27 MB F16 model, one generated token
+// per message; per message, the capture a rollback base needs (rebase) and the memory hash, with the base in a
+// memfd under the memory and as private copies (the comparison), in CPU time. pss-MiB is the resident set
+// (Pss) after the model loaded and the first capture: run each mode in a process of its own
+// (-bench 'BenchmarkLlamaCapture/memfd', then /copies) for that figure to be the mode's alone.
+func BenchmarkLlamaCapture(b *testing.B) {
+	var model bytes.Buffer
+	if err := gguf.Llama(&model, llamaModel27); err != nil {
+		b.Fatal(err)
+	}
+	wasm := realWasm(b, "llama")
+	for _, mode := range []string{"memfd", "copies"} {
+		b.Run(mode, func(b *testing.B) {
+			defer func(off bool) { backingsOff = off }(backingsOff)
+			backingsOff = mode == "copies"
+			m, err := vm.Open(llamaFormat, wasm, vm.Options{WeaveDrive: &fakeDrive{files: map[string]string{"/data/M": model.String()}}, CacheDir: llamaCache()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer m.Close()
+			mm := m.(*machine)
+			for _, code := range []string{"", `Llama = require('.Llama'); Llama.load('/data/M'); return 'ok'`, `Llama.setPrompt('Hello world'); return Llama.run(4)`} {
+				msg := bootMsg()
+				if code != "" {
+					msg = evalMsg(code)
+				}
+				if r := mustApply(b, m, msg); r.Error != "" {
+					b.Fatalf("%s: %s", code, r.Error)
+				}
+			}
+			start := time.Now()
+			mm.rebase()
+			first := time.Since(start)
+			rss := rssMiB(b)
+			_, nonzero := written(mm)
+			var apply, capture, hash time.Duration
+			pages := 0
+			for b.Loop() {
+				mm.captureCost = time.Hour // no rebase inside Apply: the one below is the one measured
+				start := cpuNow()
+				if r := mustApply(b, m, evalMsg(`return Llama.next()`)); r.Error != "" {
+					b.Fatal(r.Error)
+				}
+				apply += cpuNow() - start
+				n, _ := written(mm)
+				pages += n
+				start = cpuNow()
+				mm.rebase()
+				capture += cpuNow() - start
+				start = cpuNow()
+				m.MemoryHash()
+				hash += cpuNow() - start
+			}
+			perOp := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(b.N) }
+			b.ReportMetric(perOp(apply), "apply-cpu-µs/op")
+			b.ReportMetric(perOp(capture), "capture-cpu-µs/op")
+			b.ReportMetric(perOp(hash), "hash-cpu-µs/op")
+			b.ReportMetric(float64(pages)/float64(b.N), "pages/op")
+			b.ReportMetric(rss, "pss-MiB")
+			b.Logf("%s: memory %d MiB, %d non-zero pages (%d MiB), first capture %v, Pss %.0f MiB", mode,
+				m.MemorySize()>>20, nonzero, nonzero*pageSize>>20, first.Round(time.Millisecond), rss)
+		})
+	}
+}
