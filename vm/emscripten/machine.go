@@ -204,8 +204,9 @@ var maxHashCachePages = 1024
 // pages past its bound, base) for the pages and chunks identical to their copies there; only the chunks that changed
 // are hashed, on every core: a message touches a few bytes of many pages (an aos heap's garbage collector
 // marks most live objects), so that is tens to hundreds of 4 KiB chunks, on the path of every attested
-// result. The cache is brought up to mem. Pages clean marks (see scanTracked) take base's leaf unread.
-func memoryHash(mem []byte, zero, clean []bool, base *baseState, cache *hashCache) [32]byte {
+// result. The cache is brought up to mem. Pages clean marks (see scanTracked) take base's leaf unread. each,
+// when not nil, gets every non-zero page's leaf in increasing order.
+func memoryHash(mem []byte, zero, clean []bool, base *baseState, cache *hashCache, each func(idx uint32, leaf [32]byte)) [32]byte {
 	type leaf struct {
 		idx uint32
 		sum [32]byte
@@ -303,6 +304,9 @@ func memoryHash(mem []byte, zero, clean []bool, base *baseState, cache *hashCach
 			}
 		}
 		h.Leaf(l.sum)
+		if each != nil {
+			each(l.idx, l.sum)
+		}
 		next = l.idx + 1
 	}
 	h.ZeroPages(uint64(len(mem)/pageSize) - uint64(next))
@@ -442,7 +446,22 @@ func (m *machine) Snapshot(w io.Writer) ([32]byte, error) {
 		return [32]byte{}, errors.New("machine is closed")
 	}
 	mem, zero, clean := m.scan()
-	return writeSnapshot(w, m.f.name, m.cm.hash, mem, zero, memoryHash(mem, zero, clean, m.base, &m.hashes), m.cur.host)
+	return writeSnapshot(w, m.f.name, m.cm.hash, mem, zero, memoryHash(mem, zero, clean, m.base, &m.hashes, nil), m.cur.host)
+}
+
+// SnapshotPaged implements vm.PagedSnapshotter. The pages' keys are their leaves, which the memory hash
+// computes anyway (and takes from the base for the pages not written since it): a checkpoint of a process
+// holding a model stores and hashes only what changed since the previous one.
+func (m *machine) SnapshotPaged(w io.Writer, ps vm.PageStore) ([32]byte, error) {
+	if m.cur == nil {
+		return [32]byte{}, errors.New("machine is closed")
+	}
+	mem, zero, clean := m.scan()
+	var keys []pageKey
+	sum := memoryHash(mem, zero, clean, m.base, &m.hashes, func(idx uint32, leaf [32]byte) {
+		keys = append(keys, pageKey{idx, leaf})
+	})
+	return writePagedSnapshot(w, ps, m.f.name, m.cm.hash, mem, keys, sum, m.cur.host)
 }
 
 // MemoryHash implements vm.Machine.
@@ -451,7 +470,7 @@ func (m *machine) MemoryHash() [32]byte {
 		return [32]byte{}
 	}
 	mem, zero, clean := m.scan()
-	return memoryHash(mem, zero, clean, m.base, &m.hashes)
+	return memoryHash(mem, zero, clean, m.base, &m.hashes, nil)
 }
 
 // scan is the current instance's scanTracked, with clean only when it is relative to m's base.
@@ -605,7 +624,12 @@ func (loader) Open(format string, wasm []byte, opts vm.Options) (vm.Machine, err
 }
 
 // Restore implements vm.Loader.
-func (loader) Restore(format string, wasm []byte, opts vm.Options, r io.Reader) (vm.Machine, error) {
+func (l loader) Restore(format string, wasm []byte, opts vm.Options, r io.Reader) (vm.Machine, error) {
+	return l.RestorePaged(format, wasm, opts, r, nil)
+}
+
+// RestorePaged implements vm.PagedRestorer.
+func (loader) RestorePaged(format string, wasm []byte, opts vm.Options, r io.Reader, ps vm.PageStore) (vm.Machine, error) {
 	m, in, err := booted(format, wasm, opts)
 	if err != nil {
 		return nil, err
@@ -656,7 +680,7 @@ func (loader) Restore(format string, wasm []byte, opts vm.Options, r io.Reader) 
 		loaded[idx] = true
 		pages = append(pages, page{idx: idx, data: bytes.Clone(p), chunks: chunks, sum: sum})
 	}
-	h, err := readSnapshot(r, limit, begin, sink)
+	h, err := readPagedSnapshot(r, limit, ps, begin, sink)
 	if err == nil && back != nil {
 		err = in.mapBacking(back, h.MemSize)
 	}
