@@ -18,6 +18,8 @@ type metrics struct {
 	dryRuns, attestations        atomic.Int64
 	warmRuns                     atomic.Int64
 	requests, requestErrors      atomic.Int64
+	pagesStored, pageBytes       atomic.Int64 // checkpoint pages written (pages.go), and their stored size
+	pagesCollected               atomic.Int64
 }
 
 func (c *CU) writeMetrics(w io.Writer) {
@@ -41,6 +43,9 @@ func (c *CU) writeMetrics(w io.Writer) {
 	line("ao_cu_machine_open_seconds_total", "counter", "Time spent opening and restoring machines.", float64(m.openNanos.Load())/1e9)
 	line("ao_cu_checkpoints_total", "counter", "Checkpoints written.", m.checkpoints.Load())
 	line("ao_cu_checkpoint_seconds_total", "counter", "Time spent writing checkpoints.", float64(m.checkpointNanos.Load())/1e9)
+	line("ao_cu_checkpoint_pages_stored_total", "counter", "Memory pages checkpoints stored (pages already stored are not).", m.pagesStored.Load())
+	line("ao_cu_checkpoint_page_bytes_total", "counter", "Bytes of the memory pages checkpoints stored (compressed).", m.pageBytes.Load())
+	line("ao_cu_checkpoint_pages_collected_total", "counter", "Memory pages deleted because no checkpoint uses them.", m.pagesCollected.Load())
 	line("ao_cu_evictions_total", "counter", "Hot machines closed to stay within the memory budget.", m.evictions.Load())
 	line("ao_cu_store_saves_total", "counter", "Transactions that saved evaluations in the background.", m.saves.Load())
 	line("ao_cu_dry_runs_total", "counter", "Dry-runs evaluated.", m.dryRuns.Load())
