@@ -50,7 +50,7 @@ func (c *CU) snapshot(ctx context.Context, p *proc) (snapshotted, error) {
 	var memHash [32]byte
 	var pw *pageWriter
 	ps, paged := c.pageStore(), p.m.(vm.PagedSnapshotter)
-	if ps != nil && paged != nil {
+	if _, ok := c.machines.(pagedRestorer); ps != nil && paged != nil && ok {
 		pw = &pageWriter{ctx: context.WithoutCancel(ctx), s: ps, pins: &c.pins}
 		memHash, err = paged.SnapshotPaged(io.MultiWriter(f, h), pw)
 		if err == nil {
