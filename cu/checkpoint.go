@@ -49,8 +49,9 @@ func (c *CU) snapshot(ctx context.Context, p *proc) (snapshotted, error) {
 	h := sha256.New()
 	var memHash [32]byte
 	var pw *pageWriter
-	ps, paged := c.pageStore(), p.m.(vm.PagedSnapshotter)
-	if _, ok := c.machines.(pagedRestorer); ps != nil && paged != nil && ok {
+	ps := c.pageStore()
+	paged, canSnap := p.m.(vm.PagedSnapshotter)
+	if _, canRestore := c.machines.(pagedRestorer); ps != nil && canSnap && canRestore {
 		pw = &pageWriter{ctx: context.WithoutCancel(ctx), s: ps, pins: &c.pins}
 		memHash, err = paged.SnapshotPaged(io.MultiWriter(f, h), pw)
 		if err == nil {
