@@ -1,8 +1,9 @@
+//go:build linux
+
 package emscripten
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"fmt"
 	"testing"
 	"time"
@@ -10,29 +11,6 @@ import (
 	"github.com/aogo/aogo/aos"
 	"github.com/aogo/aogo/vm"
 )
-
-// bigLive makes an aos process hold mib MiB of live data spread over many pages (a stand-in for a model's
-// weights): strings made of distinct lines, so no page repeats another.
-func bigLive(mib int) []byte {
-	return evalMsg(fmt.Sprintf(`Weights = {} for i = 1, %d do Weights[i] = string.rep(string.format("%%08d-", i), 128 * 1024 // 9) end return "ok"`, mib*8))
-}
-
-// memSum is the SHA-256 of the whole memory: equal sums mean bit-exact memories.
-func memSum(m *machine) [32]byte { return sha256.Sum256(m.cur.memory()) }
-
-// written counts the pages of m's memory written since its base was captured (all of them without a backing).
-func written(m *machine) (n, nonzero int) {
-	_, zero, clean := m.scan()
-	for i := range zero {
-		if !zero[i] {
-			nonzero++
-			if clean == nil || i >= len(clean) || !clean[i] {
-				n++
-			}
-		}
-	}
-	return n, nonzero
-}
 
 // TestBigMemoryRollback: a process holding 48 MiB of data. After a capture, a message that touches a few
 // pages is rolled back to a bit-exact memory, the next capture only copies what a message wrote, and the
