@@ -66,16 +66,17 @@ func BenchmarkLlamaCapture(b *testing.B) {
 					b.Fatalf("%s: %s", code, r.Error)
 				}
 			}
-			start := time.Now()
+			begin := time.Now()
 			mm.rebase()
-			first := time.Since(start)
+			first := time.Since(begin)
+			var start time.Duration
 			rss := rssMiB(b)
 			_, nonzero := written(mm)
 			var apply, capture, hash time.Duration
 			pages := 0
 			for b.Loop() {
 				mm.captureCost = time.Hour // no rebase inside Apply: the one below is the one measured
-				start := cpuNow()
+				start = cpuNow()
 				if r := mustApply(b, m, evalMsg(`return Llama.next()`)); r.Error != "" {
 					b.Fatal(r.Error)
 				}
@@ -89,6 +90,15 @@ func BenchmarkLlamaCapture(b *testing.B) {
 				m.MemoryHash()
 				hash += cpuNow() - start
 			}
+			// A message that fails right after a capture: the cost is the rollback (a fresh instance holding the
+			// base), the journal being empty.
+			b.StopTimer()
+			mm.rebase()
+			start = cpuNow()
+			if r := mustApply(b, m, evalMsg(`Llama.next(); error("roll back")`)); r.Error == "" {
+				b.Fatal("want an error")
+			}
+			b.ReportMetric(float64((cpuNow()-start).Microseconds()), "failed-msg-cpu-µs")
 			perOp := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(b.N) }
 			b.ReportMetric(perOp(apply), "apply-cpu-µs/op")
 			b.ReportMetric(perOp(capture), "capture-cpu-µs/op")
