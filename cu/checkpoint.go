@@ -104,6 +104,7 @@ func (c *CU) recordCheckpoint(ctx context.Context, p *proc, s snapshotted) error
 	}
 	p.cpSeq = cp.Seq
 	c.metrics.checkpoints.Add(1)
+	c.archive(ctx, p, false)
 	c.maybeCollect(ctx)
 	return nil
 }

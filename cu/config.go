@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"time"
 
 	"github.com/aogo/aogo/client"
@@ -119,6 +120,10 @@ type Config struct {
 	Machines Machines
 	// DataDir holds the module cache (modules/) and memory snapshots (snapshots/).
 	DataDir string
+	// CompiledCache holds compiled modules (vm.Options.CacheDir); empty means DataDir/wasmcache. Give every
+	// CU and `aogo run` of a machine the same directory (cmd/aogo gives them the user's cache directory) and a
+	// module compiles once on that machine, whatever the data dir.
+	CompiledCache string
 
 	// MaxMemory bounds Memory-Limit (413 above; 0 means the reference's default, 1 GiB).
 	MaxMemory uint64
@@ -148,6 +153,12 @@ type Config struct {
 	// Each evaluation's opens carry a vm.DriveCall: the process's and module's tags and the message's
 	// Block-Height (a dry-run: the last evaluated message's).
 	WeaveDrive vm.WeaveDrive
+	// Archive, when set, is the gateway this CU publishes Checkpoint items to (every ArchiveEvery at most, and
+	// at shutdown; ArchiveEvery 0 publishes none) and restores processes from when it has no local checkpoint
+	// of them: only items signed by its own key or one in TrustCheckpoints (see archive.go).
+	Archive          CheckpointArchive
+	ArchiveEvery     time.Duration
+	TrustCheckpoints []string
 	// OperatorToken guards the operator routes (/metrics): they need "Authorization: Bearer <token>" and
 	// never carry CORS headers. Empty: they are refused.
 	OperatorToken string
@@ -155,4 +166,12 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock (GET / timestamp, cron tail); nil means time.Now.
 	Now func() time.Time
+}
+
+// compiledCache is where compiled modules are cached (see CompiledCache).
+func (cfg *Config) compiledCache() string {
+	if cfg.CompiledCache != "" {
+		return cfg.CompiledCache
+	}
+	return filepath.Join(cfg.DataDir, "wasmcache")
 }

@@ -22,6 +22,10 @@ type CU struct {
 	metrics  metrics
 	saver    *saver
 	warm     *warmer
+	// archiveQ holds Checkpoint items waiting for the publisher (archive.go); unitID is this start's
+	// Unit-Identifier tag.
+	archiveQ chan archiveJob
+	unitID   string
 
 	// stopped ends when Run's context ends or Close is called: every evaluation's context derives from it,
 	// so a guest running at shutdown is interrupted at once (its message is evaluated again later).
@@ -76,7 +80,8 @@ func New(cfg Config) (*CU, error) {
 		cfg.PageSize = 1000
 	}
 	c := &CU{cfg: cfg, log: cfg.Logger, machines: cfg.Machines, now: cfg.Now,
-		procs: map[string]*proc{}, modules: map[string]*module{}, saver: newSaver(), warm: newWarmer()}
+		procs: map[string]*proc{}, modules: map[string]*module{}, saver: newSaver(), warm: newWarmer(),
+		archiveQ: make(chan archiveJob, 4), unitID: newUnitIdentifier()}
 	c.stopped, c.stop = context.WithCancelCause(context.Background())
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
@@ -112,6 +117,9 @@ func (c *CU) Run(ctx context.Context) error {
 	warmed := make(chan struct{})
 	go func() { defer close(warmed); c.warmLoop(ctx) }()
 	defer func() { <-warmed }()
+	published := make(chan struct{})
+	go func() { defer close(published); c.publishLoop(ctx) }()
+	defer func() { <-published }()
 	t := time.NewTicker(30 * time.Second)
 	defer t.Stop()
 	for {
@@ -151,6 +159,10 @@ func (c *CU) Close() error {
 					errs = append(errs, err)
 				}
 			}
+			// The state at shutdown goes to the gateway too (at most a minute per process).
+			actx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			c.archive(actx, p, true)
+			cancel()
 			p.unload()
 		}
 		p.mu.Unlock()
@@ -158,6 +170,7 @@ func (c *CU) Close() error {
 	if err := c.save(context.Background()); err != nil {
 		errs = append(errs, err)
 	}
+	c.publishQueued()
 	return errors.Join(errs...)
 }
 

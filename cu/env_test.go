@@ -259,6 +259,10 @@ type unitOpts struct {
 	maxCompute, maxDryRun uint64
 	real                  bool // the vm registry (real modules) instead of the fake VM
 	memHash               cu.HashPolicy
+	// archive, archiveEvery and trust are the CU's Checkpoint-item settings (archive.go).
+	archive      cu.CheckpointArchive
+	archiveEvery time.Duration
+	trust        []string
 }
 
 func (n *network) newUnit(o unitOpts) *unit {
@@ -291,6 +295,7 @@ func (n *network) newUnit(o unitOpts) *unit {
 		Modules: gateway.NewClient(n.gw.URL, nil), Store: u.store, Machines: machines, DataDir: u.dir,
 		CheckpointEvery: o.every, MaxMemory: o.maxMemory, MaxCompute: o.maxCompute, MaxDryRunCompute: o.maxDryRun,
 		MemoryHash: o.memHash, Logger: quietLogger(), OperatorToken: testOperatorToken,
+		Archive: o.archive, ArchiveEvery: o.archiveEvery, TrustCheckpoints: o.trust,
 	})
 	if err != nil {
 		n.t.Fatal(err)

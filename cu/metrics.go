@@ -18,6 +18,8 @@ type metrics struct {
 	dryRuns, attestations        atomic.Int64
 	warmRuns                     atomic.Int64
 	requests, requestErrors      atomic.Int64
+	archived, archiveErrors      atomic.Int64
+	archiveRestores              atomic.Int64
 	pagesStored, pageBytes       atomic.Int64 // checkpoint pages written (pages.go), and their stored size
 	pagesCollected               atomic.Int64
 }
@@ -43,6 +45,9 @@ func (c *CU) writeMetrics(w io.Writer) {
 	line("ao_cu_machine_open_seconds_total", "counter", "Time spent opening and restoring machines.", float64(m.openNanos.Load())/1e9)
 	line("ao_cu_checkpoints_total", "counter", "Checkpoints written.", m.checkpoints.Load())
 	line("ao_cu_checkpoint_seconds_total", "counter", "Time spent writing checkpoints.", float64(m.checkpointNanos.Load())/1e9)
+	line("ao_cu_checkpoints_published_total", "counter", "Checkpoint items uploaded to the gateway.", m.archived.Load())
+	line("ao_cu_checkpoint_publish_errors_total", "counter", "Checkpoint items that could not be built or uploaded.", m.archiveErrors.Load())
+	line("ao_cu_checkpoint_item_restores_total", "counter", "Processes restored from a Checkpoint item on the gateway.", m.archiveRestores.Load())
 	line("ao_cu_checkpoint_pages_stored_total", "counter", "Memory pages checkpoints stored (pages already stored are not).", m.pagesStored.Load())
 	line("ao_cu_checkpoint_page_bytes_total", "counter", "Bytes of the memory pages checkpoints stored (compressed).", m.pageBytes.Load())
 	line("ao_cu_checkpoint_pages_collected_total", "counter", "Memory pages deleted because no checkpoint uses them.", m.pagesCollected.Load())

@@ -1,35 +1,14 @@
 package cu_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/aogo/aogo/cu"
 )
-
-// metric reads a counter from the unit's /metrics.
-func metric(t *testing.T, u *unit, name string) int64 {
-	t.Helper()
-	_, body := u.get(t, "/metrics")
-	sc := bufio.NewScanner(bytes.NewReader(body))
-	for sc.Scan() {
-		if f := strings.Fields(sc.Text()); len(f) == 2 && f[0] == name {
-			v, err := strconv.ParseFloat(f[1], 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return int64(v)
-		}
-	}
-	t.Fatalf("no metric %s", name)
-	return 0
-}
 
 // TestPagedCheckpoints: a real aos process holding 16 MiB of data, checkpointed after every evaluation. The
 // first checkpoint stores its pages; the next ones, after small messages, store a few pages each; old
@@ -50,7 +29,7 @@ func TestPagedCheckpoints(t *testing.T) {
 		t.Fatalf("%d checkpoints stored %d pages, want the 16 MiB of data's", cps, pages)
 	}
 	var last string
-	var deltas []int64
+	var deltas []int
 	prev := pages
 	for range 20 {
 		last = eval(n, pid, "Counter = (Counter or 0) + 1; return Counter")
@@ -74,7 +53,7 @@ func TestPagedCheckpoints(t *testing.T) {
 	// A collection every 16 checkpoints keeps each process's 2 latest: at most 2 + 15 files in between.
 	files, _ := filepath.Glob(filepath.Join(dir, "snapshots", "[0-9a-f]*"))
 	total := metric(t, a, "ao_cu_checkpoints_total")
-	if want := 2 + total%16; int64(len(files)) > want {
+	if want := 2 + total%16; len(files) > want {
 		t.Fatalf("%d snapshot files after %d checkpoints, want at most %d", len(files), total, want)
 	}
 	a.stop()

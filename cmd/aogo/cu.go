@@ -41,7 +41,11 @@ func runCU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	maxDryRun := fs.String("max-dryrun-compute", envOr("AOGO_CU_MAX_DRYRUN_COMPUTE", strconv.FormatUint(cu.DefaultMaxDryRunCompute, 10)),
 		"the most compute `UNITS` a dry-run gets, at most --max-compute (env AOGO_CU_MAX_DRYRUN_COMPUTE)")
 	every := fs.Int("checkpoint-every", 1000, "evaluations between checkpoints")
+	cacheDir := moduleCacheFlag(fs, "DIR/wasmcache")
 	cache := fs.String("cache", "2-gb", "memory budget of hot machines")
+	publish := fs.Duration("publish-checkpoints", 0, "publish each process's state to the gateway as a signed Checkpoint item (the reference's format) at most every `DURATION`, and at shutdown; 0: never")
+	trust := envList("AOGO_CU_TRUST_CHECKPOINTS")
+	fs.Var(trust, "trust-checkpoint", "`ADDR` whose Checkpoint items on the gateway this CU resumes processes from, besides its own; repeatable (env AOGO_CU_TRUST_CHECKPOINTS, comma-separated)")
 	sf := addServeFlags(fs, "cu")
 	hashPolicy := fs.String("memory-hash", envOr("AOGO_CU_MEMORY_HASH", "run"), "which attestations carry a Memory-Hash: run (last message of each evaluation), every, checkpoint (env AOGO_CU_MEMORY_HASH)")
 	fail, code, ok := parseUnitFlags(fs, args, "usage: aogo cu --gateway URL [--listen 127.0.0.1:6363] [--data cu-data] [--wallet FILE] [--su URL]", stderr)
@@ -88,6 +92,12 @@ func runCU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	hc := &http.Client{Timeout: 2 * time.Minute}
 	gw := gateway.NewClient(*gatewayURL, hc)
+	if *publish > 0 {
+		// Checkpoint items are uploads: to an Arweave node they need an RSA wallet to sign the transactions.
+		if gw, err = uploadGateway(ctx, *gatewayURL, hc, w); err != nil {
+			return fail("--publish-checkpoints: %v", err)
+		}
+	}
 	var loc cu.Locator
 	if *suURL != "" {
 		loc = cu.FixedScheduler(client.NewSU(*suURL, hc))
@@ -100,9 +110,10 @@ func runCU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	unit, err := cu.New(cu.Config{
 		WeaveDrive: drive,
-		Wallet:     w, Scheduler: loc, Modules: gw, Blocks: gatewayBlocks{gw}, Store: store, DataDir: *dataDir,
+		Wallet:     w, Scheduler: loc, Modules: gw, Blocks: gatewayBlocks{gw}, Store: store, DataDir: *dataDir, CompiledCache: *cacheDir,
 		MaxMemory: mem, MaxCompute: comp, MaxDryRunCompute: dryComp, CheckpointEvery: *every, CacheBytes: cacheBytes,
 		MemoryHash: policy, Logger: log, OperatorToken: token,
+		Archive: gw, ArchiveEvery: *publish, TrustCheckpoints: trust.vals,
 	})
 	if err != nil {
 		return fail("%v", err)

@@ -17,7 +17,7 @@ import (
 // every command and verb, as typed after "aogo".
 var allVerbs = [][]string{
 	{"wallet", "new"}, {"wallet", "address"}, {"item", "sign"}, {"item", "verify"}, {"item", "inspect"},
-	{"bundle", "pack"}, {"bundle", "unpack"}, {"bundle", "verify"}, {"run"}, {"su"}, {"cu"}, {"mu"}, {"gateway"},
+	{"bundle", "pack"}, {"bundle", "unpack"}, {"bundle", "verify"}, {"run"}, {"su"}, {"cu"}, {"mu"}, {"gateway"}, {"aocore"},
 	{"verify-result"}, {"dev"}, {"module", "publish"}, {"spawn"}, {"send"}, {"result"}, {"eval"}, {"repl"},
 	{"bench", "dev"}, {"bench", "su"}, {"version"},
 }

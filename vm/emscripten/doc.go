@@ -13,7 +13,8 @@
 // asyncify state of emscripten4/wasm64 builds stays 0 (the reference unwinds and rewinds with Asyncify
 // around each WeaveDrive call, mallocing 40 MB each time: outputs are the same, and on the metering formats
 // its gas differs from ours by ~0.01–0.1% through the allocator's state). The two metering formats are
-// rewritten for gas as the reference rewrites them (meter.go).
+// rewritten for gas as the reference rewrites them (meter.go); modules that meter themselves (the old builds calling
+// metering.usegas per block) have those calls inlined into the same counter (gasinline.go).
 //
 // handle(msg, env) gets both strings on the wasm stack, as every glue's ccall puts them (there is no heap
 // copy in any format): the v1/v2 glues reserve (UTF-16 length x 4) + 1 bytes each, the later ones the UTF-8

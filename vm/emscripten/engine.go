@@ -65,28 +65,37 @@ type compiledModule struct {
 
 // compile returns the compiled module for wasm, from the in-process cache, the disk cache in cacheDir
 // (when set), or by compiling it, which it first tells compiling (when set). With meter, what is compiled is
-// wasm rewritten for the metering formats (meterModule), cached under its own key.
+// wasm rewritten for the metering formats (meterModule); a module that meters itself (imports metering.usegas)
+// is compiled with its gas calls inlined (inlineUsegas). Each rewrite is cached under its own key (cacheKey).
 func compile(wasm []byte, cacheDir string, meter bool, compiling func()) (*compiledModule, error) {
 	h := sha256.Sum256(wasm)
+	key, rewrite := cacheKey(h, wasm, meter)
 	if meter {
-		h = sha256.Sum256(append(h[:], "aogo metering v1"...))
+		h = key // the metering formats' snapshots name the rewritten module (as they always have)
 	}
 	compiledMu.Lock()
 	defer compiledMu.Unlock()
-	if c, ok := compiled[h]; ok {
+	if c, ok := compiled[key]; ok {
 		return c, nil
 	}
-	if meter {
+	switch rewrite {
+	case rewriteMeter:
 		m, err := meterModule(wasm)
 		if err != nil {
 			return nil, err
 		}
 		wasm = m
+	case rewriteInlineGas:
+		// A module this rewrite cannot handle is compiled as it is (its gas then goes through the host,
+		// slower but the same): the choice depends on the bytes only, so the key still names what is compiled.
+		if m, ok, _ := inlineUsegas(wasm); ok {
+			wasm = m
+		}
 	}
 	eng := sharedEngine()
 	var mod *wasmtime.Module
 	if cacheDir != "" {
-		mod, _ = loadCached(eng, cacheDir, h) // any reason not to use the entry means: compile
+		mod, _ = loadCached(eng, cacheDir, key) // any reason not to use the entry means: compile
 	}
 	if mod == nil {
 		if compiling != nil {
@@ -98,7 +107,7 @@ func compile(wasm []byte, cacheDir string, meter bool, compiling func()) (*compi
 		}
 		mod = m
 		if cacheDir != "" {
-			_ = storeCached(cacheDir, h, m) // best effort: a cache that cannot be written only costs the next cold start
+			_ = storeCached(cacheDir, key, m) // best effort: a cache that cannot be written only costs the next cold start
 		}
 	}
 	c := &compiledModule{hash: h, module: mod}
@@ -111,7 +120,7 @@ func compile(wasm []byte, cacheDir string, meter bool, compiling func()) (*compi
 			c.mem64 = mt.Is64()
 		}
 	}
-	compiled[h] = c
+	compiled[key] = c
 	return c, nil
 }
 

@@ -155,8 +155,11 @@ func pagesOf(mem []byte, zero, clean []bool, prev *baseState, fn func(idx uint32
 // capture takes a base from the instance's current state: in prev's backing when it can change it in place
 // (captureInPlace), else in a new backing (captureInto), else as private copies, where pages equal to prev's
 // are shared with it (pages are immutable), so a capture copies only what changed since the previous one and
-// hashes only the chunks that changed. reserve is the most memory the machine may have.
+// hashes only the chunks that changed. reserve is the most memory the machine may have; prev may be nil.
 func capture(in *instance, prev *baseState, reserve uint64) (*baseState, error) {
+	if prev == nil {
+		prev = &baseState{pristine: true}
+	}
 	if b, err := captureInPlace(in, prev); b != nil || err != nil {
 		return b, err
 	}

@@ -48,6 +48,28 @@ func engineKey() string {
 	return engineKeyStr
 }
 
+// rewrite is what compile does to a module before compiling it.
+type rewrite int
+
+const (
+	rewriteNone      rewrite = iota
+	rewriteMeter             // the metering formats: meterModule
+	rewriteInlineGas         // a module importing metering.usegas: inlineUsegas
+)
+
+// cacheKey is the key of the compiled module (in memory and on disk) for wasm, whose SHA-256 is h, and the
+// rewrite compiled: a rewritten module is cached under the hash of h and the rewrite's name and version, never
+// under the plain module's key (the same bytes compile to other code in a metering format).
+func cacheKey(h [32]byte, wasm []byte, meter bool) ([32]byte, rewrite) {
+	switch {
+	case meter:
+		return sha256.Sum256(append(h[:], "aogo metering v1"...)), rewriteMeter
+	case !noInlineGas && importsUsegas(wasm):
+		return sha256.Sum256(append(h[:], inlineGasKey...)), rewriteInlineGas
+	}
+	return h, rewriteNone
+}
+
 func cacheFile(dir string, h [32]byte) string {
 	return filepath.Join(dir, hex.EncodeToString(h[:])+"-"+engineKey()+".cwasm")
 }
