@@ -125,14 +125,15 @@ func (b *backing) unmapped() {
 }
 
 // mapUnder maps the memfd's bytes [off, off+len(mem)) privately over mem, which must be page-aligned wasm
-// memory of the caller's instance: its content becomes the memfd's, copy-on-write.
+// memory of the caller's instance: its content becomes the memfd's, copy-on-write. Like wasmtime's own
+// mappings it reserves no swap: a multi-GB memory costs commit charge only for the pages written.
 func (b *backing) mapUnder(mem []byte, off uint64) error {
 	if len(mem) == 0 {
 		return nil
 	}
 	addr := uintptr(unsafe.Pointer(&mem[0]))
 	r, _, errno := syscall.Syscall6(syscall.SYS_MMAP, addr, uintptr(len(mem)), syscall.PROT_READ|syscall.PROT_WRITE,
-		syscall.MAP_PRIVATE|syscall.MAP_FIXED, uintptr(b.fd), uintptr(off))
+		syscall.MAP_PRIVATE|syscall.MAP_FIXED|syscall.MAP_NORESERVE, uintptr(b.fd), uintptr(off))
 	if errno != 0 {
 		return fmt.Errorf("map base under memory: %w", errno)
 	}

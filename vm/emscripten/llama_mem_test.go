@@ -98,7 +98,7 @@ func BenchmarkLlamaCapture(b *testing.B) {
 			if r := mustApply(b, m, evalMsg(`Llama.next(); error("roll back")`)); r.Error == "" {
 				b.Fatal("want an error")
 			}
-			b.ReportMetric(float64((cpuNow()-start).Microseconds()), "failed-msg-cpu-µs")
+			b.ReportMetric(float64((cpuNow() - start).Microseconds()), "failed-msg-cpu-µs")
 			perOp := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(b.N) }
 			b.ReportMetric(perOp(apply), "apply-cpu-µs/op")
 			b.ReportMetric(perOp(capture), "capture-cpu-µs/op")

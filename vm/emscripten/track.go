@@ -36,8 +36,8 @@ func addrOf(mem []byte) uintptr {
 	return uintptr(unsafe.Pointer(&mem[0]))
 }
 
-// mapBacking makes in's memory at least size bytes (in must be freshly booted) and its first size bytes back's first size bytes, as a
-// private mapping of back: nothing is copied.
+// mapBacking makes in's memory at least size bytes (in must be freshly booted) and its first size bytes back's,
+// as a private mapping of back: nothing is copied.
 func (in *instance) mapBacking(back *backing, size uint64) error {
 	if uint64(len(in.memory())) < size {
 		if err := in.grow(size); err != nil {
