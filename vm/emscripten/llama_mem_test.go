@@ -145,7 +145,7 @@ func TestLlamaPagedCheckpoints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	puts1, bytes1 := ps.puts, ps.putB
+	puts1, bytes1, z1 := ps.puts, ps.putB, ps.flated
 	if r := mustApply(t, m, evalMsg(`return Llama.next()`)); r.Error != "" {
 		t.Fatal(r.Error)
 	}
@@ -153,9 +153,9 @@ func TestLlamaPagedCheckpoints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	puts2, bytes2 := ps.puts-puts1, ps.putB-bytes1
-	t.Logf("model %d bytes; whole snapshot %d bytes (gzip); paged: first %d pages (%d bytes) + table %d bytes, second %d pages (%d bytes) + table %d bytes",
-		model.Len(), whole.Len(), puts1, bytes1, first.Len(), puts2, bytes2, second.Len())
+	puts2, bytes2, z2 := ps.puts-puts1, ps.putB-bytes1, ps.flated-z1
+	t.Logf("model %d bytes; whole snapshot %d bytes (gzip); paged: first %d pages (%d bytes, %d flated) + table %d bytes, second %d pages (%d bytes, %d flated) + table %d bytes",
+		model.Len(), whole.Len(), puts1, bytes1, z1, first.Len(), puts2, bytes2, z2, second.Len())
 	if bytes1 < model.Len() || puts2*3 > puts1 {
 		t.Fatalf("first snapshot stored %d bytes for a %d-byte model; second %d pages of the first's %d", bytes1, model.Len(), puts2, puts1)
 	}

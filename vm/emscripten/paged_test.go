@@ -2,6 +2,7 @@ package emscripten
 
 import (
 	"bytes"
+	"compress/flate"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -38,6 +39,7 @@ func written(m *machine) (n, nonzero int) {
 type memPages struct {
 	pages      map[[32]byte][]byte
 	puts, putB int
+	flated     int // what the pages take flate-compressed, as the CU stores them
 }
 
 func (s *memPages) HasPage(k [32]byte) (bool, error) { _, ok := s.pages[k]; return ok, nil }
@@ -48,6 +50,11 @@ func (s *memPages) PutPage(k [32]byte, p []byte) error {
 	s.pages[k] = bytes.Clone(p)
 	s.puts++
 	s.putB += len(p)
+	var z bytes.Buffer
+	fw, _ := flate.NewWriter(&z, flate.BestSpeed)
+	fw.Write(p)
+	fw.Close()
+	s.flated += z.Len()
 	return nil
 }
 func (s *memPages) Page(k [32]byte) ([]byte, error) {
