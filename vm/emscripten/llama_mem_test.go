@@ -90,9 +90,23 @@ func BenchmarkLlamaCapture(b *testing.B) {
 				m.MemoryHash()
 				hash += cpuNow() - start
 			}
+			// A fork (a dry-run's) after a token: memfd maps the base and copies what the token wrote.
+			b.StopTimer()
+			if r := mustApply(b, m, evalMsg(`return Llama.next()`)); r.Error != "" {
+				b.Fatal(r.Error)
+			}
+			start = cpuNow()
+			f, err := m.Fork(vm.ForkOptions{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if f.MemoryHash() != m.MemoryHash() {
+				b.Fatal("fork differs")
+			}
+			f.Close()
+			b.ReportMetric(float64((cpuNow() - start).Microseconds()), "fork+hash-cpu-µs")
 			// A message that fails right after a capture: the cost is the rollback (a fresh instance holding the
 			// base), the journal being empty.
-			b.StopTimer()
 			mm.rebase()
 			start = cpuNow()
 			if r := mustApply(b, m, evalMsg(`Llama.next(); error("roll back")`)); r.Error == "" {
