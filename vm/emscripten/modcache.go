@@ -28,9 +28,10 @@ import (
 //     each carries the SHA-256 of its payload, checked before deserializing, so a torn or corrupted file
 //     (disk error, full disk, a copy cut short) is recompiled, never executed.
 //   - the key holds the module's hash and everything the code depends on: the engine configuration
-//     (engineVersion: fuel, epoch interruption, NaN canonicalisation, SIMD…), the wasmtime-go version, the
-//     OS, architecture and CPU features (wasmtime compiles for the host's), so an artifact from another
-//     configuration or machine is never loaded (wasmtime also refuses one whose settings differ).
+//     (engineVersion: fuel, epoch interruption, NaN canonicalisation, Spectre hardening, SIMD…; the
+//     experiment's settings in aogoexp builds), the wasmtime-go version, the OS, architecture and CPU
+//     features (wasmtime compiles for the host's), so an artifact from another configuration or machine is
+//     never loaded (wasmtime also refuses one whose settings differ).
 
 const cacheMagic = "aogo-cwasm-1\n"
 
