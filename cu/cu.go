@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -38,6 +39,11 @@ type CU struct {
 
 	modMu   sync.Mutex
 	modules map[string]*module
+
+	// Checkpoint pages (pages.go).
+	pins      pins
+	gcMu      sync.Mutex
+	cpSinceGC atomic.Int64
 }
 
 // New checks cfg and returns a CU. It starts nothing and does no I/O beyond creating the data directory.

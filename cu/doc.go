@@ -50,7 +50,9 @@
 // from memory meanwhile: results are re-derivable, so a crash only costs re-evaluating from the checkpoint, which
 // is never recorded before the evaluations it follows (see saver.go). Every CheckpointEvery evaluations, and when a hot machine is evicted
 // or the CU closes, the machine is snapshotted to snapshots/<sha256 of the file> under the data directory and
-// a checkpoint row names it, so a restart resumes from the latest checkpoint, not from zero. Hot machines
+// a checkpoint row names it, so a restart resumes from the latest checkpoint, not from zero. With a store that
+// keeps pages (PageStore, store/sqlite does), the snapshot is paged: its memory pages are stored once by
+// content, so a process holding a model stores the weights once, not in every checkpoint (see pages.go). Hot machines
 // share a memory budget; the least recently used are checkpointed and closed beyond it.
 //
 // # Compute limits and interruption

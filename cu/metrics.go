@@ -20,6 +20,8 @@ type metrics struct {
 	requests, requestErrors      atomic.Int64
 	archived, archiveErrors      atomic.Int64
 	archiveRestores              atomic.Int64
+	pagesStored, pageBytes       atomic.Int64 // checkpoint pages written (pages.go), and their stored size
+	pagesCollected               atomic.Int64
 }
 
 func (c *CU) writeMetrics(w io.Writer) {
@@ -46,6 +48,9 @@ func (c *CU) writeMetrics(w io.Writer) {
 	line("ao_cu_checkpoints_published_total", "counter", "Checkpoint items uploaded to the gateway.", m.archived.Load())
 	line("ao_cu_checkpoint_publish_errors_total", "counter", "Checkpoint items that could not be built or uploaded.", m.archiveErrors.Load())
 	line("ao_cu_checkpoint_item_restores_total", "counter", "Processes restored from a Checkpoint item on the gateway.", m.archiveRestores.Load())
+	line("ao_cu_checkpoint_pages_stored_total", "counter", "Memory pages checkpoints stored (pages already stored are not).", m.pagesStored.Load())
+	line("ao_cu_checkpoint_page_bytes_total", "counter", "Bytes of the memory pages checkpoints stored (compressed).", m.pageBytes.Load())
+	line("ao_cu_checkpoint_pages_collected_total", "counter", "Memory pages deleted because no checkpoint uses them.", m.pagesCollected.Load())
 	line("ao_cu_evictions_total", "counter", "Hot machines closed to stay within the memory budget.", m.evictions.Load())
 	line("ao_cu_store_saves_total", "counter", "Transactions that saved evaluations in the background.", m.saves.Load())
 	line("ao_cu_dry_runs_total", "counter", "Dry-runs evaluated.", m.dryRuns.Load())

@@ -543,15 +543,16 @@ func (r *run) checkpoint() error {
 	last := r.last
 	if last != nil && last.MemoryHash == nil {
 		// The snapshot hashes memory anyway: take the checkpoint first, then save the evaluations with it.
-		memHash, file, err := r.c.snapshot(r.p)
+		snap, err := r.c.snapshot(r.ctx, r.p)
 		if err != nil {
 			return err
 		}
-		last.MemoryHash = memHash[:]
+		last.MemoryHash = snap.memHash[:]
 		if err := r.flush(); err != nil {
+			r.c.forget(snap)
 			return err
 		}
-		return r.c.recordCheckpoint(r.ctx, r.p, memHash, file)
+		return r.c.recordCheckpoint(r.ctx, r.p, snap)
 	}
 	if err := r.flush(); err != nil {
 		return err
@@ -633,7 +634,12 @@ func (c *CU) restore(p *proc, cp *Checkpoint) error {
 	}
 	defer f.Close()
 	start := time.Now()
-	m, err := c.machines.Restore(p.mod.Format, p.mod.Wasm, p.opts, f)
+	var m vm.Machine
+	if pr, ok := c.machines.(pagedRestorer); ok && c.pageStore() != nil {
+		m, err = pr.RestorePaged(p.mod.Format, p.mod.Wasm, p.opts, f, pageReader{ctx: context.Background(), s: c.pageStore()})
+	} else {
+		m, err = c.machines.Restore(p.mod.Format, p.mod.Wasm, p.opts, f)
+	}
 	if err != nil {
 		return err
 	}

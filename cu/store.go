@@ -10,7 +10,7 @@ var ErrNotFound = errors.New("not found")
 
 // Store keeps what the CU computed: every evaluation (scheduled messages and cron messages) and the
 // checkpoints a restart resumes from. Memory snapshots themselves are files under the data directory; the
-// store only names them. store/sqlite implements it.
+// store only names them (and, if it is also a PageStore, keeps their memory pages: pages.go). store/sqlite implements it.
 type Store interface {
 	// SaveEvals stores evaluations atomically, in order. Seq is unique per process.
 	SaveEvals(ctx context.Context, evals []Eval) error
@@ -81,4 +81,7 @@ type Checkpoint struct {
 	// MemoryHash is the memory hash (vm.HashMemory); File names the snapshot under the data directory.
 	MemoryHash []byte
 	File       string
+	// Pages lists the keys of the memory pages a paged snapshot uses (PageStore; nil for a whole snapshot):
+	// a store that keeps pages keeps these while the checkpoint exists.
+	Pages [][32]byte
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/aogo/aogo/cu"
@@ -19,7 +20,10 @@ type CUStore struct {
 	w, r *sql.DB
 }
 
-var _ cu.Store = (*CUStore)(nil)
+var (
+	_ cu.Store     = (*CUStore)(nil)
+	_ cu.PageStore = (*CUStore)(nil)
+)
 
 // Evaluations are re-derivable from the log, so synchronous NORMAL (durable at checkpoints of the WAL, never
 // corrupt) is enough: a lost tail is evaluated again, with identical results.
@@ -56,6 +60,17 @@ CREATE TABLE IF NOT EXISTS cu_checkpoints (
 	file TEXT NOT NULL,
 	PRIMARY KEY (process, seq)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS cu_pages (
+	key BLOB PRIMARY KEY,
+	data BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cu_checkpoint_pages (
+	process TEXT NOT NULL,
+	seq INTEGER NOT NULL,
+	key BLOB NOT NULL,
+	PRIMARY KEY (process, seq, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS cu_checkpoint_pages_key ON cu_checkpoint_pages(key);
 `
 
 const cuEvalColumns = `process, seq, message, nonce, cron, timestamp, block_height, hash_chain, is_error, result, memory_hash, attestation`
@@ -208,17 +223,198 @@ func (s *CUStore) SetAttestation(ctx context.Context, pid string, seq int64, att
 	return nil
 }
 
-// SaveCheckpoint records a checkpoint (replacing one at the same seq).
+// SaveCheckpoint records a checkpoint and the pages it lists, in one transaction (replacing one at the same
+// seq).
 func (s *CUStore) SaveCheckpoint(ctx context.Context, cp cu.Checkpoint) error {
-	_, err := s.w.ExecContext(ctx, `INSERT OR REPLACE INTO cu_checkpoints
-		(process, seq, module, nonce, timestamp, block_height, hash_chain, assignment_id, cron, memory_hash, file)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
-		cp.Process, cp.Seq, cp.ModuleID, cp.Nonce, cp.Timestamp, cp.BlockHeight, cp.HashChain, cp.AssignmentID,
-		nullBytes(cp.Cron), cp.MemoryHash, cp.File)
+	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("save checkpoint %s/%d: %w", cp.Process, cp.Seq, err)
 	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO cu_checkpoints
+		(process, seq, module, nonce, timestamp, block_height, hash_chain, assignment_id, cron, memory_hash, file)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
+		cp.Process, cp.Seq, cp.ModuleID, cp.Nonce, cp.Timestamp, cp.BlockHeight, cp.HashChain, cp.AssignmentID,
+		nullBytes(cp.Cron), cp.MemoryHash, cp.File); err != nil {
+		return fmt.Errorf("save checkpoint %s/%d: %w", cp.Process, cp.Seq, err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM cu_checkpoint_pages WHERE process = ? AND seq = ?`, cp.Process, cp.Seq); err != nil {
+		return fmt.Errorf("save checkpoint %s/%d: %w", cp.Process, cp.Seq, err)
+	}
+	if len(cp.Pages) > 0 {
+		st, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO cu_checkpoint_pages (process, seq, key) VALUES (?,?,?)`)
+		if err != nil {
+			return fmt.Errorf("save checkpoint %s/%d: %w", cp.Process, cp.Seq, err)
+		}
+		defer st.Close()
+		for _, k := range cp.Pages {
+			if _, err := st.ExecContext(ctx, cp.Process, cp.Seq, k[:]); err != nil {
+				return fmt.Errorf("save checkpoint %s/%d pages: %w", cp.Process, cp.Seq, err)
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("save checkpoint %s/%d: commit: %w", cp.Process, cp.Seq, err)
+	}
 	return nil
+}
+
+// HasPage implements cu.PageStore.
+func (s *CUStore) HasPage(ctx context.Context, key [32]byte) (bool, error) {
+	var one int
+	err := s.r.QueryRowContext(ctx, `SELECT 1 FROM cu_pages WHERE key = ?`, key[:]).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("page %x: %w", key, err)
+	}
+	return true, nil
+}
+
+// PutPages implements cu.PageStore, in one transaction.
+func (s *CUStore) PutPages(ctx context.Context, pages []cu.Page) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("put pages: %w", err)
+	}
+	defer tx.Rollback()
+	st, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO cu_pages (key, data) VALUES (?,?)`)
+	if err != nil {
+		return fmt.Errorf("put pages: %w", err)
+	}
+	defer st.Close()
+	for _, p := range pages {
+		if _, err := st.ExecContext(ctx, p.Key[:], p.Data); err != nil {
+			return fmt.Errorf("put page %x: %w", p.Key, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("put pages: commit: %w", err)
+	}
+	return nil
+}
+
+// Page implements cu.PageStore.
+func (s *CUStore) Page(ctx context.Context, key [32]byte) ([]byte, error) {
+	var data []byte
+	err := s.r.QueryRowContext(ctx, `SELECT data FROM cu_pages WHERE key = ?`, key[:]).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("page %x: %w", key, cu.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("page %x: %w", key, err)
+	}
+	return data, nil
+}
+
+// PruneCheckpoints implements cu.PageStore, in one transaction.
+func (s *CUStore) PruneCheckpoints(ctx context.Context, keep int) ([]string, error) {
+	keep = max(keep, 1)
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("prune checkpoints: %w", err)
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `SELECT process, seq, file FROM (SELECT process, seq, file,
+		ROW_NUMBER() OVER (PARTITION BY process ORDER BY seq DESC) AS n FROM cu_checkpoints) WHERE n > ?`, keep)
+	if err != nil {
+		return nil, fmt.Errorf("prune checkpoints: %w", err)
+	}
+	type old struct {
+		pid  string
+		seq  int64
+		file string
+	}
+	var olds []old
+	for rows.Next() {
+		var o old
+		if err := rows.Scan(&o.pid, &o.seq, &o.file); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("prune checkpoints: %w", err)
+		}
+		olds = append(olds, o)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("prune checkpoints: %w", err)
+	}
+	files := map[string]bool{}
+	for _, o := range olds {
+		for _, q := range []string{`DELETE FROM cu_checkpoints WHERE process = ? AND seq = ?`, `DELETE FROM cu_checkpoint_pages WHERE process = ? AND seq = ?`} {
+			if _, err := tx.ExecContext(ctx, q, o.pid, o.seq); err != nil {
+				return nil, fmt.Errorf("prune checkpoint %s/%d: %w", o.pid, o.seq, err)
+			}
+		}
+		files[o.file] = true
+	}
+	var unnamed []string
+	for f := range files {
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM cu_checkpoints WHERE file = ? LIMIT 1`, f).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			unnamed = append(unnamed, f)
+		} else if err != nil {
+			return nil, fmt.Errorf("prune checkpoints: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("prune checkpoints: commit: %w", err)
+	}
+	sort.Strings(unnamed)
+	return unnamed, nil
+}
+
+// UnusedPages implements cu.PageStore.
+func (s *CUStore) UnusedPages(ctx context.Context, limit int) ([][32]byte, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT key FROM cu_pages p
+		WHERE NOT EXISTS (SELECT 1 FROM cu_checkpoint_pages c WHERE c.key = p.key) LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("unused pages: %w", err)
+	}
+	defer rows.Close()
+	var keys [][32]byte
+	for rows.Next() {
+		var k []byte
+		if err := rows.Scan(&k); err != nil {
+			return nil, fmt.Errorf("unused pages: %w", err)
+		}
+		if len(k) == 32 {
+			keys = append(keys, [32]byte(k))
+		}
+	}
+	return keys, rows.Err()
+}
+
+// DeleteUnusedPages implements cu.PageStore, in one transaction.
+func (s *CUStore) DeleteUnusedPages(ctx context.Context, keys [][32]byte) (int, error) {
+	if len(keys) == 0 {
+		return 0, nil
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("delete pages: %w", err)
+	}
+	defer tx.Rollback()
+	st, err := tx.PrepareContext(ctx, `DELETE FROM cu_pages WHERE key = ?1
+		AND NOT EXISTS (SELECT 1 FROM cu_checkpoint_pages WHERE key = ?1)`)
+	if err != nil {
+		return 0, fmt.Errorf("delete pages: %w", err)
+	}
+	defer st.Close()
+	n := 0
+	for _, k := range keys {
+		res, err := st.ExecContext(ctx, k[:])
+		if err != nil {
+			return 0, fmt.Errorf("delete page %x: %w", k, err)
+		}
+		d, _ := res.RowsAffected()
+		n += int(d)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("delete pages: commit: %w", err)
+	}
+	return n, nil
 }
 
 // LatestCheckpoint returns pid's checkpoint with the highest seq.

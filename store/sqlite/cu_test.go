@@ -9,6 +9,7 @@ import (
 
 	"github.com/aogo/aogo/cu"
 	"github.com/aogo/aogo/store/sqlite"
+	"github.com/aogo/aogo/store/storetest"
 )
 
 func TestCUStore(t *testing.T) {
@@ -96,4 +97,11 @@ func TestCUStore(t *testing.T) {
 	if err != nil || cp.Seq != 9 || cp.ModuleID != "M" {
 		t.Fatalf("latest checkpoint %+v %v", cp, err)
 	}
+}
+
+func TestCUPages(t *testing.T) {
+	storetest.CUPages(t, func(t *testing.T) func() (storetest.CUPageStore, error) {
+		path := filepath.Join(t.TempDir(), "cu.db")
+		return func() (storetest.CUPageStore, error) { return sqlite.OpenCU(path) }
+	})
 }

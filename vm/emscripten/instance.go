@@ -60,6 +60,7 @@ type instance struct {
 	// prefaulted is how many bytes of memory scanMemory has prefaulted (memory only grows).
 	prefaulted int
 	scratch    pageScratch // scanMemory's buffers
+	mapped     mapping     // the base's backing mapped under the memory, if any (track.go)
 	// sigs caches the parameter types of the exports we call (keyed by the *Func in exp).
 	sigs map[*wasmtime.Func][]wasmtime.ValKind
 
@@ -639,18 +640,8 @@ func (in *instance) memory() []byte { return in.mem.UnsafeData(in.store) }
 // pages that hold only zeros again are given back to the kernel and marked (releaseZeroPages). When the
 // kernel cannot tell, zero is nil and the pages not read before are prefaulted in one call (see prefault).
 func (in *instance) scanMemory() (mem []byte, zero []bool) {
-	mem = in.memory()
-	if in.cm.imageOK {
-		if zero = untouchedPages(mem, in.cm.imageEnd, &in.scratch); zero != nil {
-			releaseZeroPages(mem, zero, in.cm.imageEnd)
-			return mem, zero
-		}
-	}
-	if in.prefaulted < len(mem) {
-		prefault(mem[in.prefaulted:])
-		in.prefaulted = len(mem)
-	}
-	return mem, nil
+	mem, zero, _ = in.scanTracked()
+	return mem, zero
 }
 
 // pageScratch holds scanMemory's buffers, reused from one scan to the next.
@@ -774,6 +765,7 @@ func (in *instance) close() {
 	if in != nil && in.store != nil {
 		in.store.Close()
 		in.store = nil
+		in.setMapping(mapping{})
 		in.intr.free() // after the store: its epoch callback reads the flag
 	}
 }

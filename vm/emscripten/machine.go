@@ -30,11 +30,15 @@ import (
 // minRebaseInterval), or the journal holds maxJournalBytes. That keeps capture overhead at a few percent
 // of evaluation time and bounds the cost of a rollback to a small multiple of one capture.
 //
-// Captures are incremental: the base's pages are immutable and carry their SHA-256, so a capture shares
-// every page that still equals the previous base's copy and copies (and hashes) only the others; the
-// memory hash (vm.HashMemory) reuses the same leaves. Both cost one scan of the memory's touched pages
-// (pages the kernel never mapped are known zero without reading them, see untouchedPages; elsewhere a
-// zero check or memcmp at memory speed, after one prefault) plus work proportional to what changed. A machine opened fresh starts from a pristine base — start-up itself, rebuilt by
+// Where the kernel allows (backing_linux.go), the base lives in a memfd mapped copy-on-write under the live
+// memory: pages not written since the capture are the base's own (no second copy of a model's weights),
+// pagemap lists the written ones, so a capture reads, hashes and copies only those, the memory hash takes the
+// other pages' leaves from the base without reading them, a rollback maps the memfd under a fresh instance
+// and a fork maps it too and copies only what was written since. Elsewhere the base is a private copy of the
+// non-zero pages, and a capture shares every page that still equals the previous base's copy and copies (and
+// hashes) only the others, after one scan of the memory's touched pages (pages the kernel never mapped are
+// known zero without reading them, see untouchedPages). Either way the memory hash (vm.HashMemory) reuses
+// the base's leaves. A machine opened fresh starts from a pristine base — start-up itself, rebuilt by
 // instantiating — so Open captures nothing; a restored one takes the snapshot's pages as its base.
 
 const (
@@ -44,7 +48,8 @@ const (
 	maxJournalBytes   = 64 << 20
 )
 
-// page is an immutable copy of one non-zero 64 KiB page with its chunk hashes and its leaf (vm.HashMemory).
+// page is one non-zero 64 KiB page of a base with its chunk hashes and its leaf (vm.HashMemory): an immutable
+// copy, or the backing's page (which changes only when that base is replaced by the next capture).
 type page struct {
 	idx    uint32
 	data   []byte
@@ -76,6 +81,7 @@ type baseState struct {
 	memSize  uint64
 	pages    []page     // increasing idx
 	host     *hostState // never mutated; cloned on load
+	back     *backing   // nil: pages are private copies; else the pages are back's (the machine holds one use)
 }
 
 type journalEntry struct {
@@ -122,8 +128,9 @@ var zeroPage = make([]byte, pageSize)
 
 // pagesOf walks the pages of mem in order, pairing each non-zero one with prev's copy of the same page
 // when prev has one (prev.pages is sorted, so this is a merge). fn gets the page and the copy (nil
-// when there is none); zero pages are skipped, those zero marks without reading them (see scanMemory).
-func pagesOf(mem []byte, zero []bool, prev *baseState, fn func(idx uint32, p []byte, old *page)) {
+// when there is none), and same when clean (see scanTracked; nil: unknown) says the page equals the copy;
+// zero pages are skipped, those zero marks without reading them (see scanMemory).
+func pagesOf(mem []byte, zero, clean []bool, prev *baseState, fn func(idx uint32, p []byte, old *page, same bool)) {
 	var olds []page
 	if prev != nil {
 		olds = prev.pages
@@ -141,17 +148,31 @@ func pagesOf(mem []byte, zero []bool, prev *baseState, fn func(idx uint32, p []b
 		if len(olds) > 0 && olds[0].idx == idx {
 			old = &olds[0]
 		}
-		fn(idx, p, old)
+		fn(idx, p, old, old != nil && int(idx) < len(clean) && clean[idx])
 	}
 }
 
-// capture takes a base from the instance's current state. Pages equal to prev's are shared with it
-// (pages are immutable), so a capture copies only what changed since the previous one and hashes only the
-// chunks that changed.
-func capture(in *instance, prev *baseState) *baseState {
+// capture takes a base from the instance's current state: in prev's backing when it can change it in place
+// (captureInPlace), else in a new backing (captureInto), else as private copies, where pages equal to prev's
+// are shared with it (pages are immutable), so a capture copies only what changed since the previous one and
+// hashes only the chunks that changed. reserve is the most memory the machine may have; prev may be nil.
+func capture(in *instance, prev *baseState, reserve uint64) (*baseState, error) {
+	if prev == nil {
+		prev = &baseState{pristine: true}
+	}
+	if b, err := captureInPlace(in, prev); b != nil || err != nil {
+		return b, err
+	}
+	if back := newBacking(reserve); back != nil {
+		b, err := captureInto(in, prev, back)
+		if err != nil {
+			back.release()
+		}
+		return b, err
+	}
 	mem, zero := in.scanMemory()
 	b := &baseState{memSize: uint64(len(mem)), host: in.host.clone()}
-	pagesOf(mem, zero, prev, func(idx uint32, p []byte, old *page) {
+	pagesOf(mem, zero, nil, prev, func(idx uint32, p []byte, old *page, _ bool) {
 		if old != nil && bytes.Equal(old.data, p) {
 			b.pages = append(b.pages, *old)
 			return
@@ -159,7 +180,7 @@ func capture(in *instance, prev *baseState) *baseState {
 		chunks, sum := hashPage(p, old)
 		b.pages = append(b.pages, page{idx: idx, data: bytes.Clone(p), chunks: chunks, sum: sum})
 	})
-	return b
+	return b, nil
 }
 
 // hashCache is a machine's memory as of its last memory hash, page by page with the chunk hashes: the next
@@ -186,8 +207,9 @@ var maxHashCachePages = 1024
 // pages past its bound, base) for the pages and chunks identical to their copies there; only the chunks that changed
 // are hashed, on every core: a message touches a few bytes of many pages (an aos heap's garbage collector
 // marks most live objects), so that is tens to hundreds of 4 KiB chunks, on the path of every attested
-// result. The cache is brought up to mem.
-func memoryHash(mem []byte, zero []bool, base *baseState, cache *hashCache) [32]byte {
+// result. The cache is brought up to mem. Pages clean marks (see scanTracked) take base's leaf unread. each,
+// when not nil, gets every non-zero page's leaf in increasing order.
+func memoryHash(mem []byte, zero, clean []bool, base *baseState, cache *hashCache, each func(idx uint32, leaf [32]byte)) [32]byte {
 	type leaf struct {
 		idx uint32
 		sum [32]byte
@@ -205,7 +227,13 @@ func memoryHash(mem []byte, zero []bool, base *baseState, cache *hashCache) [32]
 	if len(cache.pages) < len(mem)/pageSize {
 		cache.pages = append(cache.pages, make([]*cachedPage, len(mem)/pageSize-len(cache.pages))...)
 	}
-	pagesOf(mem, zero, base, func(idx uint32, p []byte, old *page) {
+	pagesOf(mem, zero, clean, base, func(idx uint32, p []byte, old *page, same bool) {
+		// Under a backing, a written page often still equals the base (a capture keeps the private copies
+		// of the pages it saw change): try the base's leaf first.
+		if same || clean != nil && old != nil && bytes.Equal(old.data, p) {
+			leaves = append(leaves, leaf{idx: idx, sum: old.sum, job: -1})
+			return
+		}
 		cp := cache.pages[idx]
 		if cp == nil && cache.n < maxHashCachePages {
 			// First sight: fill the copy from base's (equal chunks keep their hashes), or hash it all.
@@ -279,6 +307,9 @@ func memoryHash(mem []byte, zero []bool, base *baseState, cache *hashCache) [32]
 			}
 		}
 		h.Leaf(l.sum)
+		if each != nil {
+			each(l.idx, l.sum)
+		}
 		next = l.idx + 1
 	}
 	h.ZeroPages(uint64(len(mem)/pageSize) - uint64(next))
@@ -298,6 +329,14 @@ func (m *machine) instantiateBase(b *baseState) (*instance, error) {
 	if b.pristine {
 		return in, nil
 	}
+	if b.back != nil {
+		if err := in.mapBacking(b.back, b.memSize); err != nil {
+			in.close()
+			return nil, err
+		}
+		in.host, in.drives = b.host.clone(), map[int32]vm.DriveFile{}
+		return in, nil
+	}
 	if err := in.loadPages(b.memSize, b.pages, b.host.clone()); err != nil {
 		in.close()
 		return nil, err
@@ -307,7 +346,16 @@ func (m *machine) instantiateBase(b *baseState) (*instance, error) {
 
 func (m *machine) rebase() {
 	start := time.Now()
-	m.base = capture(m.cur, m.base)
+	b, err := capture(m.cur, m.base, m.reserve())
+	if err != nil {
+		// The instance's memory may be gone with a failed mapping: nothing can be trusted any more.
+		m.broken = fmt.Errorf("machine broken: %w", err)
+		return
+	}
+	if b.back != m.base.back {
+		m.base.back.release()
+	}
+	m.base = b
 	m.captureCost = time.Since(start)
 	m.journal, m.journalBytes, m.sinceBase = nil, 0, 0
 	if m.drive != nil {
@@ -349,7 +397,8 @@ func (m *machine) Apply(ctx context.Context, msg, env []byte) (vm.Result, error)
 	m.journal = append(m.journal, e)
 	m.journalBytes += len(msg)
 	m.sinceBase += time.Since(start)
-	if m.journalBytes >= maxJournalBytes || m.sinceBase >= max(rebaseFactor*m.captureCost, minRebaseInterval) {
+	// While a fork shares the base's backing, a capture would copy the whole base: only a full journal forces one.
+	if m.journalBytes >= maxJournalBytes || !m.base.back.shared() && m.sinceBase >= max(rebaseFactor*m.captureCost, minRebaseInterval) {
 		m.rebase()
 	}
 	return res, nil
@@ -399,8 +448,23 @@ func (m *machine) Snapshot(w io.Writer) ([32]byte, error) {
 	if m.cur == nil {
 		return [32]byte{}, errors.New("machine is closed")
 	}
-	mem, zero := m.cur.scanMemory()
-	return writeSnapshot(w, m.f.name, m.cm.hash, mem, zero, memoryHash(mem, zero, m.base, &m.hashes), m.cur.host)
+	mem, zero, clean := m.scan()
+	return writeSnapshot(w, m.f.name, m.cm.hash, mem, zero, memoryHash(mem, zero, clean, m.base, &m.hashes, nil), m.cur.host)
+}
+
+// SnapshotPaged implements vm.PagedSnapshotter. The pages' keys are their leaves, which the memory hash
+// computes anyway (and takes from the base for the pages not written since it): a checkpoint of a process
+// holding a model stores and hashes only what changed since the previous one.
+func (m *machine) SnapshotPaged(w io.Writer, ps vm.PageStore) ([32]byte, error) {
+	if m.cur == nil {
+		return [32]byte{}, errors.New("machine is closed")
+	}
+	mem, zero, clean := m.scan()
+	var keys []pageKey
+	sum := memoryHash(mem, zero, clean, m.base, &m.hashes, func(idx uint32, leaf [32]byte) {
+		keys = append(keys, pageKey{idx, leaf})
+	})
+	return writePagedSnapshot(w, ps, m.f.name, m.cm.hash, mem, keys, sum, m.cur.host)
 }
 
 // MemoryHash implements vm.Machine.
@@ -408,8 +472,25 @@ func (m *machine) MemoryHash() [32]byte {
 	if m.cur == nil {
 		return [32]byte{}
 	}
-	mem, zero := m.cur.scanMemory()
-	return memoryHash(mem, zero, m.base, &m.hashes)
+	mem, zero, clean := m.scan()
+	return memoryHash(mem, zero, clean, m.base, &m.hashes, nil)
+}
+
+// scan is the current instance's scanTracked, with clean only when it is relative to m's base.
+func (m *machine) scan() (mem []byte, zero, clean []bool) {
+	mem, zero, clean = m.cur.scanTracked()
+	if m.base.back == nil || m.cur.mapped.back != m.base.back {
+		clean = nil
+	}
+	return mem, zero, clean
+}
+
+// reserve is the most memory m's instances may have: a backing reserves address space for it.
+func (m *machine) reserve() uint64 {
+	if m.opts.MemoryLimit > 0 && m.opts.MemoryLimit < m.f.heapMax {
+		return max(m.opts.MemoryLimit, uint64(len(m.cur.memory())))
+	}
+	return max(m.f.heapMax, uint64(len(m.cur.memory())))
 }
 
 // WriteMemory implements vm.Machine.
@@ -470,9 +551,10 @@ func (m *machine) Fork(fo vm.ForkOptions) (vm.Machine, error) {
 		in.close()
 		return nil, fmt.Errorf("start-up: %w", err)
 	}
-	mem, zero := m.cur.scanMemory()
-	if err := in.loadMemory(mem, zero, m.cur.host.clone()); err != nil {
+	m.base.back.acquire()
+	if err := forkMemory(in, m.cur, m.base); err != nil {
 		in.close()
+		m.base.back.release()
 		return nil, err
 	}
 	child.cur = in
@@ -483,6 +565,9 @@ func (m *machine) Fork(fo vm.ForkOptions) (vm.Machine, error) {
 func (m *machine) Close() error {
 	m.cur.close()
 	m.cur = nil
+	if m.base != nil {
+		m.base.back.release()
+	}
 	m.base, m.journal = nil, nil
 	return nil
 }
@@ -542,7 +627,12 @@ func (loader) Open(format string, wasm []byte, opts vm.Options) (vm.Machine, err
 }
 
 // Restore implements vm.Loader.
-func (loader) Restore(format string, wasm []byte, opts vm.Options, r io.Reader) (vm.Machine, error) {
+func (l loader) Restore(format string, wasm []byte, opts vm.Options, r io.Reader) (vm.Machine, error) {
+	return l.RestorePaged(format, wasm, opts, r, nil)
+}
+
+// RestorePaged implements vm.PagedRestorer.
+func (loader) RestorePaged(format string, wasm []byte, opts vm.Options, r io.Reader, ps vm.PageStore) (vm.Machine, error) {
 	m, in, err := booted(format, wasm, opts)
 	if err != nil {
 		return nil, err
@@ -552,16 +642,26 @@ func (loader) Restore(format string, wasm []byte, opts vm.Options, r io.Reader) 
 	if opts.MemoryLimit > 0 && opts.MemoryLimit < limit {
 		limit = opts.MemoryLimit
 	}
-	// Stream the pages straight into the booted instance: no intermediate copy of the memory.
+	// Stream the pages into a backing that then becomes the memory, or straight into the booted instance: no
+	// intermediate copy of the memory either way.
 	var mem []byte
 	var img map[uint32]bool
 	loaded := map[uint32]bool{}
+	back := newBacking(max(limit, m.f.heapMax))
 	begin := func(h *snapshotHeader) error {
 		if h.Format != format {
 			return fmt.Errorf("snapshot is of format %q, not %q", h.Format, format)
 		}
 		if want := fmt.Sprintf("%x", cm.hash); h.Module != want {
 			return fmt.Errorf("snapshot is of module %s, not %s", h.Module, want)
+		}
+		if back != nil {
+			if err := back.resize(h.MemSize); err == nil {
+				mem = back.view[:h.MemSize]
+				return nil
+			}
+			back.release()
+			back = nil
 		}
 		img = in.bootImage()
 		if err := in.grow(h.MemSize); err != nil {
@@ -573,13 +673,23 @@ func (loader) Restore(format string, wasm []byte, opts vm.Options, r io.Reader) 
 	// The loaded pages are also the base: the memory is exactly them and zeros.
 	var pages []page
 	sink := func(idx uint32, p []byte, chunks *chunkSums, sum [32]byte) {
-		copy(mem[uint64(idx)*pageSize:], p)
+		dst := mem[uint64(idx)*pageSize : uint64(idx+1)*pageSize]
+		copy(dst, p)
+		if back != nil {
+			back.nonzero[idx] = true
+			pages = append(pages, page{idx: idx, data: dst, chunks: chunks, sum: sum})
+			return
+		}
 		loaded[idx] = true
 		pages = append(pages, page{idx: idx, data: bytes.Clone(p), chunks: chunks, sum: sum})
 	}
-	h, err := readSnapshot(r, limit, begin, sink)
+	h, err := readPagedSnapshot(r, limit, ps, begin, sink)
+	if err == nil && back != nil {
+		err = in.mapBacking(back, h.MemSize)
+	}
 	if err != nil {
 		in.close()
+		back.release()
 		return nil, err
 	}
 	for idx := range img {
@@ -590,6 +700,6 @@ func (loader) Restore(format string, wasm []byte, opts vm.Options, r io.Reader) 
 	in.host = h.Host
 	in.drives = map[int32]vm.DriveFile{}
 	m.cur = in
-	m.base = &baseState{memSize: h.MemSize, pages: pages, host: h.Host.clone()}
+	m.base = &baseState{memSize: h.MemSize, pages: pages, host: h.Host.clone(), back: back}
 	return m, nil
 }

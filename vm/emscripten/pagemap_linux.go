@@ -120,6 +120,13 @@ type pmScanArg struct {
 // (a range may come in pieces), through PAGEMAP_SCAN. It returns false when the kernel has no such ioctl or
 // it fails: the caller then reads the entries instead.
 func scanTouched(start, end uintptr, s *pageScratch, touched func(lo, hi uintptr)) bool {
+	return scanPages(start, end, s, 0, 0, pageIsPresent|pageIsSwapped, touched)
+}
+
+// scanPages calls found(lo, hi) for the ranges of [start, end) whose OS pages' categories, with the bits of
+// inverted flipped, have every bit of all and one bit of anyOf, through PAGEMAP_SCAN. It returns false when the
+// kernel has no such ioctl or it fails.
+func scanPages(start, end uintptr, s *pageScratch, inverted, all, anyOf uint64, found func(lo, hi uintptr)) bool {
 	if cap(s.words) < 3*scanRegions {
 		s.words = make([]uint64, 3*scanRegions)
 	}
@@ -127,7 +134,7 @@ func scanTouched(start, end uintptr, s *pageScratch, touched func(lo, hi uintptr
 	arg := pmScanArg{
 		size: uint64(unsafe.Sizeof(pmScanArg{})), start: uint64(start), end: uint64(end),
 		vec: uint64(uintptr(unsafe.Pointer(&vec[0]))), vecLen: scanRegions,
-		categoryAnyofMask: pageIsPresent | pageIsSwapped, returnMask: pageIsPresent | pageIsSwapped,
+		categoryInverted: inverted, categoryMask: all, categoryAnyofMask: anyOf, returnMask: anyOf,
 	}
 	for {
 		r, _, errno := syscall.Syscall(syscall.SYS_IOCTL, pagemap.f.Fd(), pagemapScan, uintptr(unsafe.Pointer(&arg)))
@@ -136,7 +143,7 @@ func scanTouched(start, end uintptr, s *pageScratch, touched func(lo, hi uintptr
 			return false
 		}
 		for k := range int(r) {
-			touched(uintptr(vec[3*k]), uintptr(vec[3*k+1]))
+			found(uintptr(vec[3*k]), uintptr(vec[3*k+1]))
 		}
 		if arg.walkEnd >= arg.end {
 			return true

@@ -143,14 +143,15 @@ func TestZeroPagesReleased(t *testing.T) {
 	hashing := openBooted(t, ourModule, aos.Format, vm.Options{})
 	quiet := openBooted(t, ourModule, aos.Format, vm.Options{})
 	in := hashing.(*machine).cur
+	// touched counts the pages a scan reads: not known zero, nor known equal to the base under the memory.
 	touched := func() int {
-		_, zero := in.scanMemory()
+		_, zero, clean := in.scanTracked()
 		if zero == nil {
 			t.Skip("pagemap unreadable")
 		}
 		n := 0
-		for _, z := range zero {
-			if !z {
+		for i, z := range zero {
+			if !z && (i >= len(clean) || !clean[i]) {
 				n++
 			}
 		}
@@ -167,6 +168,11 @@ func TestZeroPagesReleased(t *testing.T) {
 			t.Fatalf("message %d: MemoryHash %x, HashMemory %x", i, got, want)
 		}
 		if i == 2 {
+			// Under a base mapped under the memory (track.go), a page zeroed over a non-zero base page is read
+			// until the next capture clears the base's copy: take one, as a running machine soon does.
+			if hashing.(*machine).base.back != nil {
+				hashing.(*machine).rebase()
+			}
 			if n := touched(); n > before+16 {
 				t.Fatalf("after the 9.9 MB message and a collection: %d pages touched, %d before it", n, before)
 			}

@@ -55,6 +55,11 @@ func (loader) RestoreRaw(format string, wasm []byte, opts vm.Options, memory, ho
 	}
 	m.cur = in
 	// Like a snapshot's pages, the loaded memory is the base a rollback returns to.
-	m.base = capture(in, nil)
+	b, err := capture(in, nil, m.reserve())
+	if err != nil {
+		in.close()
+		return nil, err
+	}
+	m.base = b
 	return m, nil
 }

@@ -33,6 +33,11 @@ const snapshotMagic = "AOGOSNAP"
 
 const snapshotVersion = 3
 
+// pagedSnapshotVersion is a paged snapshot (vm.PagedSnapshotter): the same header, then the gzipped page table,
+// uvarint(page index + 1) and the page's 32-byte key (its leaf) for each non-zero page, ended by uvarint 0;
+// the pages themselves are in a vm.PageStore.
+const pagedSnapshotVersion = 4
+
 // maxHeaderSize bounds the header (host state: MEMFS files are in it) a reader accepts.
 const maxHeaderSize = 256 << 20
 
@@ -47,26 +52,10 @@ type snapshotHeader struct {
 
 // writeSnapshot writes mem, whose memory hash is sum, and host.
 func writeSnapshot(w io.Writer, format string, module [32]byte, mem []byte, zero []bool, sum [32]byte, host *hostState) ([32]byte, error) {
-	h, err := json.Marshal(snapshotHeader{
-		Format: format, Module: hex.EncodeToString(module[:]), MemSize: uint64(len(mem)),
-		MemHash: hex.EncodeToString(sum[:]), Host: host,
-	})
+	bw, zw, err := beginSnapshot(w, snapshotVersion, format, module, uint64(len(mem)), sum, host)
 	if err != nil {
-		return sum, fmt.Errorf("encode snapshot header: %w", err)
+		return sum, err
 	}
-	bw := bufio.NewWriterSize(w, 1<<20)
-	var pre [len(snapshotMagic) + 1 + binary.MaxVarintLen64]byte
-	n := copy(pre[:], snapshotMagic)
-	pre[n] = snapshotVersion
-	n++
-	n += binary.PutUvarint(pre[n:], uint64(len(h)))
-	if _, err := bw.Write(pre[:n]); err != nil {
-		return sum, fmt.Errorf("write snapshot: %w", err)
-	}
-	if _, err := bw.Write(h); err != nil {
-		return sum, fmt.Errorf("write snapshot: %w", err)
-	}
-	zw, _ := gzip.NewWriterLevel(bw, gzip.BestSpeed)
 	var idx [binary.MaxVarintLen64]byte
 	for off := 0; off+pageSize <= len(mem); off += pageSize {
 		if isZeroPage(mem, zero, off/pageSize) {
@@ -81,16 +70,79 @@ func writeSnapshot(w io.Writer, format string, module [32]byte, mem []byte, zero
 			return sum, fmt.Errorf("write snapshot memory: %w", err)
 		}
 	}
+	return sum, endSnapshot(bw, zw)
+}
+
+// pageKey is a non-zero page of a paged snapshot.
+type pageKey struct {
+	idx uint32
+	key [32]byte
+}
+
+// writePagedSnapshot writes a paged snapshot of mem (memory hash sum, non-zero pages keys, in increasing
+// order) and host, putting the pages ps does not hold yet into it.
+func writePagedSnapshot(w io.Writer, ps vm.PageStore, format string, module [32]byte, mem []byte, keys []pageKey, sum [32]byte, host *hostState) ([32]byte, error) {
+	for _, k := range keys {
+		has, err := ps.HasPage(k.key)
+		if err == nil && !has {
+			err = ps.PutPage(k.key, mem[uint64(k.idx)*pageSize:uint64(k.idx+1)*pageSize])
+		}
+		if err != nil {
+			return sum, fmt.Errorf("store snapshot page %d: %w", k.idx, err)
+		}
+	}
+	bw, zw, err := beginSnapshot(w, pagedSnapshotVersion, format, module, uint64(len(mem)), sum, host)
+	if err != nil {
+		return sum, err
+	}
+	var buf [binary.MaxVarintLen64 + 32]byte
+	for _, k := range keys {
+		n := binary.PutUvarint(buf[:], uint64(k.idx)+1)
+		n += copy(buf[n:], k.key[:])
+		if _, err := zw.Write(buf[:n]); err != nil {
+			return sum, fmt.Errorf("write snapshot page table: %w", err)
+		}
+	}
+	return sum, endSnapshot(bw, zw)
+}
+
+// beginSnapshot writes the magic, version and header, and opens the gzip stream that follows.
+func beginSnapshot(w io.Writer, version byte, format string, module [32]byte, memSize uint64, sum [32]byte, host *hostState) (*bufio.Writer, *gzip.Writer, error) {
+	h, err := json.Marshal(snapshotHeader{
+		Format: format, Module: hex.EncodeToString(module[:]), MemSize: memSize,
+		MemHash: hex.EncodeToString(sum[:]), Host: host,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("encode snapshot header: %w", err)
+	}
+	bw := bufio.NewWriterSize(w, 1<<20)
+	var pre [len(snapshotMagic) + 1 + binary.MaxVarintLen64]byte
+	n := copy(pre[:], snapshotMagic)
+	pre[n] = version
+	n++
+	n += binary.PutUvarint(pre[n:], uint64(len(h)))
+	if _, err := bw.Write(pre[:n]); err != nil {
+		return nil, nil, fmt.Errorf("write snapshot: %w", err)
+	}
+	if _, err := bw.Write(h); err != nil {
+		return nil, nil, fmt.Errorf("write snapshot: %w", err)
+	}
+	zw, _ := gzip.NewWriterLevel(bw, gzip.BestSpeed)
+	return bw, zw, nil
+}
+
+// endSnapshot ends the page stream and flushes.
+func endSnapshot(bw *bufio.Writer, zw *gzip.Writer) error {
 	if _, err := zw.Write([]byte{0}); err != nil {
-		return sum, fmt.Errorf("write snapshot memory: %w", err)
+		return fmt.Errorf("write snapshot memory: %w", err)
 	}
 	if err := zw.Close(); err != nil {
-		return sum, fmt.Errorf("write snapshot memory: %w", err)
+		return fmt.Errorf("write snapshot memory: %w", err)
 	}
 	if err := bw.Flush(); err != nil {
-		return sum, fmt.Errorf("write snapshot: %w", err)
+		return fmt.Errorf("write snapshot: %w", err)
 	}
-	return sum, nil
+	return nil
 }
 
 var errBadSnapshot = errors.New("bad snapshot")
@@ -101,6 +153,12 @@ var errBadSnapshot = errors.New("bad snapshot")
 // It checks everything a hostile input could get wrong — sizes against maxMem (0: the wasm64 heap
 // maximum), page order, the memory hash — and never panics.
 func readSnapshot(r io.Reader, maxMem uint64, begin func(h *snapshotHeader) error, sink func(idx uint32, page []byte, chunks *chunkSums, leaf [32]byte)) (*snapshotHeader, error) {
+	return readPagedSnapshot(r, maxMem, nil, begin, sink)
+}
+
+// readPagedSnapshot is readSnapshot that also reads paged snapshots, whose pages come from ps (nil: refused).
+// Each page must hash to its key.
+func readPagedSnapshot(r io.Reader, maxMem uint64, ps vm.PageStore, begin func(h *snapshotHeader) error, sink func(idx uint32, page []byte, chunks *chunkSums, leaf [32]byte)) (*snapshotHeader, error) {
 	if maxMem == 0 {
 		maxMem = 17179869184
 	}
@@ -113,8 +171,11 @@ func readSnapshot(r io.Reader, maxMem uint64, begin func(h *snapshotHeader) erro
 		return nil, fmt.Errorf("%w: not a snapshot (magic %q)", errBadSnapshot, magic[:len(snapshotMagic)])
 	}
 	version := magic[len(snapshotMagic)]
-	if version < 1 || version > snapshotVersion {
+	if version < 1 || version > pagedSnapshotVersion {
 		return nil, fmt.Errorf("%w: unsupported version %d", errBadSnapshot, magic[len(snapshotMagic)])
+	}
+	if version == pagedSnapshotVersion && ps == nil {
+		return nil, fmt.Errorf("%w: a paged snapshot needs its page store", errBadSnapshot)
 	}
 	hl, err := binary.ReadUvarint(br)
 	if err != nil {
@@ -192,12 +253,28 @@ func readSnapshot(r io.Reader, maxMem uint64, begin func(h *snapshotHeader) erro
 			return nil, fmt.Errorf("%w: page %d out of order or beyond %d pages", errBadSnapshot, idx, pages)
 		}
 		zeros(idx - next)
-		if _, err := io.ReadFull(zbr, buf); err != nil {
+		var key [32]byte
+		if version == pagedSnapshotVersion {
+			if _, err := io.ReadFull(zbr, key[:]); err != nil {
+				return nil, fmt.Errorf("%w: page table entry %d: %v", errBadSnapshot, idx, err)
+			}
+			p, err := ps.Page(key)
+			if err != nil {
+				return nil, fmt.Errorf("snapshot page %d (%x): %w", idx, key, err)
+			}
+			if len(p) != pageSize {
+				return nil, fmt.Errorf("%w: stored page %x has %d bytes", errBadSnapshot, key, len(p))
+			}
+			copy(buf, p)
+		} else if _, err := io.ReadFull(zbr, buf); err != nil {
 			return nil, fmt.Errorf("%w: memory page %d: %v", errBadSnapshot, idx, err)
 		}
 		chunks := new(chunkSums)
 		vm.ChunkSums(buf, chunks)
 		leaf := vm.LeafOf(chunks[:])
+		if version == pagedSnapshotVersion && leaf != key {
+			return nil, fmt.Errorf("%w: stored page %x does not hash to its key", errBadSnapshot, key)
+		}
 		mh.Leaf(leaf)
 		switch version {
 		case 1:

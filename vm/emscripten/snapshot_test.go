@@ -24,6 +24,24 @@ func sampleSnapshot(t testing.TB) []byte {
 	return buf.Bytes()
 }
 
+// samplePagedSnapshot is sampleSnapshot's memory as a paged snapshot, with the store holding its pages.
+func samplePagedSnapshot(t testing.TB) ([]byte, *memPages) {
+	mem := make([]byte, 3*pageSize)
+	copy(mem[pageSize+10:], "hello")
+	mem[3*pageSize-1] = 7
+	var keys []pageKey
+	for _, i := range []uint32{1, 2} {
+		keys = append(keys, pageKey{i, vm.PageLeaf(mem[i*pageSize : (i+1)*pageSize])})
+	}
+	ps := &memPages{}
+	var buf bytes.Buffer
+	host := &hostState{Clock: clockStart, FS: newMemFS(true)}
+	if _, err := writePagedSnapshot(&buf, ps, "wasm32-unknown-emscripten4", [32]byte{1}, mem, keys, vm.HashMemory(mem), host); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes(), ps
+}
+
 func TestSnapshotCodec(t *testing.T) {
 	b := sampleSnapshot(t)
 	got := make([]byte, 3*pageSize)
@@ -121,14 +139,17 @@ func TestSnapshotVersion1(t *testing.T) {
 	}
 }
 
-// FuzzReadSnapshot: hostile snapshots never panic the reader nor make it write outside the memory.
+// FuzzReadSnapshot: hostile snapshots (paged ones too) never panic the reader nor make it write outside the
+// memory.
 func FuzzReadSnapshot(f *testing.F) {
 	f.Add(sampleSnapshot(f))
+	paged, ps := samplePagedSnapshot(f)
+	f.Add(paged)
 	f.Add([]byte(snapshotMagic + "\x01\x02{}"))
 	f.Add([]byte("garbage"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var size uint64
-		_, _ = readSnapshot(bytes.NewReader(b), 64*pageSize, func(h *snapshotHeader) error {
+		_, _ = readPagedSnapshot(bytes.NewReader(b), 64*pageSize, ps, func(h *snapshotHeader) error {
 			size = h.MemSize
 			return nil
 		}, func(idx uint32, p []byte, _ *chunkSums, _ [32]byte) {
