@@ -27,6 +27,9 @@ type procState struct {
 	// slots built on the lost head are refused. The committer never takes mu (a writer holding mu may be
 	// waiting on the committer's queue).
 	gen atomic.Uint64
+	// failedGen is the gen a failed commit (not a conflict) bumped to last: slots placed before it are refused
+	// with an error, while slots lost only to conflicts are placed again (commit.go).
+	failedGen atomic.Uint64
 
 	// seen holds a fingerprint of every message id and content hash in the log (loaded with the head, kept up
 	// to date under mu). A miss proves an item is new without a store read; a hit is confirmed in the store.
@@ -90,29 +93,44 @@ func (u *Unit) schedule(ctx context.Context, r request) (result, error) {
 	}
 	ps := u.acquire(r.pid)
 	defer u.release(ps)
-	p, dup, err := u.place(ctx, ps, r)
-	if err != nil {
-		return result{}, err
-	}
-	if dup != nil {
-		return result{slot: *dup, duplicate: true}, nil
-	}
-	select {
-	case <-p.done:
-	case <-u.stopped:
+	for attempt := 0; ; attempt++ {
+		p, dup, err := u.place(ctx, ps, r)
+		if err != nil {
+			return result{}, err
+		}
+		if dup != nil {
+			return result{slot: *dup, duplicate: true}, nil
+		}
 		select {
 		case <-p.done:
-		default:
-			return result{}, errStopped
+		case <-u.stopped:
+			select {
+			case <-p.done:
+			default:
+				return result{}, errStopped
+			}
+		case <-ctx.Done():
+			return result{}, fmt.Errorf("waiting for slot %d of %s: %w", p.slot.Nonce, r.pid, ctx.Err())
 		}
-	case <-ctx.Done():
-		return result{}, fmt.Errorf("waiting for slot %d of %s: %w", p.slot.Nonce, r.pid, ctx.Err())
+		if errors.Is(p.err, errStale) {
+			// Another replica sharing the store wrote to this process first. The slot was never written:
+			// place the request again on the reloaded head (which also sees whether the other replica
+			// scheduled this very item). Bounded, for a process written by many replicas at once.
+			if attempt+1 < maxPlacements {
+				u.metrics.replaced.Add(1)
+				continue
+			}
+			return result{}, &Error{Status: 503, Msg: fmt.Sprintf("process %s is being written by other scheduler replicas; retry", r.pid)}
+		}
+		if p.err != nil {
+			return result{}, p.err
+		}
+		return result{slot: p.slot}, nil
 	}
-	if p.err != nil {
-		return result{}, p.err
-	}
-	return result{slot: p.slot}, nil
 }
+
+// maxPlacements bounds how often schedule places one request after its slots were refused as stale.
+const maxPlacements = 16
 
 // place runs under the process lock: it loads the head, de-duplicates, builds and signs the assignment and
 // queues the slot. It returns the queued slot, or the existing one for a duplicate.

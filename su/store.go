@@ -106,12 +106,21 @@ func ScanUploads(rows UploadRows) ([]Upload, error) {
 	return out, nil
 }
 
+// UploadDrainer is implemented by a store that several SU replicas share: HoldUploads reports whether this
+// replica may drain the upload queue now (it holds, or has just taken, the store's single drainer lock), so
+// that an item is sent by one replica only. A store without it has one SU, which always drains.
+type UploadDrainer interface {
+	HoldUploads(ctx context.Context) (bool, error)
+}
+
 // Store is the SU's durable state: the slots of every process and the upload queue. Implementations live in
 // store/sqlite and store/postgres; store/storetest holds the suite every one must pass.
 type Store interface {
 	// Commit writes slots and queues uploads (other items, as they are) in one durable transaction, with the
 	// items of every slot marked Upload: when it returns nil, all of them survive a crash; on error, none of
-	// them is written. PendingUploads gives a slot's message before its assignment.
+	// them is written. PendingUploads gives a slot's message before its assignment. The batch's first slot of
+	// each process must follow that process's durable head (FirstNonces, CheckHeads), checked under a lock
+	// that serialises committers of the process: otherwise Commit returns a *ConflictError.
 	Commit(ctx context.Context, slots []Slot, uploads [][]byte) error
 	// Last returns a process's highest-nonce slot, or ErrNotFound when the process has none.
 	Last(ctx context.Context, pid string) (Slot, error)

@@ -77,6 +77,12 @@ type Config struct {
 	UploadBackoffMax time.Duration // cap of the exponential backoff (default 32 s)
 	HeightInterval   time.Duration // block height refresh (default 5 s)
 
+	// Replicated says other SU replicas (same wallet) write to the same Store, which must then fence every
+	// commit on the durable heads (a *ConflictError, see Store.Commit). New sets it when the Store reports
+	// Shared() true. The SU then answers from its tail cache only pages that end inside it, and drains the
+	// upload queue only while the store grants it the drainer lock (UploadDrainer).
+	Replicated bool
+
 	// OnCommit, when set, is called after each group commit with the processes that got new slots (each
 	// once), on the committer goroutine, after the writers have their answers: it must return quickly (a CU
 	// in the same process uses it to evaluate ahead, see cu.CU.Notify).
@@ -154,6 +160,9 @@ func New(cfg Config) (*Unit, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if sh, ok := cfg.Store.(interface{ Shared() bool }); ok && sh.Shared() {
+		cfg.Replicated = true
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

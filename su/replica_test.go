@@ -1,0 +1,212 @@
+package su_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aogo/aogo/client"
+	"github.com/aogo/aogo/dataitem"
+	"github.com/aogo/aogo/internal/testenv"
+	"github.com/aogo/aogo/store/postgres"
+	"github.com/aogo/aogo/su"
+)
+
+// countingUploader records how many times each item id reaches the data-availability layer (single items and
+// bundles alike).
+type countingUploader struct {
+	mu   sync.Mutex
+	seen map[string]int
+}
+
+func (c *countingUploader) Upload(ctx context.Context, raw []byte) error {
+	var items []*dataitem.Item
+	if it, err := dataitem.Decode(raw); err == nil && it.Verify() == nil {
+		items = []*dataitem.Item{it}
+	} else if items, err = dataitem.VerifyBundle(raw); err != nil {
+		return fmt.Errorf("neither an item nor a bundle: %w", err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, it := range items {
+		c.seen[it.ID()]++
+	}
+	return nil
+}
+
+func (c *countingUploader) counts() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]int, len(c.seen))
+	for k, v := range c.seen {
+		out[k] = v
+	}
+	return out
+}
+
+// startReplica runs one SU on the shared PostgreSQL schema dsn, with the shared wallet.
+func startReplica(t *testing.T, dsn string, up su.Uploader) (*su.Unit, *client.SU, su.Store, string) {
+	t.Helper()
+	store, err := postgres.OpenSU(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := su.New(su.Config{Wallet: suWallet, Store: store, Uploader: up, UploadBatch: 8, UploadLinger: 20 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), OperatorToken: testOperatorToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- u.Run(ctx) }()
+	srv := httptest.NewServer(u.Handler())
+	t.Cleanup(func() {
+		srv.Close()
+		cancel()
+		<-done
+		store.Close()
+	})
+	return u, client.NewSU(srv.URL, nil), store, srv.URL
+}
+
+// TestReplicasShareProcesses runs two SU replicas (one wallet) on one PostgreSQL database and writes to the
+// same processes through both at once, alternating, with some messages posted to both replicas. Every
+// acknowledged message must be in its log exactly once, at the slot it was answered with, the logs dense with a
+// valid hash chain and valid assignment signatures, both replicas must read the same logs, and the upload
+// queue must deliver every process, message and assignment exactly once across the two drainers.
+func TestReplicasShareProcesses(t *testing.T) {
+	dsn := testenv.PostgresSchemaDSN(t)
+	up := &countingUploader{seen: map[string]int{}}
+	a, ca, store, urlA := startReplica(t, dsn, up)
+	_, cb, _, urlB := startReplica(t, dsn, up)
+	if !store.(interface{ Shared() bool }).Shared() {
+		t.Fatal("the PostgreSQL store does not report itself shared")
+	}
+	replicas := []*client.SU{ca, cb}
+	ctx := ctxT(t)
+
+	var pids []string
+	for i := range 3 {
+		raw := processItem(t, userWallet, a.Address(), tag("Name", fmt.Sprint(i)))
+		res, err := replicas[i%2].Post(ctx, raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pids = append(pids, res.ID)
+	}
+
+	const writers, per = 4, 20
+	type ack struct {
+		pid       string
+		timestamp int64 // the slot's (unique in its process)
+	}
+	var mu sync.Mutex
+	acked := map[string]ack{} // message id -> the slot it was answered with
+	busy := 0
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range per {
+				pid := pids[(w+i)%len(pids)]
+				raw := messageItem(t, userWallet, pid, fmt.Sprintf("w%d m%d", w, i))
+				targets := []*client.SU{replicas[(w+i)%2]}
+				if i%5 == 0 {
+					targets = replicas // the same item through both replicas at once
+				}
+				var twg sync.WaitGroup
+				for _, c := range targets {
+					twg.Go(func() {
+						res, err := c.Post(ctx, raw)
+						mu.Lock()
+						defer mu.Unlock()
+						switch {
+						case err == nil:
+							got := ack{pid, res.Timestamp}
+							if prev, ok := acked[res.ID]; ok && prev != got {
+								t.Errorf("message %s answered with slots %v and %v", res.ID, prev, got)
+							}
+							acked[res.ID] = got
+						case client.IsSUStatus(err, 503):
+							busy++ // contention outlasted the retries: refused, not acknowledged
+						default:
+							t.Errorf("post: %v", err)
+						}
+					})
+				}
+				twg.Wait()
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+
+	inLog := map[string]int{}
+	for _, pid := range pids {
+		logA, logB := readLog(t, ca, pid, 7), readLog(t, cb, pid, 100)
+		if len(logA) != len(logB) {
+			t.Fatalf("process %s: replica A reads %d slots, B %d", pid, len(logA), len(logB))
+		}
+		for i := range logA {
+			if logA[i].Assignment.ID != logB[i].Assignment.ID {
+				t.Fatalf("process %s slot %d differs between the replicas", pid, i)
+			}
+		}
+		if err := client.VerifySULog(pid, logA); err != nil {
+			t.Fatalf("process %s: %v", pid, err)
+		}
+		for _, m := range logA {
+			if m.Assignment.Owner.Key != dataitem.B64(suWallet.Owner()) {
+				t.Fatalf("process %s slot %d signed by another key", pid, m.Nonce())
+			}
+			inLog[m.MessageID()]++
+			if want, ok := acked[m.MessageID()]; ok && (want.pid != pid || want.timestamp != m.Timestamp()) {
+				t.Fatalf("message %s is at %s/%d, answered %s/%d", m.MessageID(), pid, m.Timestamp(), want.pid, want.timestamp)
+			}
+		}
+	}
+	for id := range acked {
+		if inLog[id] != 1 {
+			t.Fatalf("acknowledged message %s is %d times in the logs", id, inLog[id])
+		}
+	}
+	total := 0
+	for id, n := range inLog {
+		if n != 1 {
+			t.Fatalf("item %s is %d times in the logs", id, n)
+		}
+		total++
+	}
+	var conflicts, replaced int64
+	for _, base := range []string{urlA, urlB} {
+		conflicts += metric(t, base, "aogo_su_commit_conflicts_total")
+		replaced += metric(t, base, "aogo_su_slots_replaced_total")
+	}
+	t.Logf("%d slots, %d acknowledged messages, %d refused as busy; %d commit conflicts, %d requests placed again",
+		total, len(acked), busy, conflicts, replaced)
+
+	// Every slot queued two items (message, assignment); all of them reach the uploader once.
+	waitFor(t, "the upload queue to drain", func() bool {
+		ups, err := store.PendingUploads(ctx, 1)
+		return err == nil && len(ups) == 0
+	})
+	counts := up.counts()
+	for _, pid := range pids {
+		for _, m := range readLog(t, ca, pid, 100) {
+			for _, id := range []string{m.MessageID(), m.Assignment.ID} {
+				if counts[id] != 1 {
+					t.Fatalf("item %s was uploaded %d times, want once", id, counts[id])
+				}
+			}
+		}
+	}
+	if len(counts) != 2*total {
+		t.Fatalf("%d items uploaded, want %d (message and assignment per slot)", len(counts), 2*total)
+	}
+}
