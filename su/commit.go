@@ -130,6 +130,7 @@ func (u *Unit) commitLive(ctx context.Context, live []*pending) error {
 	}
 	for _, p := range live {
 		u.appendTail(p.proc, p.slot)
+		p.proc.durable.Store(int64(p.slot.Nonce)) // batches hold a process's slots in nonce order
 	}
 	for _, p := range live {
 		u.finish(p, nil)

@@ -21,6 +21,9 @@ type procState struct {
 	mu      sync.Mutex
 	loaded  bool
 	seenGen uint64 // gen when the head was loaded
+	// durable is the newest nonce known durable whose log's ids are all in seen (-1: none): set by load, and
+	// moved by the committer as this SU's own slots commit (their ids entered seen when they were placed).
+	durable atomic.Int64
 	exists  bool
 	last    Slot // nonce, timestamp, hash chain and assignment id of the newest slot (durable or queued)
 	// gen is bumped by the committer when a commit of this process fails: the head is then reloaded, and queued
@@ -139,26 +142,8 @@ func (u *Unit) place(ctx context.Context, ps *procState, r request) (*pending, *
 	defer ps.mu.Unlock()
 	gen := ps.gen.Load()
 	if !ps.loaded || ps.seenGen != gen {
-		last, err := u.cfg.Store.Last(ctx, r.pid)
-		switch {
-		case err == nil:
-			ps.exists, ps.last = true, last
-		case errors.Is(err, ErrNotFound):
-			ps.exists = false
-		default:
-			return nil, nil, fmt.Errorf("load head of %s: %w", r.pid, err)
-		}
-		ps.seen, ps.seenFull = map[uint64]struct{}{}, false
-		if ps.exists {
-			err := u.cfg.Store.ScanIDs(ctx, r.pid, func(id, content string) {
-				ps.see(id)
-				if content != "" {
-					ps.see("content:" + content)
-				}
-			})
-			if err != nil {
-				return nil, nil, fmt.Errorf("load ids of %s: %w", r.pid, err)
-			}
+		if err := u.load(ctx, ps); err != nil {
+			return nil, nil, err
 		}
 		ps.loaded, ps.seenGen = true, gen
 	}
@@ -256,6 +241,63 @@ func (u *Unit) place(ctx context.Context, ps *procState, r request) (*pending, *
 	ps.pmu.Unlock()
 	u.metrics.slotsQueued.Add(1)
 	return p, nil, nil
+}
+
+// load reads ps's head from the store (with ps.mu held): the newest slot, and the ids of the log into the seen
+// set. After a conflict (another replica appended to the log; no commit of this process failed since the last
+// load) only the slots past the durable nonce the seen set covers are read: a contended process costs a short
+// page per reload, not a scan of its whole log. Otherwise (first load, a failed commit whose outcome is unknown)
+// the seen set is rebuilt from every id.
+func (u *Unit) load(ctx context.Context, ps *procState) error {
+	last, err := u.cfg.Store.Last(ctx, ps.pid)
+	switch {
+	case err == nil:
+		ps.exists, ps.last = true, last
+	case errors.Is(err, ErrNotFound):
+		ps.exists = false
+	default:
+		return fmt.Errorf("load head of %s: %w", ps.pid, err)
+	}
+	head := int64(-1)
+	if ps.exists {
+		head = int64(ps.last.Nonce)
+	}
+	covered := ps.durable.Load() // the seen set holds every id up to this nonce
+	if ps.loaded && ps.failedGen.Load() <= ps.seenGen && covered <= head {
+		for !ps.seenFull && covered < head {
+			page, err := u.cfg.Store.Page(ctx, ps.pid, PageQuery{ByNonce: true, From: covered, HasFrom: true,
+				To: head, HasTo: true, Limit: 1000, MaxBytes: 4 << 20})
+			if err != nil {
+				return fmt.Errorf("load new ids of %s: %w", ps.pid, err)
+			}
+			if len(page) == 0 {
+				return fmt.Errorf("load new ids of %s: slots %d..%d missing", ps.pid, covered+1, head)
+			}
+			for i := range page {
+				ps.see(page[i].MessageID)
+				if page[i].ContentHash != "" {
+					ps.see("content:" + page[i].ContentHash)
+				}
+			}
+			covered = int64(page[len(page)-1].Nonce)
+		}
+		ps.durable.Store(head)
+		return nil
+	}
+	ps.seen, ps.seenFull = map[uint64]struct{}{}, false
+	if ps.exists {
+		err := u.cfg.Store.ScanIDs(ctx, ps.pid, func(id, content string) {
+			ps.see(id)
+			if content != "" {
+				ps.see("content:" + content)
+			}
+		})
+		if err != nil {
+			return fmt.Errorf("load ids of %s: %w", ps.pid, err)
+		}
+	}
+	ps.durable.Store(head)
+	return nil
 }
 
 // waitDup waits (lock released) for the queued original of a duplicate and answers with its slot.
