@@ -191,6 +191,34 @@ func TestReplicasShareProcesses(t *testing.T) {
 	t.Logf("%d slots, %d acknowledged messages, %d refused as busy; %d commit conflicts, %d requests placed again",
 		total, len(acked), busy, conflicts, replaced)
 
+	// A replica's tail of its own newest slots is not the log's end: a page from inside it must still show
+	// what the other replica wrote after them.
+	var first client.SUPosted
+	for i := range 3 {
+		res, err := ca.Post(ctx, messageItem(t, userWallet, pids[0], fmt.Sprint("tail ", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			first = res
+		}
+	}
+	other, err := cb.Post(ctx, messageItem(t, userWallet, pids[0], "from the other replica"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var page []string
+	for m, err := range ca.Messages(ctx, pids[0], client.SUQuery{From: first.Timestamp, Limit: 100}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		page = append(page, m.MessageID())
+	}
+	if len(page) != 3 || page[2] != other.ID {
+		t.Fatalf("replica A pages %d slots after its own write, not ending with the other replica's %s: %v", len(page), other.ID, page)
+	}
+	total += 4
+
 	// Every slot queued two items (message, assignment); all of them reach the uploader once.
 	waitFor(t, "the upload queue to drain", func() bool {
 		ups, err := store.PendingUploads(ctx, 1)
