@@ -20,7 +20,7 @@ import (
 // COPY), durable when COMMIT returns (synchronous_commit as the server sets it; keep it on).
 //
 // Several SU replicas (same wallet) may share one database: the store is Shared. Each commit takes a
-// transaction-scoped advisory lock per process of its batch, in one fixed order (so two committers never
+// transaction-scoped advisory lock per process of its batch (per bucket of processes), in one fixed order (so two committers never
 // deadlock), reads each process's durable head under it and refuses the whole batch with a *su.ConflictError
 // when a head moved: a process has one writer at a time, its nonces and hash chain stay dense, and a replica
 // killed mid-commit leaves nothing (the server rolls its transaction back and frees its locks when its
@@ -113,21 +113,26 @@ func (s *SUStore) Close() error {
 // end (su.Config.Replicated).
 func (s *SUStore) Shared() bool { return true }
 
-// Advisory lock keys. Process locks are a 64-bit hash of the process id: a collision only makes two processes
-// share a lock. The fixed keys below sit in the same space; a process hashing onto one only shares its lock too.
+// Advisory lock keys. The schema and drainer locks are single bigint keys; process locks use the two-int form
+// (lockClass, bucket), a separate key space. A process's bucket is a hash of its id into processLockBuckets:
+// sharing a bucket only makes two processes' commits wait for each other, never lets two writers into one
+// process. The fixed bucket count bounds the locks a commit holds (PostgreSQL's shared lock table holds
+// max_locks_per_transaction × max_connections, 6400 by default) whatever the batch size.
 const (
-	schemaLockKey  = 7135001
-	drainerLockKey = 7135002
+	schemaLockKey      = 7135001
+	drainerLockKey     = 7135002
+	lockClass          = 7135
+	processLockBuckets = 1024
 )
 
-// processLockKeys returns the advisory lock keys of pids, sorted and distinct: every committer takes them in
-// this order.
-func processLockKeys(pids []string) []int64 {
-	keys := make([]int64, len(pids))
+// processLockKeys returns the lock buckets of pids, sorted and distinct: every committer takes them in this
+// order, so two commits never wait on each other in a cycle.
+func processLockKeys(pids []string) []int32 {
+	keys := make([]int32, len(pids))
 	for i, pid := range pids {
-		h := fnv.New64a()
+		h := fnv.New32a()
 		h.Write([]byte(pid))
-		keys[i] = int64(h.Sum64())
+		keys[i] = int32(h.Sum32() % processLockBuckets)
 	}
 	slices.Sort(keys)
 	return slices.Compact(keys)
@@ -143,7 +148,8 @@ func fence(ctx context.Context, tx pgx.Tx, slots []su.Slot) error {
 		return err
 	}
 	b := &pgx.Batch{}
-	b.Queue(`SELECT pg_advisory_xact_lock(k) FROM unnest($1::int8[]) WITH ORDINALITY AS t(k, i) ORDER BY i`, processLockKeys(pids))
+	b.Queue(`SELECT pg_advisory_xact_lock($1, k) FROM unnest($2::int4[]) WITH ORDINALITY AS t(k, i) ORDER BY i`,
+		int32(lockClass), processLockKeys(pids))
 	b.Queue(`SELECT (SELECT nonce FROM su_slots WHERE process = p ORDER BY nonce DESC LIMIT 1)
 		FROM unnest($1::text[]) WITH ORDINALITY AS t(p, i) ORDER BY i`, pids)
 	br := tx.SendBatch(ctx, b)
