@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/aogo/aogo/dataitem"
 	"github.com/aogo/aogo/internal/testenv"
 	"github.com/aogo/aogo/store/postgres"
+	"github.com/aogo/aogo/store/sqlite"
 	"github.com/aogo/aogo/su"
 )
 
@@ -49,15 +51,22 @@ func (c *countingUploader) counts() map[string]int {
 	return out
 }
 
-// startReplica runs one SU on the shared PostgreSQL schema dsn, with the shared wallet.
-func startReplica(t *testing.T, dsn string, up su.Uploader) (*su.Unit, *client.SU, su.Store, string) {
+// startReplica runs one SU with the shared wallet on a store open returns (one database for every replica).
+func startReplica(t *testing.T, open func() (su.Store, error), up su.Uploader) (*su.Unit, *client.SU, su.Store, string) {
 	t.Helper()
-	store, err := postgres.OpenSU(context.Background(), dsn)
+	store, err := open()
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, err := su.New(su.Config{Wallet: suWallet, Store: store, Uploader: up, UploadBatch: 8, UploadLinger: 20 * time.Millisecond,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), OperatorToken: testOperatorToken})
+	cfg := su.Config{Wallet: suWallet, Store: store, UploadBatch: 8, UploadLinger: 20 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), OperatorToken: testOperatorToken}
+	if up != nil {
+		cfg.Uploader = up
+	}
+	if _, shared := store.(interface{ Shared() bool }); !shared {
+		cfg.Replicated = true // SQLite: two writers on one file, as the fence allows
+	}
+	u, err := su.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,12 +90,33 @@ func startReplica(t *testing.T, dsn string, up su.Uploader) (*su.Unit, *client.S
 // queue must deliver every process, message and assignment exactly once across the two drainers.
 func TestReplicasShareProcesses(t *testing.T) {
 	dsn := testenv.PostgresSchemaDSN(t)
-	up := &countingUploader{seen: map[string]int{}}
-	a, ca, store, urlA := startReplica(t, dsn, up)
-	_, cb, _, urlB := startReplica(t, dsn, up)
-	if !store.(interface{ Shared() bool }).Shared() {
-		t.Fatal("the PostgreSQL store does not report itself shared")
+	open := func() (su.Store, error) { return postgres.OpenSU(context.Background(), dsn) }
+	store, err := open()
+	if err != nil {
+		t.Fatal(err)
 	}
+	defer store.Close()
+	if _, ok := store.(su.UploadDrainer); !ok || !store.(interface{ Shared() bool }).Shared() {
+		t.Fatal("the PostgreSQL store does not report itself shared, with an upload drainer lock")
+	}
+	testReplicas(t, open, &countingUploader{seen: map[string]int{}})
+}
+
+// TestReplicasOnSQLite runs the same writes through two SUs on one SQLite file (two writers, which SQLite
+// serialises): the store's fence and the SU's re-placement keep the logs exact without PostgreSQL. SQLite has no
+// drainer lock, so the upload queue is not drained here.
+func TestReplicasOnSQLite(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "su.db")
+	testReplicas(t, func() (su.Store, error) { return sqlite.OpenSU(path) }, nil)
+}
+
+func testReplicas(t *testing.T, open func() (su.Store, error), up *countingUploader) {
+	var uploader su.Uploader
+	if up != nil {
+		uploader = up
+	}
+	a, ca, store, urlA := startReplica(t, open, uploader)
+	_, cb, _, urlB := startReplica(t, open, uploader)
 	replicas := []*client.SU{ca, cb}
 	ctx := ctxT(t)
 
@@ -219,6 +249,9 @@ func TestReplicasShareProcesses(t *testing.T) {
 	}
 	total += 4
 
+	if up == nil {
+		return
+	}
 	// Every slot queued two items (message, assignment); all of them reach the uploader once.
 	waitFor(t, "the upload queue to drain", func() bool {
 		ups, err := store.PendingUploads(ctx, 1)
