@@ -13,6 +13,12 @@
 // being committed, and each write is answered when its own slot is durable. A failed commit bumps the process's
 // generation, and the committer refuses every queued slot signed on the lost head, so a log never has a gap.
 // Process heads live in a bounded cache (procs.go) and are read back from the store when evicted.
+//
+// Several SUs with one wallet may share one store (replicas, Config.Replicated). The per-process lock then only
+// orders this SU's own writes; the store orders the replicas: every Commit checks, under a per-process lock of
+// its own, that each process's first slot follows the durable head, and refuses the processes whose head moved
+// (a *ConflictError). Their requests are placed again on the reloaded head, which also finds an item the other
+// replica scheduled first, so a log stays dense, chained and free of duplicates whichever replica writes.
 package su
 
 import (
