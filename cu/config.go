@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"time"
 
 	"github.com/aogo/aogo/client"
@@ -119,6 +120,10 @@ type Config struct {
 	Machines Machines
 	// DataDir holds the module cache (modules/) and memory snapshots (snapshots/).
 	DataDir string
+	// CompiledCache holds compiled modules (vm.Options.CacheDir); empty means DataDir/wasmcache. Give every
+	// CU and `aogo run` of a machine the same directory (cmd/aogo gives them the user's cache directory) and a
+	// module compiles once on that machine, whatever the data dir.
+	CompiledCache string
 
 	// MaxMemory bounds Memory-Limit (413 above; 0 means the reference's default, 1 GiB).
 	MaxMemory uint64
@@ -161,4 +166,12 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock (GET / timestamp, cron tail); nil means time.Now.
 	Now func() time.Time
+}
+
+// compiledCache is where compiled modules are cached (see CompiledCache).
+func (cfg *Config) compiledCache() string {
+	if cfg.CompiledCache != "" {
+		return cfg.CompiledCache
+	}
+	return filepath.Join(cfg.DataDir, "wasmcache")
 }

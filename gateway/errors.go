@@ -11,6 +11,27 @@ var ErrNotFound = errors.New("gateway: not found")
 // ErrInvalid is returned for input the gateway refuses (malformed item, bad signature, bad query).
 var ErrInvalid = errors.New("gateway: invalid input")
 
+// ErrTooLarge is returned (wrapped in a *TooLargeError) for an answer larger than the client reads.
+var ErrTooLarge = errors.New("gateway: answer too large")
+
+// TooLargeError is an answer over Client.MaxAnswer bytes, refused before it was read whole.
+type TooLargeError struct {
+	Method, URL string
+	Limit       int64
+	Size        int64 // the answer's Content-Length; -1 when unknown (more than Limit arrived)
+}
+
+func (e *TooLargeError) Error() string {
+	size := "more than " + fmt.Sprint(e.Limit)
+	if e.Size >= 0 {
+		size = fmt.Sprint(e.Size)
+	}
+	return fmt.Sprintf("gateway: %s %s: answer of %s bytes is over this client's limit of %d (raise Client.MaxAnswer)",
+		e.Method, e.URL, size, e.Limit)
+}
+
+func (e *TooLargeError) Is(target error) bool { return target == ErrTooLarge }
+
 // HTTPError is a non-2xx answer from a gateway. Is(ErrNotFound) holds for a 404, Is(ErrInvalid) for a 400.
 type HTTPError struct {
 	Method, URL string

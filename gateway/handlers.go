@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 
@@ -31,7 +32,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		status = http.StatusRequestEntityTooLarge
 	case errors.Is(err, ErrInvalid):
 		status = http.StatusBadRequest
-	case errors.Is(err, errBusy):
+	case errors.Is(err, errBusy), errors.Is(err, errNoSpace):
 		status = http.StatusServiceUnavailable
 	}
 	switch {
@@ -45,18 +46,33 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(w, status, map[string]string{"error": err.Error()})
 }
 
+// handleUpload stores a POSTed item or bundle: a small body of known length from memory, any other from a
+// spool file (upload.go), so an upload costs bounded memory whatever its size.
 func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
-	body, release, err := s.readBody(w, r, s.cfg.MaxBodySize)
-	defer release()
-	if err != nil {
-		s.writeError(w, r, err)
+	if r.ContentLength > s.cfg.MaxBodySize {
+		s.writeError(w, r, &http.MaxBytesError{Limit: s.cfg.MaxBodySize})
 		return
 	}
-	if len(body) == 0 {
-		s.writeError(w, r, invalid("empty body: POST a signed ANS-104 item (application/octet-stream)"))
-		return
+	var res UploadResult
+	var err error
+	if r.ContentLength >= 0 && r.ContentLength <= memBodyMax {
+		var body []byte
+		var release func()
+		body, release, err = s.readBody(w, r, s.cfg.MaxBodySize)
+		if err == nil {
+			res, err = s.Put(r.Context(), body)
+		}
+		release()
+	} else {
+		var f *os.File
+		var size int64
+		var done func()
+		f, size, done, err = s.spool(w, r, s.cfg.MaxBodySize)
+		if err == nil {
+			res, err = s.put(r.Context(), f, size, f, nil)
+		}
+		done()
 	}
-	res, err := s.Put(r.Context(), body)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -36,11 +36,13 @@ var errBusy = errors.New("gateway: busy: too many request bodies in memory; retr
 // limits is the gateway's memory budget for requests.
 type limits struct {
 	bodies  *semaphore.Weighted // bytes of request bodies held at once (Config.MaxBodyMemory)
+	spool   *semaphore.Weighted // bytes of uploads being spooled to disk at once (Config.MaxSpoolBytes)
 	graphql *semaphore.Weighted // GraphQL queries running at once
 }
 
 func newLimits(cfg Config) *limits {
-	return &limits{bodies: semaphore.NewWeighted(cfg.MaxBodyMemory), graphql: semaphore.NewWeighted(maxGraphQL)}
+	return &limits{bodies: semaphore.NewWeighted(cfg.MaxBodyMemory), spool: semaphore.NewWeighted(cfg.MaxSpoolBytes),
+		graphql: semaphore.NewWeighted(maxGraphQL)}
 }
 
 // readBody reads r's body of at most limit bytes into memory taken from the body budget; release returns it

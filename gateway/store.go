@@ -129,106 +129,113 @@ func (s *store) genesis(ctx context.Context, t time.Time) (time.Time, error) {
 	return time.UnixMilli(ms), nil
 }
 
-// newItem is one item to store with its raw bytes.
-type newItem struct {
-	row itemRow
-	raw []byte
-}
-
 func (s *store) blobPath(id string) string { return filepath.Join(s.dir, "blobs", id) }
 
-// put stores items in one transaction. An item already stored is left as it was; put returns, per item, the
-// height it has (new or old).
-func (s *store) put(ctx context.Context, items []newItem) ([]uint64, error) {
-	// Large raws go to files first: a file without a row is harmless (rewritten on retry), a row without its
-	// file would not be.
-	for i := range items {
-		it := &items[i]
-		if len(it.raw) <= s.inlineLimit {
-			continue
-		}
-		it.row.inFile = true
-		if err := writeFileSync(s.blobPath(it.row.ID), it.raw); err != nil {
-			return nil, fmt.Errorf("gateway store: item %s: %w", it.row.ID, err)
-		}
+// writeBlob streams an item's raw bytes (exactly size of them from r) to its file, through a temporary file
+// in tmp that is synced and renamed: the file is whole or absent. An item already there is left as it is
+// (content-addressed by id: same id, same bytes).
+func (s *store) writeBlob(id, tmp string, r io.Reader, size int64) error {
+	path := s.blobPath(id)
+	if st, err := os.Stat(path); err == nil && st.Size() == size {
+		return nil
 	}
+	f, err := os.CreateTemp(tmp, "blob-*")
+	if err != nil {
+		return fmt.Errorf("gateway store: item %s: %w", id, err)
+	}
+	defer os.Remove(f.Name()) // after the rename: nothing to remove
+	n, err := io.CopyBuffer(f, io.LimitReader(r, size), make([]byte, copyBuf))
+	if err == nil && n != size {
+		err = fmt.Errorf("%d of %d bytes: %w", n, size, io.ErrUnexpectedEOF)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		return fmt.Errorf("gateway store: item %s: %w", id, err)
+	}
+	return nil
+}
+
+// adoptBlob makes a spooled upload that is exactly one item that item's file, without copying it.
+func (s *store) adoptBlob(id string, f *os.File, size int64) error {
+	path := s.blobPath(id)
+	if st, err := os.Stat(path); err == nil && st.Size() == size {
+		return nil
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("gateway store: item %s: %w", id, err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("gateway store: item %s: %w", id, err)
+	}
+	return nil
+}
+
+// insertFunc stores one item's row (with its raw bytes when inline, nil when in its file) and returns the
+// height it has: its own, or the one it was first stored at.
+type insertFunc func(ctx context.Context, r itemRow, raw []byte) (uint64, error)
+
+// put calls fill with an insert function, all in one transaction: either every row fill inserts is stored or
+// none. Large items' files must be written before (writeBlob): a file without a row is harmless, a row without
+// its file would not be.
+func (s *store) put(ctx context.Context, fill func(insert insertFunc) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, fmt.Errorf("gateway store: begin: %w", err)
+		return fmt.Errorf("gateway store: begin: %w", err)
 	}
 	defer tx.Rollback()
 	ins, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO items (id, sig_type, owner, owner_address, target, anchor,
 		signature, tags, content_type, data_offset, data_size, raw_size, raw, height, timestamp, bundled_in)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
-		return nil, fmt.Errorf("gateway store: prepare: %w", err)
+		return fmt.Errorf("gateway store: prepare: %w", err)
 	}
 	insTag, err := tx.PrepareContext(ctx, `INSERT INTO tags (seq, idx, name, value) VALUES (?, ?, ?, ?)`)
 	if err != nil {
-		return nil, fmt.Errorf("gateway store: prepare: %w", err)
+		return fmt.Errorf("gateway store: prepare: %w", err)
 	}
-	heights := make([]uint64, len(items))
-	for i, it := range items {
-		r := it.row
+	insert := func(ctx context.Context, r itemRow, raw []byte) (uint64, error) {
 		tagsJSON, err := json.Marshal(r.Tags)
 		if err != nil {
-			return nil, fmt.Errorf("gateway store: item %s tags: %w", r.ID, err)
-		}
-		var raw []byte
-		if !r.inFile {
-			raw = it.raw
+			return 0, fmt.Errorf("gateway store: item %s tags: %w", r.ID, err)
 		}
 		res, err := ins.ExecContext(ctx, r.ID, int(r.SigType), r.Owner, r.OwnerAddress, r.Target, r.Anchor, r.Signature,
 			string(tagsJSON), r.ContentType, r.DataOffset, r.DataSize, r.RawSize, raw, int64(r.Height), r.Timestamp, r.BundledIn)
 		if err != nil {
-			return nil, fmt.Errorf("gateway store: insert %s: %w", r.ID, err)
+			return 0, fmt.Errorf("gateway store: insert %s: %w", r.ID, err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			var h int64
 			if err := tx.QueryRowContext(ctx, `SELECT height FROM items WHERE id = ?`, r.ID).Scan(&h); err != nil {
-				return nil, fmt.Errorf("gateway store: existing %s: %w", r.ID, err)
+				return 0, fmt.Errorf("gateway store: existing %s: %w", r.ID, err)
 			}
-			heights[i] = uint64(h)
-			continue
+			return uint64(h), nil
 		}
 		seq, err := res.LastInsertId()
 		if err != nil {
-			return nil, fmt.Errorf("gateway store: insert %s: %w", r.ID, err)
+			return 0, fmt.Errorf("gateway store: insert %s: %w", r.ID, err)
 		}
 		for j, t := range r.Tags {
 			if _, err := insTag.ExecContext(ctx, seq, j, t.Name, t.Value); err != nil {
-				return nil, fmt.Errorf("gateway store: insert %s tag %d: %w", r.ID, j, err)
+				return 0, fmt.Errorf("gateway store: insert %s tag %d: %w", r.ID, j, err)
 			}
 		}
-		heights[i] = r.Height
+		return r.Height, nil
+	}
+	if err := fill(insert); err != nil {
+		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("gateway store: commit: %w", err)
+		return fmt.Errorf("gateway store: commit: %w", err)
 	}
-	return heights, nil
-}
-
-func writeFileSync(path string, b []byte) error {
-	if st, err := os.Stat(path); err == nil && st.Size() == int64(len(b)) {
-		return nil // content-addressed by id: same id, same bytes
-	}
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return nil
 }
 
 const rowColumns = `seq, id, sig_type, owner, owner_address, target, anchor, signature, tags, content_type,

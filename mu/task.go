@@ -115,6 +115,7 @@ type Store interface {
 	// It returns the children as stored (with IDs); a child whose Key exists is skipped. An advance to
 	// StageDone with no children may be applied lazily (returned before it is durable, reads showing the
 	// earlier stage for a moment, a stale one unreported): every stage is safe to do again after a crash.
+	// With the children it records their crank Links (from the task's ItemID and Process).
 	Advance(ctx context.Context, a Advance) ([]Task, error)
 	// Retry records a failed attempt: attempts, the time of the next one, and the error.
 	Retry(ctx context.Context, id int64, attempts int, next time.Time, lastError string) error
@@ -140,7 +141,8 @@ type Store interface {
 	// Monitors lists the monitors.
 	Monitors(ctx context.Context) ([]Monitor, error)
 	// AdvanceMonitor moves a monitor's cursor from → to and inserts the tasks the cranked cron result created,
-	// atomically; ErrStale if the cursor is not at from (or the monitor is gone).
+	// atomically, with their crank Links (Parent "", ParentProcess pid); ErrStale if the cursor is not at from
+	// (or the monitor is gone).
 	AdvanceMonitor(ctx context.Context, pid, from, to string, children []Task) ([]Task, error)
 
 	Close() error

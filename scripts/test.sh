@@ -9,6 +9,8 @@ step() { echo "test.sh: $*" >&2; }
 step "npm packages the tests drive, in .cache/node"
 scripts/setup-node.sh
 export AOGO_NODE_MODULES="$root/.cache/node/node_modules"
+step "chromium for the explorer's browser test"
+scripts/setup-browser.sh
 step "private PostgreSQL, in .cache/pg"
 AOGO_TEST_POSTGRES=$(scripts/setup-postgres.sh)
 export AOGO_TEST_POSTGRES

@@ -40,6 +40,8 @@ type Config struct {
 	// Dir holds the verifier's checkpoint (state.json, the replay's snapshots and module cache); a later run
 	// with the same Dir resumes from it.
 	Dir string
+	// CompiledCache is the replay's compiled-module cache (cu.Config.CompiledCache; empty: in Dir).
+	CompiledCache string
 	// Fresh ignores (and removes) an earlier checkpoint in Dir.
 	Fresh bool
 	// Signer signs the final statement; nil: no statement.
@@ -263,7 +265,7 @@ func (v *verifier) run(ctx context.Context) (*Report, error) {
 		DataDir: filepath.Join(cfg.Dir, "replay"), CheckpointEvery: cfg.CheckpointEvery, PageSize: cfg.Window,
 		MaxMemory: cfg.MaxMemory, MaxCompute: cfg.MaxCompute, MemoryHash: cu.HashPerRun,
 		// The verifier checked every assignment signature itself, before the replay.
-		SkipSignatureCheck: true, WeaveDrive: cfg.WeaveDrive, Logger: cfg.Logger,
+		SkipSignatureCheck: true, WeaveDrive: cfg.WeaveDrive, Logger: cfg.Logger, CompiledCache: cfg.CompiledCache,
 	})
 	if err != nil {
 		return v.rep, fmt.Errorf("verify: %w", err)

@@ -336,3 +336,7 @@ func (w *Wallet) AsSolana() (*Wallet, error) {
 
 // Ed25519PrivateKey returns the 64-byte ed25519 private key (seed ‖ public), nil for other kinds.
 func (w *Wallet) Ed25519PrivateKey() ed25519.PrivateKey { return w.ed }
+
+// RSAPrivateKey returns the RSA key of an rsa wallet, nil for other kinds: httpsig@1.0 signs with it
+// (RSA-PSS over SHA-512, which the wallet's own SHA-256 signer does not do).
+func (w *Wallet) RSAPrivateKey() *rsa.PrivateKey { return w.rsa }

@@ -12,6 +12,8 @@ import (
 
 	"github.com/aogo/aogo/aocore"
 	"github.com/aogo/aogo/client"
+	"github.com/aogo/aogo/httpsig"
+	"github.com/aogo/aogo/wallet"
 )
 
 func init() {
@@ -29,6 +31,7 @@ func runAOCore(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	cuURL := fs.String("cu", envOr("AOGO_AOCORE_CU", ""), "the CU's `URL`: results and dry-runs (env AOGO_AOCORE_CU)")
 	muURL := fs.String("mu", envOr("AOGO_AOCORE_MU", ""), "the MU's `URL`: pushes are handed to it, which cranks their outboxes (env AOGO_AOCORE_MU)")
 	scheduler := fs.String("scheduler", envOr("AOGO_AOCORE_SCHEDULER", ""), "the SU's wallet `ADDRESS` (GET /~meta@1.0/info/address); empty: asked of the SU at start (env AOGO_AOCORE_SCHEDULER)")
+	walletPath := fs.String("wallet", envOr("AOGO_AOCORE_WALLET", ""), "wallet JWK `FILE` that signs answers asked for in httpsig@1.0 (HyperBEAM's clients expect RSA); empty: an ed25519 key made at start (env AOGO_AOCORE_WALLET)")
 	sf := addServeFlags(fs, "")
 	fail, code, ok := parseUnitFlags(fs, args, "usage: aogo aocore --su URL --cu URL --mu URL [--listen 127.0.0.1:8734] [--scheduler ADDRESS]", stderr)
 	if !ok {
@@ -58,7 +61,22 @@ func runAOCore(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		log.Warn("the MU did not say its address; GET /~meta@1.0/info will not show the authority", "err", err)
 	}
 	cancel()
+	var w *wallet.Wallet
+	var err error
+	if *walletPath != "" {
+		w, err = wallet.Load(*walletPath)
+	} else if w, err = wallet.Generate(wallet.ED25519); err == nil {
+		log.Info("answers are signed with a key made for this start; give --wallet to sign as the node", "address", w.Address())
+	}
+	if err != nil {
+		return fail("%v", err)
+	}
+	nodeKey, err := httpsig.WalletKey(w)
+	if err != nil {
+		return fail("%v", err)
+	}
 	router, err := aocore.New(aocore.Config{
+		Verifier: httpsig.Verifier{}, Signer: httpsig.ResponseSigner{Key: nodeKey},
 		SU: su, CU: client.NewCU(*cuURL, hc), MU: mu, SchedulerAddress: *scheduler,
 		Info:   info,
 		Logger: log,

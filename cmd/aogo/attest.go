@@ -48,10 +48,13 @@ func runAttest(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	addr := dataitem.Address(c.Wallet.Owner())
 	if *pid != "" {
-		tags, _, err := c.Gateway.Tags(ctx, *pid)
+		// The process's tags from the network's SU: the gateway has the process only once the SU's upload
+		// queue got to it, which a script that spawns then attests would race.
+		sp, err := client.NewSU(c.Info.SU, c.HTTP).Process(ctx, *pid)
 		if err != nil {
 			return clientFail(stderr, "attest", fmt.Errorf("process %s: %w", *pid, err))
 		}
+		tags := sp.Tags
 		pt := make([]weavedrive.Tag, len(tags))
 		for i, t := range tags {
 			pt[i] = weavedrive.Tag{Name: t.Name, Value: t.Value}

@@ -41,6 +41,7 @@ func runCU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	maxDryRun := fs.String("max-dryrun-compute", envOr("AOGO_CU_MAX_DRYRUN_COMPUTE", strconv.FormatUint(cu.DefaultMaxDryRunCompute, 10)),
 		"the most compute `UNITS` a dry-run gets, at most --max-compute (env AOGO_CU_MAX_DRYRUN_COMPUTE)")
 	every := fs.Int("checkpoint-every", 1000, "evaluations between checkpoints")
+	cacheDir := moduleCacheFlag(fs, "DIR/wasmcache")
 	cache := fs.String("cache", "2-gb", "memory budget of hot machines")
 	publish := fs.Duration("publish-checkpoints", 0, "publish each process's state to the gateway as a signed Checkpoint item (the reference's format) at most every `DURATION`, and at shutdown; 0: never")
 	trust := envList("AOGO_CU_TRUST_CHECKPOINTS")
@@ -109,7 +110,7 @@ func runCU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	unit, err := cu.New(cu.Config{
 		WeaveDrive: drive,
-		Wallet:     w, Scheduler: loc, Modules: gw, Blocks: gatewayBlocks{gw}, Store: store, DataDir: *dataDir,
+		Wallet:     w, Scheduler: loc, Modules: gw, Blocks: gatewayBlocks{gw}, Store: store, DataDir: *dataDir, CompiledCache: *cacheDir,
 		MaxMemory: mem, MaxCompute: comp, MaxDryRunCompute: dryComp, CheckpointEvery: *every, CacheBytes: cacheBytes,
 		MemoryHash: policy, Logger: log, OperatorToken: token,
 		Archive: gw, ArchiveEvery: *publish, TrustCheckpoints: trust.vals,

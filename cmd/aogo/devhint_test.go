@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -12,11 +13,11 @@ import (
 	"github.com/aogo/aogo/devnet"
 )
 
-// devStartOutput runs the aogo binary's `dev` on dir until ready and returns what it wrote to stderr up to and
-// including the next-step hint, and the Info line of stdout.
-func devStartOutput(t *testing.T, bin, dir string) (string, devnet.Info) {
+// devStartOutput runs the aogo binary's `dev` on dir (with the extra flags) until ready and returns what it wrote
+// to stderr up to and including the next-step hint, and the Info line of stdout.
+func devStartOutput(t *testing.T, bin, dir string, extra ...string) (string, devnet.Info) {
 	t.Helper()
-	cmd := exec.Command(bin, "dev", "--data", dir, "--listen", "127.0.0.1:0")
+	cmd := exec.Command(bin, append([]string{"dev", "--data", dir, "--listen", "127.0.0.1:0"}, extra...)...)
 	stdout, _ := cmd.StdoutPipe()
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
@@ -58,14 +59,14 @@ func devStartOutput(t *testing.T, bin, dir string) (string, devnet.Info) {
 	}
 }
 
-// TestDevStartMessages: the first start in a data dir says it is compiling the aos module (a later start,
+// TestDevStartMessages: the first start with a module cache says it is compiling the aos module (a later start,
 // which loads it from the cache, does not), and a ready network says what to do next, with the address and
 // data dir the client verbs need.
 func TestDevStartMessages(t *testing.T) {
 	bin := aogoBinary(t)
-	dir := t.TempDir()
+	dir, cache := t.TempDir(), filepath.Join(t.TempDir(), "wasm")
 	for i, wantCompile := range []bool{true, false} {
-		errOut, info := devStartOutput(t, bin, dir)
+		errOut, info := devStartOutput(t, bin, dir, "--cache-dir", cache)
 		url := strings.TrimSuffix(info.MU, "/mu")
 		if got := strings.Contains(errOut, "compiling the aogo-aos module"); got != wantCompile {
 			t.Errorf("start %d: compiling line %v, want %v:\n%s", i+1, got, wantCompile, errOut)

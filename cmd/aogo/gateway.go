@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
+	"github.com/aogo/aogo/ao"
 	"github.com/aogo/aogo/gateway"
 	"github.com/aogo/aogo/internal/datadir"
 )
@@ -23,14 +25,19 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	listen := fs.String("listen", envOr("AOGO_GATEWAY_LISTEN", "127.0.0.1:4000"), "listen `ADDR` (env AOGO_GATEWAY_LISTEN)")
 	dataDir := fs.String("data", envOr("AOGO_GATEWAY_DATA", "gateway-data"), "data `DIR` (env AOGO_GATEWAY_DATA)")
 	blockTime := fs.Duration("block-time", 10*time.Second, "simulated time between blocks")
-	maxBody := fs.Int64("max-body", 256<<20, "largest upload in `BYTES`")
+	maxBody := fs.String("max-body", envOr("AOGO_GATEWAY_MAX_BODY", "2-gb"),
+		"largest upload `SIZE` (e.g. 2-gb, 512-mb, or bytes); uploads stream to disk, memory stays bounded (env AOGO_GATEWAY_MAX_BODY)")
 	sf := addServeFlags(fs, "")
-	fail, code, ok := parseUnitFlags(fs, args, "usage: aogo gateway [--listen 127.0.0.1:4000] [--data gateway-data] [--block-time 10s] [--max-body BYTES]", stderr)
+	fail, code, ok := parseUnitFlags(fs, args, "usage: aogo gateway [--listen 127.0.0.1:4000] [--data gateway-data] [--block-time 10s] [--max-body 2-gb]", stderr)
 	if !ok {
 		return code
 	}
 	if *blockTime <= 0 {
 		return fail("--block-time must be positive")
+	}
+	body, err := parseMaxBody(*maxBody)
+	if err != nil {
+		return fail("%v", err)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	lock, err := datadir.Acquire(*dataDir)
@@ -38,7 +45,7 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return fail("%v", err)
 	}
 	defer lock.Close()
-	gw, err := gateway.Open(ctx, gateway.Config{Dir: *dataDir, BlockTime: *blockTime, MaxBodySize: *maxBody, Logger: log})
+	gw, err := gateway.Open(ctx, gateway.Config{Dir: *dataDir, BlockTime: *blockTime, MaxBodySize: body, Logger: log})
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -50,4 +57,13 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fmt.Fprintf(stdout, "aogo gateway: listening on %s height %d\n", ln.Addr(), gw.Height())
 	log.Info("gateway started", "listen", ln.Addr().String(), "data", *dataDir, "block_time", blockTime.String())
 	return serveUnit(ctx, ln, gw, nil, sf, 10*time.Second, log)
+}
+
+// parseMaxBody reads --max-body: a size as Memory-Limit is written (2-gb, 512-mb) or a number of bytes.
+func parseMaxBody(s string) (int64, error) {
+	n, err := ao.ParseMemoryLimit(s)
+	if err != nil || n == 0 || n > 1<<50 || strings.HasPrefix(strings.TrimSpace(s), "-") {
+		return 0, fmt.Errorf("--max-body %q: want a positive size such as 2-gb or 536870912", s)
+	}
+	return int64(n), nil
 }

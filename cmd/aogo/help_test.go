@@ -19,7 +19,7 @@ var allVerbs = [][]string{
 	{"wallet", "new"}, {"wallet", "address"}, {"item", "sign"}, {"item", "verify"}, {"item", "inspect"},
 	{"bundle", "pack"}, {"bundle", "unpack"}, {"bundle", "verify"}, {"run"}, {"su"}, {"cu"}, {"mu"}, {"gateway"}, {"aocore"},
 	{"verify-result"}, {"dev"}, {"module", "publish"}, {"spawn"}, {"send"}, {"result"}, {"eval"}, {"repl"},
-	{"bench", "dev"}, {"bench", "su"}, {"version"},
+	{"bench", "dev"}, {"bench", "su"}, {"bench", "ai"}, {"version"},
 }
 
 // TestHelpEverywhere: `aogo help CMD`, `aogo CMD --help` and `-h` print the usage (exit 0) and touch nothing;
@@ -73,6 +73,7 @@ func TestUsageAgreesWithDefaults(t *testing.T) {
 		{[]string{"gateway"}, []string{"--listen 127.0.0.1:4000", "--data gateway-data", "--block-time 10s"}},
 		{[]string{"bench", "su"}, []string{"--processes 64", "--messages 20000", "--runs 1"}},
 		{[]string{"bench", "dev"}, []string{"-n 500", "--processes 1"}},
+		{[]string{"bench", "ai"}, []string{"--messages 5", "--tokens 64"}},
 	} {
 		var out, errb bytes.Buffer
 		run(context.Background(), append(tc.verb, "--help"), &out, &errb)

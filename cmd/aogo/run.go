@@ -40,7 +40,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	snapIn := fs.String("snapshot-in", "", "start from this snapshot `FILE` instead of a fresh module")
 	driveDir := fs.String("drive", "", "WeaveDrive data from `DIR` (files named by id); every file is admitted (the reference's mode test) unless --gateway is given")
 	gatewayURL := fs.String("gateway", "", "WeaveDrive from the gateway at `URL` (or an Arweave node): data admitted by the reference rules (process tags, Attestations at or below each message's Block-Height)")
-	cacheDir := fs.String("cache-dir", defaultModuleCache(), "compiled-module cache `DIR` (private to this user; \"\" = none): a module compiles once per machine")
+	cacheDir := moduleCacheFlag(fs, "none")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: aogo run --module FILE --format FORMAT [--memory-limit BYTES] [--compute-limit N] --process FILE.json --messages FILE.jsonl [--snapshot-out F] [--snapshot-in F] [--drive DIR] [--gateway URL] [--cache-dir DIR]")
 		fs.PrintDefaults()
@@ -299,6 +299,13 @@ func parseBytes(s string) (uint64, error) {
 		return 0, fmt.Errorf("size %q too large", s)
 	}
 	return n * mult, nil
+}
+
+// moduleCacheFlag is --cache-dir of every verb that runs modules (run, cu, dev, verify): one compiled-module
+// cache per user and machine by default, so a module compiled by one of them is never compiled again by another.
+// unset is what "" means for the verb.
+func moduleCacheFlag(fs *flag.FlagSet, unset string) *string {
+	return fs.String("cache-dir", defaultModuleCache(), "compiled-module cache `DIR` (private to this user), shared by aogo run, cu, dev and verify: a module compiles once per machine; \"\" = "+unset)
 }
 
 // defaultModuleCache is where aogo run keeps compiled modules: the user's cache directory (e.g.

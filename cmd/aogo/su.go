@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aogo/aogo/explorer"
 	"github.com/aogo/aogo/store/postgres"
 	"github.com/aogo/aogo/store/sqlite"
 	"github.com/aogo/aogo/su"
@@ -31,8 +32,9 @@ func runSU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	publicURL := fs.String("url", envOr("AOGO_SU_URL", ""), "public `URL` published in the Scheduler-Location (default http://ADDR) (env AOGO_SU_URL)")
 	maxBody := fs.Int64("max-body", su.DefaultMaxBody, "largest item in `BYTES`")
 	uploadBatch := fs.Int("upload-batch", 64, "most items per upload, sent as a binary bundle; 1 for a gateway that takes single items")
+	withExplorer := fs.Bool("explorer", false, "serve the web explorer of this SU's log at /explorer/ (its index in DIR/explorer.db)")
 	sf := addServeFlags(fs, "su")
-	fail, code, ok := parseUnitFlags(fs, args, "usage: aogo su [--listen 127.0.0.1:9000] [--data su-data] [--wallet FILE] [--store sqlite|postgres://…] [--gateway URL] [--url PUBLIC-URL] [--max-body BYTES]", stderr)
+	fail, code, ok := parseUnitFlags(fs, args, "usage: aogo su [--listen 127.0.0.1:9000] [--data su-data] [--wallet FILE] [--store sqlite|postgres://…] [--gateway URL] [--url PUBLIC-URL] [--max-body BYTES] [--explorer]", stderr)
 	if !ok {
 		return code
 	}
@@ -69,6 +71,7 @@ func runSU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if cfg.URL == "" {
 		cfg.URL = "http://" + ln.Addr().String()
 	}
+	var items explorer.Items // what the explorer shows of items the SU does not hold
 	if *gatewayURL != "" {
 		gw, err := uploadGateway(ctx, *gatewayURL, &http.Client{Timeout: time.Minute}, w)
 		if err != nil {
@@ -76,6 +79,21 @@ func runSU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return fail("%v", err)
 		}
 		cfg.Uploader, cfg.Heights, cfg.Messages = gw, gw, gw
+		items = gw
+	}
+	var ex *unitExplorer
+	if *withExplorer {
+		excfg := explorer.Config{Log: store, Items: items, Logger: log.With("unit", "explorer")}
+		if ex, err = openExplorer(*dataDir, excfg); err != nil {
+			ln.Close()
+			return fail("%v", err)
+		}
+		defer ex.Close()
+		cfg.OnCommit = func(pids []string) {
+			for _, pid := range pids {
+				ex.ex.Notify(pid)
+			}
+		}
 	}
 	unit, err := su.New(cfg)
 	if err != nil {
@@ -83,8 +101,12 @@ func runSU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail("%v", err)
 	}
 	defer unit.Close()
+	handler, runUnit := unit.Handler(), unit.Run
+	if ex != nil {
+		handler, runUnit = ex.wrap(handler, runUnit)
+	}
 
 	fmt.Fprintf(stdout, "aogo su: listening on %s address %s\n", ln.Addr(), unit.Address())
 	log.Info("su started", "listen", ln.Addr().String(), "address", unit.Address(), "gateway", *gatewayURL)
-	return serveUnit(ctx, ln, unit.Handler(), unit.Run, sf, 10*time.Second, log)
+	return serveUnit(ctx, ln, handler, runUnit, sf, 10*time.Second, log)
 }

@@ -24,6 +24,13 @@ var (
 // TestMain removes the binary aogoBinary built, if any. aogo run's default module cache goes to a
 // temporary XDG_CACHE_HOME, never the user's.
 func TestMain(m *testing.M) {
+	// aogoBinary's go build keeps the machine's build cache: without GOCACHE, go derives it from
+	// XDG_CACHE_HOME, set below, and would rebuild everything (wasmtime's cgo included: minutes).
+	if os.Getenv("GOCACHE") == "" {
+		if d, err := os.UserCacheDir(); err == nil {
+			os.Setenv("GOCACHE", filepath.Join(d, "go-build"))
+		}
+	}
 	cache, err := os.MkdirTemp("", "aogo-cache-")
 	if err != nil {
 		panic(err)

@@ -52,6 +52,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	statementPath := fs.String("statement", "", "write the signed statement to `FILE` (default CHECKPOINT/statement.item)")
 	window := fs.Int("window", 1000, "slots read, checked and compared at a time")
 	every := fs.Int("checkpoint-every", 5000, "evaluations between checkpoints")
+	cacheDir := moduleCacheFlag(fs, "the checkpoint's")
 	progress := fs.String("progress", "auto", "progress display: auto (a bar on a terminal, lines otherwise), bar, lines, none")
 	pos, code, ok := parseVerb(fs, args, 1, "usage: aogo verify PID [--to SLOT] [--cu URL]… [--gateway URL | --su URL] [--json]", stderr)
 	if !ok {
@@ -66,7 +67,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return fail("%q is not a process id", pid)
 	}
 	// The gateway and the CUs are whoever the user names: no answer may make the verifier hold more than
-	// maxAnswerBytes (the largest item a gateway takes is 256 MiB).
+	// maxAnswerBytes.
 	hc := &http.Client{Timeout: 5 * time.Minute, Transport: limitBodies{next: http.DefaultTransport, max: maxAnswerBytes}}
 	if *gwURL == "" {
 		// The dev network's description names its gateway.
@@ -77,6 +78,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		*gwURL = info.Gateway
 	}
 	gw := gateway.NewClient(*gwURL, hc)
+	gw.MaxAnswer = maxAnswerBytes // the transport's bound, above the client's default
 	var src verify.Source = &verify.GatewaySource{GW: gw}
 	from := "gateway " + *gwURL
 	if *suURL != "" {
@@ -91,7 +93,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		*dir = filepath.Join(f.data, "verify", pid)
 	}
 	cfg := verify.Config{Process: pid, To: *to, Source: src, Items: gw, Blocks: gatewayBlocks{gw}, WeaveDrive: verify.GatewayDrive{GW: gw}, Dir: *dir, Fresh: *fresh,
-		Signer: w, Window: *window, CheckpointEvery: *every}
+		Signer: w, Window: *window, CheckpointEvery: *every, CompiledCache: *cacheDir}
 	for _, u := range cus {
 		cfg.CUs = append(cfg.CUs, client.NewCU(u, hc))
 	}

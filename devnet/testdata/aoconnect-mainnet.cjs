@@ -144,8 +144,7 @@ async function main () {
   check(miss.status === 404 && (await miss.json()).error.includes('no key cache/nope'), 'a missing cache key is a 404 naming it', miss.status)
   facts.cacheCount = 5
 
-  // request(): any AO-Core path. Signed as ans104@1.0 it works today; its default signing, httpsig@1.0, is
-  // answered 501 naming the codec until that is wired in (aocore.Config.Verifier).
+  // request(): any AO-Core path, signed as ans104@1.0 or with its default, HTTP Message Signatures (httpsig@1.0).
   const infoRes = await ao.request({ path: '/~meta@1.0/info', 'signing-format': 'ans104' })
   check(infoRes.ok && (await infoRes.json()).address === info.scheduler, 'request ~meta@1.0/info (ans104)', infoRes.status)
   const nowRes = await ao.request({ path: `/${pid}~process@1.0/now`, 'signing-format': 'ans104', target: pid })
@@ -153,7 +152,10 @@ async function main () {
   check(nowRes.ok && nowBody.slot === 8, 'request now (ans104) is at the latest slot', nowBody)
   const sigRes = await ao.request({ path: '/~meta@1.0/info' })
   const sigBody = await sigRes.json()
-  check(sigRes.status === 501 && sigBody.error.includes('httpsig@1.0'), 'request with httpsig: 501 naming the codec', [sigRes.status, sigBody])
+  check(sigRes.ok && sigBody.address === info.scheduler, 'request ~meta@1.0/info (httpsig)', [sigRes.status, sigBody])
+  const sigNow = await ao.request({ path: `/${pid}~process@1.0/now`, target: pid })
+  const sigNowBody = await sigNow.json()
+  check(sigNow.ok && sigNowBody.slot === 8, 'request now (httpsig) is at the latest slot', [sigNow.status, sigNowBody])
   facts.requestNowSlot = nowBody.slot
 
   if (process.env.AOGO_CROSS === '1') facts.cross = await cross({ info, mu, moduleId, jwk, ao, pid })

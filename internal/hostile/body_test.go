@@ -72,10 +72,11 @@ func TestHostileOversizeChunked(t *testing.T) {
 	}
 }
 
-// Bodies being read are held in one budget (Config.MaxBodyMemory): four clients that each stall one byte
-// short of a 6 MiB upload hold at most that budget, not four bodies.
+// Bodies being read into memory (uploads of at most 4 MiB; larger ones stream to disk) are held in one budget
+// (Config.MaxBodyMemory): four clients that each stall one byte short of a 3 MiB upload hold at most that
+// budget, not four bodies.
 func TestHostileBodyMemoryBound(t *testing.T) {
-	const budget, size, clients = 8 * mib, 6 * mib, 4
+	const budget, size, clients = 5 * mib, 3 * mib, 4
 	gw := openGateway(t, gateway.Config{MaxBodySize: budget, MaxBodyMemory: budget})
 	base := serve(t, gw, httpd.Limits{})
 	before := liveHeap()

@@ -57,7 +57,7 @@ func TestHostileIssueFigures(t *testing.T) {
 			}()
 		}
 		time.Sleep(5 * time.Second)
-		t.Logf("4 × 100 MB uploads stalled one byte short: live heap +%s (budget 256 MiB)", mb(liveHeap()-min(liveHeap(), before)))
+		t.Logf("4 × 100 MB uploads stalled one byte short: live heap +%s (streamed to disk)", mb(liveHeap()-min(liveHeap(), before)))
 	})
 	t.Run("12,000 idle connections", func(t *testing.T) {
 		base := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}), httpd.Limits{})

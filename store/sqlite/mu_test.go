@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aogo/aogo/mu"
 	"github.com/aogo/aogo/store/sqlite"
+	"github.com/aogo/aogo/store/storetest"
 )
 
 func openMU(t *testing.T, path string) *sqlite.MUStore {
@@ -240,5 +242,48 @@ func TestMUStoreDepthMigration(t *testing.T) {
 	pending, err := st.Pending(ctx)
 	if err != nil || len(pending) != 2 || pending[0].Depth != 0 || pending[1].Depth != 7 {
 		t.Fatalf("pending after the migration: %+v %v", pending, err)
+	}
+}
+
+func TestMUStoreLinksSuite(t *testing.T) {
+	storetest.MULinks(t, func(t *testing.T, maxLinks int) func() (storetest.MULinkStore, error) {
+		path := filepath.Join(t.TempDir(), "mu.db")
+		return func() (storetest.MULinkStore, error) {
+			s, err := sqlite.OpenMU(path)
+			if err != nil {
+				return nil, err
+			}
+			s.SetMaxLinks(maxLinks)
+			return s, nil
+		}
+	})
+}
+
+// TestMUStoreLinkQueriesUseIndexes: the explorer asks for links by parent and by child on tables of a million
+// rows; both must be index lookups, never scans.
+func TestMUStoreLinkQueriesUseIndexes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mu.db")
+	openMU(t, path).Close()
+	db2, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db2.Close()
+	for _, q := range []string{`SELECT * FROM mu_links WHERE parent = 'x' ORDER BY seq LIMIT 10`, `SELECT * FROM mu_links WHERE child = 'x' ORDER BY seq LIMIT 10`} {
+		rows, err := db2.Query(`EXPLAIN QUERY PLAN ` + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan := ""
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			rows.Scan(&id, &parent, &unused, &detail)
+			plan += detail + "; "
+		}
+		rows.Close()
+		if !strings.Contains(plan, "USING INDEX") || strings.Contains(plan, "TEMP B-TREE") {
+			t.Errorf("%s: plan %q, want an index lookup without a sort", q, plan)
+		}
 	}
 }

@@ -13,7 +13,8 @@
 // asyncify state of emscripten4/wasm64 builds stays 0 (the reference unwinds and rewinds with Asyncify
 // around each WeaveDrive call, mallocing 40 MB each time: outputs are the same, and on the metering formats
 // its gas differs from ours by ~0.01–0.1% through the allocator's state). The two metering formats are
-// rewritten for gas as the reference rewrites them (meter.go).
+// rewritten for gas as the reference rewrites them (meter.go); modules that meter themselves (the old builds calling
+// metering.usegas per block) have those calls inlined into the same counter (gasinline.go).
 //
 // handle(msg, env) gets both strings on the wasm stack, as every glue's ccall puts them (there is no heap
 // copy in any format): the v1/v2 glues reserve (UTF-16 length x 4) + 1 bytes each, the later ones the UTF-8
@@ -25,4 +26,15 @@
 // counter from 10000 in the later formats. See vm's documentation for the API and the rollback, snapshot and
 // determinism guarantees. Compiled modules are cached in vm.Options.CacheDir (modcache.go: why loading native
 // code from disk is safe enough).
+//
+// # Engine settings
+//
+// One wasmtime engine serves every machine (engine.go). Its settings were chosen from measurements on
+// llama.wasm, whose time is almost all in memory64 bounds checks (ggml's F16 dot product): Cranelift's
+// Spectre hardening of those checks is off (a third of llama's CPU time; AOGO_WASM_SPECTRE_HARDENING=1
+// turns it back on), NaN canonicalisation stays on (about 10%, but without it CUs on different CPUs could
+// disagree), and the memory reservation, signals-based traps and opt level keep wasmtime's defaults.
+// ENGINE.md has the figures and what each setting means for the isolation of processes sharing a CU: a
+// guest has no clock to time a cache side channel with, and every process keeps its own store, memory and
+// architectural bounds checks. A build with the aogoexp tag re-measures each setting (engine_exp.go).
 package emscripten

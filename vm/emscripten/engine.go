@@ -3,6 +3,8 @@ package emscripten
 import (
 	"crypto/sha256"
 	"fmt"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -10,8 +12,15 @@ import (
 )
 
 // engineVersion names the engine configuration in compiled-module cache keys: bump it whenever
-// newEngine changes, so stale artifacts are never deserialized.
-const engineVersion = "wasmtime39-fuel-epoch-nancanon-v2"
+// sharedEngine's settings change, so stale artifacts are never deserialized. (Builds with the aogoexp tag
+// append their experiment's settings: see engine_exp.go.)
+var engineVersion = "wasmtime39-fuel-epoch-nancanon-v3|spectre=" + strconv.FormatBool(spectreHardening) + experimentKey()
+
+// spectreHardening turns Cranelift's Spectre hardening of heap bounds checks back on (off by default: see
+// ENGINE.md) for an operator who runs processes it does not trust beside secrets it must keep: set the
+// environment variable AOGO_WASM_SPECTRE_HARDENING=1 for the aogo process. Results are the same either way;
+// llama.wasm runs about a third slower with it.
+var spectreHardening = os.Getenv("AOGO_WASM_SPECTRE_HARDENING") == "1"
 
 var (
 	engineOnce sync.Once
@@ -22,7 +31,8 @@ var (
 )
 
 // sharedEngine is the one engine every machine uses: wasmtime Modules are per engine, so sharing it is
-// what lets a module compile once for all its processes.
+// what lets a module compile once for all its processes. Why each setting is what it is, with the
+// measurements and what it means for isolation between processes, is in ENGINE.md.
 func sharedEngine() *wasmtime.Engine {
 	engineOnce.Do(func() {
 		cfg := wasmtime.NewConfig()
@@ -42,6 +52,15 @@ func sharedEngine() *wasmtime.Engine {
 		cfg.SetWasmMultiValue(true)
 		cfg.SetWasmReferenceTypes(true)
 		cfg.SetParallelCompilation(true)
+		// Bounds checks stay (they are what confines a process to its own linear memory; memory64 has no
+		// guard-region elision, wasm32 memories need none), but by default without Cranelift's Spectre
+		// hardening of them: the hardening puts a conditional move on the address path of every 64-bit
+		// access, and it cost llama.wasm a third of its speed. It guards against a process reading, by
+		// speculation and a cache timing side channel, memory outside its sandbox; ENGINE.md says why we
+		// accept that (a guest has no clock to time anything with: every time source is the message's) and
+		// what is kept (architectural bounds checks, one store and memory per process, no threads).
+		cfg.SetCraneliftFlag("enable_heap_access_spectre_mitigation", strconv.FormatBool(spectreHardening))
+		applyExperiment(cfg)
 		engine = wasmtime.NewEngineWithConfig(cfg)
 	})
 	return engine
@@ -65,28 +84,37 @@ type compiledModule struct {
 
 // compile returns the compiled module for wasm, from the in-process cache, the disk cache in cacheDir
 // (when set), or by compiling it, which it first tells compiling (when set). With meter, what is compiled is
-// wasm rewritten for the metering formats (meterModule), cached under its own key.
+// wasm rewritten for the metering formats (meterModule); a module that meters itself (imports metering.usegas)
+// is compiled with its gas calls inlined (inlineUsegas). Each rewrite is cached under its own key (cacheKey).
 func compile(wasm []byte, cacheDir string, meter bool, compiling func()) (*compiledModule, error) {
 	h := sha256.Sum256(wasm)
+	key, rewrite := cacheKey(h, wasm, meter)
 	if meter {
-		h = sha256.Sum256(append(h[:], "aogo metering v1"...))
+		h = key // the metering formats' snapshots name the rewritten module (as they always have)
 	}
 	compiledMu.Lock()
 	defer compiledMu.Unlock()
-	if c, ok := compiled[h]; ok {
+	if c, ok := compiled[key]; ok {
 		return c, nil
 	}
-	if meter {
+	switch rewrite {
+	case rewriteMeter:
 		m, err := meterModule(wasm)
 		if err != nil {
 			return nil, err
 		}
 		wasm = m
+	case rewriteInlineGas:
+		// A module this rewrite cannot handle is compiled as it is (its gas then goes through the host,
+		// slower but the same): the choice depends on the bytes only, so the key still names what is compiled.
+		if m, ok, _ := inlineUsegas(wasm); ok {
+			wasm = m
+		}
 	}
 	eng := sharedEngine()
 	var mod *wasmtime.Module
 	if cacheDir != "" {
-		mod, _ = loadCached(eng, cacheDir, h) // any reason not to use the entry means: compile
+		mod, _ = loadCached(eng, cacheDir, key) // any reason not to use the entry means: compile
 	}
 	if mod == nil {
 		if compiling != nil {
@@ -98,7 +126,7 @@ func compile(wasm []byte, cacheDir string, meter bool, compiling func()) (*compi
 		}
 		mod = m
 		if cacheDir != "" {
-			_ = storeCached(cacheDir, h, m) // best effort: a cache that cannot be written only costs the next cold start
+			_ = storeCached(cacheDir, key, m) // best effort: a cache that cannot be written only costs the next cold start
 		}
 	}
 	c := &compiledModule{hash: h, module: mod}
@@ -111,7 +139,7 @@ func compile(wasm []byte, cacheDir string, meter bool, compiling func()) (*compi
 			c.mem64 = mt.Is64()
 		}
 	}
-	compiled[h] = c
+	compiled[key] = c
 	return c, nil
 }
 

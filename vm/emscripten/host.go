@@ -101,7 +101,7 @@ func init() {
 		"_emscripten_get_now_is_monotonic": func(*instance, *wasmtime.Caller, view, []uint64) uint64 { return 1 },
 		"_tzset_js":                        hostTzset,
 		"_gmtime_js":                       hostGmtime,
-		"_localtime_js":                    hostGmtime, // the process timezone is UTC
+		"_localtime_js":                    hostLocaltime, // the process timezone is UTC
 		"_mktime_js":                       hostMktime,
 		"_timegm_js":                       hostMktime,
 		"strftime":                         hostStrftime,
@@ -110,15 +110,13 @@ func init() {
 		"system":             hostSystemV1,
 		"_emscripten_system": hostSystem,
 
-		// Gas: metering.usegas is what metered builds call; metering_gasUsed reads the counter.
-		"usegas": func(in *instance, _ *wasmtime.Caller, _ view, a []uint64) uint64 {
-			in.gasUsed += a[0]
-			if in.gasUsed > in.gasLimit {
-				stop(errOutOfGas)
+		// Gas: metering.usegas (see hostUsegas) is what self-metering builds call; metering_gasUsed reads the counter.
+		"metering_gasUsed": func(in *instance, c *wasmtime.Caller, _ view, _ []uint64) uint64 {
+			if in.gas != nil {
+				return uint64(in.gas.Get(c).I64())
 			}
-			return 0
+			return in.gasUsed
 		},
-		"metering_gasUsed": func(in *instance, _ *wasmtime.Caller, _ view, _ []uint64) uint64 { return in.gasUsed },
 
 		"__asyncjs__weavedrive_open":  hostDriveOpen,
 		"__asyncjs__weavedrive_read":  hostDriveRead,
@@ -231,7 +229,7 @@ func lookupHost(module, name string, params []wasmtime.ValKind) hostFn {
 		return hostOutOfGas
 	}
 	if module == "metering" && name == "usegas" {
-		return hostFuncs["usegas"]
+		return hostUsegas(len(params) == 1 && params[0] == wasmtime.KindI32)
 	}
 	if strings.HasPrefix(name, "invoke_") && len(params) > 0 {
 		return invokeOf(params[1:])

@@ -71,7 +71,7 @@ type instance struct {
 	gasLimit uint64
 	metered  bool // the module imports metering.usegas
 	// gas and gasLimitG are the counter and limit globals meterModule adds to modules of the metering formats
-	// (nil otherwise).
+	// and inlineUsegas to modules that meter themselves (nil otherwise).
 	gas, gasLimitG *wasmtime.Global
 }
 
@@ -434,8 +434,9 @@ func (in *instance) apply(ctx context.Context, msg, env []byte) (res vm.Result, 
 	fuel := fuelUnlimited
 	if in.opts.ComputeLimit > 0 {
 		in.gasLimit = in.opts.ComputeLimit
-		if in.gas == nil {
-			// The metering formats' Compute-Limit is their gas, as in the reference; elsewhere it is fuel.
+		if !in.f.meteredAtLoad {
+			// The metering formats' Compute-Limit is their gas, as in the reference; elsewhere it is fuel
+			// (and, for a module that meters itself, its gas too, inline counter or not).
 			fuel = min(in.opts.ComputeLimit, fuelUnlimited)
 		}
 	}

@@ -201,10 +201,12 @@ func BenchmarkLlamaNext(b *testing.B) {
 		}
 	}
 	b.ResetTimer()
+	cpu := cpuNow()
 	for i := 0; i < b.N; i++ {
 		if r := mustApply(b, m, evalMsg(`return Llama.next()`)); r.Error != "" {
 			b.Fatal(r.Error)
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tokens/s")
+	reportCPU(b, cpu, b.N)
 }

@@ -28,9 +28,10 @@ import (
 //     each carries the SHA-256 of its payload, checked before deserializing, so a torn or corrupted file
 //     (disk error, full disk, a copy cut short) is recompiled, never executed.
 //   - the key holds the module's hash and everything the code depends on: the engine configuration
-//     (engineVersion: fuel, epoch interruption, NaN canonicalisation, SIMD…), the wasmtime-go version, the
-//     OS, architecture and CPU features (wasmtime compiles for the host's), so an artifact from another
-//     configuration or machine is never loaded (wasmtime also refuses one whose settings differ).
+//     (engineVersion: fuel, epoch interruption, NaN canonicalisation, Spectre hardening, SIMD…; the
+//     experiment's settings in aogoexp builds), the wasmtime-go version, the OS, architecture and CPU
+//     features (wasmtime compiles for the host's), so an artifact from another configuration or machine is
+//     never loaded (wasmtime also refuses one whose settings differ).
 
 const cacheMagic = "aogo-cwasm-1\n"
 
@@ -46,6 +47,28 @@ func engineKey() string {
 		engineKeyStr = hex.EncodeToString(h[:8])
 	})
 	return engineKeyStr
+}
+
+// rewrite is what compile does to a module before compiling it.
+type rewrite int
+
+const (
+	rewriteNone      rewrite = iota
+	rewriteMeter             // the metering formats: meterModule
+	rewriteInlineGas         // a module importing metering.usegas: inlineUsegas
+)
+
+// cacheKey is the key of the compiled module (in memory and on disk) for wasm, whose SHA-256 is h, and the
+// rewrite compiled: a rewritten module is cached under the hash of h and the rewrite's name and version, never
+// under the plain module's key (the same bytes compile to other code in a metering format).
+func cacheKey(h [32]byte, wasm []byte, meter bool) ([32]byte, rewrite) {
+	switch {
+	case meter:
+		return sha256.Sum256(append(h[:], "aogo metering v1"...)), rewriteMeter
+	case !noInlineGas && importsUsegas(wasm):
+		return sha256.Sum256(append(h[:], inlineGasKey...)), rewriteInlineGas
+	}
+	return h, rewriteNone
 }
 
 func cacheFile(dir string, h [32]byte) string {

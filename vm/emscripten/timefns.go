@@ -36,10 +36,26 @@ func putTm(v view, tm uint64, d time.Time) {
 	v.putI32(tm+28, int32(d.YearDay()-1))
 }
 
-// hostGmtime is _gmtime_js (and _localtime_js, the zone being UTC: isdst 0, gmtoff 0).
+// hostGmtime is _gmtime_js.
 func hostGmtime(in *instance, _ *wasmtime.Caller, v view, a []uint64) uint64 {
 	t, tm := timeArg(in, v, a)
 	putTm(v, tm, time.Unix(t, 0).UTC())
+	return 0
+}
+
+// hostLocaltime is _localtime_js: gmtime's fields, and, as every glue writes them, tm_isdst and tm_gmtoff (0: the
+// zone is UTC). Left unwritten, they would keep whatever the guest's stack held there (localtime_r's struct tm
+// is usually on it), and code reading them (musl picks tm_zone by tm_isdst) would take another path than in the
+// reference: same text, other gas.
+func hostLocaltime(in *instance, c *wasmtime.Caller, v view, a []uint64) uint64 {
+	_, tm := timeArg(in, v, a)
+	hostGmtime(in, c, v, a)
+	v.putI32(tm+32, 0) // tm_isdst
+	if in.f.mem64 {
+		v.put64(tm+40, 0) // tm_gmtoff: a long, 8-aligned
+	} else {
+		v.putI32(tm+36, 0)
+	}
 	return 0
 }
 
