@@ -111,12 +111,14 @@ func (u *Unit) commitLive(ctx context.Context, live []*pending) error {
 	}
 	start := time.Now()
 	err := u.cfg.Store.Commit(ctx, slots, nil)
-	u.metrics.observeCommit(time.Since(start), len(live), err)
 	var conflict *ConflictError
 	if errors.As(err, &conflict) {
+		// Counted as a conflict (by the caller), not as a failed commit: nothing is wrong with the store.
+		u.metrics.observeCommit(time.Since(start), len(live), nil)
 		u.log.Info("commit refused: another writer moved process heads; reloading them", "processes", len(conflict.Processes), "first", conflict.Processes[0])
 		return err
 	}
+	u.metrics.observeCommit(time.Since(start), len(live), err)
 	if err != nil {
 		err = fmt.Errorf("commit %d slots: %w", len(live), err)
 		u.log.Error("group commit failed", "slots", len(live), "err", err)
