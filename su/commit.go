@@ -36,20 +36,73 @@ func (u *Unit) commitLoop(ctx context.Context) {
 	}
 }
 
+// errStale refuses a slot that was built on a head that is no longer the durable one: an earlier slot of its
+// process failed to commit, or another SU replica sharing the store wrote to the process (a *ConflictError from
+// the store). The slot was never written, so schedule places the request again on the reloaded head.
+var errStale = errors.New("su: the process head moved before this slot was committed")
+
 // commit writes one batch. A slot built on a head that an earlier failed commit lost (its process generation
 // moved on) is refused rather than written, so a failed commit can never leave a gap in a log.
+//
+// A *ConflictError (another replica moved some heads) refuses only the slots of the processes it names: their
+// heads are dropped, and the rest of the batch is committed again at once, so one contended process does not
+// fail the writes of every other process that shared its batch. The refused requests are placed again by their
+// own goroutines (schedule), which can take the process lock; the committer cannot (a writer holding it may be
+// waiting for room in the queue).
 func (u *Unit) commit(ctx context.Context, batch []*pending) {
 	live := batch[:0]
 	for _, p := range batch {
 		if p.proc.gen.Load() != p.gen {
-			u.finish(p, errors.New("an earlier slot of this process failed to commit; retry"))
+			if p.proc.failedGen.Load() > p.gen {
+				u.finish(p, errors.New("an earlier slot of this process failed to commit; retry"))
+			} else {
+				u.finish(p, errStale) // lost to a conflict only: place it again
+			}
 			continue
 		}
 		live = append(live, p)
 	}
-	if len(live) == 0 {
-		return
+	for len(live) > 0 {
+		err := u.commitLive(ctx, live)
+		var conflict *ConflictError
+		if !errors.As(err, &conflict) {
+			return
+		}
+		u.metrics.conflicts.Add(1)
+		stale := make(map[string]bool, len(conflict.Processes))
+		for _, pid := range conflict.Processes {
+			stale[pid] = true
+		}
+		rest := live[:0]
+		for _, p := range live {
+			if stale[p.slot.Process] {
+				u.invalidate(p.proc, false)
+			}
+		}
+		for _, p := range live {
+			if stale[p.slot.Process] {
+				u.finish(p, errStale)
+			} else {
+				rest = append(rest, p)
+			}
+		}
+		if len(rest) == len(live) {
+			// A conflict on no process of the batch: a store bug; refuse the lot rather than loop.
+			for _, p := range live {
+				u.invalidate(p.proc, true)
+			}
+			for _, p := range live {
+				u.finish(p, fmt.Errorf("commit %d slots: %w", len(live), err))
+			}
+			return
+		}
+		live = rest
 	}
+}
+
+// commitLive writes slots that are all on live heads. On a *ConflictError it returns it and finishes nothing
+// (the caller sorts the batch); on any other outcome every slot is finished.
+func (u *Unit) commitLive(ctx context.Context, live []*pending) error {
 	slots := make([]Slot, len(live))
 	queued := false
 	for i, p := range live {
@@ -58,20 +111,28 @@ func (u *Unit) commit(ctx context.Context, batch []*pending) {
 	}
 	start := time.Now()
 	err := u.cfg.Store.Commit(ctx, slots, nil)
+	var conflict *ConflictError
+	if errors.As(err, &conflict) {
+		// Counted as a conflict (by the caller), not as a failed commit: nothing is wrong with the store.
+		u.metrics.observeCommit(time.Since(start), len(live), nil)
+		u.log.Info("commit refused: another writer moved process heads; reloading them", "processes", len(conflict.Processes), "first", conflict.Processes[0])
+		return err
+	}
 	u.metrics.observeCommit(time.Since(start), len(live), err)
 	if err != nil {
 		err = fmt.Errorf("commit %d slots: %w", len(live), err)
 		u.log.Error("group commit failed", "slots", len(live), "err", err)
 		for _, p := range live {
-			u.invalidate(p.proc)
+			u.invalidate(p.proc, true)
 		}
 		for _, p := range live {
 			u.finish(p, err)
 		}
-		return
+		return err
 	}
 	for _, p := range live {
 		u.appendTail(p.proc, p.slot)
+		p.proc.durable.Store(int64(p.slot.Nonce)) // batches hold a process's slots in nonce order
 	}
 	for _, p := range live {
 		u.finish(p, nil)
@@ -87,12 +148,18 @@ func (u *Unit) commit(ctx context.Context, batch []*pending) {
 		slices.Sort(pids)
 		u.cfg.OnCommit(slices.Compact(pids))
 	}
+	return nil
 }
 
 // invalidate forgets a process's in-memory head after a failed commit: the next write reloads it from the store.
-func (u *Unit) invalidate(ps *procState) {
+// failed marks a commit that failed (its outcome is the writer's error), not a conflict: the slots queued
+// behind it are then refused with an error too instead of being placed again.
+func (u *Unit) invalidate(ps *procState, failed bool) {
 	u.dropTail(ps)
 	g := ps.gen.Add(1)
+	if failed {
+		ps.failedGen.Store(g)
+	}
 	ps.pmu.Lock()
 	for k, q := range ps.pending {
 		if q.gen < g {

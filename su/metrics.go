@@ -12,6 +12,7 @@ type metrics struct {
 	posts, postErrors, duplicates atomic.Int64
 	slotsQueued, slotsCommitted   atomic.Int64
 	commits, commitErrors         atomic.Int64
+	conflicts, replaced           atomic.Int64
 	commitNanos                   atomic.Int64
 	uploaded, uploadErrors        atomic.Int64
 	headsEvicted                  atomic.Int64
@@ -38,6 +39,8 @@ func (u *Unit) writeMetrics(w io.Writer) {
 	line("aogo_su_slots_committed_total", "counter", "Slots made durable.", m.slotsCommitted.Load())
 	line("aogo_su_commits_total", "counter", "Group-commit transactions.", m.commits.Load())
 	line("aogo_su_commit_errors_total", "counter", "Group-commit transactions that failed.", m.commitErrors.Load())
+	line("aogo_su_commit_conflicts_total", "counter", "Commits refused because another SU replica sharing the store moved a process head.", m.conflicts.Load())
+	line("aogo_su_slots_replaced_total", "counter", "Requests scheduled again on a reloaded head after their slot was refused as stale.", m.replaced.Load())
 	line("aogo_su_commit_seconds_total", "counter", "Time spent in group-commit transactions.", float64(m.commitNanos.Load())/1e9)
 	line("aogo_su_uploaded_items_total", "counter", "Items delivered to the data-availability layer.", m.uploaded.Load())
 	line("aogo_su_upload_errors_total", "counter", "Failed upload attempts (each retried).", m.uploadErrors.Load())

@@ -21,12 +21,18 @@ type procState struct {
 	mu      sync.Mutex
 	loaded  bool
 	seenGen uint64 // gen when the head was loaded
+	// durable is the newest nonce known durable whose log's ids are all in seen (-1: none): set by load, and
+	// moved by the committer as this SU's own slots commit (their ids entered seen when they were placed).
+	durable atomic.Int64
 	exists  bool
 	last    Slot // nonce, timestamp, hash chain and assignment id of the newest slot (durable or queued)
 	// gen is bumped by the committer when a commit of this process fails: the head is then reloaded, and queued
 	// slots built on the lost head are refused. The committer never takes mu (a writer holding mu may be
 	// waiting on the committer's queue).
 	gen atomic.Uint64
+	// failedGen is the gen a failed commit (not a conflict) bumped to last: slots placed before it are refused
+	// with an error, while slots lost only to conflicts are placed again (commit.go).
+	failedGen atomic.Uint64
 
 	// seen holds a fingerprint of every message id and content hash in the log (loaded with the head, kept up
 	// to date under mu). A miss proves an item is new without a store read; a hit is confirmed in the store.
@@ -90,29 +96,44 @@ func (u *Unit) schedule(ctx context.Context, r request) (result, error) {
 	}
 	ps := u.acquire(r.pid)
 	defer u.release(ps)
-	p, dup, err := u.place(ctx, ps, r)
-	if err != nil {
-		return result{}, err
-	}
-	if dup != nil {
-		return result{slot: *dup, duplicate: true}, nil
-	}
-	select {
-	case <-p.done:
-	case <-u.stopped:
+	for attempt := 0; ; attempt++ {
+		p, dup, err := u.place(ctx, ps, r)
+		if err != nil {
+			return result{}, err
+		}
+		if dup != nil {
+			return result{slot: *dup, duplicate: true}, nil
+		}
 		select {
 		case <-p.done:
-		default:
-			return result{}, errStopped
+		case <-u.stopped:
+			select {
+			case <-p.done:
+			default:
+				return result{}, errStopped
+			}
+		case <-ctx.Done():
+			return result{}, fmt.Errorf("waiting for slot %d of %s: %w", p.slot.Nonce, r.pid, ctx.Err())
 		}
-	case <-ctx.Done():
-		return result{}, fmt.Errorf("waiting for slot %d of %s: %w", p.slot.Nonce, r.pid, ctx.Err())
+		if errors.Is(p.err, errStale) {
+			// Another replica sharing the store wrote to this process first. The slot was never written:
+			// place the request again on the reloaded head (which also sees whether the other replica
+			// scheduled this very item). Bounded, for a process written by many replicas at once.
+			if attempt+1 < maxPlacements {
+				u.metrics.replaced.Add(1)
+				continue
+			}
+			return result{}, &Error{Status: 503, Msg: fmt.Sprintf("process %s is being written by other scheduler replicas; retry", r.pid)}
+		}
+		if p.err != nil {
+			return result{}, p.err
+		}
+		return result{slot: p.slot}, nil
 	}
-	if p.err != nil {
-		return result{}, p.err
-	}
-	return result{slot: p.slot}, nil
 }
+
+// maxPlacements bounds how often schedule places one request after its slots were refused as stale.
+const maxPlacements = 16
 
 // place runs under the process lock: it loads the head, de-duplicates, builds and signs the assignment and
 // queues the slot. It returns the queued slot, or the existing one for a duplicate.
@@ -121,26 +142,8 @@ func (u *Unit) place(ctx context.Context, ps *procState, r request) (*pending, *
 	defer ps.mu.Unlock()
 	gen := ps.gen.Load()
 	if !ps.loaded || ps.seenGen != gen {
-		last, err := u.cfg.Store.Last(ctx, r.pid)
-		switch {
-		case err == nil:
-			ps.exists, ps.last = true, last
-		case errors.Is(err, ErrNotFound):
-			ps.exists = false
-		default:
-			return nil, nil, fmt.Errorf("load head of %s: %w", r.pid, err)
-		}
-		ps.seen, ps.seenFull = map[uint64]struct{}{}, false
-		if ps.exists {
-			err := u.cfg.Store.ScanIDs(ctx, r.pid, func(id, content string) {
-				ps.see(id)
-				if content != "" {
-					ps.see("content:" + content)
-				}
-			})
-			if err != nil {
-				return nil, nil, fmt.Errorf("load ids of %s: %w", r.pid, err)
-			}
+		if err := u.load(ctx, ps); err != nil {
+			return nil, nil, err
 		}
 		ps.loaded, ps.seenGen = true, gen
 	}
@@ -238,6 +241,63 @@ func (u *Unit) place(ctx context.Context, ps *procState, r request) (*pending, *
 	ps.pmu.Unlock()
 	u.metrics.slotsQueued.Add(1)
 	return p, nil, nil
+}
+
+// load reads ps's head from the store (with ps.mu held): the newest slot, and the ids of the log into the seen
+// set. After a conflict (another replica appended to the log; no commit of this process failed since the last
+// load) only the slots past the durable nonce the seen set covers are read: a contended process costs a short
+// page per reload, not a scan of its whole log. Otherwise (first load, a failed commit whose outcome is unknown)
+// the seen set is rebuilt from every id.
+func (u *Unit) load(ctx context.Context, ps *procState) error {
+	last, err := u.cfg.Store.Last(ctx, ps.pid)
+	switch {
+	case err == nil:
+		ps.exists, ps.last = true, last
+	case errors.Is(err, ErrNotFound):
+		ps.exists = false
+	default:
+		return fmt.Errorf("load head of %s: %w", ps.pid, err)
+	}
+	head := int64(-1)
+	if ps.exists {
+		head = int64(ps.last.Nonce)
+	}
+	covered := ps.durable.Load() // the seen set holds every id up to this nonce
+	if ps.loaded && ps.failedGen.Load() <= ps.seenGen && covered <= head {
+		for !ps.seenFull && covered < head {
+			page, err := u.cfg.Store.Page(ctx, ps.pid, PageQuery{ByNonce: true, From: covered, HasFrom: true,
+				To: head, HasTo: true, Limit: 1000, MaxBytes: 4 << 20})
+			if err != nil {
+				return fmt.Errorf("load new ids of %s: %w", ps.pid, err)
+			}
+			if len(page) == 0 {
+				return fmt.Errorf("load new ids of %s: slots %d..%d missing", ps.pid, covered+1, head)
+			}
+			for i := range page {
+				ps.see(page[i].MessageID)
+				if page[i].ContentHash != "" {
+					ps.see("content:" + page[i].ContentHash)
+				}
+			}
+			covered = int64(page[len(page)-1].Nonce)
+		}
+		ps.durable.Store(head)
+		return nil
+	}
+	ps.seen, ps.seenFull = map[uint64]struct{}{}, false
+	if ps.exists {
+		err := u.cfg.Store.ScanIDs(ctx, ps.pid, func(id, content string) {
+			ps.see(id)
+			if content != "" {
+				ps.see("content:" + content)
+			}
+		})
+		if err != nil {
+			return fmt.Errorf("load ids of %s: %w", ps.pid, err)
+		}
+	}
+	ps.durable.Store(head)
+	return nil
 }
 
 // waitDup waits (lock released) for the queued original of a duplicate and answers with its slot.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // ErrNotFound is returned by a Store when the asked slot, item or process does not exist.
@@ -105,12 +106,21 @@ func ScanUploads(rows UploadRows) ([]Upload, error) {
 	return out, nil
 }
 
+// UploadDrainer is implemented by a store that several SU replicas share: HoldUploads reports whether this
+// replica may drain the upload queue now (it holds, or has just taken, the store's single drainer lock), so
+// that an item is sent by one replica only. A store without it has one SU, which always drains.
+type UploadDrainer interface {
+	HoldUploads(ctx context.Context) (bool, error)
+}
+
 // Store is the SU's durable state: the slots of every process and the upload queue. Implementations live in
 // store/sqlite and store/postgres; store/storetest holds the suite every one must pass.
 type Store interface {
 	// Commit writes slots and queues uploads (other items, as they are) in one durable transaction, with the
 	// items of every slot marked Upload: when it returns nil, all of them survive a crash; on error, none of
-	// them is written. PendingUploads gives a slot's message before its assignment.
+	// them is written. PendingUploads gives a slot's message before its assignment. The batch's first slot of
+	// each process must follow that process's durable head (FirstNonces, CheckHeads), checked under a lock
+	// that serialises committers of the process: otherwise Commit returns a *ConflictError.
 	Commit(ctx context.Context, slots []Slot, uploads [][]byte) error
 	// Last returns a process's highest-nonce slot, or ErrNotFound when the process has none.
 	Last(ctx context.Context, pid string) (Slot, error)
@@ -129,4 +139,62 @@ type Store interface {
 	// DeleteUploads removes uploads that reached the data-availability layer.
 	DeleteUploads(ctx context.Context, seqs []int64) error
 	Close() error
+}
+
+// ConflictError is what Commit returns when the batch's first slot of some process does not follow that
+// process's durable head: another SU replica sharing the store has written to the process since this one read
+// its head. Nothing of the batch is written. The SU reloads the named heads and schedules those requests again.
+type ConflictError struct {
+	Processes []string // sorted, each once
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("su store: the head of %d process(es) moved (another writer), first %s", len(e.Processes), e.Processes[0])
+}
+
+// FirstNonces lists, per process of a batch, the nonce its first slot claims, sorted by process: a store checks
+// each against the process's durable head under its lock (CheckHeads), in this order so that two committers
+// never wait on each other's locks in a cycle. A process's slots in a batch must be contiguous, in nonce order.
+func FirstNonces(slots []Slot) ([]string, []uint64, error) {
+	first := map[string]int{}
+	var pids []string
+	for i := range slots {
+		sl := &slots[i]
+		if _, ok := first[sl.Process]; !ok {
+			first[sl.Process] = i
+			pids = append(pids, sl.Process)
+		}
+	}
+	// Contiguity within the batch: each slot of a process follows the previous one of the same process.
+	prev := make(map[string]uint64, len(pids))
+	for i := range slots {
+		sl := &slots[i]
+		if p, ok := prev[sl.Process]; ok && sl.Nonce != p+1 {
+			return nil, nil, fmt.Errorf("su store: batch slots of %s are not contiguous (%d after %d)", sl.Process, sl.Nonce, p)
+		}
+		prev[sl.Process] = sl.Nonce
+	}
+	slices.Sort(pids)
+	nonces := make([]uint64, len(pids))
+	for i, pid := range pids {
+		nonces[i] = slots[first[pid]].Nonce
+	}
+	return pids, nonces, nil
+}
+
+// CheckHeads compares the first nonces of a batch (FirstNonces) with the durable heads a store read under its
+// lock (head: the highest durable nonce, ok false when the process has no slot) and returns a *ConflictError
+// naming every process whose batch does not start right after its head, or nil.
+func CheckHeads(pids []string, firsts []uint64, head func(i int) (nonce uint64, ok bool)) error {
+	var stale []string
+	for i, pid := range pids {
+		n, ok := head(i)
+		if ok && firsts[i] != n+1 || !ok && firsts[i] != 0 {
+			stale = append(stale, pid)
+		}
+	}
+	if stale != nil {
+		return &ConflictError{Processes: stale}
+	}
+	return nil
 }

@@ -13,6 +13,12 @@
 // being committed, and each write is answered when its own slot is durable. A failed commit bumps the process's
 // generation, and the committer refuses every queued slot signed on the lost head, so a log never has a gap.
 // Process heads live in a bounded cache (procs.go) and are read back from the store when evicted.
+//
+// Several SUs with one wallet may share one store (replicas, Config.Replicated). The per-process lock then only
+// orders this SU's own writes; the store orders the replicas: every Commit checks, under a per-process lock of
+// its own, that each process's first slot follows the durable head, and refuses the processes whose head moved
+// (a *ConflictError). Their requests are placed again on the reloaded head, which also finds an item the other
+// replica scheduled first, so a log stays dense, chained and free of duplicates whichever replica writes.
 package su
 
 import (
@@ -76,6 +82,12 @@ type Config struct {
 	UploadBackoffMin time.Duration // first retry delay of a failed upload (default 1 s)
 	UploadBackoffMax time.Duration // cap of the exponential backoff (default 32 s)
 	HeightInterval   time.Duration // block height refresh (default 5 s)
+
+	// Replicated says other SU replicas (same wallet) write to the same Store, which must then fence every
+	// commit on the durable heads (a *ConflictError, see Store.Commit). New sets it when the Store reports
+	// Shared() true. The SU then answers from its tail cache only pages that end inside it, and drains the
+	// upload queue only while the store grants it the drainer lock (UploadDrainer).
+	Replicated bool
 
 	// OnCommit, when set, is called after each group commit with the processes that got new slots (each
 	// once), on the committer goroutine, after the writers have their answers: it must return quickly (a CU
@@ -154,6 +166,9 @@ func New(cfg Config) (*Unit, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if sh, ok := cfg.Store.(interface{ Shared() bool }); ok && sh.Shared() {
+		cfg.Replicated = true
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -11,7 +11,12 @@ package su
 //
 // The tail is contiguous and ends at the durable head, which the committer is the only one to move (the
 // same single-writer assumption the head cache makes), so a range starting at or after its first slot is
-// exactly what the store holds. Anything it cannot prove covered goes to the store. Memory is bounded per
+// exactly what the store holds. Anything it cannot prove covered goes to the store.
+//
+// With replicas sharing the store (Config.Replicated), another SU may have appended to the log since: the
+// tail's end is then not known to be the log's end. Slots never change once written, so a page that ends
+// inside the tail (its limit or its To bound reached on a tail slot) is still exactly what the store holds;
+// a page reaching past the tail's last slot goes to the store. Memory is bounded per
 // process (tailSlots, tailBytes) and for the unit (maxTailBytes): past the budget new tails are not kept.
 
 const (
@@ -88,15 +93,20 @@ func (u *Unit) fromTail(pid string, q PageQuery) ([]Slot, bool) {
 		return nil, false
 	}
 	var out []Slot
+	ended := false // the page ended on a tail slot, not at the tail's end
 	for i := range ps.tail {
 		s := &ps.tail[i]
 		if q.HasFrom && key(s) <= q.From {
 			continue
 		}
 		if q.HasTo && key(s) > q.To || len(out) >= q.Limit {
+			ended = true
 			break
 		}
 		out = append(out, *s)
+	}
+	if u.cfg.Replicated && !ended {
+		return nil, false
 	}
 	u.metrics.tailPages.Add(1)
 	return out, true

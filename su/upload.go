@@ -69,6 +69,14 @@ func (u *Unit) uploadLoop(ctx context.Context) {
 // uploadOnce sends one round of queued items: bundles of up to UploadBatch items (or one item at a time when
 // UploadBatch is 1). It returns how many items reached the Uploader.
 func (u *Unit) uploadOnce(ctx context.Context) (int, error) {
+	if d, ok := u.cfg.Store.(UploadDrainer); ok {
+		// Replicas share the queue: only the drainer lock's holder sends, so no item goes out twice at once.
+		// The others poll (about once a second, see uploadLoop) and take over when the holder dies.
+		held, err := d.HoldUploads(ctx)
+		if err != nil || !held {
+			return 0, err
+		}
+	}
 	ups, err := u.cfg.Store.PendingUploads(ctx, u.cfg.UploadBatch*8)
 	if err != nil {
 		return 0, fmt.Errorf("read upload queue: %w", err)

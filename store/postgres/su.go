@@ -6,7 +6,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/aogo/aogo/su"
 	"github.com/jackc/pgx/v5"
@@ -15,8 +18,21 @@ import (
 
 // SUStore is the Scheduler Unit's store in PostgreSQL. A commit is one transaction (slots and uploads with
 // COPY), durable when COMMIT returns (synchronous_commit as the server sets it; keep it on).
+//
+// Several SU replicas (same wallet) may share one database: the store is Shared. Each commit takes a
+// transaction-scoped advisory lock per process of its batch (per bucket of processes), in one fixed order (so two committers never
+// deadlock), reads each process's durable head under it and refuses the whole batch with a *su.ConflictError
+// when a head moved: a process has one writer at a time, its nonces and hash chain stay dense, and a replica
+// killed mid-commit leaves nothing (the server rolls its transaction back and frees its locks when its
+// connection drops). The upload queue is drained by one replica at a time (HoldUploads).
 type SUStore struct {
 	pool *pgxpool.Pool
+
+	// drainer is the dedicated connection that holds (holding) or competes for the upload-drainer advisory
+	// lock (session scope); nil until HoldUploads first runs or after the connection was lost.
+	drainMu sync.Mutex
+	drainer *pgx.Conn
+	holding bool
 }
 
 var _ su.Store = (*SUStore)(nil)
@@ -69,7 +85,7 @@ func OpenSU(ctx context.Context, dsn string) (*SUStore, error) {
 	}
 	// Several units may create their tables at once on a fresh database; serialise DDL with an advisory lock.
 	if err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(7135001)`); err != nil {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(schemaLockKey)); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, suSchema)
@@ -81,16 +97,105 @@ func OpenSU(ctx context.Context, dsn string) (*SUStore, error) {
 	return &SUStore{pool: pool}, nil
 }
 
-// Close closes the pool.
+// Close releases the drainer lock and closes the pool.
 func (s *SUStore) Close() error {
+	s.drainMu.Lock()
+	if s.drainer != nil {
+		s.drainer.Close(context.Background())
+		s.drainer = nil
+	}
+	s.drainMu.Unlock()
 	s.pool.Close()
 	return nil
 }
 
-// Commit writes slots and uploads in one transaction.
+// Shared reports that other SU replicas may write to this store: the SU then trusts no cached view of a log's
+// end (su.Config.Replicated).
+func (s *SUStore) Shared() bool { return true }
+
+// Advisory lock keys. The schema and drainer locks are single bigint keys; process locks use the two-int form
+// (lockClass, bucket), a separate key space. A process's bucket is a hash of its id into processLockBuckets:
+// sharing a bucket only makes two processes' commits wait for each other, never lets two writers into one
+// process. The fixed bucket count bounds the locks a commit holds (PostgreSQL's shared lock table holds
+// max_locks_per_transaction × max_connections, 6400 by default) whatever the batch size.
+const (
+	schemaLockKey      = 7135001
+	drainerLockKey     = 7135002
+	lockClass          = 7135
+	processLockBuckets = 1024
+)
+
+// processLockKeys returns the lock buckets of pids, sorted and distinct: every committer takes them in this
+// order, so two commits never wait on each other in a cycle.
+func processLockKeys(pids []string) []int32 {
+	keys := make([]int32, len(pids))
+	for i, pid := range pids {
+		h := fnv.New32a()
+		h.Write([]byte(pid))
+		keys[i] = int32(h.Sum32() % processLockBuckets)
+	}
+	slices.Sort(keys)
+	return slices.Compact(keys)
+}
+
+// fence locks the processes of a batch for this transaction and checks that each one's first slot follows its
+// durable head. The lock and the head read are pipelined in one round trip; they are separate statements, so
+// under READ COMMITTED the read's snapshot is taken after the lock is granted and sees every slot committed by
+// the lock's previous holder.
+func fence(ctx context.Context, tx pgx.Tx, slots []su.Slot) error {
+	pids, firsts, err := su.FirstNonces(slots)
+	if err != nil {
+		return err
+	}
+	b := &pgx.Batch{}
+	b.Queue(`SELECT pg_advisory_xact_lock($1, k) FROM unnest($2::int4[]) WITH ORDINALITY AS t(k, i) ORDER BY i`,
+		int32(lockClass), processLockKeys(pids))
+	b.Queue(`SELECT (SELECT nonce FROM su_slots WHERE process = p ORDER BY nonce DESC LIMIT 1)
+		FROM unnest($1::text[]) WITH ORDINALITY AS t(p, i) ORDER BY i`, pids)
+	br := tx.SendBatch(ctx, b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return fmt.Errorf("lock %d processes: %w", len(pids), err)
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return fmt.Errorf("read heads: %w", err)
+	}
+	heads := make([]*int64, 0, len(pids))
+	for rows.Next() {
+		var n *int64
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return fmt.Errorf("read heads: %w", err)
+		}
+		heads = append(heads, n)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read heads: %w", err)
+	}
+	if len(heads) != len(pids) {
+		return fmt.Errorf("read heads: %d rows for %d processes", len(heads), len(pids))
+	}
+	if err := br.Close(); err != nil {
+		return fmt.Errorf("lock and read heads: %w", err)
+	}
+	return su.CheckHeads(pids, firsts, func(i int) (uint64, bool) {
+		if heads[i] == nil {
+			return 0, false
+		}
+		return uint64(*heads[i]), true
+	})
+}
+
+// Commit writes slots and uploads in one transaction, after fencing every process of the batch (fence): a
+// *su.ConflictError means nothing was written.
 func (s *SUStore) Commit(ctx context.Context, slots []su.Slot, uploads [][]byte) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if len(slots) > 0 {
+			if err := fence(ctx, tx, slots); err != nil {
+				return err
+			}
 			rows := make([][]any, len(slots))
 			for i := range slots {
 				sl := &slots[i]
@@ -123,6 +228,10 @@ func (s *SUStore) Commit(ctx context.Context, slots []su.Slot, uploads [][]byte)
 		}
 		return nil
 	})
+	var conflict *su.ConflictError
+	if errors.As(err, &conflict) {
+		return conflict
+	}
 	if err != nil {
 		return fmt.Errorf("su commit: %w", err)
 	}
@@ -264,4 +373,35 @@ func (s *SUStore) ScanIDs(ctx context.Context, pid string, fn func(messageID, co
 		fn(id, c)
 	}
 	return rows.Err()
+}
+
+// HoldUploads reports whether this store holds the upload-drainer lock, taking it when it is free: of the SU
+// replicas sharing the database, only the holder drains the upload queue, so an item is not sent by two of them
+// at once. The lock is a session advisory lock on a dedicated connection: the server frees it the moment that
+// connection ends, so a replica that dies (kill -9 included) hands the queue over on the next poll of another.
+// Each call costs one round trip on that connection, which also proves the lock still held; a lost connection
+// loses the lock, and the next call connects and competes again.
+func (s *SUStore) HoldUploads(ctx context.Context) (bool, error) {
+	s.drainMu.Lock()
+	defer s.drainMu.Unlock()
+	if s.drainer == nil {
+		conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
+		if err != nil {
+			return false, fmt.Errorf("su store: connect for the upload drainer lock: %w", err)
+		}
+		s.drainer, s.holding = conn, false
+	}
+	var err error
+	if s.holding {
+		_, err = s.drainer.Exec(ctx, `SELECT 1`)
+	} else {
+		// Taking a session lock twice would stack it; only ask while not holding it.
+		err = s.drainer.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, int64(drainerLockKey)).Scan(&s.holding)
+	}
+	if err != nil {
+		s.drainer.Close(context.Background())
+		s.drainer, s.holding = nil, false
+		return false, fmt.Errorf("su store: upload drainer lock: %w", err)
+	}
+	return s.holding, nil
 }

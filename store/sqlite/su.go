@@ -25,6 +25,8 @@ type SUStore struct {
 	insert, queue, queueRef map[int]*sql.Stmt
 	// Prepared reads: parsing SQL per call costs as much as running it.
 	last, find, content, item *sql.Stmt
+	// head reads a process's durable head inside the write transaction (the commit's fence).
+	head *sql.Stmt
 
 	ckptMu      sync.Mutex
 	ckptRunning bool
@@ -142,6 +144,7 @@ func OpenSU(path string) (*SUStore, error) {
 		{s.r, &s.find, suFindSQL},
 		{s.r, &s.content, `SELECT ` + suColumns + ` FROM su_slots WHERE process = ?1 AND content_hash = ?2 LIMIT 1`},
 		{s.r, &s.item, suItemSQL},
+		{s.w, &s.head, `SELECT nonce FROM su_slots WHERE process = ?1 ORDER BY nonce DESC LIMIT 1`},
 	}
 	for _, p := range preps {
 		if *p.dst, err = p.db.Prepare(p.sql); err != nil {
@@ -192,6 +195,27 @@ func (s *SUStore) Commit(ctx context.Context, slots []su.Slot, uploads [][]byte)
 		return fmt.Errorf("su commit: begin: %w", err)
 	}
 	defer tx.Rollback()
+	// The fence: each process's first slot must follow its durable head, read inside this (IMMEDIATE, so
+	// exclusive) transaction. One SU owns a SQLite file, so this holds unless its head cache is wrong; checking
+	// costs one indexed read per process and turns such a bug into a refused batch instead of a broken log.
+	if len(slots) > 0 {
+		pids, firsts, err := su.FirstNonces(slots)
+		if err != nil {
+			return err
+		}
+		head := tx.StmtContext(ctx, s.head)
+		heads := make([]sql.NullInt64, len(pids))
+		for i, pid := range pids {
+			if err := head.QueryRowContext(ctx, pid).Scan(&heads[i]); err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("su commit: head of %s: %w", pid, err)
+			}
+		}
+		if err := su.CheckHeads(pids, firsts, func(i int) (uint64, bool) {
+			return uint64(heads[i].Int64), heads[i].Valid
+		}); err != nil {
+			return err
+		}
+	}
 	var refs []any
 	for _, r := range su.SlotUploads(slots) {
 		refs = append(refs, r.Process, int64(r.Nonce), r.Part)

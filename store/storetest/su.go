@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 
@@ -33,6 +34,8 @@ func SU(t *testing.T, newStore SUOpener) {
 		{"SlotUploadsByReference", testSUSlotUploads},
 		{"Reopen", testSUReopen},
 		{"ConcurrentCommits", testSUConcurrentCommits},
+		{"HeadConflict", testSUHeadConflict},
+		{"RacingWriters", testSURacingWriters},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
@@ -455,5 +458,122 @@ func testSUConcurrentCommits(t *testing.T, open func() (su.Store, error)) {
 	ups, err := s.PendingUploads(ctx, 1000)
 	if err != nil || len(ups) != writers*per {
 		t.Fatalf("uploads: %d, %v; want %d", len(ups), err, writers*per)
+	}
+}
+
+// testSUHeadConflict: a batch whose first slot of some process does not follow that process's durable head
+// (behind it, past it, or a new process not starting at 0) is refused whole with a *su.ConflictError naming
+// exactly those processes, and nothing of it is written.
+func testSUHeadConflict(t *testing.T, open func() (su.Store, error)) {
+	s := mustOpen(t, open)
+	ctx := context.Background()
+	p1, p2 := randID(), randID()
+	commitChain(t, s, p1, 3)
+	commitChain(t, s, p2, 1)
+	fresh, gap := randID(), randID()
+	cases := []struct {
+		name  string
+		batch []su.Slot
+		stale []string
+	}{
+		{"behind the head", []su.Slot{slot(p2, 1), slot(p1, 2), slot(p1, 3)}, []string{p1}},
+		{"past the head", []su.Slot{slot(p1, 4), slot(p2, 1)}, []string{p1}},
+		{"new process not at 0", []su.Slot{slot(gap, 1), slot(fresh, 0), slot(p2, 1)}, []string{gap}},
+		{"several", []su.Slot{slot(p1, 1), slot(p2, 0)}, []string{p1, p2}},
+	}
+	for _, c := range cases {
+		err := s.Commit(ctx, c.batch, [][]byte{[]byte("upload")})
+		var conflict *su.ConflictError
+		if !errors.As(err, &conflict) {
+			t.Fatalf("%s: Commit = %v, want a *su.ConflictError", c.name, err)
+		}
+		want := append([]string(nil), c.stale...)
+		slices.Sort(want)
+		if fmt.Sprint(conflict.Processes) != fmt.Sprint(want) {
+			t.Fatalf("%s: conflict names %v, want %v", c.name, conflict.Processes, want)
+		}
+		for pid, n := range map[string]uint64{p1: 2, p2: 0} {
+			if last, err := s.Last(ctx, pid); err != nil || last.Nonce != n {
+				t.Fatalf("%s: a refused batch moved %s to %d (%v)", c.name, pid, last.Nonce, err)
+			}
+		}
+		if _, err := s.Last(ctx, fresh); !errors.Is(err, su.ErrNotFound) {
+			t.Fatalf("%s: a refused batch created a process: %v", c.name, err)
+		}
+		if ups, _ := s.PendingUploads(ctx, 10); len(ups) != 0 {
+			t.Fatalf("%s: a refused batch queued %d uploads", c.name, len(ups))
+		}
+	}
+	if err := s.Commit(ctx, []su.Slot{slot(p2, 1), slot(fresh, 0), slot(p1, 3), slot(p1, 4)}, nil); err != nil {
+		t.Fatalf("a batch on the durable heads: %v", err)
+	}
+}
+
+// testSURacingWriters: two stores opened on the same database (two SU replicas) append to the same processes
+// at once, each from the head it read. Every commit either lands or is refused with a *su.ConflictError (never
+// another error), and the logs end dense, holding exactly the slots whose commits succeeded.
+func testSURacingWriters(t *testing.T, open func() (su.Store, error)) {
+	stores := []su.Store{mustOpen(t, open), mustOpen(t, open)}
+	ctx := context.Background()
+	pids := []string{randID(), randID()}
+	const per = 15 // successful commits per writer
+	var mu sync.Mutex
+	landed := map[string]bool{} // assignment ids of the slots that committed
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := stores[w%2]
+			for done := 0; done < per; {
+				// Both processes in one batch: a conflict on either refuses both.
+				var batch []su.Slot
+				for _, pid := range pids {
+					n := uint64(0)
+					if last, err := s.Last(ctx, pid); err == nil {
+						n = last.Nonce + 1
+					} else if !errors.Is(err, su.ErrNotFound) {
+						errs <- err
+						return
+					}
+					batch = append(batch, slot(pid, n))
+				}
+				err := s.Commit(ctx, batch, nil)
+				var conflict *su.ConflictError
+				switch {
+				case err == nil:
+					mu.Lock()
+					for _, sl := range batch {
+						landed[sl.AssignmentID] = true
+					}
+					mu.Unlock()
+					done++
+				case errors.As(err, &conflict):
+				default:
+					errs <- fmt.Errorf("writer %d: %w", w, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	for _, pid := range pids {
+		got, err := stores[0].Page(ctx, pid, su.PageQuery{ByNonce: true, From: -1, HasFrom: true, Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(nonces(got)) != fmt.Sprint(seq(0, 4*per-1)) {
+			t.Fatalf("process %s: nonces %v", pid, nonces(got))
+		}
+		for _, sl := range got {
+			if !landed[sl.AssignmentID] {
+				t.Fatalf("process %s slot %d is not one a writer saw commit", pid, sl.Nonce)
+			}
+		}
 	}
 }
