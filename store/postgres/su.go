@@ -113,14 +113,14 @@ func (s *SUStore) Close() error {
 // end (su.Config.Replicated).
 func (s *SUStore) Shared() bool { return true }
 
-// Advisory lock keys. The schema and drainer locks are single bigint keys; process locks use the two-int form
+// Advisory lock keys. The schema lock is a single bigint key (the drainer's is a hash of the schema's name, see
+// HoldUploads); process locks use the two-int form
 // (lockClass, bucket), a separate key space. A process's bucket is a hash of its id into processLockBuckets:
 // sharing a bucket only makes two processes' commits wait for each other, never lets two writers into one
 // process. The fixed bucket count bounds the locks a commit holds (PostgreSQL's shared lock table holds
 // max_locks_per_transaction × max_connections, 6400 by default) whatever the batch size.
 const (
 	schemaLockKey      = 7135001
-	drainerLockKey     = 7135002
 	lockClass          = 7135
 	processLockBuckets = 1024
 )
@@ -396,7 +396,9 @@ func (s *SUStore) HoldUploads(ctx context.Context) (bool, error) {
 		_, err = s.drainer.Exec(ctx, `SELECT 1`)
 	} else {
 		// Taking a session lock twice would stack it; only ask while not holding it.
-		err = s.drainer.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, int64(drainerLockKey)).Scan(&s.holding)
+		// Advisory locks are database-wide: the key names the schema too, so SUs of other deployments (other
+		// schemas of the same database) each elect their own drainer.
+		err = s.drainer.QueryRow(ctx, `SELECT pg_try_advisory_lock(hashtextextended(current_schema() || '/aogo su upload drainer', 0))`).Scan(&s.holding)
 	}
 	if err != nil {
 		s.drainer.Close(context.Background())
