@@ -7,12 +7,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aogo/aogo/ao"
 	"github.com/aogo/aogo/client"
+	"github.com/aogo/aogo/gateway"
 	"github.com/aogo/aogo/internal/atomicfile"
 	"github.com/aogo/aogo/internal/testenv"
 	"github.com/aogo/aogo/wallet"
@@ -190,8 +192,59 @@ func TestDevLlama(t *testing.T) {
 			t.Fatal("both attestations are signed by one CU")
 		}
 	}
-	t.Logf("setup to loaded model %v; second CU replay %v; total %v", setup.Round(time.Millisecond),
-		time.Since(t0).Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+	t.Logf("setup to loaded model %v; second CU replay %v", setup.Round(time.Millisecond), time.Since(t0).Round(time.Millisecond))
+	verifyLlama(t, s, pid, len(mids)+1, cu1, cu2)
+	t.Logf("total %v", time.Since(start).Round(time.Millisecond))
+}
+
+// verifyLlama is the issue's "anyone can re-run the log": `aogo verify` reads the llama process's log from the
+// gateway alone (no SU), replays it with the model read through WeaveDrive from the gateway and admitted by
+// the attestation there, under the CUs' limits (a 1.2 GB wasm64 machine: --max-memory), agrees with both CUs'
+// signed results on every slot, and signs a statement `aogo verify-result --statement` accepts.
+func verifyLlama(t *testing.T, s *llamaSetup, pid string, slots int, cus ...*client.CU) {
+	t.Helper()
+	gw := gateway.NewClient(s.info.Gateway, nil)
+	eventually(t, "the log on the gateway", func() error {
+		page, err := gw.Transactions(context.Background(), gateway.TxQuery{Tags: []gateway.TagFilter{
+			{Name: "Process", Values: []string{pid}}, {Name: "Nonce", Values: []string{strconv.Itoa(slots - 1)}}}})
+		if err == nil && len(page.Edges) == 0 {
+			err = fmt.Errorf("slot %d not uploaded yet", slots-1)
+		}
+		return err
+	})
+	args := []string{"verify", pid, "--gateway", s.info.Gateway, "--max-memory", "4-gb", "--json", "--progress", "none",
+		"--cache-dir", filepath.Join(s.dir, "cu", "wasmcache")} // the dev CU compiled llama.wasm there
+	for _, c := range cus {
+		args = append(args, "--cu", c.URL())
+	}
+	t0 := time.Now()
+	out, errOut, code := devRunCode(s.url, s.dir, args...)
+	took := time.Since(t0)
+	var rep struct {
+		OK        bool    `json:"ok"`
+		Source    string  `json:"source"`
+		Slots     int64   `json:"slots"`
+		PerSecond float64 `json:"slots_per_second"`
+		Units     []struct {
+			Compared int64 `json:"compared"`
+			Agreed   int64 `json:"agreed"`
+		} `json:"units"`
+		StatementFile string `json:"statement_file"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != 0 || !rep.OK || rep.Slots != int64(slots) ||
+		!strings.HasPrefix(rep.Source, "gateway ") || len(rep.Units) != len(cus) {
+		t.Fatalf("aogo verify: exit %d %v %+v\n%s\n%s", code, err, rep, out, errOut)
+	}
+	for i, u := range rep.Units {
+		if u.Compared != int64(slots) || u.Agreed != u.Compared {
+			t.Fatalf("CU %s: %d slots compared, %d agree\n%s", cus[i].URL(), u.Compared, u.Agreed, out)
+		}
+	}
+	if o, e, c := verifyResult("--statement", rep.StatementFile, "--process", pid, "--unit", s.user.Address()); c != 0 ||
+		!strings.Contains(o, fmt.Sprintf(`"slot": %d`, slots-1)) {
+		t.Fatalf("verify-result --statement: exit %d\n%s\n%s", c, o, e)
+	}
+	t.Logf("aogo verify: %d slots in %v (report: %.2f slots/s; compile cached)", slots, took.Round(time.Millisecond), rep.PerSecond)
 }
 
 // attestationOf reads a result and checks its signed attestation.
