@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 )
 
@@ -64,4 +65,25 @@ func (c *MU) Post(ctx context.Context, item []byte) (string, error) {
 		return "", &MUError{Status: se.status, Message: se.message}
 	}
 	return out.ID, err
+}
+
+// Monitor asks the MU to run pid's cron: it reads the process's cron results from its CU and pushes what
+// they send (POST /monitor/{pid}, body = a signed item, as aoconnect's monitor() sends). It returns the MU's
+// answer text.
+func (c *MU) Monitor(ctx context.Context, pid string, item []byte) (string, error) {
+	return c.monitor(ctx, http.MethodPost, pid, item)
+}
+
+// Unmonitor stops the MU running pid's cron (DELETE /monitor/{pid}). Our MU takes it only from an item signed
+// by the process's owner (403 otherwise); 404 when pid is not monitored.
+func (c *MU) Unmonitor(ctx context.Context, pid string, item []byte) (string, error) {
+	return c.monitor(ctx, http.MethodDelete, pid, item)
+}
+
+func (c *MU) monitor(ctx context.Context, method, pid string, item []byte) (string, error) {
+	b, _, err := roundTrip(ctx, c.hc, "mu", c.base, method, "/monitor/"+url.PathEscape(pid), nil, item, "application/octet-stream", nil)
+	if se, ok := err.(*statusError); ok {
+		return "", &MUError{Status: se.status, Message: se.message}
+	}
+	return strings.TrimSpace(string(b)), err
 }

