@@ -147,9 +147,9 @@ type MU struct {
 	store Store
 	// shared is the store when other replicas share it (replica.go), else nil.
 	shared SharedStore
-	loc   *locator
-	build builder
-	cus   []Compute
+	loc    *locator
+	build  builder
+	cus    []Compute
 	// cuByURL is the client of each configured CU (quorum pulls ask CUs by URL).
 	cuByURL map[string]Compute
 	quorum  quorums
