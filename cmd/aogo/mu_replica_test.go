@@ -146,7 +146,7 @@ func TestMUReplicasCrashExactlyOnce(t *testing.T) {
 
 	const inputs, pace = 200, 60 * time.Millisecond
 	ids := make([]string, inputs)
-	var ticks atomic.Int32
+	var ticks, acked atomic.Int32
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -155,6 +155,7 @@ func TestMUReplicasCrashExactlyOnce(t *testing.T) {
 			it, raw := sign(fan, dataitem.Tag{Name: "Type", Value: "Message"}, dataitem.Tag{Name: "Action", Value: "Go"})
 			ids[i] = it.ID()
 			postAny(i, "/", raw, http.StatusAccepted)
+			acked.Add(1)
 			if i%4 == 0 {
 				n := ticks.Add(1)
 				net.AddCron(ticker, func(p *mutest.Process) vm.Result {
@@ -175,6 +176,7 @@ loop:
 			break loop
 		case <-time.After(time.Duration(300+mrand.IntN(1200)) * time.Millisecond):
 		}
+		t.Logf("%s kill %d (%d acked)", time.Now().Format("15:04:05.000"), victim, acked.Load())
 		p := reps[victim].Load()
 		p.cmd.Process.Kill() // SIGKILL: no shutdown path runs, its leases run out on their own
 		p.cmd.Wait()
@@ -182,6 +184,7 @@ loop:
 		// Down for a moment, so the other replica serves alone and takes the dead one's work over.
 		time.Sleep(time.Duration(mrand.IntN(1500)) * time.Millisecond)
 		reps[victim].Store(start(dirs[victim]))
+		t.Logf("%s started %d", time.Now().Format("15:04:05.000"), victim)
 		victim = mrand.IntN(2)
 	}
 
@@ -192,10 +195,12 @@ loop:
 		}
 		return n
 	}
+	t.Logf("%s inputs done", time.Now().Format("15:04:05.000"))
 	deadline := time.Now().Add(60 * time.Second)
 	for (total(sinks[:]...) < 3*inputs || total(tickSink) < int(ticks.Load())) && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
+	t.Logf("%s drained", time.Now().Format("15:04:05.000"))
 	time.Sleep(2500 * time.Millisecond) // past a lease and a claim: any duplicate that would arrive has
 
 	if n := total(fan); n != inputs {
