@@ -28,7 +28,7 @@ import (
 
 // pgSchemaDSN makes a private schema of the test PostgreSQL for one test (dropped at cleanup) and returns a DSN
 // that uses it.
-func pgSchemaDSN(t *testing.T) string {
+func pgSchemaDSN(t testing.TB) string {
 	t.Helper()
 	dsn := testenv.PostgresDSN(t)
 	ctx := context.Background()
