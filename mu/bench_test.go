@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http/httptest"
 	"slices"
 	"testing"
 	"time"
@@ -81,7 +82,18 @@ func BenchmarkCrankThroughputPostgres(b *testing.B) {
 	benchCrank(b, newHarnessStore(b, pgOpener(b), nil))
 }
 
-func benchCrank(b *testing.B, h *harness) {
+// BenchmarkCrankThroughputTwoReplicas is BenchmarkCrankThroughputPostgres with two MU replicas on the one
+// database (in one process, on the same cores), the user messages posted to each in turn.
+func BenchmarkCrankThroughputTwoReplicas(b *testing.B) {
+	dsn := pgSchemaDSN(b)
+	open := func() (mu.Store, error) { return postgres.OpenMU(context.Background(), dsn, postgres.MUOptions{}) }
+	h := newHarnessStore(b, open, nil)
+	other := startReplica(b, dsn, h.net, h.gateway, h.muKey, 10*time.Second)
+	benchCrank(b, h, other.srv)
+}
+
+// benchCrank posts the user messages to h's MU and the others in turn.
+func benchCrank(b *testing.B, h *harness, others ...*httptest.Server) {
 	const fan = 50
 	h.net.Module("fan", func(p *mutest.Process, m mutest.Msg) vm.Result {
 		if m.Tag("Action") != "Go" {
@@ -102,11 +114,15 @@ func benchCrank(b *testing.B, h *harness) {
 	}
 	b.ResetTimer()
 	start := time.Now()
+	own := h.srv
+	srvs := append([]*httptest.Server{own}, others...)
 	for i := 0; i < b.N; i++ {
+		h.srv = srvs[i%len(srvs)]
 		if code, body := h.post(raws[i]); code != 202 {
 			b.Fatalf("post: %d %v", code, body)
 		}
 	}
+	h.srv = own
 	h.waitIdle()
 	el := time.Since(start)
 	b.StopTimer()

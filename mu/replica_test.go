@@ -65,7 +65,7 @@ type replica struct {
 	done   chan struct{}
 }
 
-func startReplica(t *testing.T, dsn string, net *mutest.Network, gw mu.Gateway, key *wallet.Wallet, lease time.Duration) *replica {
+func startReplica(t testing.TB, dsn string, net *mutest.Network, gw mu.Gateway, key *wallet.Wallet, lease time.Duration) *replica {
 	t.Helper()
 	st, err := postgres.OpenMU(context.Background(), dsn, postgres.MUOptions{Lease: lease})
 	if err != nil {
