@@ -84,19 +84,6 @@ func (q *queue) depth() (ready, delayed int) {
 	return len(q.ready), q.delayed.Len()
 }
 
-// appendIDs appends the ids of the queued tasks to ids (a replica renews their leases).
-func (q *queue) appendIDs(ids []int64) []int64 {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	for _, t := range q.ready {
-		ids = append(ids, t.ID)
-	}
-	for _, t := range q.delayed {
-		ids = append(ids, t.ID)
-	}
-	return ids
-}
-
 type taskHeap []Task
 
 func (h taskHeap) Len() int           { return len(h) }

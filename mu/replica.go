@@ -2,21 +2,20 @@ package mu
 
 import (
 	"context"
-	"maps"
-	"slices"
 	"sync"
 	"time"
 )
 
 // Replicas: several MUs may share one store (SharedStore, store/postgres), each a replica serving the same
-// routes. What a replica holds in memory (its queue, the tasks its workers run) is only what it has leased:
-// the tasks it created (from requests and from the results it cranked) and those it claimed after another
-// replica's lease ran out. So a replica never loads the whole store at start; it claims, every ClaimInterval,
-// due tasks nobody holds, and renews the leases of everything in its memory at a third of the lease. Monitors
-// are leased the same way, so each monitored process is ticked by one replica at a time.
+// routes. What a replica holds in memory (its queue, the tasks its workers run) is only what it owns: the tasks it
+// created (from requests and from the results it cranked) and those it claimed from a replica whose lease ran
+// out. So a replica never loads the whole store at start; it claims, every ClaimInterval, due tasks of dead
+// replicas, and renews its own lease at a third of its length. Monitors are owned the same way, so each
+// monitored process is ticked by one replica at a time.
 //
-// What this costs against a single MU: one claim query per ClaimInterval and one renewal per lease/3 per
-// replica (each a single indexed UPDATE), and a dead replica's work waits out its lease before it moves.
+// What this costs against a single MU: per replica one lease renewal per lease/3 and one claim query per
+// ClaimInterval (each a single indexed statement that touches only dead replicas' rows), and a dead replica's
+// work waits out its lease before it moves. Work is not rebalanced: a replica keeps the cascades it started.
 
 // runShared is Run for a replica.
 func (m *MU) runShared(ctx context.Context) error {
@@ -63,8 +62,8 @@ func (m *MU) claimLoop(ctx context.Context) {
 	}
 }
 
-// leaseLoop renews the leases of every task this replica holds in memory and of its monitors, and wakes the cron
-// loop when it takes over a monitor.
+// leaseLoop renews this replica's lease and takes dead replicas' monitors over, waking the cron loop when it
+// gains one.
 func (m *MU) leaseLoop(ctx context.Context) {
 	every := max(m.shared.Lease()/3, 10*time.Millisecond)
 	t := time.NewTicker(every)
@@ -76,17 +75,13 @@ func (m *MU) leaseLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		m.inflightMu.Lock()
-		ids := slices.Collect(maps.Keys(m.inflight))
-		m.inflightMu.Unlock()
-		ids = m.q.appendIDs(ids)
-		if err := m.shared.Renew(ctx, ids); err != nil && ctx.Err() == nil {
-			m.log.Warn("mu: renew task leases", "err", err)
+		if err := m.shared.Heartbeat(ctx); err != nil && ctx.Err() == nil {
+			m.log.Warn("mu: renew the replica's lease", "err", err)
 		}
 		mons, err := m.shared.LeaseMonitors(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
-				m.log.Warn("mu: lease monitors", "err", err)
+				m.log.Warn("mu: take monitors over", "err", err)
 			}
 			continue
 		}

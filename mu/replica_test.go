@@ -94,17 +94,21 @@ func startReplica(t testing.TB, dsn string, net *mutest.Network, gw mu.Gateway, 
 	return r
 }
 
-// stop ends the replica as a crash would, for its leases: it stops working and renewing without handing
-// anything back, so the others wait for the leases to run out.
-func (r *replica) stop() {
+// crash stops the replica as a crash would, for its lease: it stops working and renewing without handing
+// anything over, so the others wait for its lease to run out (the store is closed at cleanup).
+func (r *replica) crash() {
 	if r.srv == nil {
 		return
 	}
 	r.srv.Close()
 	r.cancel()
 	<-r.done
-	r.store.Close()
 	r.srv = nil
+}
+
+func (r *replica) stop() {
+	r.crash()
+	r.store.Close()
 }
 
 // TestReplicasExactlyOnce: two MUs over one PostgreSQL. User messages posted to either replica fan out to two
@@ -172,7 +176,7 @@ func TestReplicasExactlyOnce(t *testing.T) {
 			net.ResultDelay.Store(int64(50 * time.Millisecond))
 			h.srv = a.srv
 			h.send(src, s0+","+s1, tag("Action", "Go"), tag("N", "last-of-a"))
-			a.stop()
+			a.crash()
 			net.ResultDelay.Store(int64(2 * time.Millisecond))
 		}
 		h.srv = b.srv

@@ -17,10 +17,12 @@ import (
 
 // MUStore is the Messenger Unit's task queue, monitors and crank links in PostgreSQL, shared by any number of MU
 // replicas (mu.SharedStore). Each MUStore is one replica: it has its own owner id, made at open, and every
-// pending task and every monitor is leased to one replica at a time (owner, lease_until). A replica's leases
-// last MUOptions.Lease unless it renews them; a replica that dies stops renewing, and the others claim its tasks
-// (Claim, FOR UPDATE SKIP LOCKED) and monitors (LeaseMonitors) once they expire. Leases are timed by the
-// database server's clock, so replicas on hosts whose clocks disagree still agree on them.
+// pending task and every monitor belongs to one replica at a time (its owner column). The lease is the
+// replica's, one row in mu_replicas: it lasts MUOptions.Lease unless the replica renews it (Heartbeat), so
+// renewing costs one row update whatever the replica holds. A replica that dies stops renewing, and once its
+// lease has run out the others claim its tasks (Claim, FOR UPDATE SKIP LOCKED) and monitors (LeaseMonitors).
+// Leases are timed by the database server's clock, so replicas on hosts whose clocks disagree still agree. A
+// replica closed cleanly ends its lease at once, so its work moves without waiting.
 //
 // Every stage change (Advance, Retry, AdvanceMonitor) is fenced: it applies only while the row is still leased
 // to this replica, so a replica that lost a lease while paused or cut off cannot advance a task another one has
@@ -69,11 +71,10 @@ CREATE TABLE IF NOT EXISTS mu_tasks (
 	created BIGINT NOT NULL,
 	updated BIGINT NOT NULL,
 	depth INTEGER NOT NULL,
-	owner TEXT NOT NULL DEFAULT '',
-	lease_until TIMESTAMPTZ NOT NULL DEFAULT '-infinity'
+	owner TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS mu_tasks_stage ON mu_tasks(stage, id);
-CREATE INDEX IF NOT EXISTS mu_tasks_claim ON mu_tasks(lease_until, id) WHERE stage IN ('write', 'pull');
+CREATE INDEX IF NOT EXISTS mu_tasks_owner ON mu_tasks(owner, id) WHERE stage IN ('write', 'pull');
 CREATE TABLE IF NOT EXISTS mu_links (
 	seq BIGSERIAL PRIMARY KEY,
 	parent TEXT NOT NULL,
@@ -89,8 +90,11 @@ CREATE TABLE IF NOT EXISTS mu_monitors (
 	process TEXT PRIMARY KEY,
 	cur TEXT NOT NULL,
 	created BIGINT NOT NULL,
-	owner TEXT NOT NULL DEFAULT '',
-	lease_until TIMESTAMPTZ NOT NULL DEFAULT '-infinity'
+	owner TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS mu_replicas (
+	owner TEXT PRIMARY KEY,
+	lease_until TIMESTAMPTZ NOT NULL
 );
 `
 
@@ -128,8 +132,33 @@ func OpenMU(ctx context.Context, dsn string, opts MUOptions) (*MUStore, error) {
 	rand.Read(b)
 	host, _ := os.Hostname()
 	owner := fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b))
-	return &MUStore{pool: pool, owner: owner, lease: opts.Lease, maxLinks: int64(opts.MaxLinks), now: time.Now}, nil
+	s := &MUStore{pool: pool, owner: owner, lease: opts.Lease, maxLinks: int64(opts.MaxLinks), now: time.Now}
+	if err := s.Heartbeat(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	// The rows of replicas long gone that hold nothing any more (each restart adds one).
+	if _, err := pool.Exec(ctx, `DELETE FROM mu_replicas r WHERE lease_until < clock_timestamp() - interval '1 day'
+		AND NOT EXISTS (SELECT 1 FROM mu_tasks t WHERE t.owner = r.owner AND t.stage IN ('write', 'pull'))
+		AND NOT EXISTS (SELECT 1 FROM mu_monitors m WHERE m.owner = r.owner)`); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("mu store: forget old replicas: %w", err)
+	}
+	return s, nil
 }
+
+// Heartbeat implements mu.SharedStore: this replica's lease, renewed (or taken again, if it ran out: the tasks
+// no one claimed meanwhile are still its own, and the others are fenced off).
+func (s *MUStore) Heartbeat(ctx context.Context) error {
+	if _, err := s.pool.Exec(ctx, `INSERT INTO mu_replicas (owner, lease_until) VALUES ($1, `+leaseExpr+`)
+		ON CONFLICT (owner) DO UPDATE SET lease_until = excluded.lease_until`, s.owner, s.leaseMS()); err != nil {
+		return fmt.Errorf("mu store: renew the lease of %s: %w", s.owner, err)
+	}
+	return nil
+}
+
+// deadOwners selects the owners whose lease ran out (their tasks and monitors are free to take).
+const deadOwners = `SELECT owner FROM mu_replicas WHERE lease_until < clock_timestamp()`
 
 // Owner is this replica's id, as stored in the owner column of the rows it leases.
 func (s *MUStore) Owner() string { return s.owner }
@@ -137,14 +166,18 @@ func (s *MUStore) Owner() string { return s.owner }
 // Lease implements mu.SharedStore.
 func (s *MUStore) Lease() time.Duration { return s.lease }
 
-// Close closes the pool. The replica's leases run out on their own.
+// Close ends this replica's lease, so the others take its tasks and monitors over at once, and closes the pool.
+// Call it once the MU is stopped.
 func (s *MUStore) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s.pool.Exec(ctx, `UPDATE mu_replicas SET lease_until = '-infinity' WHERE owner = $1`, s.owner) // else it runs out
 	s.pool.Close()
 	return nil
 }
 
-// leaseExpr is the end of a lease taken now; $1 is always the lease in milliseconds.
-const leaseExpr = `clock_timestamp() + $1::float8 * interval '1 millisecond'`
+// leaseExpr is the end of a lease taken now; $2 is the lease in milliseconds.
+const leaseExpr = `clock_timestamp() + $2::float8 * interval '1 millisecond'`
 
 func (s *MUStore) leaseMS() float64 { return float64(s.lease.Milliseconds()) }
 
@@ -181,19 +214,19 @@ func msOf(t time.Time) int64 {
 	return t.UnixMilli()
 }
 
-// insertTaskSQL inserts a task leased to this replica ($1 lease ms, $2 owner) unless its key exists.
+// insertTaskSQL inserts a task owned by this replica unless its key exists.
 const insertTaskSQL = `INSERT INTO mu_tasks (key, kind, stage, process, item_id, item, origin, parent, base_layer,
-	exclude, is_cast, assign_to, attempts, next_at, last_error, created, updated, depth, owner, lease_until)
-	VALUES ($3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19, $2, ` + leaseExpr + `)
+	exclude, is_cast, assign_to, attempts, next_at, last_error, created, updated, depth, owner)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17, $18)
 	ON CONFLICT (key) DO NOTHING RETURNING id`
 
 func (s *MUStore) insertArgs(t mu.Task, now time.Time) []any {
 	if t.Stage == "" {
 		t.Stage = mu.StageWrite
 	}
-	return []any{s.leaseMS(), s.owner, t.Key, string(t.Kind), string(t.Stage), t.Process, t.ItemID, t.Item, t.Origin,
+	return []any{t.Key, string(t.Kind), string(t.Stage), t.Process, t.ItemID, t.Item, t.Origin,
 		t.Parent, t.BaseLayer, strings.Join(t.Exclude, ","), t.Cast, strings.Join(t.AssignTo, ","), int32(t.Attempts),
-		msOf(t.NextAt), t.LastError, now.UnixMilli(), int32(t.Depth)}
+		msOf(t.NextAt), t.LastError, now.UnixMilli(), int32(t.Depth), s.owner}
 }
 
 func stamped(t mu.Task, id int64, now time.Time) mu.Task {
@@ -328,8 +361,8 @@ func (s *MUStore) Delete(ctx context.Context, id int64) error {
 
 // Unpark implements mu.Store; the task is leased to this replica, which queues it.
 func (s *MUStore) Unpark(ctx context.Context, id int64, to mu.Stage) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE mu_tasks SET stage = $2, attempts = 0, next_at = 0, updated = $3, owner = $4,
-		lease_until = `+leaseExpr+` WHERE id = $5 AND stage = $6`, s.leaseMS(), string(to), s.now().UnixMilli(), s.owner, id, string(mu.StageParked))
+	tag, err := s.pool.Exec(ctx, `UPDATE mu_tasks SET stage = $1, attempts = 0, next_at = 0, updated = $2, owner = $3
+		WHERE id = $4 AND stage = $5`, string(to), s.now().UnixMilli(), s.owner, id, string(mu.StageParked))
 	if err != nil {
 		return fmt.Errorf("mu store: unpark task %d: %w", id, err)
 	}
@@ -373,24 +406,13 @@ func (s *MUStore) Pending(ctx context.Context) ([]mu.Task, error) {
 	return s.list(ctx, `SELECT `+pgTaskCols+` FROM mu_tasks WHERE stage IN ('write', 'pull') ORDER BY id`)
 }
 
-// Claim implements mu.SharedStore: up to n due tasks whose lease has run out, oldest first, leased to this
-// replica. Rows another replica is claiming at the same moment are skipped, not waited for.
+// Claim implements mu.SharedStore: up to n due tasks of replicas whose lease has run out, oldest first, taken by
+// this one. Rows another replica is claiming at the same moment are skipped, not waited for. Only dead owners'
+// rows are read (mu_tasks_owner), so a claim that finds nothing costs next to nothing however long the queue.
 func (s *MUStore) Claim(ctx context.Context, now time.Time, n int) ([]mu.Task, error) {
-	return s.list(ctx, `UPDATE mu_tasks SET owner = $2, lease_until = `+leaseExpr+` WHERE id IN (
-		SELECT id FROM mu_tasks WHERE stage IN ('write', 'pull') AND lease_until < clock_timestamp() AND next_at <= $3
-		ORDER BY lease_until, id LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING `+pgTaskCols, s.leaseMS(), s.owner, now.UnixMilli(), n)
-}
-
-// Renew implements mu.SharedStore.
-func (s *MUStore) Renew(ctx context.Context, ids []int64) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	if _, err := s.pool.Exec(ctx, `UPDATE mu_tasks SET lease_until = `+leaseExpr+` WHERE id = ANY($2) AND owner = $3
-		AND stage IN ('write', 'pull')`, s.leaseMS(), ids, s.owner); err != nil {
-		return fmt.Errorf("mu store: renew %d leases: %w", len(ids), err)
-	}
-	return nil
+	return s.list(ctx, `UPDATE mu_tasks SET owner = $1 WHERE id IN (
+		SELECT id FROM mu_tasks WHERE owner IN (`+deadOwners+`) AND owner <> $1 AND stage IN ('write', 'pull')
+		AND next_at <= $2 ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING `+pgTaskCols, s.owner, now.UnixMilli(), n)
 }
 
 // Parked implements mu.Store.
@@ -428,8 +450,8 @@ func (s *MUStore) PruneDone(ctx context.Context, before time.Time) (int, error) 
 
 // PutMonitor implements mu.Store. A new monitor is leased to this replica.
 func (s *MUStore) PutMonitor(ctx context.Context, m mu.Monitor) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO mu_monitors (process, cur, created, owner, lease_until)
-		VALUES ($2, $3, $4, $5, `+leaseExpr+`) ON CONFLICT (process) DO NOTHING`, s.leaseMS(), m.Process, m.Cursor, s.now().UnixMilli(), s.owner)
+	_, err := s.pool.Exec(ctx, `INSERT INTO mu_monitors (process, cur, created, owner)
+		VALUES ($1, $2, $3, $4) ON CONFLICT (process) DO NOTHING`, m.Process, m.Cursor, s.now().UnixMilli(), s.owner)
 	if err != nil {
 		return fmt.Errorf("mu store: put monitor %s: %w", m.Process, err)
 	}
@@ -469,15 +491,14 @@ func (s *MUStore) Monitors(ctx context.Context) ([]mu.Monitor, error) {
 	return s.monitors(ctx, `SELECT process, cur, created FROM mu_monitors ORDER BY created, process`)
 }
 
-// LeaseMonitors implements mu.SharedStore. Two replicas racing for an expired monitor both try to update its
-// row; the second re-reads it after the first commits, finds a live lease of another owner, and skips it.
+// LeaseMonitors implements mu.SharedStore: it takes the monitors of replicas whose lease ran out and returns this
+// replica's. Two replicas racing for a dead one's monitor both try to update its row; the second re-checks the
+// row once the first commits, finds it owned by a live replica, and leaves it.
 func (s *MUStore) LeaseMonitors(ctx context.Context) ([]mu.Monitor, error) {
-	mons, err := s.monitors(ctx, `UPDATE mu_monitors SET owner = $2, lease_until = `+leaseExpr+`
-		WHERE owner = $2 OR lease_until < clock_timestamp() RETURNING process, cur, created`, s.leaseMS(), s.owner)
-	if err != nil {
-		return nil, err
+	if _, err := s.pool.Exec(ctx, `UPDATE mu_monitors SET owner = $1 WHERE owner IN (`+deadOwners+`) AND owner <> $1`, s.owner); err != nil {
+		return nil, fmt.Errorf("mu store: take monitors over: %w", err)
 	}
-	return mons, nil
+	return s.monitors(ctx, `SELECT process, cur, created FROM mu_monitors WHERE owner = $1 ORDER BY created, process`, s.owner)
 }
 
 // AdvanceMonitor implements mu.Store; fenced like Advance.

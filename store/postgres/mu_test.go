@@ -25,9 +25,10 @@ func TestMUStoreSuite(t *testing.T) {
 	storetest.MULinks(t, pgMUOpener)
 }
 
-// TestMUStoreLeases: two replicas on one database. A task is leased to the replica that created it; the other
-// cannot claim it while the lease is live, nor advance or retry it (fencing); once the lease runs out exactly
-// one of several claimers gets it, and the former owner is fenced out. Monitors move the same way.
+// TestMUStoreLeases: replicas on one database. A task belongs to the replica that created it; another cannot
+// claim it while that replica's lease is live, nor advance or retry it (fencing); once the lease runs out exactly
+// one of several claimers gets it, and the former owner is fenced out. Monitors move the same way, and a replica
+// closed cleanly hands its monitors over at once.
 func TestMUStoreLeases(t *testing.T) {
 	ctx := context.Background()
 	dsn := suSchemaDSN(t)
@@ -41,52 +42,58 @@ func TestMUStoreLeases(t *testing.T) {
 		return s
 	}
 	a, b, c := open(), open(), open()
+	beat := func(ss ...*postgres.MUStore) {
+		t.Helper()
+		for _, s := range ss {
+			if err := s.Heartbeat(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	task, _, err := a.Insert(ctx, mu.Task{Key: "item:x", Kind: mu.KindMessage, Process: "p", ItemID: "x"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got, err := b.Claim(ctx, time.Now(), 10); err != nil || len(got) != 0 {
-		t.Fatalf("claimed a live lease: %+v %v", got, err)
+		t.Fatalf("claimed a live replica's task: %+v %v", got, err)
 	}
 	if _, err := b.Advance(ctx, mu.Advance{ID: task.ID, From: mu.StageWrite, To: mu.StagePull}); !errors.Is(err, mu.ErrStale) {
-		t.Fatalf("advance by a replica without the lease: %v", err)
+		t.Fatalf("advance by a replica that does not own the task: %v", err)
 	}
 	if err := b.Retry(ctx, task.ID, 1, time.Time{}, "x"); !errors.Is(err, mu.ErrStale) {
-		t.Fatalf("retry by a replica without the lease: %v", err)
+		t.Fatalf("retry by a replica that does not own the task: %v", err)
 	}
 	// Renewed, the lease outlives its first term.
 	for range 3 {
 		time.Sleep(lease / 2)
-		if err := a.Renew(ctx, []int64{task.ID}); err != nil {
-			t.Fatal(err)
-		}
+		beat(a)
 	}
 	if got, _ := b.Claim(ctx, time.Now(), 10); len(got) != 0 {
-		t.Fatalf("claimed a renewed lease: %+v", got)
+		t.Fatalf("claimed the task of a replica that renews its lease: %+v", got)
 	}
 	// a dies: its lease runs out, and of two racing claimers one gets the task.
 	time.Sleep(lease + 50*time.Millisecond)
+	beat(b, c)
 	var wg sync.WaitGroup
 	got := make([][]mu.Task, 2)
 	for i, s := range []*postgres.MUStore{b, c} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			got[i], err = s.Claim(ctx, time.Now(), 10)
+			got[i], _ = s.Claim(ctx, time.Now(), 10)
 		}()
 	}
 	wg.Wait()
 	if len(got[0])+len(got[1]) != 1 {
 		t.Fatalf("claims after expiry: b %d, c %d; want one in all", len(got[0]), len(got[1]))
 	}
-	winner := b
+	winner, loser := b, c
 	if len(got[1]) == 1 {
-		winner = c
+		winner, loser = c, b
 	}
 	if _, err := a.Advance(ctx, mu.Advance{ID: task.ID, From: mu.StageWrite, To: mu.StageDone, Children: []mu.Task{{Key: "t/m0", Kind: mu.KindPush, ItemID: "y"}}}); !errors.Is(err, mu.ErrStale) {
-		t.Fatalf("advance by the replica that lost the lease: %v", err)
+		t.Fatalf("advance by the replica that lost the task: %v", err)
 	}
-	// A due retry is not claimed before it is due.
 	if err := winner.Retry(ctx, task.ID, 1, time.Now().Add(time.Hour), "later"); err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +101,8 @@ func TestMUStoreLeases(t *testing.T) {
 	if err != nil || len(kids) != 1 {
 		t.Fatalf("advance by the new owner: %v %v", kids, err)
 	}
-	// The child is the new owner's: a cannot advance it.
+	// The child is the new owner's: a, back to life, cannot advance it.
+	beat(a)
 	if _, err := a.Advance(ctx, mu.Advance{ID: kids[0].ID, From: mu.StageWrite, To: mu.StageDone}); !errors.Is(err, mu.ErrStale) {
 		t.Fatalf("advance of another replica's child: %v", err)
 	}
@@ -104,14 +112,15 @@ func TestMUStoreLeases(t *testing.T) {
 		t.Fatal(err)
 	}
 	if mons, _ := b.LeaseMonitors(ctx); len(mons) != 0 {
-		t.Fatalf("b took a live monitor lease: %+v", mons)
+		t.Fatalf("b took a live replica's monitor: %+v", mons)
 	}
 	if mons, _ := a.LeaseMonitors(ctx); len(mons) != 1 || mons[0].Cursor != "c0" {
 		t.Fatalf("a's monitors: %+v", mons)
 	}
 	time.Sleep(lease + 50*time.Millisecond)
+	beat(b, c)
 	held := make([]int, 2)
-	for i, s := range []*postgres.MUStore{b, c} {
+	for i, s := range []*postgres.MUStore{winner, loser} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -121,10 +130,19 @@ func TestMUStoreLeases(t *testing.T) {
 	}
 	wg.Wait()
 	if held[0]+held[1] != 1 {
-		t.Fatalf("monitor holders after expiry: b %d, c %d", held[0], held[1])
+		t.Fatalf("monitor holders after expiry: %v", held)
 	}
 	if _, err := a.AdvanceMonitor(ctx, "clock", "c0", "c1", nil); !errors.Is(err, mu.ErrStale) {
 		t.Fatalf("advance monitor by its former holder: %v", err)
+	}
+	// A clean close hands over at once, without waiting for the lease.
+	holder, other := winner, loser
+	if held[1] == 1 {
+		holder, other = loser, winner
+	}
+	holder.Close()
+	if mons, _ := other.LeaseMonitors(ctx); len(mons) != 1 {
+		t.Fatalf("monitor not handed over by a clean close: %+v", mons)
 	}
 }
 
