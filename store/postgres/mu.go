@@ -492,10 +492,12 @@ func (s *MUStore) Monitors(ctx context.Context) ([]mu.Monitor, error) {
 }
 
 // LeaseMonitors implements mu.SharedStore: it takes the monitors of replicas whose lease ran out and returns this
-// replica's. Two replicas racing for a dead one's monitor both try to update its row; the second re-checks the
-// row once the first commits, finds it owned by a live replica, and leaves it.
+// replica's. Of two replicas racing for a dead one's monitor, the one that locks its row first takes it; the
+// other skips the row, and finds it owned by a live replica next time.
 func (s *MUStore) LeaseMonitors(ctx context.Context) ([]mu.Monitor, error) {
-	if _, err := s.pool.Exec(ctx, `UPDATE mu_monitors SET owner = $1 WHERE owner IN (`+deadOwners+`) AND owner <> $1`, s.owner); err != nil {
+	// SKIP LOCKED, as in Claim: racing replicas neither wait for each other nor deadlock over the rows.
+	if _, err := s.pool.Exec(ctx, `UPDATE mu_monitors SET owner = $1 WHERE process IN (SELECT process FROM mu_monitors
+		WHERE owner IN (`+deadOwners+`) AND owner <> $1 FOR UPDATE SKIP LOCKED)`, s.owner); err != nil {
 		return nil, fmt.Errorf("mu store: take monitors over: %w", err)
 	}
 	return s.monitors(ctx, `SELECT process, cur, created FROM mu_monitors WHERE owner = $1 ORDER BY created, process`, s.owner)
