@@ -45,7 +45,13 @@ func (m *MU) monitor(ctx context.Context, pid string) error {
 func (m *MU) cronLoop(ctx context.Context) {
 	timer := m.cfg.CronInterval
 	for {
-		mons, err := m.store.Monitors(ctx)
+		var mons []Monitor
+		var err error
+		if m.shared != nil {
+			mons, err = m.shared.LeaseMonitors(ctx) // only the monitors this replica holds
+		} else {
+			mons, err = m.store.Monitors(ctx)
+		}
 		if err != nil && ctx.Err() == nil {
 			m.log.Error("mu: list monitors", "err", err)
 		}
@@ -53,7 +59,7 @@ func (m *MU) cronLoop(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
-			if err := m.tick(ctx, mon); err != nil && ctx.Err() == nil {
+			if err := m.tick(ctx, mon); err != nil && ctx.Err() == nil && !errors.Is(err, ErrStale) {
 				m.log.Warn("mu: cron tick", "process", mon.Process, "err", err)
 			}
 		}

@@ -50,4 +50,12 @@
 // that moves past it. Failed attempts are retried with exponential backoff; a task that keeps failing, or an
 // outbox entry that cannot be pushed (bad tags, over the size limit, …), is parked with the reason: it shows
 // on GET / and /metrics and is never dropped.
+//
+// # Replicas
+//
+// Several MUs may share one store (a SharedStore: store/postgres), each serving the same routes. Every pending
+// task and monitor belongs to one replica, the one that created it; a replica that dies stops renewing its lease,
+// and the others claim its tasks and monitors once it has run out. Stage changes are fenced by owner on top of
+// the compare-and-set, so a replica that lost its work stops at its next commit; the rules above keep each
+// outbox message scheduled exactly once across replicas (replica.go).
 package mu

@@ -21,6 +21,7 @@ type metrics struct {
 	deduplicated    atomic.Int64 // pushes the SU matched to an earlier item with the same content
 	cronResults     atomic.Int64 // cron results cranked
 	depthLimited    atomic.Int64 // tasks parked by the loop brake (brake.go)
+	claimed         atomic.Int64 // tasks taken over from another replica whose lease ran out (replica.go)
 }
 
 func (m *MU) writeMetrics(ctx context.Context, w io.Writer) error {
@@ -41,6 +42,7 @@ func (m *MU) writeMetrics(ctx context.Context, w io.Writer) error {
 		{"aogo_mu_deduplicated_total", "Pushes the SU matched to an earlier item with the same content.", m.met.deduplicated.Load()},
 		{"aogo_mu_cron_results_total", "Cron results cranked for monitored processes.", m.met.cronResults.Load()},
 		{"aogo_mu_depth_limited_total", "Messages parked, not delivered, because their cascade was deeper than --max-depth (a message loop?).", m.met.depthLimited.Load()},
+		{"aogo_mu_claimed_total", "Tasks this replica took over from another whose lease ran out (a store shared by replicas).", m.met.claimed.Load()},
 	}
 	for _, c := range counters {
 		if _, err := fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s counter\n%s %d\n", c.name, c.help, c.name, c.name, c.v); err != nil {

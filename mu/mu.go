@@ -57,6 +57,9 @@ type Config struct {
 	NoSpawnResults bool
 	// DoneRetention is how long finished tasks are kept (so a re-posted user item is recognised); default 1 h.
 	DoneRetention time.Duration
+	// ClaimInterval is how often a replica sharing its Store with others (SharedStore) looks for tasks whose
+	// lease ran out (a dead replica's); default 1 s.
+	ClaimInterval time.Duration
 
 	// OperatorToken guards the operator routes (/metrics, POST /parked/{id}/retry, the full status on GET /):
 	// they need "Authorization: Bearer <token>" and never carry CORS headers. Empty: they are refused.
@@ -125,6 +128,9 @@ func (c *Config) defaults() error {
 	if c.DoneRetention <= 0 {
 		c.DoneRetention = time.Hour
 	}
+	if c.ClaimInterval <= 0 {
+		c.ClaimInterval = time.Second
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -139,9 +145,11 @@ func (c *Config) defaults() error {
 type MU struct {
 	cfg   Config
 	store Store
-	loc   *locator
-	build builder
-	cus   []Compute
+	// shared is the store when other replicas share it (replica.go), else nil.
+	shared SharedStore
+	loc    *locator
+	build  builder
+	cus    []Compute
 	// cuByURL is the client of each configured CU (quorum pulls ask CUs by URL).
 	cuByURL map[string]Compute
 	quorum  quorums
@@ -175,6 +183,7 @@ func New(cfg Config) (*MU, error) {
 		cronWake: make(chan struct{}, 1),
 		cuByURL:  map[string]Compute{},
 	}
+	m.shared, _ = cfg.Store.(SharedStore)
 	for _, u := range cfg.CUs {
 		c := cfg.NewCompute(u)
 		m.cus = append(m.cus, c)
@@ -189,6 +198,9 @@ func (m *MU) Address() string { return dataitem.Address(m.cfg.Wallet.Owner()) }
 // Run loads the unfinished tasks and works the queue with Config.Workers goroutines, ticks the monitors and
 // prunes old finished tasks, until ctx is done. It returns once every goroutine it started has ended.
 func (m *MU) Run(ctx context.Context) error {
+	if m.shared != nil {
+		return m.runShared(ctx)
+	}
 	pending, err := m.store.Pending(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -205,6 +217,13 @@ func (m *MU) Run(ctx context.Context) error {
 		m.log.Info("mu: resumed unfinished tasks", "count", len(pending))
 	}
 	var wg sync.WaitGroup
+	m.startLoops(ctx, &wg)
+	wg.Wait()
+	return nil
+}
+
+// startLoops starts the workers, the cron loop and the prune loop.
+func (m *MU) startLoops(ctx context.Context, wg *sync.WaitGroup) {
 	for range m.cfg.Workers {
 		wg.Add(1)
 		go func() {
@@ -221,8 +240,6 @@ func (m *MU) Run(ctx context.Context) error {
 		defer wg.Done()
 		m.pruneLoop(ctx)
 	}()
-	wg.Wait()
-	return nil
 }
 
 // Close releases nothing the MU owns beyond Run's goroutines (cancel Run's context to stop them); the store

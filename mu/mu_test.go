@@ -27,18 +27,20 @@ import (
 
 // harness is an MU on a temp SQLite store, wired to a fake network.
 type harness struct {
-	t       testing.TB
-	net     *mutest.Network
-	dbPath  string
-	store   *sqlite.MUStore
-	mu      *mu.MU
-	srv     *httptest.Server
-	cancel  context.CancelFunc
-	done    chan struct{}
-	user    *wallet.Wallet
-	muKey   *wallet.Wallet
-	gateway *memGateway
-	cfg     func(*mu.Config)
+	t      testing.TB
+	net    *mutest.Network
+	dbPath string
+	// openStore opens the MU's store; nil: SQLite at dbPath.
+	openStore func() (mu.Store, error)
+	store     mu.Store
+	mu        *mu.MU
+	srv       *httptest.Server
+	cancel    context.CancelFunc
+	done      chan struct{}
+	user      *wallet.Wallet
+	muKey     *wallet.Wallet
+	gateway   *memGateway
+	cfg       func(*mu.Config)
 }
 
 // memGateway stands in for the gateway: it records uploads, knows the modules the fake network has behaviours
@@ -79,8 +81,14 @@ func (g *memGateway) Uploads() []*dataitem.Item {
 
 func newHarness(t testing.TB, cfg func(*mu.Config)) *harness {
 	t.Helper()
+	return newHarnessStore(t, nil, cfg)
+}
+
+// newHarnessStore is newHarness on the store open opens (nil: SQLite in a temp dir).
+func newHarnessStore(t testing.TB, open func() (mu.Store, error), cfg func(*mu.Config)) *harness {
+	t.Helper()
 	net := mutest.New()
-	h := &harness{t: t, net: net, dbPath: filepath.Join(t.TempDir(), "mu.db"), gateway: &memGateway{net: net}, cfg: cfg}
+	h := &harness{t: t, net: net, dbPath: filepath.Join(t.TempDir(), "mu.db"), gateway: &memGateway{net: net}, cfg: cfg, openStore: open}
 	t.Cleanup(h.net.Close)
 	var err error
 	if h.user, err = wallet.Generate(wallet.ED25519); err != nil {
@@ -97,7 +105,13 @@ func newHarness(t testing.TB, cfg func(*mu.Config)) *harness {
 func (h *harness) start() {
 	t := h.t
 	t.Helper()
-	st, err := sqlite.OpenMU(h.dbPath)
+	var st mu.Store
+	var err error
+	if h.openStore != nil {
+		st, err = h.openStore()
+	} else {
+		st, err = sqlite.OpenMU(h.dbPath)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -147,3 +147,27 @@ type Store interface {
 
 	Close() error
 }
+
+// SharedStore is a Store that several MU replicas share (store/postgres; each replica opens its own). Every
+// pending task and every monitor belongs to one replica at a time: Insert, the children of Advance and
+// AdvanceMonitor, Unpark and PutMonitor give what they create to the calling replica, and Advance, Retry and
+// AdvanceMonitor are fenced, returning ErrStale once another replica has taken the task or monitor over. A
+// replica holds a lease that lasts Lease unless renewed (Heartbeat); when a replica dies its lease runs out and
+// the others take its tasks (Claim) and monitors (LeaseMonitors) over.
+//
+// Exactly once does not rest on the leases: the compare-and-set stage changes and unique keys already make each
+// crank commit once, and re-posting a stored item is idempotent at the SU. The leases keep replicas from doing
+// the same work twice, and the fencing stops a replica that lost its lease at its next commit.
+type SharedStore interface {
+	Store
+	// Lease is how long a replica's lease lasts without renewal.
+	Lease() time.Duration
+	// Heartbeat renews this replica's lease.
+	Heartbeat(ctx context.Context) error
+	// Claim gives this replica up to n tasks due by now (NextAt) of replicas whose lease ran out, oldest first.
+	// Rows another replica is claiming at the same moment are skipped.
+	Claim(ctx context.Context, now time.Time, n int) ([]Task, error)
+	// LeaseMonitors takes over the monitors of replicas whose lease ran out and returns this replica's, with
+	// their cursors.
+	LeaseMonitors(ctx context.Context) ([]Monitor, error)
+}

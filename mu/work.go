@@ -80,6 +80,9 @@ func (m *MU) fail(ctx context.Context, t Task, err error) *Task {
 	}
 	t.Attempts, t.NextAt, t.LastError = attempts, m.cfg.Now().Add(delay), err.Error()
 	if serr := m.store.Retry(ctx, t.ID, t.Attempts, t.NextAt, t.LastError); serr != nil {
+		if errors.Is(serr, ErrStale) {
+			return nil // another replica took the task over (SharedStore)
+		}
 		m.log.Error("mu: record retry", "task", t.ID, "err", serr)
 		return nil
 	}
@@ -90,6 +93,9 @@ func (m *MU) fail(ctx context.Context, t Task, err error) *Task {
 
 func (m *MU) park(ctx context.Context, t Task, failed Stage, err error) {
 	if _, serr := m.store.Advance(ctx, Advance{ID: t.ID, From: t.Stage, To: StageParked, Error: fmt.Sprintf("%s: %v", failed, err)}); serr != nil {
+		if errors.Is(serr, ErrStale) {
+			return // moved on meanwhile, or another replica took the task over
+		}
 		m.log.Error("mu: park task", "task", t.ID, "err", serr)
 		return
 	}

@@ -35,6 +35,10 @@ func TestMUFlags(t *testing.T) {
 		t.Fatalf("quorum over the CUs: code %d, stderr %q", code, errb.String())
 	}
 	errb.Reset()
+	if code := run(context.Background(), []string{"mu", "--data", t.TempDir(), "--cu", "http://x", "--store", "mysql://x"}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "want sqlite or a postgres:// DSN") {
+		t.Fatalf("bad store: code %d, stderr %q", code, errb.String())
+	}
+	errb.Reset()
 	if code := run(context.Background(), []string{"mu", "--data", t.TempDir(), "--cu", "http://x", "--quorum", "1-of-2"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "more than half") {
 		t.Fatalf("bad quorum: code %d, stderr %q", code, errb.String())
 	}

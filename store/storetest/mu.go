@@ -2,9 +2,11 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aogo/aogo/mu"
 )
@@ -175,5 +177,104 @@ func testMULinksBounded(t *testing.T, open func() (MULinkStore, error)) {
 	}
 	if kept != 10 {
 		t.Errorf("kept %d links, want 10", kept)
+	}
+}
+
+// MU runs the task-queue and monitor part of the MU store suite against a backend (MULinks covers the links).
+func MU(t *testing.T, newStore MUOpener) {
+	t.Run("Tasks", func(t *testing.T) { testMUTasks(t, newStore(t, 1000)) })
+	t.Run("Monitors", func(t *testing.T) { testMUMonitors(t, newStore(t, 1000)) })
+}
+
+// testMUTasks: insert is idempotent by key, advances are compare-and-set and insert their children once,
+// retries and parked tasks are durable across a reopen, unpark and prune work.
+func testMUTasks(t *testing.T, open func() (MULinkStore, error)) {
+	ctx := context.Background()
+	st := openMU(t, open)
+	parent, ins, err := st.Insert(ctx, mu.Task{Key: "item:a", Kind: mu.KindMessage, Process: "p", ItemID: "a", Item: []byte{1, 2}, Cast: true, AssignTo: []string{"x", "y"}, Exclude: []string{"Data"}, Depth: 3})
+	if err != nil || !ins || parent.ID == 0 || parent.Stage != mu.StageWrite {
+		t.Fatalf("insert: %+v %v %v", parent, ins, err)
+	}
+	again, ins, err := st.Insert(ctx, mu.Task{Key: "item:a", Kind: mu.KindMessage})
+	if err != nil || ins || again.ID != parent.ID || again.ItemID != "a" || !again.Cast || len(again.AssignTo) != 2 || again.Exclude[0] != "Data" || again.Depth != 3 {
+		t.Fatalf("insert twice: %+v %v %v", again, ins, err)
+	}
+	kids, err := st.Advance(ctx, mu.Advance{ID: parent.ID, From: mu.StageWrite, To: mu.StageDone, Children: []mu.Task{
+		{Key: "t1/m0", Kind: mu.KindPush, Item: []byte("x")}, {Key: "t1/m1", Kind: mu.KindPush, Stage: mu.StageParked, LastError: "bad tag"},
+	}})
+	if err != nil || len(kids) != 2 || kids[0].ID == 0 || kids[1].Stage != mu.StageParked {
+		t.Fatalf("advance: %+v %v", kids, err)
+	}
+	// The same crank again: stale, and its children are not inserted.
+	if _, err := st.Advance(ctx, mu.Advance{ID: parent.ID, From: mu.StageWrite, To: mu.StageDone, Children: []mu.Task{{Key: "t1/m2", Kind: mu.KindPush}}}); !errors.Is(err, mu.ErrStale) {
+		t.Fatalf("second advance: %v, want ErrStale", err)
+	}
+	if err := st.Retry(ctx, kids[0].ID, 3, time.UnixMilli(5000), "boom"); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	st = openMU(t, open) // durable across a reopen
+	pending, err := st.Pending(ctx)
+	if err != nil || len(pending) != 1 || pending[0].Key != "t1/m0" || string(pending[0].Item) != "x" || pending[0].Attempts != 3 || pending[0].NextAt.UnixMilli() != 5000 || pending[0].LastError != "boom" {
+		t.Fatalf("pending: %+v %v", pending, err)
+	}
+	if got, err := st.Get(ctx, parent.ID); err != nil || got.Stage != mu.StageDone || got.Item != nil {
+		t.Fatalf("done task: %+v %v (want its item dropped)", got, err)
+	}
+	parked, err := st.Parked(ctx, 10)
+	if err != nil || len(parked) != 1 || parked[0].LastError != "bad tag" {
+		t.Fatalf("parked: %+v %v", parked, err)
+	}
+	counts, _ := st.Counts(ctx)
+	if counts[mu.StageDone] != 1 || counts[mu.StageWrite] != 1 || counts[mu.StageParked] != 1 {
+		t.Fatalf("counts %v", counts)
+	}
+	if err := st.Unpark(ctx, parked[0].ID, mu.StageWrite); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Unpark(ctx, parked[0].ID, mu.StageWrite); !errors.Is(err, mu.ErrStale) {
+		t.Fatalf("unpark twice: %v", err)
+	}
+	if n, err := st.PruneDone(ctx, time.Now().Add(time.Hour)); err != nil || n != 1 {
+		t.Fatalf("prune: %d %v", n, err)
+	}
+	if err := st.Delete(ctx, parked[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Get(ctx, parked[0].ID); err == nil {
+		t.Fatal("deleted task still there")
+	}
+}
+
+func testMUMonitors(t *testing.T, open func() (MULinkStore, error)) {
+	ctx := context.Background()
+	st := openMU(t, open)
+	if err := st.PutMonitor(ctx, mu.Monitor{Process: "p", Cursor: "c0"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutMonitor(ctx, mu.Monitor{Process: "p", Cursor: "other"}); err != nil {
+		t.Fatal(err)
+	}
+	kids, err := st.AdvanceMonitor(ctx, "p", "c0", "c1", []mu.Task{{Key: "cron:p:c1/m0", Kind: mu.KindPush}})
+	if err != nil || len(kids) != 1 {
+		t.Fatalf("advance monitor: %v %v", kids, err)
+	}
+	if _, err := st.AdvanceMonitor(ctx, "p", "c0", "c1", []mu.Task{{Key: "cron:p:c1/m1", Kind: mu.KindPush}}); !errors.Is(err, mu.ErrStale) {
+		t.Fatalf("stale cursor: %v", err)
+	}
+	mons, _ := st.Monitors(ctx)
+	if len(mons) != 1 || mons[0].Cursor != "c1" {
+		t.Fatalf("monitors %+v", mons)
+	}
+	if ok, _ := st.DeleteMonitor(ctx, "p"); !ok {
+		t.Fatal("delete: not found")
+	}
+	if _, err := st.AdvanceMonitor(ctx, "p", "c1", "c2", nil); !errors.Is(err, mu.ErrStale) {
+		t.Fatalf("advance deleted monitor: %v", err)
+	}
+	pending, _ := st.Pending(ctx)
+	if len(pending) != 1 {
+		t.Fatalf("pending %d, want 1 (the stale advance inserted nothing)", len(pending))
 	}
 }
