@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -82,7 +81,13 @@ func startUnit(t *testing.T, bin, unit string, args ...string) *unitProc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.Stderr = io.Discard
+	// The unit's log goes to a file in the test's temp dir, so a unit that does not start says why.
+	logFile, err := os.CreateTemp(t.TempDir(), unit+"-*.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logFile.Close() // the child has its own descriptor
+	cmd.Stderr = logFile
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +106,9 @@ func startUnit(t *testing.T, bin, unit string, args ...string) *unitProc {
 		return &unitProc{cmd: cmd, addr: a}
 	case <-time.After(20 * time.Second):
 		cmd.Process.Kill()
-		t.Fatalf("aogo %s did not start", unit)
+		cmd.Wait()
+		logged, _ := os.ReadFile(logFile.Name())
+		t.Fatalf("aogo %s did not start within 20 s; its log:\n%s", unit, logged[max(0, len(logged)-4096):])
 		return nil
 	}
 }
