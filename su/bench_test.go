@@ -2,15 +2,11 @@ package su_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -20,7 +16,6 @@ import (
 	"github.com/aogo/aogo/store/postgres"
 	"github.com/aogo/aogo/store/sqlite"
 	"github.com/aogo/aogo/su"
-	"github.com/jackc/pgx/v5"
 )
 
 // BenchmarkDurableAssign measures durable slots per second through the unit's write path (decode, verify,
@@ -49,30 +44,7 @@ func benchStore(b *testing.B, backend string) su.Store {
 		}
 		return s
 	case "postgres":
-		dsn := testenv.PostgresDSN(b)
-		ctx := context.Background()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer conn.Close(ctx)
-		r := make([]byte, 6)
-		rand.Read(r)
-		schema := "su_bench_" + hex.EncodeToString(r)
-		if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() {
-			if c, err := pgx.Connect(context.Background(), dsn); err == nil {
-				c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-				c.Close(context.Background())
-			}
-		})
-		sep := "?"
-		if strings.Contains(dsn, "?") {
-			sep = "&"
-		}
-		s, err := postgres.OpenSU(ctx, dsn+sep+"search_path="+url.QueryEscape(schema))
+		s, err := postgres.OpenSU(context.Background(), testenv.PostgresSchemaDSN(b))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -525,12 +525,12 @@ func (s *MUStore) AdvanceMonitor(ctx context.Context, pid, from, to string, chil
 
 // LinksFrom returns up to limit links whose Parent is id, oldest first.
 func (s *MUStore) LinksFrom(ctx context.Context, id string, limit int) ([]mu.Link, error) {
-	return s.links(ctx, `SELECT seq, parent, parent_process, child, child_process, kind, created FROM mu_links WHERE parent = $1 ORDER BY seq LIMIT $2`, id, limit)
+	return s.links(ctx, `SELECT `+mu.LinkColumns+` FROM mu_links WHERE parent = $1 ORDER BY seq LIMIT $2`, id, limit)
 }
 
 // LinksTo returns up to limit links whose Child is id, oldest first.
 func (s *MUStore) LinksTo(ctx context.Context, id string, limit int) ([]mu.Link, error) {
-	return s.links(ctx, `SELECT seq, parent, parent_process, child, child_process, kind, created FROM mu_links WHERE child = $1 ORDER BY seq LIMIT $2`, id, limit)
+	return s.links(ctx, `SELECT `+mu.LinkColumns+` FROM mu_links WHERE child = $1 ORDER BY seq LIMIT $2`, id, limit)
 }
 
 func (s *MUStore) links(ctx context.Context, q string, args ...any) ([]mu.Link, error) {
@@ -539,19 +539,9 @@ func (s *MUStore) links(ctx context.Context, q string, args ...any) ([]mu.Link, 
 		return nil, fmt.Errorf("mu store: read links: %w", err)
 	}
 	defer rows.Close()
-	var out []mu.Link
-	for rows.Next() {
-		var l mu.Link
-		var kind string
-		var created int64
-		if err := rows.Scan(&l.Seq, &l.Parent, &l.ParentProcess, &l.Child, &l.ChildProcess, &kind, &created); err != nil {
-			return nil, fmt.Errorf("mu store: read links: %w", err)
-		}
-		l.Kind, l.Created = mu.Kind(kind), time.UnixMilli(created)
-		out = append(out, l)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("mu store: read links: %w", err)
+	out, err := mu.ScanLinks(rows)
+	if err != nil {
+		return nil, fmt.Errorf("mu store: %w", err)
 	}
 	return out, nil
 }

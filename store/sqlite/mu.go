@@ -349,15 +349,13 @@ func (s *MUStore) SetMaxLinks(n int) { s.maxLinks = int64(max(n, 1)) }
 
 // LinksFrom returns up to limit links whose Parent is id (the messages its result caused), oldest first.
 func (s *MUStore) LinksFrom(ctx context.Context, id string, limit int) ([]mu.Link, error) {
-	return s.links(ctx, `SELECT `+linkCols+` FROM mu_links WHERE parent = ? ORDER BY seq LIMIT ?`, id, limit)
+	return s.links(ctx, `SELECT `+mu.LinkColumns+` FROM mu_links WHERE parent = ? ORDER BY seq LIMIT ?`, id, limit)
 }
 
 // LinksTo returns up to limit links whose Child is id (what caused it), oldest first.
 func (s *MUStore) LinksTo(ctx context.Context, id string, limit int) ([]mu.Link, error) {
-	return s.links(ctx, `SELECT `+linkCols+` FROM mu_links WHERE child = ? ORDER BY seq LIMIT ?`, id, limit)
+	return s.links(ctx, `SELECT `+mu.LinkColumns+` FROM mu_links WHERE child = ? ORDER BY seq LIMIT ?`, id, limit)
 }
-
-const linkCols = `seq, parent, parent_process, child, child_process, kind, created`
 
 func (s *MUStore) links(ctx context.Context, q string, args ...any) ([]mu.Link, error) {
 	rows, err := s.db.QueryContext(ctx, q, args...)
@@ -365,21 +363,7 @@ func (s *MUStore) links(ctx context.Context, q string, args ...any) ([]mu.Link, 
 		return nil, fmt.Errorf("read links: %w", err)
 	}
 	defer rows.Close()
-	var out []mu.Link
-	for rows.Next() {
-		var l mu.Link
-		var kind string
-		var created int64
-		if err := rows.Scan(&l.Seq, &l.Parent, &l.ParentProcess, &l.Child, &l.ChildProcess, &kind, &created); err != nil {
-			return nil, fmt.Errorf("read links: %w", err)
-		}
-		l.Kind, l.Created = mu.Kind(kind), time.UnixMilli(created)
-		out = append(out, l)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read links: %w", err)
-	}
-	return out, nil
+	return mu.ScanLinks(rows)
 }
 
 // Advance implements mu.Store.
