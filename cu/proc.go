@@ -92,6 +92,7 @@ func (c *CU) load(ctx context.Context, p *proc, sched Scheduler, toNonce int64) 
 	if p.loaded {
 		return nil
 	}
+	p.archivedSeq = -1 // nothing published from this machine yet
 	sp, err := sched.Process(ctx, p.id)
 	if err != nil {
 		if client.IsSUStatus(err, http.StatusNotFound) || client.IsSUStatus(err, http.StatusBadRequest) {
@@ -157,7 +158,6 @@ func (c *CU) load(ctx context.Context, p *proc, sched Scheduler, toNonce int64) 
 	} else if err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("load checkpoint of %s: %w", p.id, err)
 	}
-	p.archivedSeq = -1
 	if err := c.restoreArchived(ctx, p, toNonce); err == nil {
 		p.loaded = true
 		return nil
