@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	mrand "math/rand/v2"
@@ -15,7 +14,6 @@ import (
 	"github.com/aogo/aogo/internal/testenv"
 	"github.com/aogo/aogo/mu/mutest"
 	"github.com/aogo/aogo/vm"
-	"github.com/aogo/aogo/wallet"
 )
 
 // TestMUReplicasCrashExactlyOnce runs two `aogo mu --store postgres://…` processes on one database against a
@@ -27,52 +25,9 @@ func TestMUReplicasCrashExactlyOnce(t *testing.T) {
 	bin := aogoBinary(t)
 	dsn := testenv.PostgresSchemaDSN(t)
 
-	net := mutest.New()
-	defer net.Close()
-	net.ResultDelay.Store(int64(200 * time.Microsecond))
-	user, _ := wallet.Generate(wallet.ED25519)
-	var sinks [3]string
-	net.Module("fan", func(p *mutest.Process, m mutest.Msg) vm.Result {
-		if m.Nonce == 0 {
-			return vm.Result{}
-		}
-		var out []json.RawMessage
-		for i, s := range sinks {
-			out = append(out, p.Send(s, fmt.Sprint(m.Data, "-", i), "Action", "Fan"))
-		}
-		return vm.Result{Messages: out}
-	})
-	net.Module("sink", func(p *mutest.Process, m mutest.Msg) vm.Result { return vm.Result{} })
+	net := newFanNet(t)
 	net.Module("ticker", func(p *mutest.Process, m mutest.Msg) vm.Result { return vm.Result{} })
-	post := func(url string, raw []byte) (*http.Response, error) {
-		return http.Post(url, "application/octet-stream", bytes.NewReader(raw))
-	}
-	sign := func(target string, tags ...dataitem.Tag) (*dataitem.Item, []byte) {
-		anchor, _ := dataitem.DecodeB64(mutest.RandomID())
-		it := &dataitem.Item{Anchor: anchor, Tags: append([]dataitem.Tag{{Name: "Data-Protocol", Value: "ao"}, {Name: "Variant", Value: "ao.TN.1"}}, tags...)}
-		if target != "" {
-			it.Target, _ = dataitem.DecodeB64(target)
-		}
-		if err := it.Sign(user); err != nil {
-			t.Fatal(err)
-		}
-		raw, _ := it.Bytes()
-		return it, raw
-	}
-	newProc := func(module string) string {
-		it, raw := sign("", dataitem.Tag{Name: "Type", Value: "Process"}, dataitem.Tag{Name: "Module", Value: module},
-			dataitem.Tag{Name: "Scheduler", Value: net.SchedulerAddress})
-		resp, err := post(net.SU.URL, raw)
-		if err != nil || resp.StatusCode != 200 {
-			t.Fatalf("create process: %v %v", err, resp)
-		}
-		resp.Body.Close()
-		return it.ID()
-	}
-	fan, ticker, tickSink := newProc("fan"), newProc("ticker"), newProc("sink")
-	for i := range sinks {
-		sinks[i] = newProc("sink")
-	}
+	fan, ticker, tickSink := net.fan, net.spawn("ticker"), net.spawn("sink")
 
 	start := func(dataDir string) *unitProc {
 		return startUnit(t, bin, "mu", "--store", dsn, "--lease", "1s", "--data", dataDir, "--cu", net.CU.URL,
@@ -95,7 +50,7 @@ func TestMUReplicasCrashExactlyOnce(t *testing.T) {
 	// item again after a failure, which the replicas recognise).
 	postAny := func(i int, path string, raw []byte, want int) {
 		for try := i; ; try++ {
-			resp, err := post("http://"+reps[try%2].Load().addr+path, raw)
+			resp, err := postItem("http://"+reps[try%2].Load().addr+path, raw)
 			if err == nil {
 				resp.Body.Close()
 				if resp.StatusCode == want {
@@ -106,7 +61,7 @@ func TestMUReplicasCrashExactlyOnce(t *testing.T) {
 		}
 	}
 	// The monitor is created on replica 0, which holds it until it is killed.
-	_, sub := sign(ticker, dataitem.Tag{Name: "Type", Value: "Message"})
+	_, sub := net.sign(ticker, dataitem.Tag{Name: "Type", Value: "Message"})
 	postAny(0, "/monitor/"+ticker, sub, http.StatusOK)
 
 	const inputs, pace = 200, 80 * time.Millisecond
@@ -117,7 +72,7 @@ func TestMUReplicasCrashExactlyOnce(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		for i := range inputs {
-			it, raw := sign(fan, dataitem.Tag{Name: "Type", Value: "Message"}, dataitem.Tag{Name: "Action", Value: "Go"})
+			it, raw := net.sign(fan, dataitem.Tag{Name: "Type", Value: "Message"}, dataitem.Tag{Name: "Action", Value: "Go"})
 			ids[i] = it.ID()
 			postAny(i, "/", raw, http.StatusAccepted)
 			acked.Add(1)
@@ -153,39 +108,16 @@ loop:
 		victim = mrand.IntN(2)
 	}
 
-	total := func(pids ...string) int {
-		n := 0
-		for _, s := range pids {
-			n += len(net.Process(s).Log) - 1
-		}
-		return n
-	}
+	total := net.total
 	t.Logf("%s inputs done", time.Now().Format("15:04:05.000"))
 	deadline := time.Now().Add(60 * time.Second)
-	for (total(sinks[:]...) < 3*inputs || total(tickSink) < int(ticks.Load())) && time.Now().Before(deadline) {
+	for (total(net.sinks[:]...) < 3*inputs || total(tickSink) < int(ticks.Load())) && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Logf("%s drained", time.Now().Format("15:04:05.000"))
 	time.Sleep(2500 * time.Millisecond) // past a lease and a claim: any duplicate that would arrive has
 
-	if n := total(fan); n != inputs {
-		t.Errorf("fan process has %d inputs, want %d", n, inputs)
-	}
-	for si, s := range sinks {
-		count := map[string]int{}
-		for _, e := range net.Process(s).Log[1:] {
-			pf, _ := e.Item.Tag("Pushed-For")
-			count[pf]++
-		}
-		for _, id := range ids {
-			if count[id] != 1 {
-				t.Errorf("sink %d holds the message for input %s %d times, want exactly once", si, id, count[id])
-			}
-		}
-		if len(count) != inputs {
-			t.Errorf("sink %d: %d distinct inputs, want %d", si, len(count), inputs)
-		}
-	}
+	net.checkFanOut(ids)
 	got := map[string]int{}
 	for _, e := range net.Process(tickSink).Log[1:] {
 		got[string(e.Item.Data)]++

@@ -49,52 +49,8 @@ func TestMUFlags(t *testing.T) {
 // over and over while it cranks. Afterwards each sink's log must hold each expected message exactly once.
 func TestMUCrashExactlyOnce(t *testing.T) {
 	bin := aogoBinary(t)
-
-	net := mutest.New()
-	defer net.Close()
-	net.ResultDelay.Store(int64(200 * time.Microsecond)) // widen the crank so kills land in the middle of it
-	user, _ := wallet.Generate(wallet.ED25519)
-	var sinks [3]string
-	net.Module("fan", func(p *mutest.Process, m mutest.Msg) vm.Result {
-		if m.Nonce == 0 {
-			return vm.Result{}
-		}
-		var out []json.RawMessage
-		for i, s := range sinks {
-			out = append(out, p.Send(s, fmt.Sprint(m.Data, "-", i), "Action", "Fan"))
-		}
-		return vm.Result{Messages: out}
-	})
-	net.Module("sink", func(p *mutest.Process, m mutest.Msg) vm.Result { return vm.Result{} })
-	post := func(url string, raw []byte) (*http.Response, error) {
-		return http.Post(url, "application/octet-stream", bytes.NewReader(raw))
-	}
-	sign := func(target string, tags ...dataitem.Tag) (*dataitem.Item, []byte) {
-		anchor, _ := dataitem.DecodeB64(mutest.RandomID())
-		it := &dataitem.Item{Anchor: anchor, Tags: append([]dataitem.Tag{{Name: "Data-Protocol", Value: "ao"}, {Name: "Variant", Value: "ao.TN.1"}}, tags...)}
-		if target != "" {
-			it.Target, _ = dataitem.DecodeB64(target)
-		}
-		if err := it.Sign(user); err != nil {
-			t.Fatal(err)
-		}
-		raw, _ := it.Bytes()
-		return it, raw
-	}
-	newProc := func(module string) string {
-		it, raw := sign("", dataitem.Tag{Name: "Type", Value: "Process"}, dataitem.Tag{Name: "Module", Value: module},
-			dataitem.Tag{Name: "Scheduler", Value: net.SchedulerAddress})
-		resp, err := post(net.SU.URL, raw)
-		if err != nil || resp.StatusCode != 200 {
-			t.Fatalf("create process: %v %v", err, resp)
-		}
-		resp.Body.Close()
-		return it.ID()
-	}
-	fan := newProc("fan")
-	for i := range sinks {
-		sinks[i] = newProc("sink")
-	}
+	net := newFanNet(t)
+	fan := net.fan
 
 	dataDir := t.TempDir()
 	args := []string{"--data", dataDir, "--cu", net.CU.URL, "--su-hint", net.SchedulerAddress + "=" + net.SU.URL,
@@ -110,11 +66,11 @@ func TestMUCrashExactlyOnce(t *testing.T) {
 	go func() {
 		defer sent.Done()
 		for i := range inputs {
-			it, raw := sign(fan, dataitem.Tag{Name: "Type", Value: "Message"}, dataitem.Tag{Name: "Action", Value: "Go"})
+			it, raw := net.sign(fan, dataitem.Tag{Name: "Type", Value: "Message"}, dataitem.Tag{Name: "Action", Value: "Go"})
 			ids[i] = it.ID()
 			for {
 				// Every post is retried until acknowledged: the same item again, which the MU recognises.
-				resp, err := post("http://"+cur.Load().addr+"/", raw)
+				resp, err := postItem("http://"+cur.Load().addr+"/", raw)
 				if err == nil {
 					resp.Body.Close()
 					if resp.StatusCode == http.StatusAccepted {
@@ -125,13 +81,7 @@ func TestMUCrashExactlyOnce(t *testing.T) {
 			}
 		}
 	}()
-	total := func() int {
-		n := 0
-		for _, s := range sinks {
-			n += len(net.Process(s).Log) - 1
-		}
-		return n
-	}
+	total := func() int { return net.total(net.sinks[:]...) }
 	inputsDone := make(chan struct{})
 	go func() { sent.Wait(); close(inputsDone) }()
 	kills := 0
@@ -160,27 +110,7 @@ func TestMUCrashExactlyOnce(t *testing.T) {
 	}
 	time.Sleep(200 * time.Millisecond) // let any duplicate that would arrive arrive
 
-	if n := len(net.Process(fan).Log) - 1; n != inputs {
-		t.Errorf("fan process has %d inputs, want %d", n, inputs)
-	}
-	for si, s := range sinks {
-		count := map[string]int{}
-		for _, e := range net.Process(s).Log[1:] {
-			pf, _ := e.Item.Tag("Pushed-For")
-			count[pf]++
-			if want := fmt.Sprint("-", si); !strings.HasSuffix(string(e.Item.Data), want) {
-				t.Errorf("sink %d got data %q", si, e.Item.Data)
-			}
-		}
-		for _, id := range ids {
-			if count[id] != 1 {
-				t.Errorf("sink %d holds the message for input %s %d times, want exactly once", si, id, count[id])
-			}
-		}
-		if len(count) != inputs {
-			t.Errorf("sink %d: %d distinct inputs, want %d", si, len(count), inputs)
-		}
-	}
+	net.checkFanOut(ids)
 	// The full status (with the parked tasks) is an operator answer: the MU wrote its token in its data dir.
 	token, err := os.ReadFile(filepath.Join(dataDir, "operator-token"))
 	if err != nil {
@@ -208,4 +138,107 @@ func TestMUCrashExactlyOnce(t *testing.T) {
 	if kills < 3 {
 		t.Errorf("only %d kills landed while cranking; the test proves little", kills)
 	}
+}
+
+// fanNet is the fake network (mutest's SU and CU) of the MU kill tests: a "fan" process answers each input with one
+// message to each of three sinks, whose data ends in "-<sink index>"; user signs the items the tests post.
+type fanNet struct {
+	*mutest.Network
+	t     *testing.T
+	user  *wallet.Wallet
+	fan   string
+	sinks [3]string
+}
+
+// newFanNet starts the network with the fan process and its sinks; the crank is widened (a result takes 200 µs)
+// so that kills land in the middle of it.
+func newFanNet(t *testing.T) *fanNet {
+	f := &fanNet{Network: mutest.New(), t: t}
+	t.Cleanup(f.Close)
+	f.ResultDelay.Store(int64(200 * time.Microsecond))
+	f.user, _ = wallet.Generate(wallet.ED25519)
+	f.Module("fan", func(p *mutest.Process, m mutest.Msg) vm.Result {
+		if m.Nonce == 0 {
+			return vm.Result{}
+		}
+		var out []json.RawMessage
+		for i, s := range f.sinks {
+			out = append(out, p.Send(s, fmt.Sprint(m.Data, "-", i), "Action", "Fan"))
+		}
+		return vm.Result{Messages: out}
+	})
+	f.Module("sink", func(p *mutest.Process, m mutest.Msg) vm.Result { return vm.Result{} })
+	f.fan = f.spawn("fan")
+	for i := range f.sinks {
+		f.sinks[i] = f.spawn("sink")
+	}
+	return f
+}
+
+// sign signs an ao item from the user to target ("" for none) with a random anchor.
+func (f *fanNet) sign(target string, tags ...dataitem.Tag) (*dataitem.Item, []byte) {
+	anchor, _ := dataitem.DecodeB64(mutest.RandomID())
+	it := &dataitem.Item{Anchor: anchor, Tags: append([]dataitem.Tag{{Name: "Data-Protocol", Value: "ao"}, {Name: "Variant", Value: "ao.TN.1"}}, tags...)}
+	if target != "" {
+		it.Target, _ = dataitem.DecodeB64(target)
+	}
+	if err := it.Sign(f.user); err != nil {
+		f.t.Fatal(err)
+	}
+	raw, _ := it.Bytes()
+	return it, raw
+}
+
+// spawn schedules a process of module on the fake SU and returns its id.
+func (f *fanNet) spawn(module string) string {
+	it, raw := f.sign("", dataitem.Tag{Name: "Type", Value: "Process"}, dataitem.Tag{Name: "Module", Value: module},
+		dataitem.Tag{Name: "Scheduler", Value: f.SchedulerAddress})
+	resp, err := postItem(f.SU.URL, raw)
+	if err != nil || resp.StatusCode != 200 {
+		f.t.Fatalf("create process: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	return it.ID()
+}
+
+// total counts the messages the processes pids received (their process message aside).
+func (f *fanNet) total(pids ...string) int {
+	n := 0
+	for _, s := range pids {
+		n += len(f.Process(s).Log) - 1
+	}
+	return n
+}
+
+// checkFanOut checks that the fan received the inputs ids and that each sink holds the message for each of them
+// exactly once, with its own data.
+func (f *fanNet) checkFanOut(ids []string) {
+	t := f.t
+	t.Helper()
+	if n := f.total(f.fan); n != len(ids) {
+		t.Errorf("fan process has %d inputs, want %d", n, len(ids))
+	}
+	for si, s := range f.sinks {
+		count := map[string]int{}
+		for _, e := range f.Process(s).Log[1:] {
+			pf, _ := e.Item.Tag("Pushed-For")
+			count[pf]++
+			if want := fmt.Sprint("-", si); !strings.HasSuffix(string(e.Item.Data), want) {
+				t.Errorf("sink %d got data %q", si, e.Item.Data)
+			}
+		}
+		for _, id := range ids {
+			if count[id] != 1 {
+				t.Errorf("sink %d holds the message for input %s %d times, want exactly once", si, id, count[id])
+			}
+		}
+		if len(count) != len(ids) {
+			t.Errorf("sink %d: %d distinct inputs, want %d", si, len(count), len(ids))
+		}
+	}
+}
+
+// postItem posts a raw item.
+func postItem(url string, raw []byte) (*http.Response, error) {
+	return http.Post(url, "application/octet-stream", bytes.NewReader(raw))
 }
