@@ -181,32 +181,6 @@ const leaseExpr = `clock_timestamp() + $2::float8 * interval '1 millisecond'`
 
 func (s *MUStore) leaseMS() float64 { return float64(s.lease.Milliseconds()) }
 
-const pgTaskCols = `id, key, kind, stage, process, item_id, item, origin, parent, base_layer, exclude, is_cast, assign_to, attempts, next_at, last_error, created, updated, depth`
-
-func scanPGTask(r pgx.Row) (mu.Task, error) {
-	var t mu.Task
-	var kind, stage, exclude, assignTo string
-	var next, created, updated int64
-	var depth, attempts int32
-	err := r.Scan(&t.ID, &t.Key, &kind, &stage, &t.Process, &t.ItemID, &t.Item, &t.Origin, &t.Parent, &t.BaseLayer,
-		&exclude, &t.Cast, &assignTo, &attempts, &next, &t.LastError, &created, &updated, &depth)
-	if err != nil {
-		return t, err
-	}
-	t.Kind, t.Stage, t.Depth, t.Attempts = mu.Kind(kind), mu.Stage(stage), int(depth), int(attempts)
-	if exclude != "" {
-		t.Exclude = strings.Split(exclude, ",")
-	}
-	if assignTo != "" {
-		t.AssignTo = strings.Split(assignTo, ",")
-	}
-	if next != 0 {
-		t.NextAt = time.UnixMilli(next)
-	}
-	t.Created, t.Updated = time.UnixMilli(created), time.UnixMilli(updated)
-	return t, nil
-}
-
 func msOf(t time.Time) int64 {
 	if t.IsZero() {
 		return 0
@@ -244,7 +218,7 @@ func (s *MUStore) Insert(ctx context.Context, t mu.Task) (mu.Task, bool, error) 
 	var id int64
 	err := s.pool.QueryRow(ctx, insertTaskSQL, s.insertArgs(t, now)...).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
-		old, err := scanPGTask(s.pool.QueryRow(ctx, `SELECT `+pgTaskCols+` FROM mu_tasks WHERE key = $1`, t.Key))
+		old, err := mu.ScanTask(s.pool.QueryRow(ctx, `SELECT `+mu.TaskColumns+` FROM mu_tasks WHERE key = $1`, t.Key))
 		if err != nil {
 			return t, false, fmt.Errorf("mu store: read existing task %s: %w", t.Key, err)
 		}
@@ -374,7 +348,7 @@ func (s *MUStore) Unpark(ctx context.Context, id int64, to mu.Stage) error {
 
 // Get implements mu.Store.
 func (s *MUStore) Get(ctx context.Context, id int64) (mu.Task, error) {
-	t, err := scanPGTask(s.pool.QueryRow(ctx, `SELECT `+pgTaskCols+` FROM mu_tasks WHERE id = $1`, id))
+	t, err := mu.ScanTask(s.pool.QueryRow(ctx, `SELECT `+mu.TaskColumns+` FROM mu_tasks WHERE id = $1`, id))
 	if err != nil {
 		return t, fmt.Errorf("mu store: get task %d: %w", id, err)
 	}
@@ -387,23 +361,16 @@ func (s *MUStore) list(ctx context.Context, q string, args ...any) ([]mu.Task, e
 		return nil, fmt.Errorf("mu store: list tasks: %w", err)
 	}
 	defer rows.Close()
-	var out []mu.Task
-	for rows.Next() {
-		t, err := scanPGTask(rows)
-		if err != nil {
-			return nil, fmt.Errorf("mu store: list tasks: %w", err)
-		}
-		out = append(out, t)
+	tasks, err := mu.ScanTasks(rows)
+	if err != nil {
+		return nil, fmt.Errorf("mu store: %w", err)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("mu store: list tasks: %w", err)
-	}
-	return out, nil
+	return tasks, nil
 }
 
 // Pending implements mu.Store: every replica's pending tasks. A replicated MU claims instead (Claim).
 func (s *MUStore) Pending(ctx context.Context) ([]mu.Task, error) {
-	return s.list(ctx, `SELECT `+pgTaskCols+` FROM mu_tasks WHERE stage IN ('write', 'pull') ORDER BY id`)
+	return s.list(ctx, `SELECT `+mu.TaskColumns+` FROM mu_tasks WHERE stage IN ('write', 'pull') ORDER BY id`)
 }
 
 // Claim implements mu.SharedStore: up to n due tasks of replicas whose lease has run out, oldest first, taken by
@@ -412,12 +379,12 @@ func (s *MUStore) Pending(ctx context.Context) ([]mu.Task, error) {
 func (s *MUStore) Claim(ctx context.Context, now time.Time, n int) ([]mu.Task, error) {
 	return s.list(ctx, `UPDATE mu_tasks SET owner = $1 WHERE id IN (
 		SELECT id FROM mu_tasks WHERE owner IN (`+deadOwners+`) AND owner <> $1 AND stage IN ('write', 'pull')
-		AND next_at <= $2 ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING `+pgTaskCols, s.owner, now.UnixMilli(), n)
+		AND next_at <= $2 ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING `+mu.TaskColumns, s.owner, now.UnixMilli(), n)
 }
 
 // Parked implements mu.Store.
 func (s *MUStore) Parked(ctx context.Context, limit int) ([]mu.Task, error) {
-	return s.list(ctx, `SELECT `+pgTaskCols+` FROM mu_tasks WHERE stage = 'parked' ORDER BY id DESC LIMIT $1`, limit)
+	return s.list(ctx, `SELECT `+mu.TaskColumns+` FROM mu_tasks WHERE stage = 'parked' ORDER BY id DESC LIMIT $1`, limit)
 }
 
 // Counts implements mu.Store.

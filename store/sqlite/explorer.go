@@ -203,6 +203,9 @@ func (x *ExplorerIndex) Add(ctx context.Context, procs []explorer.ProcessRow, ms
 
 const exProcCols = `seq, pid, owner, module, scheduler, parent, name, timestamp, slots, last_timestamp`
 
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface{ Scan(...any) error }
+
 func scanProc(r scanner) (explorer.ProcessRow, error) {
 	var p explorer.ProcessRow
 	err := r.Scan(&p.Seq, &p.ID, &p.Owner, &p.Module, &p.Scheduler, &p.Parent, &p.Name, &p.Timestamp, &p.Slots, &p.LastTimestamp)

@@ -221,35 +221,6 @@ func (s *MUStore) commitGroup(group []muOp) {
 	}
 }
 
-const taskCols = `id, key, kind, stage, process, item_id, item, origin, parent, base_layer, exclude, is_cast, assign_to, attempts, next_at, last_error, created, updated, depth`
-
-type scanner interface{ Scan(...any) error }
-
-func scanTask(r scanner) (mu.Task, error) {
-	var t mu.Task
-	var kind, stage, exclude, assignTo string
-	var baseLayer, cast int
-	var next, created, updated int64
-	err := r.Scan(&t.ID, &t.Key, &kind, &stage, &t.Process, &t.ItemID, &t.Item, &t.Origin, &t.Parent, &baseLayer,
-		&exclude, &cast, &assignTo, &t.Attempts, &next, &t.LastError, &created, &updated, &t.Depth)
-	if err != nil {
-		return t, err
-	}
-	t.Kind, t.Stage = mu.Kind(kind), mu.Stage(stage)
-	t.BaseLayer, t.Cast = baseLayer != 0, cast != 0
-	if exclude != "" {
-		t.Exclude = strings.Split(exclude, ",")
-	}
-	if assignTo != "" {
-		t.AssignTo = strings.Split(assignTo, ",")
-	}
-	if next != 0 {
-		t.NextAt = time.UnixMilli(next)
-	}
-	t.Created, t.Updated = time.UnixMilli(created), time.UnixMilli(updated)
-	return t, nil
-}
-
 func b2i(b bool) int {
 	if b {
 		return 1
@@ -278,7 +249,7 @@ func (s *MUStore) insertTask(ctx context.Context, tx *sql.Tx, t mu.Task, now tim
 		return t, false, fmt.Errorf("insert task %s: %w", t.Key, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		old, err := scanTask(tx.QueryRowContext(ctx, `SELECT `+taskCols+` FROM mu_tasks WHERE key = ?`, t.Key))
+		old, err := mu.ScanTask(tx.QueryRowContext(ctx, `SELECT `+mu.TaskColumns+` FROM mu_tasks WHERE key = ?`, t.Key))
 		if err != nil {
 			return t, false, fmt.Errorf("read existing task %s: %w", t.Key, err)
 		}
@@ -459,7 +430,7 @@ func (s *MUStore) Unpark(ctx context.Context, id int64, to mu.Stage) error {
 
 // Get implements mu.Store.
 func (s *MUStore) Get(ctx context.Context, id int64) (mu.Task, error) {
-	t, err := scanTask(s.db.QueryRowContext(ctx, `SELECT `+taskCols+` FROM mu_tasks WHERE id = ?`, id))
+	t, err := mu.ScanTask(s.db.QueryRowContext(ctx, `SELECT `+mu.TaskColumns+` FROM mu_tasks WHERE id = ?`, id))
 	if err != nil {
 		return t, fmt.Errorf("get task %d: %w", id, err)
 	}
@@ -472,25 +443,17 @@ func (s *MUStore) list(ctx context.Context, q string, args ...any) ([]mu.Task, e
 		return nil, fmt.Errorf("list tasks: %w", err)
 	}
 	defer rows.Close()
-	var out []mu.Task
-	for rows.Next() {
-		t, err := scanTask(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list tasks: %w", err)
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return mu.ScanTasks(rows)
 }
 
 // Pending implements mu.Store.
 func (s *MUStore) Pending(ctx context.Context) ([]mu.Task, error) {
-	return s.list(ctx, `SELECT `+taskCols+` FROM mu_tasks WHERE stage IN (?, ?) ORDER BY id`, string(mu.StageWrite), string(mu.StagePull))
+	return s.list(ctx, `SELECT `+mu.TaskColumns+` FROM mu_tasks WHERE stage IN (?, ?) ORDER BY id`, string(mu.StageWrite), string(mu.StagePull))
 }
 
 // Parked implements mu.Store.
 func (s *MUStore) Parked(ctx context.Context, limit int) ([]mu.Task, error) {
-	return s.list(ctx, `SELECT `+taskCols+` FROM mu_tasks WHERE stage = ? ORDER BY id DESC LIMIT ?`, string(mu.StageParked), limit)
+	return s.list(ctx, `SELECT `+mu.TaskColumns+` FROM mu_tasks WHERE stage = ? ORDER BY id DESC LIMIT ?`, string(mu.StageParked), limit)
 }
 
 // Counts implements mu.Store.
