@@ -102,17 +102,7 @@ func TestSUReplicasSurviveKills(t *testing.T) {
 	}
 	ctx := context.Background()
 	user, _ := wallet.Generate(wallet.ED25519)
-	sign := func(target string, tags ...dataitem.Tag) []byte {
-		it := &dataitem.Item{Tags: tags, Data: []byte(fmt.Sprint(rand.Uint64()))}
-		if target != "" {
-			it.Target, _ = dataitem.DecodeB64(target)
-		}
-		if err := it.Sign(user); err != nil {
-			t.Fatal(err)
-		}
-		b, _ := it.Bytes()
-		return b
-	}
+	sign := func(target string, tags ...dataitem.Tag) []byte { return signRandom(t, user, target, tags...) }
 	var pids []string
 	for i := range 3 {
 		res, err := replicas[i%2].Load().Post(ctx, sign("", dataitem.Tag{Name: "Data-Protocol", Value: "ao"}, dataitem.Tag{Name: "Type", Value: "Process"},
@@ -179,40 +169,17 @@ func TestSUReplicasSurviveKills(t *testing.T) {
 	var items []string // every item of the logs: processes, messages, assignments
 	total := 0
 	for _, pid := range pids {
-		var logs [2][]*client.SUMessage
-		for r := range 2 {
-			for m, err := range replicas[r].Load().Messages(ctx, pid, client.SUQuery{FromNonce: new(int64(-1)), Limit: 1000, ShowAnchor: true}) {
-				if err != nil {
-					t.Fatal(err)
-				}
-				logs[r] = append(logs[r], m)
-			}
+		log := readSULog(t, replicas[0].Load(), pid)
+		if other := readSULog(t, replicas[1].Load(), pid); len(other) != len(log) {
+			t.Fatalf("process %s: the replicas read %d and %d slots", pid, len(log), len(other))
 		}
-		log := logs[0]
-		if len(logs[1]) != len(log) {
-			t.Fatalf("process %s: the replicas read %d and %d slots", pid, len(log), len(logs[1]))
-		}
-		if err := client.VerifySULog(pid, log); err != nil {
-			t.Fatalf("process %s: %v", pid, err)
-		}
-		seen := map[string]bool{}
+		checkSULog(t, pid, log, acked)
 		for _, m := range log {
 			if m.Assignment.Owner.Key != dataitem.B64(w.Owner()) {
 				t.Fatalf("process %s slot %d: assignment not signed by the SU wallet", pid, m.Nonce())
 			}
-			if seen[m.MessageID()] {
-				t.Fatalf("process %s: message %s has two slots", pid, m.MessageID())
-			}
-			seen[m.MessageID()] = true
 			items = append(items, m.MessageID(), m.Assignment.ID)
 		}
-		mu.Lock()
-		for id, p := range acked {
-			if p == pid && !seen[id] {
-				t.Fatalf("acknowledged message %s is missing from %s", id, pid)
-			}
-		}
-		mu.Unlock()
 		total += len(log) - 1
 	}
 	if len(acked) < 100 {

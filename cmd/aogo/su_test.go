@@ -89,17 +89,7 @@ func TestSUCrashRecovery(t *testing.T) {
 		t.Fatal(err)
 	}
 	user, _ := wallet.Generate(wallet.ED25519)
-	sign := func(target string, tags ...dataitem.Tag) []byte {
-		it := &dataitem.Item{Tags: tags, Data: []byte(fmt.Sprint(rand.Uint64()))}
-		if target != "" {
-			it.Target, _ = dataitem.DecodeB64(target)
-		}
-		if err := it.Sign(user); err != nil {
-			t.Fatal(err)
-		}
-		b, _ := it.Bytes()
-		return b
-	}
+	sign := func(target string, tags ...dataitem.Tag) []byte { return signRandom(t, user, target, tags...) }
 	var pids []string
 	for range 4 {
 		res, err := cur.Load().Post(ctx, sign("", dataitem.Tag{Name: "Data-Protocol", Value: "ao"}, dataitem.Tag{Name: "Type", Value: "Process"},
@@ -152,30 +142,8 @@ func TestSUCrashRecovery(t *testing.T) {
 	c := cur.Load()
 	total := 0
 	for _, pid := range pids {
-		var log []*client.SUMessage
-		for m, err := range c.Messages(ctx, pid, client.SUQuery{FromNonce: new(int64(-1)), Limit: 1000, ShowAnchor: true}) {
-			if err != nil {
-				t.Fatal(err)
-			}
-			log = append(log, m)
-		}
-		if err := client.VerifySULog(pid, log); err != nil {
-			t.Fatalf("process %s: %v", pid, err)
-		}
-		seen := map[string]bool{}
-		for _, m := range log {
-			if seen[m.MessageID()] {
-				t.Fatalf("process %s: message %s has two slots", pid, m.MessageID())
-			}
-			seen[m.MessageID()] = true
-		}
-		mu.Lock()
-		for id, p := range acked {
-			if p == pid && !seen[id] {
-				t.Fatalf("acknowledged message %s is missing from %s", id, pid)
-			}
-		}
-		mu.Unlock()
+		log := readSULog(t, c, pid)
+		checkSULog(t, pid, log, acked)
 		total += len(log) - 1
 	}
 	if len(acked) < 100 {
@@ -230,5 +198,55 @@ func TestUnitsRefuseL1GatewayWithoutRSA(t *testing.T) {
 	go io.Copy(io.Discard, pr)
 	if code := <-done; code != 0 {
 		t.Fatalf("su exit %d", code)
+	}
+}
+
+// signRandom signs an item from user to target ("" for none) whose data is a random number, so that no two are
+// the same item.
+func signRandom(t *testing.T, user *wallet.Wallet, target string, tags ...dataitem.Tag) []byte {
+	t.Helper()
+	it := &dataitem.Item{Tags: tags, Data: []byte(fmt.Sprint(rand.Uint64()))}
+	if target != "" {
+		it.Target, _ = dataitem.DecodeB64(target)
+	}
+	if err := it.Sign(user); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := it.Bytes()
+	return b
+}
+
+// readSULog reads the whole log of process pid from an SU.
+func readSULog(t *testing.T, su *client.SU, pid string) []*client.SUMessage {
+	t.Helper()
+	var log []*client.SUMessage
+	for m, err := range su.Messages(context.Background(), pid, client.SUQuery{FromNonce: new(int64(-1)), Limit: 1000, ShowAnchor: true}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		log = append(log, m)
+	}
+	return log
+}
+
+// checkSULog checks the log of process pid after a crash test: client.VerifySULog (dense nonces, hash chain,
+// signatures), every message in one slot only, and every message acknowledged for pid (acked: message id →
+// process; its senders have stopped) in it.
+func checkSULog(t *testing.T, pid string, log []*client.SUMessage, acked map[string]string) {
+	t.Helper()
+	if err := client.VerifySULog(pid, log); err != nil {
+		t.Fatalf("process %s: %v", pid, err)
+	}
+	seen := map[string]bool{}
+	for _, m := range log {
+		if seen[m.MessageID()] {
+			t.Fatalf("process %s: message %s has two slots", pid, m.MessageID())
+		}
+		seen[m.MessageID()] = true
+	}
+	for id, p := range acked {
+		if p == pid && !seen[id] {
+			t.Fatalf("acknowledged message %s is missing from %s", id, pid)
+		}
 	}
 }
