@@ -21,6 +21,7 @@ type failingStore struct {
 	su.Store
 	mu       sync.Mutex
 	failNext int
+	conflict bool // fail with a *su.ConflictError naming the batch's processes, as if another replica wrote
 	entered  chan struct{}
 	hold     chan struct{}
 }
@@ -33,7 +34,7 @@ func (f *failingStore) Commit(ctx context.Context, slots []su.Slot, uploads [][]
 	if fail {
 		f.failNext--
 	}
-	entered, hold := f.entered, f.hold
+	entered, hold, conflict := f.entered, f.hold, f.conflict
 	f.mu.Unlock()
 	if !fail {
 		return f.Store.Commit(ctx, slots, uploads)
@@ -44,7 +45,66 @@ func (f *failingStore) Commit(ctx context.Context, slots []su.Slot, uploads [][]
 	if hold != nil {
 		<-hold
 	}
+	if conflict {
+		var pids []string
+		for _, s := range slots {
+			if !slices.Contains(pids, s.Process) {
+				pids = append(pids, s.Process)
+			}
+		}
+		return &su.ConflictError{Processes: pids}
+	}
 	return errInjected
+}
+
+// TestDuplicateOfRefusedSlotIsPlacedAgain: a second copy of an item waits on the first copy's queued slot; when a
+// replica conflict refuses that slot (nothing written), the copy must be placed again like the first, not fail
+// with "the first copy of this item failed" (a flake CI once hit with two replicas).
+func TestDuplicateOfRefusedSlotIsPlacedAgain(t *testing.T) {
+	fs := &failingStore{}
+	e := startWrapped(t, "", su.Config{}, func(s su.Store) su.Store { fs.Store = s; return fs })
+	ctx := ctxT(t)
+	pid := e.spawn(t)
+	fs.mu.Lock()
+	fs.failNext, fs.conflict, fs.entered, fs.hold = 1, true, make(chan struct{}, 1), make(chan struct{})
+	fs.mu.Unlock()
+
+	raw := messageItem(t, e.user, pid, "twice")
+	res := make([]client.SUPosted, 2)
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	post := func(i int) {
+		defer wg.Done()
+		res[i], errs[i] = e.c.Post(ctx, raw)
+	}
+	posts := metric(t, e.srv.URL, "aogo_su_posts_total")
+	wg.Add(1)
+	go post(0)
+	select {
+	case <-fs.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the refused commit never started")
+	}
+	wg.Add(1)
+	go post(1)
+	waitFor(t, "the second copy to arrive", func() bool { return metric(t, e.srv.URL, "aogo_su_posts_total") == posts+2 })
+	time.Sleep(50 * time.Millisecond) // lets the copy reach its wait on the queued first copy (taking the process lock is all that is left)
+	close(fs.hold)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("copy %d: %v", i, err)
+		}
+	}
+	if res[0].ID != res[1].ID || res[0].Timestamp != res[1].Timestamp {
+		t.Fatalf("the copies were answered with different slots: %+v, %+v", res[0], res[1])
+	}
+	if n := metric(t, e.srv.URL, "aogo_su_slots_replaced_total"); n < 1 {
+		t.Fatalf("%d placements after the refusal, want at least 1", n)
+	}
+	if log := readLog(t, e.c, pid, 100); len(log) != 2 {
+		t.Fatalf("log has %d slots, want 2 (process, the item once)", len(log))
+	}
 }
 
 // metric reads one counter or gauge from /metrics.

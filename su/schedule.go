@@ -98,35 +98,36 @@ func (u *Unit) schedule(ctx context.Context, r request) (result, error) {
 	defer u.release(ps)
 	for attempt := 0; ; attempt++ {
 		p, dup, err := u.place(ctx, ps, r)
-		if err != nil {
-			return result{}, err
-		}
-		if dup != nil {
+		if err == nil && dup != nil {
 			return result{slot: *dup, duplicate: true}, nil
 		}
-		select {
-		case <-p.done:
-		case <-u.stopped:
+		if err == nil {
 			select {
 			case <-p.done:
-			default:
-				return result{}, errStopped
+			case <-u.stopped:
+				select {
+				case <-p.done:
+				default:
+					return result{}, errStopped
+				}
+			case <-ctx.Done():
+				return result{}, fmt.Errorf("waiting for slot %d of %s: %w", p.slot.Nonce, r.pid, ctx.Err())
 			}
-		case <-ctx.Done():
-			return result{}, fmt.Errorf("waiting for slot %d of %s: %w", p.slot.Nonce, r.pid, ctx.Err())
+			err = p.err
 		}
-		if errors.Is(p.err, errStale) {
-			// Another replica sharing the store wrote to this process first. The slot was never written:
-			// place the request again on the reloaded head (which also sees whether the other replica
-			// scheduled this very item). Bounded, for a process written by many replicas at once.
+		if errors.Is(err, errStale) {
+			// Another replica sharing the store wrote to this process first, refusing this slot, or the
+			// queued first copy of this same item that this request waited on (waitDup). Either way nothing
+			// was written: place the request again on the reloaded head (which also sees whether the other
+			// replica scheduled this very item). Bounded, for a process written by many replicas at once.
 			if attempt+1 < maxPlacements {
 				u.metrics.replaced.Add(1)
 				continue
 			}
 			return result{}, &Error{Status: 503, Msg: fmt.Sprintf("process %s is being written by other scheduler replicas; retry", r.pid)}
 		}
-		if p.err != nil {
-			return result{}, p.err
+		if err != nil {
+			return result{}, err
 		}
 		return result{slot: p.slot}, nil
 	}
