@@ -6,8 +6,9 @@
 // the small interfaces declared in sources.go, and keeps one thing of its own: an Index of the log (processes
 // by owner and parent, messages by id, assignment id, owner and tag), because the SU's store answers only by
 // process and slot while an explorer is asked "where is this id" and "who sent what". The Index is derived
-// data: it is fed from the log (Notify after each SU commit, and a catch-up of every known process when Run
-// starts), so losing it loses nothing but the time to rebuild it. The SU's store cannot list its processes, so a
+// data: it is fed from the log (Notify after each SU commit, gathered for Config.Gather so that a busy log costs
+// one read and one index transaction per window, not per message; and a catch-up of every known process when
+// Run starts), so losing it loses nothing but the time to rebuild it. The SU's store cannot list its processes, so a
 // process whose log predates the index (a data dir from before the explorer) appears at its next message, and
 // is then indexed from slot 0.
 //

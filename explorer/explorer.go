@@ -30,6 +30,12 @@ type Config struct {
 	Logger       *slog.Logger
 	// Now is the clock of the activity sparklines (default time.Now).
 	Now func() time.Time
+	// Gather is how long the indexer waits after a commit before it indexes (default 50ms; negative: not at
+	// all), so that every slot committed meanwhile, of any process, shares one read of the log and one index
+	// transaction. Indexing per commit would cost each message a log read and an index write while the units
+	// answer it: on a small machine that work competes with the message's own path for the cores (measured in
+	// aogo dev: 0.7 ms of a 1.6 ms POST). The live stream lags the log by about this much.
+	Gather time.Duration
 }
 
 // Explorer serves the explorer's pages and API and keeps its Index fed from the log.
@@ -71,6 +77,9 @@ func New(cfg Config) (*Explorer, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Gather == 0 {
+		cfg.Gather = 50 * time.Millisecond
+	}
 	return &Explorer{cfg: cfg, log: cfg.Logger, hub: newHub(cfg.MaxStreams, cfg.StreamBuffer),
 		dirty: map[string]struct{}{}, wake: make(chan struct{}, 1), quit: make(chan struct{})}, nil
 }
@@ -110,6 +119,15 @@ func (e *Explorer) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-e.wake:
+		}
+		if e.cfg.Gather > 0 {
+			t := time.NewTimer(e.cfg.Gather)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil
+			case <-t.C:
+			}
 		}
 		e.mu.Lock()
 		pids := make([]string, 0, len(e.dirty))

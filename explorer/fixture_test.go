@@ -39,6 +39,7 @@ type fixture struct {
 	n                int
 	heads            map[string]su.Slot // each process's newest slot
 	seq              map[string]int64   // each process's next CU evaluation seq
+	notify           bool               // schedule calls Notify (for a running Run) instead of IndexProcess
 }
 
 func newFixture(t testing.TB, opts ...func(*explorer.Config)) *fixture {
@@ -130,6 +131,10 @@ func (f *fixture) schedule(pid string, it *dataitem.Item) su.Slot {
 		f.t.Fatal(err)
 	}
 	f.heads[pid] = s
+	if f.notify {
+		f.ex.Notify(pid)
+		return s
+	}
 	if err := f.ex.IndexProcess(f.ctx, pid); err != nil {
 		f.t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -159,6 +160,72 @@ func TestStreamEndsWithRun(t *testing.T) {
 	if name, _ := s.next(t); name != "EOF" {
 		t.Fatalf("after Run ended: event %q, want the stream closed", name)
 	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// countingIndex counts the index transactions.
+type countingIndex struct {
+	explorer.Index
+	adds atomic.Int64
+}
+
+func (c *countingIndex) Add(ctx context.Context, procs []explorer.ProcessRow, msgs []explorer.MessageRow) error {
+	c.adds.Add(1)
+	return c.Index.Add(ctx, procs, msgs)
+}
+
+// TestRunGathersCommits: Run indexes the commits of one Gather window together, one index transaction per
+// process and window instead of one per commit, and the live stream still gets every message in log order.
+func TestRunGathersCommits(t *testing.T) {
+	var idx *countingIndex
+	f := newFixture(t, func(c *explorer.Config) {
+		idx = &countingIndex{Index: c.Index}
+		c.Index, c.Gather = idx, 500*time.Millisecond
+	})
+	a, b := f.spawn(), f.spawn()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- f.ex.Run(ctx) }()
+	s := openStream(t, f, "")
+	for range 2 {
+		s.message(t) // the backlog: both processes
+	}
+	if name, _ := s.next(t); name != "ready" {
+		t.Fatalf("after the backlog: %q", name)
+	}
+	before := idx.adds.Load()
+	f.notify = true
+	var sent []string
+	for i := range 20 {
+		pid := a
+		if i%2 == 1 {
+			pid = b
+		}
+		sent = append(sent, f.send(pid, nil, "Action", "Ping"))
+	}
+	got := map[string][]string{}
+	for range sent {
+		m := s.message(t)
+		got[m.Process] = append(got[m.Process], m.ID)
+	}
+	for i, id := range sent {
+		pid := a
+		if i%2 == 1 {
+			pid = b
+		}
+		if got[pid][i/2] != id {
+			t.Fatalf("process %s: message %d on the stream is %s, sent %s", pid, i/2, got[pid][i/2], id)
+		}
+	}
+	// One transaction per process when the 20 commits fall in one window (they take milliseconds); a window
+	// that ends amid them (a stalled machine) makes it two.
+	if n := idx.adds.Load() - before; n < 2 || n > 4 {
+		t.Fatalf("%d index transactions for 20 commits on 2 processes, want 2 (at most 4)", n)
+	}
+	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}

@@ -134,9 +134,10 @@ func (u *Unit) commitLive(ctx context.Context, live []*pending) error {
 		u.appendTail(p.proc, p.slot)
 		p.proc.durable.Store(int64(p.slot.Nonce)) // batches hold a process's slots in nonce order
 	}
-	for _, p := range live {
-		u.finish(p, nil)
-	}
+	// The hook and the uploader hear of the commit before the writers are released: Go runs the goroutine
+	// readied last first on this core (runnext), and that should be a writer, whose answer a client is waiting
+	// for, not the CU's evaluation the hook starts (measured in aogo dev: released first, a writer waited
+	// 0.75 ms behind it for a core).
 	if queued {
 		u.wakeUploader()
 	}
@@ -147,6 +148,9 @@ func (u *Unit) commitLive(ctx context.Context, live []*pending) error {
 		}
 		slices.Sort(pids)
 		u.cfg.OnCommit(slices.Compact(pids))
+	}
+	for _, p := range live {
+		u.finish(p, nil)
 	}
 	return nil
 }

@@ -90,8 +90,9 @@ type Config struct {
 	Replicated bool
 
 	// OnCommit, when set, is called after each group commit with the processes that got new slots (each
-	// once), on the committer goroutine, after the writers have their answers: it must return quickly (a CU
-	// in the same process uses it to evaluate ahead, see cu.CU.Notify).
+	// once), on the committer goroutine, once the slots are durable and just before their writers are
+	// released: it must return quickly (a CU in the same process uses it to evaluate ahead, see
+	// cu.CU.Notify).
 	OnCommit func(pids []string)
 
 	// OperatorToken guards the operator routes (/metrics): they answer only "Authorization: Bearer

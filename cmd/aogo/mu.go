@@ -54,6 +54,7 @@ func runMU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	listen := fs.String("listen", envOr("AOGO_MU_LISTEN", "127.0.0.1:3005"), "listen `ADDR` (env AOGO_MU_LISTEN)")
 	dataDir := fs.String("data", envOr("AOGO_MU_DATA", "mu-data"), "data `DIR` for the task queue (SQLite), the wallet and the operator token (env AOGO_MU_DATA)")
 	storeKind := fs.String("store", envOr("AOGO_MU_STORE", "sqlite"), "task queue: sqlite (in DIR), or a postgres:// `DSN` that several MU replicas may share (env AOGO_MU_STORE)")
+	syncMode := syncFlag(fs, "mu")
 	lease := fs.Duration("lease", 10*time.Second, "with a postgres store: how long a replica holds a task or monitor without renewing it, i.e. how long a dead replica's work waits before another takes it")
 	walletPath := fs.String("wallet", envOr("AOGO_MU_WALLET", ""), "wallet JWK `FILE` that signs pushed items; empty: DIR/mu-wallet.json, an ed25519 key made on first start (env AOGO_MU_WALLET)")
 	gatewayURL := fs.String("gateway", envOr("AOGO_GATEWAY", ""), "gateway `URL` (Scheduler-Locations, process tags, wallet messages): aogo's, or an Arweave node such as arlocal (uploads then need an RSA --wallet); empty: none (env AOGO_GATEWAY)")
@@ -72,7 +73,7 @@ func runMU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	maxDepth := muMaxDepthFlag(fs)
 	quorumPolicy := muQuorumFlag(fs)
 	quorumGrace := fs.Duration("quorum-grace", time.Second, "once a result's quorum is decided, how long the other CUs asked may still answer (so a dissenting CU is flagged)")
-	fail, code, ok := parseUnitFlags(fs, args, "usage: aogo mu --cu URL [--cu URL]... [--listen 127.0.0.1:3005] [--data mu-data] [--store sqlite|postgres://…] [--wallet FILE] [--gateway URL] [--su-hint ADDR=URL]... [--max-depth 1000] [--quorum 1-of-1]", stderr)
+	fail, code, ok := parseUnitFlags(fs, args, "usage: aogo mu --cu URL [--cu URL]... [--listen 127.0.0.1:3005] [--data mu-data] [--store sqlite|postgres://…] [--sync full|normal] [--wallet FILE] [--gateway URL] [--su-hint ADDR=URL]... [--max-depth 1000] [--quorum 1-of-1]", stderr)
 	if !ok {
 		return code
 	}
@@ -95,7 +96,11 @@ func runMU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var store mu.Store
 	switch {
 	case *storeKind == "sqlite":
-		store, err = sqlite.OpenMU(filepath.Join(*dataDir, "mu.db"))
+		sync, serr := parseSync(*syncMode)
+		if serr != nil {
+			return fail("%v", serr)
+		}
+		store, err = sqlite.OpenMU(filepath.Join(*dataDir, "mu.db"), sqlite.WithSync(sync))
 	case strings.HasPrefix(*storeKind, "postgres://"), strings.HasPrefix(*storeKind, "postgresql://"):
 		store, err = postgres.OpenMU(ctx, *storeKind, postgres.MUOptions{Lease: *lease})
 	default:

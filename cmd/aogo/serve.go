@@ -18,6 +18,7 @@ import (
 	"github.com/aogo/aogo/gateway"
 	"github.com/aogo/aogo/internal/datadir"
 	"github.com/aogo/aogo/internal/httpd"
+	"github.com/aogo/aogo/store/sqlite"
 	"github.com/aogo/aogo/wallet"
 )
 
@@ -186,4 +187,22 @@ func uploadGateway(ctx context.Context, url string, hc *http.Client, w *wallet.W
 		return nil, fmt.Errorf("%w (give an RSA --wallet, e.g. from `aogo wallet new --type rsa`)", err)
 	}
 	return gw, nil
+}
+
+// syncFlag is --sync of the units with a SQLite store (su, mu): when a commit is durable (sqlite.Sync).
+func syncFlag(fs *flag.FlagSet, unit string) *string {
+	env := "AOGO_" + strings.ToUpper(unit) + "_SYNC"
+	return fs.String("sync", envOr(env, "full"), "when a commit of the SQLite store is durable: full (fsync each commit: survives a power loss) or "+
+		"normal (survives the unit's crash and kill -9, not an OS crash; an fsync less per message) (env "+env+")")
+}
+
+// parseSync reads a --sync value.
+func parseSync(v string) (sqlite.Sync, error) {
+	switch v {
+	case "full":
+		return sqlite.SyncFull, nil
+	case "normal":
+		return sqlite.SyncNormal, nil
+	}
+	return 0, fmt.Errorf("--sync %q: want full or normal", v)
 }

@@ -32,9 +32,10 @@ func runSU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	publicURL := fs.String("url", envOr("AOGO_SU_URL", ""), "public `URL` published in the Scheduler-Location (default http://ADDR) (env AOGO_SU_URL)")
 	maxBody := fs.Int64("max-body", su.DefaultMaxBody, "largest item in `BYTES`")
 	uploadBatch := fs.Int("upload-batch", 64, "most items per upload, sent as a binary bundle; 1 for a gateway that takes single items")
+	syncMode := syncFlag(fs, "su")
 	withExplorer := fs.Bool("explorer", false, "serve the web explorer of this SU's log at /explorer/ (its index in DIR/explorer.db)")
 	sf := addServeFlags(fs, "su")
-	fail, code, ok := parseUnitFlags(fs, args, "usage: aogo su [--listen 127.0.0.1:9000] [--data su-data] [--wallet FILE] [--store sqlite|postgres://…] [--gateway URL] [--url PUBLIC-URL] [--max-body BYTES] [--explorer]", stderr)
+	fail, code, ok := parseUnitFlags(fs, args, "usage: aogo su [--listen 127.0.0.1:9000] [--data su-data] [--wallet FILE] [--store sqlite|postgres://…] [--gateway URL] [--url PUBLIC-URL] [--max-body BYTES] [--sync full|normal] [--explorer]", stderr)
 	if !ok {
 		return code
 	}
@@ -47,7 +48,11 @@ func runSU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var store su.Store
 	switch {
 	case *storeKind == "sqlite":
-		store, err = sqlite.OpenSU(filepath.Join(*dataDir, "su.db"))
+		sync, serr := parseSync(*syncMode)
+		if serr != nil {
+			return fail("%v", serr)
+		}
+		store, err = sqlite.OpenSU(filepath.Join(*dataDir, "su.db"), sqlite.WithSync(sync))
 	case strings.HasPrefix(*storeKind, "postgres://"), strings.HasPrefix(*storeKind, "postgresql://"):
 		store, err = postgres.OpenSU(ctx, *storeKind)
 	default:

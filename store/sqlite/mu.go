@@ -14,12 +14,13 @@ import (
 )
 
 // MUStore is the Messenger Unit's durable task queue and monitor table in one SQLite file (WAL, synchronous
-// FULL: a task the MU has acknowledged survives a crash of the process or the machine).
+// FULL by default: a task the MU has acknowledged survives a crash of the process or the machine;
+// WithSync(SyncNormal): of the process only).
 //
 // Writes that change tasks (Insert, Advance, AdvanceMonitor) are group-committed: concurrent calls are run by
 // one committer goroutine in a single transaction, each inside its own savepoint (so one call's failure, e.g.
-// a stale compare-and-set, undoes only its own changes), and share one fsync. Every call still returns only
-// once its changes are durable.
+// a stale compare-and-set, undoes only its own changes), and share one commit (one fsync under SyncFull). Every
+// call still returns only once its changes are durable.
 type MUStore struct {
 	db  *sql.DB // one connection: SQLite has one writer, and every MU query is short
 	now func() time.Time
@@ -94,8 +95,9 @@ CREATE TABLE IF NOT EXISTS mu_monitors (
 `
 
 // OpenMU opens (creating if needed) the MU store at path.
-func OpenMU(path string) (*MUStore, error) {
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(FULL)&_txlock=immediate"
+func OpenMU(path string, opts ...Option) (*MUStore, error) {
+	sync := applyOptions(opts).sync.pragma()
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(" + sync + ")&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open mu store %s: %w", path, err)

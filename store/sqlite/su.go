@@ -14,10 +14,11 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
-// SUStore is the Scheduler Unit's store in one SQLite file: WAL, synchronous FULL, so a committed slot survives
-// a crash of the process or the machine. One connection writes (SQLite has one writer; the SU commits in
-// groups anyway); a small pool reads beside it, and one more connection checkpoints the WAL into the database
-// in the background, so a commit rarely waits for a checkpoint.
+// SUStore is the Scheduler Unit's store in one SQLite file: WAL, synchronous FULL by default, so a committed
+// slot survives a crash of the process or the machine (WithSync(SyncNormal): of the process only). One
+// connection writes (SQLite has one writer; the SU commits in groups anyway); a small pool reads beside it, and
+// one more connection checkpoints the WAL into the database in the background, so a commit rarely waits for a
+// checkpoint.
 type SUStore struct {
 	w, r, ckpt *sql.DB
 	// Multi-row inserts, by rows per statement (insertSizes): one statement per 32 slots costs far less than
@@ -107,11 +108,12 @@ const (
 )
 
 // OpenSU opens (creating if needed) the SU store at path.
-func OpenSU(path string) (*SUStore, error) {
+func OpenSU(path string, opts ...Option) (*SUStore, error) {
+	sync := applyOptions(opts).sync.pragma()
 	// Rows live in insertion (rowid) order, so an insert appends; the indexes carry the lookups. mmap spares the
 	// readers a pread per page.
 	base := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=mmap_size(1073741824)&_pragma=cache_size(-32000)"
-	w, err := sql.Open("sqlite", base+"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=temp_store(MEMORY)&_txlock=immediate"+
+	w, err := sql.Open("sqlite", base+"&_pragma=journal_mode(WAL)&_pragma=synchronous("+sync+")&_pragma=temp_store(MEMORY)&_txlock=immediate"+
 		fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", walAutoCheckpoint))
 	if err != nil {
 		return nil, fmt.Errorf("open su store %s: %w", path, err)
@@ -125,7 +127,7 @@ func OpenSU(path string) (*SUStore, error) {
 	}
 	s := &SUStore{w: w, insert: map[int]*sql.Stmt{}, queue: map[int]*sql.Stmt{}, queueRef: map[int]*sql.Stmt{}}
 	if s.r, err = sql.Open("sqlite", base+"&_pragma=query_only(1)"); err == nil {
-		s.ckpt, err = sql.Open("sqlite", base+"&_pragma=synchronous(FULL)")
+		s.ckpt, err = sql.Open("sqlite", base+"&_pragma=synchronous("+sync+")")
 	}
 	if err != nil {
 		s.Close()
