@@ -17,6 +17,8 @@ import (
 	"github.com/aogo/aogo/dataitem"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/aogo/aogo/internal/sqlstmt"
 )
 
 // store keeps items in SQLite (WAL) under a data directory: one row per item with its header fields, a tags
@@ -25,6 +27,7 @@ type store struct {
 	dir         string
 	w           *sql.DB // one connection: SQLite has one writer
 	r           *sql.DB // readers, concurrent under WAL
+	ws          *sqlstmt.Cache
 	inlineLimit int
 }
 
@@ -105,10 +108,17 @@ func openStore(dir string, inlineLimit int) (*store, error) {
 		return nil, fmt.Errorf("gateway store: open %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(8)
-	return &store{dir: dir, w: w, r: r, inlineLimit: inlineLimit}, nil
+	ws, err := sqlstmt.Prepare(w, insertItemSQL, insertTagSQL, itemHeightSQL)
+	if err != nil {
+		r.Close()
+		w.Close()
+		return nil, fmt.Errorf("gateway store: %w", err)
+	}
+	return &store{dir: dir, w: w, r: r, ws: ws, inlineLimit: inlineLimit}, nil
 }
 
 func (s *store) close() error {
+	s.ws.Close()
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
@@ -178,6 +188,15 @@ func (s *store) adoptBlob(id string, f *os.File, size int64) error {
 	return nil
 }
 
+// The statements of an upload, prepared once (sqlstmt).
+const (
+	insertItemSQL = `INSERT OR IGNORE INTO items (id, sig_type, owner, owner_address, target, anchor,
+		signature, tags, content_type, data_offset, data_size, raw_size, raw, height, timestamp, bundled_in)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	insertTagSQL  = `INSERT INTO tags (seq, idx, name, value) VALUES (?, ?, ?, ?)`
+	itemHeightSQL = `SELECT height FROM items WHERE id = ?`
+)
+
 // insertFunc stores one item's row (with its raw bytes when inline, nil when in its file) and returns the
 // height it has: its own, or the one it was first stored at.
 type insertFunc func(ctx context.Context, r itemRow, raw []byte) (uint64, error)
@@ -191,29 +210,19 @@ func (s *store) put(ctx context.Context, fill func(insert insertFunc) error) err
 		return fmt.Errorf("gateway store: begin: %w", err)
 	}
 	defer tx.Rollback()
-	ins, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO items (id, sig_type, owner, owner_address, target, anchor,
-		signature, tags, content_type, data_offset, data_size, raw_size, raw, height, timestamp, bundled_in)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return fmt.Errorf("gateway store: prepare: %w", err)
-	}
-	insTag, err := tx.PrepareContext(ctx, `INSERT INTO tags (seq, idx, name, value) VALUES (?, ?, ?, ?)`)
-	if err != nil {
-		return fmt.Errorf("gateway store: prepare: %w", err)
-	}
 	insert := func(ctx context.Context, r itemRow, raw []byte) (uint64, error) {
 		tagsJSON, err := json.Marshal(r.Tags)
 		if err != nil {
 			return 0, fmt.Errorf("gateway store: item %s tags: %w", r.ID, err)
 		}
-		res, err := ins.ExecContext(ctx, r.ID, int(r.SigType), r.Owner, r.OwnerAddress, r.Target, r.Anchor, r.Signature,
+		res, err := s.ws.Exec(ctx, tx, insertItemSQL, r.ID, int(r.SigType), r.Owner, r.OwnerAddress, r.Target, r.Anchor, r.Signature,
 			string(tagsJSON), r.ContentType, r.DataOffset, r.DataSize, r.RawSize, raw, int64(r.Height), r.Timestamp, r.BundledIn)
 		if err != nil {
 			return 0, fmt.Errorf("gateway store: insert %s: %w", r.ID, err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			var h int64
-			if err := tx.QueryRowContext(ctx, `SELECT height FROM items WHERE id = ?`, r.ID).Scan(&h); err != nil {
+			if err := s.ws.QueryRow(ctx, tx, itemHeightSQL, r.ID).Scan(&h); err != nil {
 				return 0, fmt.Errorf("gateway store: existing %s: %w", r.ID, err)
 			}
 			return uint64(h), nil
@@ -223,7 +232,7 @@ func (s *store) put(ctx context.Context, fill func(insert insertFunc) error) err
 			return 0, fmt.Errorf("gateway store: insert %s: %w", r.ID, err)
 		}
 		for j, t := range r.Tags {
-			if _, err := insTag.ExecContext(ctx, seq, j, t.Name, t.Value); err != nil {
+			if _, err := s.ws.Exec(ctx, tx, insertTagSQL, seq, j, t.Name, t.Value); err != nil {
 				return 0, fmt.Errorf("gateway store: insert %s tag %d: %w", r.ID, j, err)
 			}
 		}

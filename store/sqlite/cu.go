@@ -11,14 +11,22 @@ import (
 	"github.com/aogo/aogo/cu"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/aogo/aogo/internal/sqlstmt"
 )
 
 // CUStore is the Compute Unit's store in one SQLite file (WAL): every evaluation, scheduled and cron, keyed
 // by process and evaluation sequence, with the scheduled ones also found by message id; and the checkpoint
 // rows that name memory snapshot files. One connection writes, a small pool reads.
 type CUStore struct {
-	w, r *sql.DB
+	w, r   *sql.DB
+	ws, rs *sqlstmt.Cache // the writer's and the readers' prepared statements
 }
+
+const (
+	cuInsertEvalSQL = `INSERT INTO cu_evals (` + cuEvalColumns + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`
+	cuEvalByMsgSQL  = `SELECT ` + cuEvalColumns + ` FROM cu_evals WHERE process = ? AND message = ? AND message != ''`
+)
 
 var (
 	_ cu.Store     = (*CUStore)(nil)
@@ -94,11 +102,24 @@ func OpenCU(path string) (*CUStore, error) {
 		return nil, fmt.Errorf("open cu store %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(4)
-	return &CUStore{w: w, r: r}, nil
+	r.SetMaxIdleConns(4) // an idle connection keeps its prepared statements
+	s := &CUStore{w: w, r: r}
+	if s.ws, err = sqlstmt.Prepare(w, cuInsertEvalSQL); err == nil {
+		s.rs, err = sqlstmt.Prepare(r, cuEvalByMsgSQL)
+	}
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open cu store %s: %w", path, err)
+	}
+	return s, nil
 }
 
 // Close closes the database.
-func (s *CUStore) Close() error { return errors.Join(s.r.Close(), s.w.Close()) }
+func (s *CUStore) Close() error {
+	s.ws.Close()
+	s.rs.Close()
+	return errors.Join(s.r.Close(), s.w.Close())
+}
 
 // SaveEvals stores evaluations in one transaction. An evaluation already stored (same process and seq, or
 // same message) is kept as it is: evaluation is deterministic, so a replay after a restart produces the same
@@ -109,18 +130,13 @@ func (s *CUStore) SaveEvals(ctx context.Context, evals []cu.Eval) error {
 		return fmt.Errorf("save evals: %w", err)
 	}
 	defer tx.Rollback()
-	st, err := tx.PrepareContext(ctx, `INSERT INTO cu_evals (`+cuEvalColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`)
-	if err != nil {
-		return fmt.Errorf("save evals: %w", err)
-	}
-	defer st.Close()
 	for i := range evals {
 		e := &evals[i]
 		isErr := 0
 		if e.IsError {
 			isErr = 1
 		}
-		if _, err := st.ExecContext(ctx, e.Process, e.Seq, e.Message, e.Nonce, e.Cron, e.Timestamp, e.BlockHeight,
+		if _, err := s.ws.Exec(ctx, tx, cuInsertEvalSQL, e.Process, e.Seq, e.Message, e.Nonce, e.Cron, e.Timestamp, e.BlockHeight,
 			e.HashChain, isErr, e.Result, nullBytes(e.MemoryHash), nullBytes(e.Attestation)); err != nil {
 			return fmt.Errorf("save eval %s/%d: %w", e.Process, e.Seq, err)
 		}
@@ -149,7 +165,7 @@ func scanCUEval(row interface{ Scan(...any) error }) (cu.Eval, error) {
 
 // EvalByMessage returns the evaluation of scheduled message mid in pid.
 func (s *CUStore) EvalByMessage(ctx context.Context, pid, mid string) (*cu.Eval, error) {
-	e, err := scanCUEval(s.r.QueryRowContext(ctx, `SELECT `+cuEvalColumns+` FROM cu_evals WHERE process = ? AND message = ? AND message != ''`, pid, mid))
+	e, err := scanCUEval(s.rs.QueryRow(ctx, nil, cuEvalByMsgSQL, pid, mid))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("result of %s in %s: %w", mid, pid, cu.ErrNotFound)
 	}

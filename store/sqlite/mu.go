@@ -11,6 +11,8 @@ import (
 	"github.com/aogo/aogo/mu"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/aogo/aogo/internal/sqlstmt"
 )
 
 // MUStore is the Messenger Unit's durable task queue and monitor table in one SQLite file (WAL, synchronous
@@ -23,6 +25,7 @@ import (
 // call still returns only once its changes are durable.
 type MUStore struct {
 	db  *sql.DB // one connection: SQLite has one writer, and every MU query is short
+	st  *sqlstmt.Cache
 	now func() time.Time
 
 	ops     chan muOp
@@ -111,7 +114,12 @@ func OpenMU(path string, opts ...Option) (*MUStore, error) {
 		db.Close()
 		return nil, fmt.Errorf("open mu store %s: %w", path, err)
 	}
-	s := &MUStore{db: db, now: time.Now, ops: make(chan muOp), stopped: make(chan struct{}), maxLinks: DefaultMaxLinks}
+	st, err := sqlstmt.Prepare(db, muHotSQL()...)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open mu store %s: %w", path, err)
+	}
+	s := &MUStore{db: db, st: st, now: time.Now, ops: make(chan muOp), stopped: make(chan struct{}), maxLinks: DefaultMaxLinks}
 	// The committer is the store's own writer, like database/sql's pool: Close stops it.
 	go s.committer()
 	return s, nil
@@ -136,7 +144,49 @@ func migrateMU(db *sql.DB) error {
 func (s *MUStore) Close() error {
 	close(s.ops)
 	<-s.stopped
+	s.st.Close()
 	return s.db.Close()
+}
+
+// The statements of every message's path, prepared once (sqlstmt.Cache).
+const (
+	muSavepointSQL  = `SAVEPOINT op`
+	muRollbackToSQL = `ROLLBACK TO op`
+	muReleaseSQL    = `RELEASE op`
+	muInsertTaskSQL = `INSERT INTO mu_tasks (key, kind, stage, process, item_id, item, origin, parent,
+		base_layer, exclude, is_cast, assign_to, attempts, next_at, last_error, created, updated, depth)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING`
+	muTaskByKeySQL  = `SELECT ` + mu.TaskColumns + ` FROM mu_tasks WHERE key = ?`
+	muTaskByIDSQL   = `SELECT ` + mu.TaskColumns + ` FROM mu_tasks WHERE id = ?`
+	muTaskOriginSQL = `SELECT item_id, process FROM mu_tasks WHERE id = ?`
+	muInsertLinkSQL = `INSERT INTO mu_links (parent, parent_process, child, child_process, kind, created) VALUES (?, ?, ?, ?, ?, ?)`
+	muPruneLinksSQL = `DELETE FROM mu_links WHERE seq <= (SELECT max(seq) FROM mu_links) - ?`
+	muRetrySQL      = `UPDATE mu_tasks SET attempts = ?, next_at = ?, last_error = ?, updated = ? WHERE id = ?`
+	muDeleteTaskSQL = `DELETE FROM mu_tasks WHERE id = ?`
+)
+
+func muHotSQL() []string {
+	q := []string{muSavepointSQL, muRollbackToSQL, muReleaseSQL, muInsertTaskSQL, muTaskByKeySQL, muTaskByIDSQL,
+		muTaskOriginSQL, muInsertLinkSQL, muPruneLinksSQL, muRetrySQL, muDeleteTaskSQL}
+	for _, item := range []bool{false, true} {
+		for _, done := range []bool{false, true} {
+			q = append(q, muAdvanceSQL(item, done))
+		}
+	}
+	return q
+}
+
+// muAdvanceSQL is advance's UPDATE: setting item_id too (withItem), dropping the item's bytes (done).
+func muAdvanceSQL(withItem, done bool) string {
+	q := `UPDATE mu_tasks SET stage = ?, updated = ?, attempts = 0, next_at = 0, last_error = ?`
+	if withItem {
+		q += `, item_id = ?`
+	}
+	if done {
+		// The signed bytes are not needed once the item is written and its result cranked.
+		q += `, item = NULL`
+	}
+	return q + ` WHERE id = ? AND stage = ?`
 }
 
 func (s *MUStore) committer() {
@@ -196,19 +246,19 @@ func (s *MUStore) commitGroup(group []muOp) {
 			errs[i] = err
 			continue
 		}
-		if _, err := tx.Exec(`SAVEPOINT op`); err != nil {
+		if _, err := s.st.Exec(context.Background(), tx, muSavepointSQL); err != nil {
 			tx.Rollback()
 			fail(fmt.Errorf("mu store: savepoint: %w", err))
 			return
 		}
 		if errs[i] = o.fn(tx); errs[i] != nil {
-			if _, err := tx.Exec(`ROLLBACK TO op`); err != nil {
+			if _, err := s.st.Exec(context.Background(), tx, muRollbackToSQL); err != nil {
 				tx.Rollback()
 				fail(fmt.Errorf("mu store: rollback to savepoint: %w", err))
 				return
 			}
 		}
-		if _, err := tx.Exec(`RELEASE op`); err != nil {
+		if _, err := s.st.Exec(context.Background(), tx, muReleaseSQL); err != nil {
 			tx.Rollback()
 			fail(fmt.Errorf("mu store: release savepoint: %w", err))
 			return
@@ -242,16 +292,14 @@ func (s *MUStore) insertTask(ctx context.Context, tx *sql.Tx, t mu.Task, now tim
 	if t.Stage == "" {
 		t.Stage = mu.StageWrite
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO mu_tasks (key, kind, stage, process, item_id, item, origin, parent,
-		base_layer, exclude, is_cast, assign_to, attempts, next_at, last_error, created, updated, depth)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING`,
+	res, err := s.st.Exec(ctx, tx, muInsertTaskSQL,
 		t.Key, string(t.Kind), string(t.Stage), t.Process, t.ItemID, t.Item, t.Origin, t.Parent, b2i(t.BaseLayer),
 		strings.Join(t.Exclude, ","), b2i(t.Cast), strings.Join(t.AssignTo, ","), t.Attempts, ms(t.NextAt), t.LastError, now.UnixMilli(), now.UnixMilli(), t.Depth)
 	if err != nil {
 		return t, false, fmt.Errorf("insert task %s: %w", t.Key, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		old, err := mu.ScanTask(tx.QueryRowContext(ctx, `SELECT `+mu.TaskColumns+` FROM mu_tasks WHERE key = ?`, t.Key))
+		old, err := mu.ScanTask(s.st.QueryRow(ctx, tx, muTaskByKeySQL, t.Key))
 		if err != nil {
 			return t, false, fmt.Errorf("read existing task %s: %w", t.Key, err)
 		}
@@ -302,7 +350,7 @@ func (s *MUStore) insertChildren(ctx context.Context, tx *sql.Tx, children []mu.
 		if st.ItemID == "" {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO mu_links (parent, parent_process, child, child_process, kind, created) VALUES (?, ?, ?, ?, ?, ?)`,
+		if _, err := s.st.Exec(ctx, tx, muInsertLinkSQL,
 			parentItem, parentProcess, st.ItemID, st.Process, string(st.Kind), now.UnixMilli()); err != nil {
 			return nil, fmt.Errorf("insert link %s → %s: %w", parentItem, st.ItemID, err)
 		}
@@ -310,7 +358,7 @@ func (s *MUStore) insertChildren(ctx context.Context, tx *sql.Tx, children []mu.
 	}
 	if linked {
 		// The bound: the newest maxLinks rows stay (seq only grows, so the rows above last-max are at most max).
-		if _, err := tx.ExecContext(ctx, `DELETE FROM mu_links WHERE seq <= (SELECT max(seq) FROM mu_links) - ?`, s.maxLinks); err != nil {
+		if _, err := s.st.Exec(ctx, tx, muPruneLinksSQL, s.maxLinks); err != nil {
 			return nil, fmt.Errorf("prune links: %w", err)
 		}
 	}
@@ -366,7 +414,7 @@ func (s *MUStore) Advance(ctx context.Context, a mu.Advance) (children []mu.Task
 			return nil
 		}
 		var item, process string
-		if err := tx.QueryRowContext(ctx, `SELECT item_id, process FROM mu_tasks WHERE id = ?`, a.ID).Scan(&item, &process); err != nil {
+		if err := s.st.QueryRow(ctx, tx, muTaskOriginSQL, a.ID).Scan(&item, &process); err != nil {
 			return fmt.Errorf("read task %d: %w", a.ID, err)
 		}
 		children, err = s.insertChildren(ctx, tx, a.Children, now, item, process)
@@ -377,19 +425,12 @@ func (s *MUStore) Advance(ctx context.Context, a mu.Advance) (children []mu.Task
 
 // advance moves task a.ID from a.From to a.To.
 func (s *MUStore) advance(ctx context.Context, tx *sql.Tx, a mu.Advance, now time.Time) error {
-	q := `UPDATE mu_tasks SET stage = ?, updated = ?, attempts = 0, next_at = 0, last_error = ?`
 	args := []any{string(a.To), now.UnixMilli(), a.Error}
 	if a.ItemID != "" {
-		q += `, item_id = ?`
 		args = append(args, a.ItemID)
 	}
-	if a.To == mu.StageDone {
-		// The signed bytes are not needed once the item is written and its result cranked.
-		q += `, item = NULL`
-	}
-	q += ` WHERE id = ? AND stage = ?`
 	args = append(args, a.ID, string(a.From))
-	res, err := tx.ExecContext(ctx, q, args...)
+	res, err := s.st.Exec(ctx, tx, muAdvanceSQL(a.ItemID != "", a.To == mu.StageDone), args...)
 	if err != nil {
 		return fmt.Errorf("advance task %d: %w", a.ID, err)
 	}
@@ -401,7 +442,7 @@ func (s *MUStore) advance(ctx context.Context, tx *sql.Tx, a mu.Advance, now tim
 
 // Retry implements mu.Store.
 func (s *MUStore) Retry(ctx context.Context, id int64, attempts int, next time.Time, lastError string) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE mu_tasks SET attempts = ?, next_at = ?, last_error = ?, updated = ? WHERE id = ?`,
+	_, err := s.st.Exec(ctx, nil, muRetrySQL,
 		attempts, ms(next), lastError, s.now().UnixMilli(), id)
 	if err != nil {
 		return fmt.Errorf("retry task %d: %w", id, err)
@@ -411,7 +452,7 @@ func (s *MUStore) Retry(ctx context.Context, id int64, attempts int, next time.T
 
 // Delete implements mu.Store.
 func (s *MUStore) Delete(ctx context.Context, id int64) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM mu_tasks WHERE id = ?`, id); err != nil {
+	if _, err := s.st.Exec(ctx, nil, muDeleteTaskSQL, id); err != nil {
 		return fmt.Errorf("delete task %d: %w", id, err)
 	}
 	return nil
@@ -432,7 +473,7 @@ func (s *MUStore) Unpark(ctx context.Context, id int64, to mu.Stage) error {
 
 // Get implements mu.Store.
 func (s *MUStore) Get(ctx context.Context, id int64) (mu.Task, error) {
-	t, err := mu.ScanTask(s.db.QueryRowContext(ctx, `SELECT `+mu.TaskColumns+` FROM mu_tasks WHERE id = ?`, id))
+	t, err := mu.ScanTask(s.st.QueryRow(ctx, nil, muTaskByIDSQL, id))
 	if err != nil {
 		return t, fmt.Errorf("get task %d: %w", id, err)
 	}
