@@ -57,6 +57,16 @@ func (f *failingStore) Commit(ctx context.Context, slots []su.Slot, uploads [][]
 	return errInjected
 }
 
+// waitEntered waits until a failing commit has started (and holds).
+func (f *failingStore) waitEntered(t *testing.T) {
+	t.Helper()
+	select {
+	case <-f.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the failing commit never started")
+	}
+}
+
 // TestDuplicateOfRefusedSlotIsPlacedAgain: a second copy of an item waits on the first copy's queued slot; when a
 // replica conflict refuses that slot (nothing written), the copy must be placed again like the first, not fail
 // with "the first copy of this item failed" (a flake CI once hit with two replicas).
@@ -80,11 +90,7 @@ func TestDuplicateOfRefusedSlotIsPlacedAgain(t *testing.T) {
 	posts := metric(t, e.srv.URL, "aogo_su_posts_total")
 	wg.Add(1)
 	go post(0)
-	select {
-	case <-fs.entered:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the refused commit never started")
-	}
+	fs.waitEntered(t)
 	wg.Add(1)
 	go post(1)
 	waitFor(t, "the second copy to arrive", func() bool { return metric(t, e.srv.URL, "aogo_su_posts_total") == posts+2 })
@@ -145,11 +151,7 @@ func TestCommitFailureKeepsLogGapFree(t *testing.T) {
 	queued := metric(t, e.srv.URL, "aogo_su_slots_queued_total")
 	wg.Add(1)
 	go post(0)
-	select {
-	case <-fs.entered:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the failing commit never started")
-	}
+	fs.waitEntered(t)
 	for i := 1; i < len(lost); i++ {
 		wg.Add(1)
 		go post(i)
