@@ -102,6 +102,9 @@ func runMU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		store, err = sqlite.OpenMU(filepath.Join(*dataDir, "mu.db"), sqlite.WithSync(sync))
 	case strings.HasPrefix(*storeKind, "postgres://"), strings.HasPrefix(*storeKind, "postgresql://"):
+		if *syncMode != "full" {
+			return fail("--sync is the SQLite store's; a PostgreSQL server decides with its synchronous_commit")
+		}
 		store, err = postgres.OpenMU(ctx, *storeKind, postgres.MUOptions{Lease: *lease})
 	default:
 		return fail("--store %q: want sqlite or a postgres:// DSN", *storeKind)

@@ -54,6 +54,9 @@ func runSU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		store, err = sqlite.OpenSU(filepath.Join(*dataDir, "su.db"), sqlite.WithSync(sync))
 	case strings.HasPrefix(*storeKind, "postgres://"), strings.HasPrefix(*storeKind, "postgresql://"):
+		if *syncMode != "full" {
+			return fail("--sync is the SQLite store's; a PostgreSQL server decides with its synchronous_commit")
+		}
 		store, err = postgres.OpenSU(ctx, *storeKind)
 	default:
 		return fail("--store %q: want sqlite or a postgres:// DSN", *storeKind)

@@ -42,6 +42,14 @@ func TestSUFlags(t *testing.T) {
 		if code := run(context.Background(), args, &out, &errb); code != 1 || !strings.Contains(errb.String(), "want full or normal") {
 			t.Fatalf("%s: bad --sync: code %d, %s", unit, code, errb.String())
 		}
+		errb.Reset()
+		args = append(args[:1], "--sync", "normal", "--store", "postgres://127.0.0.1:1/none", "--data", t.TempDir())
+		if unit == "mu" {
+			args = append(args, "--cu", "http://127.0.0.1:1")
+		}
+		if code := run(context.Background(), args, &out, &errb); code != 1 || !strings.Contains(errb.String(), "synchronous_commit") {
+			t.Fatalf("%s: --sync normal with PostgreSQL: code %d, %s", unit, code, errb.String())
+		}
 	}
 	errb.Reset()
 	if code := run(context.Background(), []string{"su", "extra"}, &out, &errb); code != 1 {
