@@ -61,6 +61,7 @@ func (n *Network) addCUs(base string) error {
 			Modules:   n.gwc, Blocks: gatewayBlocks{n.gwc}, Store: store,
 			DataDir: dir, Logger: n.log.With("unit", name), OperatorToken: n.token,
 			MaxCompute: n.cfg.MaxCompute, MaxDryRunCompute: n.cfg.MaxDryRunCompute, MaxMemory: n.cfg.MaxMemory, CompiledCache: n.cfg.compiledCache(),
+			MemoryHash: n.cfg.MemoryHash,
 		})
 		if err != nil {
 			return fmt.Errorf("devnet: %s: %w", name, err)

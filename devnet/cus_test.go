@@ -10,6 +10,7 @@ import (
 
 	"github.com/aogo/aogo/ao"
 	"github.com/aogo/aogo/client"
+	"github.com/aogo/aogo/cu"
 	"github.com/aogo/aogo/dataitem"
 	"github.com/aogo/aogo/devnet"
 	"github.com/aogo/aogo/quorum"
@@ -126,5 +127,43 @@ func TestQuorumCUsLimit(t *testing.T) {
 	}
 	if _, err := devnet.New(context.Background(), devnet.Config{Dir: t.TempDir(), Listen: "127.0.0.1:0", CUs: 2, Quorum: quorum.Policy{K: 2, N: 3}}); err == nil {
 		t.Fatal("a 2-of-3 default quorum on two CUs started")
+	}
+}
+
+// TestMemoryHashPolicy: Config.MemoryHash reaches the CUs. By default (per run) a hot message's attestation
+// carries its Memory-Hash; under HashAtCheckpoint it carries none (the hash is off the result's path), and the
+// rest of the attestation still verifies.
+func TestMemoryHashPolicy(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		policy cu.HashPolicy
+		want   bool
+	}{{"run", cu.HashPerRun, true}, {"checkpoint", cu.HashAtCheckpoint, false}} {
+		t.Run(c.name, func(t *testing.T) {
+			n := startNetConfig(t, devnet.Config{Dir: t.TempDir(), MemoryHash: c.policy, CUs: 2})
+			ctx := context.Background()
+			cl := userClient(t, n)
+			pid, err := cl.Spawn(ctx, devnet.Spawn{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			mid, err := cl.Send(ctx, pid, []dataitem.Tag{{Name: "Action", Value: "Eval"}}, []byte("return 1"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, u := range n.Info().CUs {
+				r, err := client.NewCU(u, n.HTTPClient()).Result(ctx, pid, mid)
+				if err != nil {
+					t.Fatal(err)
+				}
+				att, err := ao.VerifyAttestation(r.Attestation, r.Body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := att.MemoryHash != ""; got != c.want {
+					t.Fatalf("%s: Memory-Hash %q, want one: %v", u, att.MemoryHash, c.want)
+				}
+			}
+		})
 	}
 }

@@ -60,6 +60,8 @@ const DefaultMaxMemory = 4 << 30
 type Config struct {
 	// Dir holds all state. Required.
 	Dir string
+	// MemoryHash is every CU's memory hash policy (cu.Config.MemoryHash; default cu.HashPerRun).
+	MemoryHash cu.HashPolicy
 	// FullSync fsyncs every commit of the SU and MU stores, so an acknowledged message survives a power loss
 	// too. By default a dev network's commits survive its own crash and kill -9 but not an OS crash
 	// (sqlite.SyncNormal): one machine's network trades that for two fsyncs less on every message's POST.
@@ -314,6 +316,7 @@ func New(ctx context.Context, cfg Config) (_ *Network, err error) {
 		Modules:   n.gwc, Blocks: gatewayBlocks{n.gwc}, Store: cuStore,
 		DataDir: filepath.Join(cfg.Dir, "cu"), Logger: n.log.With("unit", "cu"), OperatorToken: n.token,
 		MaxCompute: cfg.MaxCompute, MaxDryRunCompute: cfg.MaxDryRunCompute, MaxMemory: cfg.MaxMemory, CompiledCache: cfg.compiledCache(),
+		MemoryHash: cfg.MemoryHash,
 	}); err != nil {
 		return nil, fmt.Errorf("devnet: cu: %w", err)
 	}

@@ -47,7 +47,7 @@ func runCU(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	trust := envList("AOGO_CU_TRUST_CHECKPOINTS")
 	fs.Var(trust, "trust-checkpoint", "`ADDR` whose Checkpoint items on the gateway this CU resumes processes from, besides its own; repeatable (env AOGO_CU_TRUST_CHECKPOINTS, comma-separated)")
 	sf := addServeFlags(fs, "cu")
-	hashPolicy := fs.String("memory-hash", envOr("AOGO_CU_MEMORY_HASH", "run"), "which attestations carry a Memory-Hash: run (last message of each evaluation), every, checkpoint (env AOGO_CU_MEMORY_HASH)")
+	hashPolicy := memoryHashFlag(fs)
 	fail, code, ok := parseUnitFlags(fs, args, "usage: aogo cu --gateway URL [--listen 127.0.0.1:6363] [--data cu-data] [--wallet FILE] [--su URL]", stderr)
 	if !ok {
 		return code
@@ -201,4 +201,10 @@ func (l *locationLocator) Locate(ctx context.Context, pid string) (cu.Scheduler,
 	l.cache[pid] = locatedSU{su: s, expires: time.Now().Add(ttl)}
 	l.mu.Unlock()
 	return s, nil
+}
+
+// memoryHashFlag is --memory-hash of aogo cu and aogo dev (cu.ParseHashPolicy).
+func memoryHashFlag(fs *flag.FlagSet) *string {
+	return fs.String("memory-hash", envOr("AOGO_CU_MEMORY_HASH", "run"), "which attestations carry a Memory-Hash: run (last message of each "+
+		"evaluation, what a result request waits for), every, checkpoint (none on the result path; env AOGO_CU_MEMORY_HASH)")
 }

@@ -48,11 +48,12 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"a result quorum (tag %s: 2-of-3) on one machine", devnet.MaxCUs, quorum.Tag))
 	quorumPolicy := muQuorumFlag(fs)
 	cacheDir := moduleCacheFlag(fs, "the first CU's, in --data")
+	hashPolicy := memoryHashFlag(fs)
 	fullSync := fs.Bool("fsync", false, "fsync every commit of the SU and MU, so an acknowledged message survives a power loss or OS crash too; "+
 		"by default commits survive the network's own crash and kill -9 (SQLite synchronous NORMAL), two fsyncs less per message")
 	verbose := fs.Bool("v", false, "log at debug level")
 	fs.Usage = func() {
-		printUsage(fs, "usage: aogo dev [--data .aogo] [--listen 127.0.0.1:8734] [--gateway URL] [--block-time 10s] [--cron-interval 1s] [--max-memory 4-gb] [--max-body 2-gb] [--cus 1] [--quorum 1-of-1] [--fsync] [-v]", stderr)
+		printUsage(fs, "usage: aogo dev [--data .aogo] [--listen 127.0.0.1:8734] [--gateway URL] [--block-time 10s] [--cron-interval 1s] [--max-memory 4-gb] [--max-body 2-gb] [--cus 1] [--quorum 1-of-1] [--memory-hash run] [--fsync] [-v]", stderr)
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -96,6 +97,11 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "aogo dev: %v\n", err)
 		return 2
 	}
+	policy, err := cu.ParseHashPolicy(*hashPolicy)
+	if err != nil {
+		fmt.Fprintf(stderr, "aogo dev: --memory-hash: %v\n", err)
+		return 2
+	}
 	level := slog.LevelInfo
 	if *verbose {
 		level = slog.LevelDebug
@@ -103,7 +109,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	n, err := devnet.New(ctx, devnet.Config{Dir: *data, Listen: *listen, GatewayURL: *gatewayURL, BlockTime: *blockTime, CronInterval: *cron,
 		MaxCompute: comp, MaxDryRunCompute: dryComp, MaxMemory: mem, MaxBody: body, MaxDepth: *maxDepth, Logger: log, Progress: stderr,
-		CUs: *cus, Quorum: quorumPolicy.p, CompiledCache: *cacheDir, FullSync: *fullSync})
+		CUs: *cus, Quorum: quorumPolicy.p, CompiledCache: *cacheDir, FullSync: *fullSync, MemoryHash: policy})
 	if err != nil {
 		fmt.Fprintf(stderr, "aogo dev: %v\n", devError(err, *listen))
 		return 1

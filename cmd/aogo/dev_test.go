@@ -200,6 +200,11 @@ func TestDevFlagsAndErrors(t *testing.T) {
 	if code := run(context.Background(), []string{"dev", "extra"}, &out, &errb); code != 2 {
 		t.Fatalf("dev extra: exit %d", code)
 	}
+	errb.Reset()
+	if code := run(context.Background(), []string{"dev", "--memory-hash", "sometimes", "--data", t.TempDir()}, &out, &errb); code != 2 ||
+		!strings.Contains(errb.String(), "want run, every or checkpoint") {
+		t.Fatalf("dev --memory-hash sometimes: exit %d, %s", code, errb.String())
+	}
 }
 
 // TestDevRestart: a restarted network on the same data dir is the same network (same ids, same processes).
