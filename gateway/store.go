@@ -15,10 +15,9 @@ import (
 	"time"
 
 	"github.com/aogo/aogo/dataitem"
+	"github.com/aogo/aogo/internal/sqlstmt"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
-
-	"github.com/aogo/aogo/internal/sqlstmt"
 )
 
 // store keeps items in SQLite (WAL) under a data directory: one row per item with its header fields, a tags

@@ -9,10 +9,9 @@ import (
 	"strings"
 
 	"github.com/aogo/aogo/cu"
+	"github.com/aogo/aogo/internal/sqlstmt"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
-
-	"github.com/aogo/aogo/internal/sqlstmt"
 )
 
 // CUStore is the Compute Unit's store in one SQLite file (WAL): every evaluation, scheduled and cron, keyed

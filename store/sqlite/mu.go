@@ -9,10 +9,9 @@ import (
 	"time"
 
 	"github.com/aogo/aogo/mu"
+	"github.com/aogo/aogo/internal/sqlstmt"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
-
-	"github.com/aogo/aogo/internal/sqlstmt"
 )
 
 // MUStore is the Messenger Unit's durable task queue and monitor table in one SQLite file (WAL, synchronous
