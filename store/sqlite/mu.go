@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aogo/aogo/mu"
 	"github.com/aogo/aogo/internal/sqlstmt"
+	"github.com/aogo/aogo/mu"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
