@@ -209,12 +209,20 @@ func (s *store) put(ctx context.Context, fill func(insert insertFunc) error) err
 		return fmt.Errorf("gateway store: begin: %w", err)
 	}
 	defer tx.Rollback()
+	ins, err := s.ws.InTx(ctx, tx, insertItemSQL)
+	if err != nil {
+		return fmt.Errorf("gateway store: %w", err)
+	}
+	insTag, err := s.ws.InTx(ctx, tx, insertTagSQL)
+	if err != nil {
+		return fmt.Errorf("gateway store: %w", err)
+	}
 	insert := func(ctx context.Context, r itemRow, raw []byte) (uint64, error) {
 		tagsJSON, err := json.Marshal(r.Tags)
 		if err != nil {
 			return 0, fmt.Errorf("gateway store: item %s tags: %w", r.ID, err)
 		}
-		res, err := s.ws.Exec(ctx, tx, insertItemSQL, r.ID, int(r.SigType), r.Owner, r.OwnerAddress, r.Target, r.Anchor, r.Signature,
+		res, err := ins.ExecContext(ctx, r.ID, int(r.SigType), r.Owner, r.OwnerAddress, r.Target, r.Anchor, r.Signature,
 			string(tagsJSON), r.ContentType, r.DataOffset, r.DataSize, r.RawSize, raw, int64(r.Height), r.Timestamp, r.BundledIn)
 		if err != nil {
 			return 0, fmt.Errorf("gateway store: insert %s: %w", r.ID, err)
@@ -231,7 +239,7 @@ func (s *store) put(ctx context.Context, fill func(insert insertFunc) error) err
 			return 0, fmt.Errorf("gateway store: insert %s: %w", r.ID, err)
 		}
 		for j, t := range r.Tags {
-			if _, err := s.ws.Exec(ctx, tx, insertTagSQL, seq, j, t.Name, t.Value); err != nil {
+			if _, err := insTag.ExecContext(ctx, seq, j, t.Name, t.Value); err != nil {
 				return 0, fmt.Errorf("gateway store: insert %s tag %d: %w", r.ID, j, err)
 			}
 		}

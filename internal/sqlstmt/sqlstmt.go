@@ -65,6 +65,15 @@ func (c *Cache) QueryRow(ctx context.Context, tx *sql.Tx, query string, args ...
 	return c.db.QueryRowContext(ctx, query, args...)
 }
 
+// InTx returns query's statement bound to tx, for a loop that runs it many times in one transaction (Exec
+// binds it on every call). A query not in the cache is prepared on tx, for the transaction's life.
+func (c *Cache) InTx(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	if st, ok := c.m[query]; ok {
+		return tx.StmtContext(ctx, st), nil
+	}
+	return tx.PrepareContext(ctx, query)
+}
+
 // Close closes the statements (not the pool).
 func (c *Cache) Close() {
 	if c == nil {

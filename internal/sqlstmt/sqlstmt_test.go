@@ -46,7 +46,21 @@ func TestCache(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	for _, q := range []string{ins, `INSERT INTO kv (k, v) VALUES (?, ? * 10)`} { // cached, and not
+		st, err := c.InTx(ctx, tx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{"x" + q[len(q)-3:], "y" + q[len(q)-3:]} {
+			if _, err := st.ExecContext(ctx, k, 7); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	var v int
+	if err := c.QueryRow(ctx, tx, `SELECT count(*) FROM kv`).Scan(&v); err != nil || v != 8 {
+		t.Fatalf("rows in the transaction: %d, %v", v, err)
+	}
 	if err := c.QueryRow(ctx, tx, get, "d").Scan(&v); err != nil || v != 4 {
 		t.Fatalf("in the transaction: %d, %v", v, err)
 	}

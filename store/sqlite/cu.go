@@ -129,13 +129,17 @@ func (s *CUStore) SaveEvals(ctx context.Context, evals []cu.Eval) error {
 		return fmt.Errorf("save evals: %w", err)
 	}
 	defer tx.Rollback()
+	ins, err := s.ws.InTx(ctx, tx, cuInsertEvalSQL)
+	if err != nil {
+		return fmt.Errorf("save evals: %w", err)
+	}
 	for i := range evals {
 		e := &evals[i]
 		isErr := 0
 		if e.IsError {
 			isErr = 1
 		}
-		if _, err := s.ws.Exec(ctx, tx, cuInsertEvalSQL, e.Process, e.Seq, e.Message, e.Nonce, e.Cron, e.Timestamp, e.BlockHeight,
+		if _, err := ins.ExecContext(ctx, e.Process, e.Seq, e.Message, e.Nonce, e.Cron, e.Timestamp, e.BlockHeight,
 			e.HashChain, isErr, e.Result, nullBytes(e.MemoryHash), nullBytes(e.Attestation)); err != nil {
 			return fmt.Errorf("save eval %s/%d: %w", e.Process, e.Seq, err)
 		}
