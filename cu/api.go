@@ -44,19 +44,30 @@ func (c *CU) Result(ctx context.Context, pid, mid string) (*Eval, error) {
 	if err != nil {
 		return nil, err
 	}
-	if ev.Attestation == nil {
-		if ev.Attestation, err = Attest(c.cfg.Wallet, ev); err != nil {
-			return nil, err
-		}
-		c.metrics.attestations.Add(1)
-		if c.saver.attest(pid, mid, ev.Attestation) {
-			return ev, nil
-		}
-		if err := c.cfg.Store.SetAttestation(ctx, pid, ev.Seq, ev.Attestation); err != nil {
-			return nil, fmt.Errorf("save attestation: %w", err)
-		}
+	if err := c.attest(ctx, pid, mid, ev); err != nil {
+		return nil, err
 	}
 	return ev, nil
+}
+
+// attest signs ev's attestation when it has none and records it with the evaluation, pending or stored.
+func (c *CU) attest(ctx context.Context, pid, mid string, ev *Eval) error {
+	if ev.Attestation != nil {
+		return nil
+	}
+	att, err := Attest(c.cfg.Wallet, ev)
+	if err != nil {
+		return err
+	}
+	ev.Attestation = att
+	c.metrics.attestations.Add(1)
+	if c.saver.attest(pid, mid, att) {
+		return nil
+	}
+	if err := c.cfg.Store.SetAttestation(ctx, pid, ev.Seq, att); err != nil {
+		return fmt.Errorf("save attestation: %w", err)
+	}
+	return nil
 }
 
 func (c *CU) evaluateTo(ctx context.Context, pid, mid string) (*Eval, error) {

@@ -118,7 +118,8 @@
 // Config.MemoryHash chooses which attestations carry Memory-Hash: the last message of each evaluation run
 // (the one a /result request waits for; the default), every message, or checkpoints only (the snapshot
 // computes it anyway). Attestations are signed when a result is first served, not during replay, and
-// stored with the result.
+// stored with the result; a run evaluated ahead of requests (Notify) signs its last message's at once, the
+// result the requests that follow wait for.
 //
 // # Determinism
 //

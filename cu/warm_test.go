@@ -1,6 +1,7 @@
 package cu_test
 
 import (
+	"bytes"
 	"context"
 	"testing"
 	"time"
@@ -29,6 +30,7 @@ func TestNotifyEvaluatesAhead(t *testing.T) {
 		t.Fatal(err)
 	}
 	applies := u.machines.applies.Load()
+	signed := metric(t, u, "ao_cu_attestations_total")
 	mid := n.send(hot, "ahead")
 	n.send(cold, "never asked for")
 	u.cu.Notify(cold) // first in the queue: done before the hot one
@@ -54,10 +56,23 @@ func TestNotifyEvaluatesAhead(t *testing.T) {
 	if got := u.machines.opens.Load(); got != 1 {
 		t.Fatalf("%d machines opened: the cold process was loaded by a notification", got)
 	}
-	if _, err := u.c.Result(ctx, hot, mid); err != nil {
-		t.Fatal(err)
+	// The run's last message was attested with it: the requests that follow (an MU's pull and a client's)
+	// sign nothing more, and get the same attestation.
+	if got := metric(t, u, "ao_cu_attestations_total") - signed; got != 1 {
+		t.Fatalf("%d attestations signed by the run ahead, want 1", got)
+	}
+	var atts [][]byte
+	for range 2 {
+		r, err := u.c.Result(ctx, hot, mid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		atts = append(atts, r.Attestation)
 	}
 	if got := u.machines.applies.Load() - applies; got != 1 {
 		t.Fatalf("the result request evaluated again (%d applies)", got)
+	}
+	if got := metric(t, u, "ao_cu_attestations_total") - signed; got != 1 || !bytes.Equal(atts[0], atts[1]) {
+		t.Fatalf("%d attestations after two result requests (equal: %v), want the one signed ahead", got, bytes.Equal(atts[0], atts[1]))
 	}
 }
