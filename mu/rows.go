@@ -87,3 +87,22 @@ func ScanLinks(rows Rows) ([]Link, error) {
 	}
 	return out, nil
 }
+
+// ScanMonitors reads the rows of a monitors query selecting the process, its cursor and created (Unix ms), in
+// that order (the column names differ by store: "cursor" is reserved in PostgreSQL).
+func ScanMonitors(rows Rows) ([]Monitor, error) {
+	var out []Monitor
+	for rows.Next() {
+		var m Monitor
+		var created int64
+		if err := rows.Scan(&m.Process, &m.Cursor, &created); err != nil {
+			return nil, fmt.Errorf("read monitors: %w", err)
+		}
+		m.Created = time.UnixMilli(created)
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read monitors: %w", err)
+	}
+	return out, nil
+}

@@ -440,17 +440,11 @@ func (s *MUStore) monitors(ctx context.Context, q string, args ...any) ([]mu.Mon
 		return nil, fmt.Errorf("mu store: list monitors: %w", err)
 	}
 	defer rows.Close()
-	var out []mu.Monitor
-	for rows.Next() {
-		var m mu.Monitor
-		var created int64
-		if err := rows.Scan(&m.Process, &m.Cursor, &created); err != nil {
-			return nil, fmt.Errorf("mu store: list monitors: %w", err)
-		}
-		m.Created = time.UnixMilli(created)
-		out = append(out, m)
+	out, err := mu.ScanMonitors(rows)
+	if err != nil {
+		return nil, fmt.Errorf("mu store: %w", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Monitors implements mu.Store: every replica's.

@@ -554,17 +554,7 @@ func (s *MUStore) Monitors(ctx context.Context) ([]mu.Monitor, error) {
 		return nil, fmt.Errorf("list monitors: %w", err)
 	}
 	defer rows.Close()
-	var out []mu.Monitor
-	for rows.Next() {
-		var m mu.Monitor
-		var created int64
-		if err := rows.Scan(&m.Process, &m.Cursor, &created); err != nil {
-			return nil, fmt.Errorf("list monitors: %w", err)
-		}
-		m.Created = time.UnixMilli(created)
-		out = append(out, m)
-	}
-	return out, rows.Err()
+	return mu.ScanMonitors(rows)
 }
 
 // AdvanceMonitor implements mu.Store.
