@@ -40,11 +40,13 @@ type conformanceFacts struct {
 	Assigned       string `json:"assigned"`
 }
 
-// runConformance runs testdata/aoconnect-conformance.cjs against the network with the real aoconnect.
-func runConformance(t *testing.T, n *devnet.Network, module string) conformanceFacts {
+// runNodeScript runs testdata/SCRIPT under node with the npm package pkg on NODE_PATH, AOGO_NET set to the
+// network and AOGO_JWK to the package's RSA JWK (plus env), and decodes the last line it prints, its facts,
+// into facts; it returns that line.
+func runNodeScript(t testing.TB, n *devnet.Network, pkg, script string, timeout time.Duration, facts any, env ...string) string {
 	t.Helper()
 	node := testenv.Node(t)
-	modules := testenv.NodeModules(t, "@permaweb/aoconnect")
+	modules := testenv.NodeModules(t, pkg)
 	jwk, err := rsaJWK()
 	if err != nil {
 		t.Fatal(err)
@@ -53,20 +55,29 @@ func runConformance(t *testing.T, n *devnet.Network, module string) conformanceF
 	if err := os.WriteFile(jwkPath, jwk, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join("testdata", "aoconnect-conformance.cjs"))
-	cmd.Env = append(cmd.Environ(), "NODE_PATH="+modules, "AOGO_NET="+n.URL(), "AOGO_JWK="+jwkPath, "AOGO_MODULE="+module)
+	cmd := exec.CommandContext(ctx, node, filepath.Join("testdata", script))
+	cmd.Env = append(cmd.Environ(), "NODE_PATH="+modules, "AOGO_NET="+n.URL(), "AOGO_JWK="+jwkPath)
+	cmd.Env = append(cmd.Env, env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("aoconnect conformance: %v\nstdout: %s\nstderr: %s", err, stdout.String(), stderr.String())
+		t.Fatalf("%s: %v\nstdout: %s\nstderr: %s", script, err, stdout.String(), stderr.String())
 	}
-	var f conformanceFacts
 	line := strings.TrimSpace(stdout.String())
-	if err := json.Unmarshal([]byte(line[strings.LastIndexByte(line, '\n')+1:]), &f); err != nil {
-		t.Fatalf("script output %q: %v", stdout.String(), err)
+	line = line[strings.LastIndexByte(line, '\n')+1:]
+	if err := json.Unmarshal([]byte(line), facts); err != nil {
+		t.Fatalf("%s output %q: %v", script, stdout.String(), err)
 	}
+	return line
+}
+
+// runConformance runs testdata/aoconnect-conformance.cjs against the network with the real aoconnect.
+func runConformance(t *testing.T, n *devnet.Network, module string) conformanceFacts {
+	t.Helper()
+	var f conformanceFacts
+	runNodeScript(t, n, "@permaweb/aoconnect", "aoconnect-conformance.cjs", 5*time.Minute, &f, "AOGO_MODULE="+module)
 	t.Logf("aoconnect facts: %+v", f)
 	return f
 }

@@ -8,8 +8,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,7 +17,6 @@ import (
 	"github.com/aogo/aogo/client"
 	"github.com/aogo/aogo/dataitem"
 	"github.com/aogo/aogo/devnet"
-	"github.com/aogo/aogo/internal/testenv"
 	"github.com/aogo/aogo/wallet"
 )
 
@@ -51,32 +48,9 @@ type mainnetFacts struct {
 // runMainnet runs testdata/aoconnect-mainnet.cjs (the real aoconnect in MODE 'mainnet') against the network.
 func runMainnet(t testing.TB, n *devnet.Network, module string, env ...string) mainnetFacts {
 	t.Helper()
-	node := testenv.Node(t)
-	modules := testenv.NodeModules(t, "@permaweb/aoconnect")
-	jwk, err := rsaJWK()
-	if err != nil {
-		t.Fatal(err)
-	}
-	jwkPath := filepath.Join(t.TempDir(), "jwk.json")
-	if err := os.WriteFile(jwkPath, jwk, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join("testdata", "aoconnect-mainnet.cjs"))
-	cmd.Env = append(cmd.Environ(), "NODE_PATH="+modules, "AOGO_NET="+n.URL(), "AOGO_JWK="+jwkPath, "AOGO_MODULE="+module)
-	cmd.Env = append(cmd.Env, env...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("aoconnect mainnet: %v\nstdout: %s\nstderr: %s", err, stdout.String(), stderr.String())
-	}
 	var f mainnetFacts
-	line := strings.TrimSpace(stdout.String())
-	if err := json.Unmarshal([]byte(line[strings.LastIndexByte(line, '\n')+1:]), &f); err != nil {
-		t.Fatalf("script output %q: %v", stdout.String(), err)
-	}
-	t.Logf("aoconnect mainnet facts: %s", line[strings.LastIndexByte(line, '\n')+1:])
+	line := runNodeScript(t, n, "@permaweb/aoconnect", "aoconnect-mainnet.cjs", 10*time.Minute, &f, append([]string{"AOGO_MODULE=" + module}, env...)...)
+	t.Logf("aoconnect mainnet facts: %s", line)
 	return f
 }
 

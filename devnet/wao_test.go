@@ -2,14 +2,10 @@ package devnet_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -99,16 +95,7 @@ func mainnetPush(t *testing.T, n *devnet.Network, w dataitem.Signer, path, targe
 // runWao spawns an ao.N.1 aos process of module through POST /push, sends it the counter handlers and three
 // Incs, then runs testdata/wao-hb.cjs (wao's HB client) against it and checks what it read.
 func runWao(t *testing.T, n *devnet.Network, module string) {
-	node := testenv.Node(t)
-	modules := testenv.NodeModules(t, "wao")
-	jwk, err := rsaJWK()
-	if err != nil {
-		t.Fatal(err)
-	}
-	jwkPath := filepath.Join(t.TempDir(), "jwk.json")
-	if err := os.WriteFile(jwkPath, jwk, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	testenv.NodeModules(t, "wao") // before the pushes: a machine without it skips (or fails) at once
 	var info struct {
 		Address   string `json:"address"`
 		Authority string `json:"authority"`
@@ -135,22 +122,8 @@ func runWao(t *testing.T, n *devnet.Network, module string) {
 			dataitem.Tag{Name: "Type", Value: "Message"}, dataitem.Tag{Name: "Action", Value: "Inc"}))
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join("testdata", "wao-hb.cjs"))
-	cmd.Env = append(cmd.Environ(), "NODE_PATH="+modules, "AOGO_NET="+n.URL(), "AOGO_JWK="+jwkPath, "AOGO_PID="+pid)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("wao: %v\nstdout: %s\nstderr: %s", err, stdout.String(), stderr.String())
-	}
-	line := strings.TrimSpace(stdout.String())
-	line = line[strings.LastIndexByte(line, '\n')+1:]
-	t.Logf("wao facts: %s", line)
 	var f waoFacts
-	if err := json.Unmarshal([]byte(line), &f); err != nil {
-		t.Fatalf("script output %q: %v", stdout.String(), err)
-	}
+	t.Logf("wao facts: %s", runNodeScript(t, n, "wao", "wao-hb.cjs", 5*time.Minute, &f, "AOGO_PID="+pid))
 
 	if f.Operator != info.Address || f.MetaAddress != info.Address {
 		t.Errorf("operator %q, meta address %q, want the scheduler %q", f.Operator, f.MetaAddress, info.Address)
