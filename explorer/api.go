@@ -139,6 +139,15 @@ func limitParam(r *http.Request) (int, error) {
 	return int(n), err
 }
 
+// pageParams reads limit and before (a Seq; 0 = from the newest), the paging of the newest-first lists.
+func pageParams(r *http.Request) (limit int, before int64, err error) {
+	if limit, err = limitParam(r); err != nil {
+		return 0, 0, err
+	}
+	before, err = intParam(r, "before", 0, 0)
+	return limit, before, err
+}
+
 // answerBad writes a badQuery as 400 and reports whether err was one (or any error, answered 500).
 func (e *Explorer) answerErr(w http.ResponseWriter, r *http.Request, err error) {
 	var b badQuery
@@ -150,12 +159,7 @@ func (e *Explorer) answerErr(w http.ResponseWriter, r *http.Request, err error) 
 }
 
 func (e *Explorer) handleProcesses(w http.ResponseWriter, r *http.Request) {
-	limit, err := limitParam(r)
-	if err != nil {
-		e.answerErr(w, r, err)
-		return
-	}
-	before, err := intParam(r, "before", 0, 0)
+	limit, before, err := pageParams(r)
 	if err != nil {
 		e.answerErr(w, r, err)
 		return
@@ -904,12 +908,7 @@ type searchView struct {
 // an owner address, or a tag as Name=Value.
 func (e *Explorer) handleSearch(w http.ResponseWriter, r *http.Request) {
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
-	limit, err := limitParam(r)
-	if err != nil {
-		e.answerErr(w, r, err)
-		return
-	}
-	before, err := intParam(r, "before", 0, 0)
+	limit, before, err := pageParams(r)
 	if err != nil {
 		e.answerErr(w, r, err)
 		return
