@@ -17,6 +17,27 @@ import (
 // llamaModel27 is BenchmarkLlamaNext's model: 27 MB in F16.
 var llamaModel27 = gguf.Config{Embd: 384, Layers: 6, Heads: 6, FF: 1024, Vocab: 4096, Context: 512, Seed: 1, Type: gguf.F16}
 
+// openPromptedLlama opens the llama module with model served as /data/M, boots it, loads the model and sets a
+// prompt (4 tokens run): the state every llama benchmark and checkpoint test starts from.
+func openPromptedLlama(t testing.TB, model []byte) vm.Machine {
+	t.Helper()
+	m, err := vm.Open(llamaFormat, realWasm(t, "llama"), vm.Options{WeaveDrive: &fakeDrive{files: map[string]string{"/data/M": string(model)}}, CacheDir: llamaCache()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, code := range []string{"", `Llama = require('.Llama'); Llama.load('/data/M'); return 'ok'`, `Llama.setPrompt('Hello world'); return Llama.run(4)`} {
+		msg := bootMsg()
+		if code != "" {
+			msg = evalMsg(code)
+		}
+		if r := mustApply(t, m, msg); r.Error != "" {
+			m.Close()
+			t.Fatalf("%s: %s", code, r.Error)
+		}
+	}
+	return m
+}
+
 // rssMiB is the process's proportional resident set (Pss: a page mapped twice, as a backing's pages are in its
 // view and under the memory, counts once).
 func rssMiB(t testing.TB) float64 {
@@ -46,26 +67,13 @@ func BenchmarkLlamaCapture(b *testing.B) {
 	if err := gguf.Llama(&model, llamaModel27); err != nil {
 		b.Fatal(err)
 	}
-	wasm := realWasm(b, "llama")
 	for _, mode := range []string{"memfd", "copies"} {
 		b.Run(mode, func(b *testing.B) {
 			defer func(off bool) { backingsOff = off }(backingsOff)
 			backingsOff = mode == "copies"
-			m, err := vm.Open(llamaFormat, wasm, vm.Options{WeaveDrive: &fakeDrive{files: map[string]string{"/data/M": model.String()}}, CacheDir: llamaCache()})
-			if err != nil {
-				b.Fatal(err)
-			}
+			m := openPromptedLlama(b, model.Bytes())
 			defer m.Close()
 			mm := m.(*machine)
-			for _, code := range []string{"", `Llama = require('.Llama'); Llama.load('/data/M'); return 'ok'`, `Llama.setPrompt('Hello world'); return Llama.run(4)`} {
-				msg := bootMsg()
-				if code != "" {
-					msg = evalMsg(code)
-				}
-				if r := mustApply(b, m, msg); r.Error != "" {
-					b.Fatalf("%s: %s", code, r.Error)
-				}
-			}
 			begin := time.Now()
 			mm.rebase()
 			first := time.Since(begin)
@@ -134,22 +142,11 @@ func TestLlamaPagedCheckpoints(t *testing.T) {
 	if err := gguf.Llama(&model, llamaModel27); err != nil {
 		t.Fatal(err)
 	}
+	m := openPromptedLlama(t, model.Bytes())
+	defer m.Close()
+	// The restore below opens the module as openPromptedLlama does.
 	wasm := realWasm(t, "llama")
 	opts := vm.Options{WeaveDrive: &fakeDrive{files: map[string]string{"/data/M": model.String()}}, CacheDir: llamaCache()}
-	m, err := vm.Open(llamaFormat, wasm, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	for _, code := range []string{"", `Llama = require('.Llama'); Llama.load('/data/M'); return 'ok'`, `Llama.setPrompt('Hello world'); return Llama.run(4)`} {
-		msg := bootMsg()
-		if code != "" {
-			msg = evalMsg(code)
-		}
-		if r := mustApply(t, m, msg); r.Error != "" {
-			t.Fatalf("%s: %s", code, r.Error)
-		}
-	}
 	ps := &memPages{}
 	var whole, first, second bytes.Buffer
 	if _, err := m.Snapshot(&whole); err != nil {

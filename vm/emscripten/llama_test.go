@@ -183,23 +183,11 @@ func compareLlama(t *testing.T, i int, ref map[string]json.RawMessage, got vm.Re
 // speed target is on a 20+ MB F16 model), the process's whole cost per message included.
 func BenchmarkLlamaNext(b *testing.B) {
 	var model bytes.Buffer
-	if err := gguf.Llama(&model, gguf.Config{Embd: 384, Layers: 6, Heads: 6, FF: 1024, Vocab: 4096, Context: 512, Seed: 1, Type: gguf.F16}); err != nil {
+	if err := gguf.Llama(&model, llamaModel27); err != nil {
 		b.Fatal(err)
 	}
-	m, err := vm.Open(llamaFormat, realWasm(b, "llama"), vm.Options{WeaveDrive: &fakeDrive{files: map[string]string{"/data/M": model.String()}}, CacheDir: llamaCache()})
-	if err != nil {
-		b.Fatal(err)
-	}
+	m := openPromptedLlama(b, model.Bytes())
 	defer m.Close()
-	for _, code := range []string{"", `Llama = require('.Llama'); Llama.load('/data/M'); return 'ok'`, `Llama.setPrompt('Hello world'); return Llama.run(4)`} {
-		msg := bootMsg()
-		if code != "" {
-			msg = evalMsg(code)
-		}
-		if r := mustApply(b, m, msg); r.Error != "" {
-			b.Fatalf("%s: %s", code, r.Error)
-		}
-	}
 	b.ResetTimer()
 	cpu := cpuNow()
 	for i := 0; i < b.N; i++ {
