@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/aogo/aogo/ao"
 	"io"
 	"os"
 	"os/exec"
@@ -123,6 +124,7 @@ func runBenchAI(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	cacheDir := fs.String("cache-dir", defaultModuleCache(), "compiled-module cache `DIR` (\"\" = none), as aogo run's")
 	rounds := fs.Int("rounds", 1, "runs of both sides, alternating (figures are medians over all)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
+	maxMemory := fs.String("max-memory", "4-gb", "the machine's memory cap, as a CU's --max-memory caps a wasm64 process (at most 4-gb: the module runs lowered to a 32-bit memory, see vm/emscripten/ENGINE.md)")
 	if _, code, ok := parseFileArgs(fs, args, 0, benchAIUsage, stderr); !ok {
 		return code
 	}
@@ -135,6 +137,10 @@ func runBenchAI(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	if *messages**tokens+16 > *ctxLen {
 		return fail("--messages x --tokens (%d) does not fit the model's context (--ctx %d) with the prompt", *messages**tokens, *ctxLen)
+	}
+	memCap, err := ao.ParseMemoryLimit(*maxMemory)
+	if err != nil {
+		return fail("--max-memory: %v", err)
 	}
 	cfg := gguf.Config{Embd: *embd, Layers: *layers, Heads: *heads, HeadsKV: *heads, FF: *ff, Vocab: *vocab, Context: *ctxLen, Seed: *seed, Type: gguf.F16}
 
@@ -188,7 +194,7 @@ func runBenchAI(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	var oursRes []vm.Result
 	var diffs []string
 	for r := 0; r < *rounds; r++ {
-		ours, res, err := benchAIOurs(ctx, wasm, env, log, dataDir, filepath.Join(dir, fmt.Sprintf("drive-cache-%d", r)), fi.Size(), *cacheDir)
+		ours, res, err := benchAIOurs(ctx, wasm, env, log, dataDir, filepath.Join(dir, fmt.Sprintf("drive-cache-%d", r)), fi.Size(), *cacheDir, memCap)
 		if err != nil {
 			return fail("our VM: %v", err)
 		}
@@ -267,7 +273,7 @@ func benchAILog(wasm []byte, modelID string, messages, tokens int) (env []byte, 
 
 // benchAIOurs runs log on our VM with a WeaveDrive serving dataDir (every file admitted, as aogo run --drive)
 // through a content cache in driveCache, as a CU's drive reads through its cache.
-func benchAIOurs(ctx context.Context, wasm, env []byte, log [][]byte, dataDir, driveCache string, modelBytes int64, cacheDir string) (benchAISide, []vm.Result, error) {
+func benchAIOurs(ctx context.Context, wasm, env []byte, log [][]byte, dataDir, driveCache string, modelBytes int64, cacheDir string, memCap uint64) (benchAISide, []vm.Result, error) {
 	var side benchAISide
 	cache, err := weavedrive.OpenCache(driveCache, 2*modelBytes+64<<20)
 	if err != nil {
@@ -275,7 +281,7 @@ func benchAIOurs(ctx context.Context, wasm, env []byte, log [][]byte, dataDir, d
 	}
 	start := time.Now()
 	drive := weavedrive.New(weavedrive.Dir(dataDir), weavedrive.Options{Cache: cache})
-	m, err := vm.Open(benchAIFormat, wasm, vm.Options{WeaveDrive: drive, CacheDir: cacheDir})
+	m, err := vm.Open(benchAIFormat, wasm, vm.Options{WeaveDrive: drive, CacheDir: cacheDir, MemoryLimit: memCap})
 	if err != nil {
 		return side, nil, err
 	}

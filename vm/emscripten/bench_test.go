@@ -38,7 +38,7 @@ func BenchmarkColdStart(b *testing.B) {
 	for _, mod := range benchModules {
 		b.Run(mod.name, func(b *testing.B) {
 			wasm := realWasm(b, mod.name)
-			if _, err := compile(wasm, "", false, nil); err != nil {
+			if _, err := compile(wasm, "", false, lowerNone, nil); err != nil {
 				b.Fatal(err)
 			}
 			boot := bootMsg()

@@ -37,4 +37,10 @@
 // ENGINE.md has the figures and what each setting means for the isolation of processes sharing a CU: a
 // guest has no clock to time a cache side channel with, and every process keeps its own store, memory and
 // architectural bounds checks. A build with the aogoexp tag re-measures each setting (engine_exp.go).
+//
+// # wasm64 on a 32-bit memory
+//
+// A wasm64 machine capped at 4 GiB or less runs its module lowered to a 32-bit memory (lower.go), which
+// needs no bounds checks; one capped higher runs the lowering's shadow, which burns the same fuel, so the
+// Compute-Limit binds at the same point on every CU. Results, memory and errors are the module's own.
 package emscripten

@@ -73,6 +73,8 @@ type compiledModule struct {
 	module  *wasmtime.Module
 	imports []importInfo
 	mem64   bool
+	// lowered: a wasm64 module compiled over a 32-bit memory (lowerMemory64); its format is still mem64.
+	lowered bool
 	// imageEnd is where the module's data image ends in linear memory (dataExtent); imageOK is false when
 	// that is unknown, and then every page is read to find the non-zero ones.
 	imageEnd uint64
@@ -86,11 +88,18 @@ type compiledModule struct {
 // (when set), or by compiling it, which it first tells compiling (when set). With meter, what is compiled is
 // wasm rewritten for the metering formats (meterModule); a module that meters itself (imports metering.usegas)
 // is compiled with its gas calls inlined (inlineUsegas). Each rewrite is cached under its own key (cacheKey).
-func compile(wasm []byte, cacheDir string, meter bool, compiling func()) (*compiledModule, error) {
+//
+// A wasm64 module (lower not lowerNone) is then lowered to a 32-bit memory (lowerWrap) or given the lowering's
+// same-fuel shadow (lowerShadow), unless it cannot be lowered: then it is compiled as it is, for both, the
+// choice depending on its bytes only. Both are cached under keys of their own.
+func compile(wasm []byte, cacheDir string, meter bool, lower lowerMode, compiling func()) (*compiledModule, error) {
 	h := sha256.Sum256(wasm)
 	key, rewrite := cacheKey(h, wasm, meter)
 	if meter {
 		h = key // the metering formats' snapshots name the rewritten module (as they always have)
+	}
+	if lower != lowerNone {
+		key = sha256.Sum256(append(key[:], lowerKey+lower.String()...))
 	}
 	compiledMu.Lock()
 	defer compiledMu.Unlock()
@@ -109,6 +118,18 @@ func compile(wasm []byte, cacheDir string, meter bool, compiling func()) (*compi
 		// slower but the same): the choice depends on the bytes only, so the key still names what is compiled.
 		if m, ok, _ := inlineUsegas(wasm); ok {
 			wasm = m
+		}
+	}
+	if lower != lowerNone {
+		// Whether the module lowers is decided on the lowered form for both modes, so a machine whose cap is
+		// above 4 GiB runs the shadow exactly when one at or below runs the lowered module.
+		if lw, err := lowerMemory64(wasm, true); err == nil {
+			if lower == lowerShadow {
+				lw, err = lowerMemory64(wasm, false)
+			}
+			if err == nil {
+				wasm = lw
+			}
 		}
 	}
 	eng := sharedEngine()
@@ -137,6 +158,7 @@ func compile(wasm []byte, cacheDir string, meter bool, compiling func()) (*compi
 	for _, e := range mod.Exports() {
 		if mt := e.Type().MemoryType(); mt != nil {
 			c.mem64 = mt.Is64()
+			c.lowered = lower == lowerWrap && !c.mem64
 		}
 	}
 	compiled[key] = c

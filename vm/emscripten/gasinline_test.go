@@ -203,7 +203,7 @@ func TestModuleCacheEveryRewrite(t *testing.T) {
 				compiledMu.Unlock()
 			}
 			compiles := 0
-			if _, err := compile(tc.wasm, dir, tc.meter, func() { compiles++ }); err != nil {
+			if _, err := compile(tc.wasm, dir, tc.meter, lowerNone, func() { compiles++ }); err != nil {
 				t.Fatalf("case %d: %v", i, err)
 			}
 			if want := map[int]int{1: 1, 2: 0}[start]; compiles != want {

@@ -83,7 +83,7 @@ func newInstance(cm *compiledModule, f *format, opts vm.Options) (in *instance, 
 			err = fmt.Errorf("instantiate: wasmtime panic: %v", r)
 		}
 	}()
-	if cm.mem64 != f.mem64 {
+	if cm.mem64 != f.mem64 && !(f.mem64 && cm.lowered) {
 		return nil, fmt.Errorf("module memory is %s but format %s expects %s", bits(cm.mem64), f.name, bits(f.mem64))
 	}
 	in = &instance{f: f, cm: cm, opts: opts, drives: map[int32]vm.DriveFile{}, ctx: context.Background()}

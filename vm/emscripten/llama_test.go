@@ -44,13 +44,13 @@ func llamaLog() [][]byte {
 	}
 }
 
-// runLlamaOurs runs log through our machine with a drive serving files, and checks what a user would: the
-// model loads, generation gives text, a bad file ends its message with the reference's Error.
-func runLlamaOurs(t *testing.T, log [][]byte, files map[string]string) []vm.Result {
+// runLlamaOurs runs log through our machine, capped at memCap (0: the glue's maximum), with a drive serving
+// files, and returns the results and the final memory hash.
+func runLlamaOurs(t *testing.T, log [][]byte, files map[string]string, memCap uint64) ([]vm.Result, [32]byte) {
 	t.Helper()
 	drive := &fakeDrive{files: files}
 	start := time.Now()
-	m, err := vm.Open(llamaFormat, realWasm(t, "llama"), vm.Options{WeaveDrive: drive, CacheDir: llamaCache()})
+	m, err := vm.Open(llamaFormat, realWasm(t, "llama"), vm.Options{WeaveDrive: drive, CacheDir: llamaCache(), MemoryLimit: memCap})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,8 +61,8 @@ func runLlamaOurs(t *testing.T, log [][]byte, files map[string]string) []vm.Resu
 	for _, msg := range log {
 		out = append(out, mustApply(t, m, msg))
 	}
-	t.Logf("our machine: %d messages in %v", len(log), time.Since(start).Round(time.Millisecond))
-	return out
+	t.Logf("our machine (cap %d): %d messages in %v", memCap, len(log), time.Since(start).Round(time.Millisecond))
+	return out, m.MemoryHash()
 }
 
 func TestLlamaTinyModel(t *testing.T) {
@@ -72,7 +72,20 @@ func TestLlamaTinyModel(t *testing.T) {
 	}
 	files := map[string]string{"/data/TINY": model.String(), "/data/NOTGGUF": "GGUF but not really a model"}
 	log := llamaLog()
-	res := runLlamaOurs(t, log, files)
+	// A CU capping wasm64 processes at 4 GiB runs the module lowered to a 32-bit memory; one with a bigger cap
+	// runs its shadow (lower.go): the same results, memory and fuel, message by message.
+	res, hash := runLlamaOurs(t, log, files, 4<<30)
+	shadow, shadowHash := runLlamaOurs(t, log, files, 0)
+	for i := range log {
+		a, _ := json.Marshal(res[i])
+		b, _ := json.Marshal(shadow[i])
+		if !bytes.Equal(a, b) || res[i].FuelUsed != shadow[i].FuelUsed {
+			t.Errorf("message %d: lowered %s (fuel %d), shadow %s (fuel %d)", i, a, res[i].FuelUsed, b, shadow[i].FuelUsed)
+		}
+	}
+	if hash != shadowHash {
+		t.Errorf("memory hash: lowered %x, shadow %x", hash, shadowHash)
+	}
 	if res[5].Error != errCxaThrow.Error() {
 		t.Fatalf("load of a non-GGUF file: Error %q, want the reference's %q", res[5].Error, errCxaThrow)
 	}

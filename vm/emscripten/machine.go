@@ -596,7 +596,7 @@ func booted(format string, wasm []byte, opts vm.Options) (*machine, *instance, e
 	if err != nil {
 		return nil, nil, err
 	}
-	cm, err := compile(wasm, opts.CacheDir, f.meteredAtLoad, opts.Compiling)
+	cm, err := compile(wasm, opts.CacheDir, f.meteredAtLoad, lowerFor(f, opts.MemoryLimit), opts.Compiling)
 	if err != nil {
 		return nil, nil, err
 	}

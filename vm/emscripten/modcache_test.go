@@ -71,7 +71,7 @@ func TestModuleCache(t *testing.T) {
 		t.Fatalf("corrupt entry: %v", err)
 	}
 	// compile (with a hash not in the process cache) recompiles and rewrites it.
-	c, err := compile(wasm, dir, false, nil)
+	c, err := compile(wasm, dir, false, lowerNone, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
