@@ -318,7 +318,15 @@ func inlineCode(b []byte, usegas uint64, param byte, gasG, limitG uint64) ([]byt
 	stmt = binary.AppendUvarint(stmt, usegas)
 	stmt = append(stmt, 0x0b)
 
-	out := binary.AppendUvarint(make([]byte, 0, len(b)+len(b)/2), n)
+	return rewriteBodies(r, n, len(b)/2, func(_ uint64, w, src []byte) ([]byte, error) {
+		return inlineBody(w, src, usegas, stmt)
+	})
+}
+
+// rewriteBodies writes a code section of the n function bodies left in r, each rewritten by fn (which appends
+// body i, rewritten from src, to w); extra is a guess of how much the rewrite adds.
+func rewriteBodies(r wasmReader, n uint64, extra int, fn func(i uint64, w, src []byte) ([]byte, error)) ([]byte, error) {
+	out := binary.AppendUvarint(make([]byte, 0, len(r.b)+extra), n)
 	var body []byte
 	for i := range n {
 		size, err := r.uleb()
@@ -327,8 +335,7 @@ func inlineCode(b []byte, usegas uint64, param byte, gasG, limitG uint64) ([]byt
 		}
 		src := r.b[:size]
 		r.b = r.b[size:]
-		body, err = inlineBody(body[:0], src, usegas, stmt)
-		if err != nil {
+		if body, err = fn(i, body[:0], src); err != nil {
 			return nil, fmt.Errorf("function body %d: %w", i, err)
 		}
 		out = binary.AppendUvarint(out, uint64(len(body)))

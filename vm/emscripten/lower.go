@@ -34,6 +34,8 @@ import (
 //     4 GiB memory, a fill or copy of all of it), done the same way.
 //   - The memory's limits become 32-bit (the maximum at most 65,536 pages); the machine's cap, enforced on
 //     every grow, is what binds (the caller lowers only when it is at most 4 GiB).
+//   - A vector built lane by lane from memory is written, once built, to a global nobody reads, so Cranelift
+//     builds it there instead of keeping every loaded lane alive to the end of the loop (see Lane chains).
 //
 // The memory's bytes, the results and the errors are the original's. Fuel, the Compute-Limit of the wasm64
 // formats, counts the inserted operators too; a machine whose cap is above 4 GiB cannot be lowered, so it
@@ -42,7 +44,7 @@ import (
 // the module as it is, TestLlamaTinyModel on llama.wasm. A module this pass cannot prove it handles (an
 // operator the decoder does not know, a memory import, a second memory, an address offset of 2^32 or more,
 // data segments not at a constant) is lowered by neither: it runs as it is, on every CU.
-const lowerKey = "aogo lower memory64 v2"
+const lowerKey = "aogo lower memory64 v3"
 
 // lowerMaxBytes is the largest memory cap a lowered module may run under: 2^32 bytes, 65,536 pages.
 const lowerMaxBytes = 1 << 32
@@ -138,6 +140,16 @@ func lowerMemory64(wasm []byte, wrap bool) ([]byte, error) {
 	if wrap {
 		secs[memIdx].body = mem
 	}
+	sink, err := addSinkGlobal(&secs)
+	if err != nil {
+		return nil, err
+	}
+	codeIdx = -1
+	for i, s := range secs {
+		if s.id == 10 {
+			codeIdx = i
+		}
+	}
 	if codeIdx >= 0 {
 		params := make([]int, len(funcTypeIdx))
 		for i, ti := range funcTypeIdx {
@@ -146,7 +158,7 @@ func lowerMemory64(wasm []byte, wrap bool) ([]byte, error) {
 			}
 			params[i] = len(types[ti].params)
 		}
-		if secs[codeIdx].body, err = lowerCode(secs[codeIdx].body, params, wrap); err != nil {
+		if secs[codeIdx].body, err = lowerCode(secs[codeIdx].body, params, wrap, sink); err != nil {
 			return nil, err
 		}
 	}
@@ -258,16 +270,13 @@ func lowerDataSection(b []byte) ([]byte, error) {
 				}
 				out = append(out, 0)
 			}
-			op, err := r.byte()
-			if err != nil {
+			op, err1 := r.byte()
+			off, err2 := r.sleb()
+			end, err3 := r.byte()
+			if err := errors.Join(err1, err2, err3); err != nil {
 				return nil, err
 			}
-			off, err := r.sleb()
-			if err != nil {
-				return nil, err
-			}
-			end, err := r.byte()
-			if err != nil || op != 0x42 || end != 0x0b || off < 0 || off > math.MaxUint32 {
+			if op != 0x42 || end != 0x0b || off < 0 || off > math.MaxUint32 {
 				return nil, fmt.Errorf("%w: data segment %d is not at an i64 constant below 2^32", errNoLower, i)
 			}
 			out = append(out, 0x41)
@@ -288,7 +297,7 @@ func lowerDataSection(b []byte) ([]byte, error) {
 }
 
 // lowerCode rewrites every function body; params[i] is the parameter count of defined function i.
-func lowerCode(b []byte, params []int, wrap bool) ([]byte, error) {
+func lowerCode(b []byte, params []int, wrap bool, sink uint64) ([]byte, error) {
 	r := wasmReader{b: b}
 	n, err := r.uleb()
 	if err != nil {
@@ -297,23 +306,9 @@ func lowerCode(b []byte, params []int, wrap bool) ([]byte, error) {
 	if n != uint64(len(params)) {
 		return nil, fmt.Errorf("%w: %d bodies for %d functions", errNoLower, n, len(params))
 	}
-	out := binary.AppendUvarint(make([]byte, 0, len(b)+len(b)/4), n)
-	var body []byte
-	for i := range n {
-		size, err := r.uleb()
-		if err != nil || size > uint64(len(r.b)) {
-			return nil, fmt.Errorf("function body %d: truncated", i)
-		}
-		src := r.b[:size]
-		r.b = r.b[size:]
-		body, err = lowerBody(body[:0], src, params[i], wrap)
-		if err != nil {
-			return nil, fmt.Errorf("function body %d: %w", i, err)
-		}
-		out = binary.AppendUvarint(out, uint64(len(body)))
-		out = append(out, body...)
-	}
-	return out, nil
+	return rewriteBodies(r, n, len(b)/4, func(i uint64, w, src []byte) ([]byte, error) {
+		return lowerBody(w, src, params[i], wrap, sink)
+	})
 }
 
 // Scratch locals a lowered body gets after its own (relative to their first index): four i64, two i32, one
@@ -378,6 +373,7 @@ type lowerer struct {
 	// value, a checked address read from the local) to the next control-flow operator: no path enters
 	// between. ggml's kernel reads four halves at offsets from one local: one check, not four.
 	facts map[uint64]bound
+	sink  uint64 // the v128 global lane chains are written to (addSinkGlobal)
 }
 
 func (l *lowerer) op(b ...byte) { l.w = append(l.w, b...) }
@@ -471,6 +467,83 @@ func (l *lowerer) memarg(r *wasmReader) error {
 	return nil
 }
 
+// Lane chains
+//
+// A vector built lane by lane from memory (v128.load32_splat, then v128.load32_lane 1, 2, 3: ggml's F16
+// loads) is, in Cranelift's IR, four loads and three pure lane inserts. Pure operators are placed where their
+// value is first needed, and in ggml's unrolled kernel that is the multiply-adds at the end of the loop body:
+// every loaded scalar of all eight vectors stays live until then, and most are spilled to the stack and
+// reloaded (ENGINE.md). Writing each finished vector to a global nobody reads (a side effect, so the inserts
+// happen there) ends the chain where it is built: one 16-byte store a vector instead of a spill and a reload a
+// lane. The global is not exported and never read: nothing observable changes but fuel, which the lowered
+// module and its shadow count alike.
+
+// addSinkGlobal adds the mutable v128 global lane chains are written to and returns its index.
+func addSinkGlobal(secs *[]section) (uint64, error) {
+	var imported uint64
+	for _, s := range *secs {
+		if s.id == 2 {
+			n, err := countGlobalImports(s.body)
+			if err != nil {
+				return 0, err
+			}
+			imported = n
+		}
+	}
+	gi := -1
+	for i, s := range *secs {
+		if s.id == 6 {
+			gi = i
+		}
+	}
+	if gi < 0 {
+		insertSection(secs, 6)
+		for i, s := range *secs {
+			if s.id == 6 {
+				gi = i
+			}
+		}
+	}
+	n, rest, err := countAndRest((*secs)[gi].body)
+	if err != nil {
+		return 0, err
+	}
+	g := append([]byte{0x7b, 0x01, 0xfd, 0x0c}, make([]byte, 16)...) // v128, mutable, v128.const 0
+	(*secs)[gi].body = concatVec(n+1, rest, append(g, 0x0b))
+	return imported + n, nil
+}
+
+// nextIsLoadLane reports whether code starts with a v128.load*_lane, which continues a lane chain.
+func nextIsLoadLane(code []byte) bool {
+	if len(code) < 2 || code[0] != 0xfd {
+		return false
+	}
+	r := wasmReader{b: code[1:]}
+	sub, err := r.uleb()
+	return err == nil && sub >= 84 && sub <= 87
+}
+
+// sinkVector writes the v128 on top of the stack to the sink global, keeping it on the stack.
+func (l *lowerer) sinkVector() {
+	l.local(0x22, scV) // local.tee $v
+	l.op(0x24)         // global.set
+	l.w = binary.AppendUvarint(l.w, l.sink)
+	l.local(0x20, scV) // local.get $v
+}
+
+// belowValue lowers an operator whose address lies under one value (a store, a lane operator): the value
+// waits in scratch local v while the address is converted; emit writes the opcode, then its memarg follows.
+func (l *lowerer) belowValue(r *wasmReader, win *window, v uint64, emit func()) error {
+	a := win.at(1)
+	l.local(0x21, v)
+	l.addr(a)
+	l.local(0x20, v)
+	emit()
+	win.pop()
+	win.pop()
+	return l.memarg(r)
+}
+
 // storeValue is the scratch local for the value a store (or lane operator) holds above its address.
 func storeValue(op byte) uint64 {
 	switch op {
@@ -503,7 +576,7 @@ func loadBound(op byte) bound {
 }
 
 // lowerBody appends src, one function body with params parameters, lowered, to w.
-func lowerBody(w, src []byte, params int, wrap bool) ([]byte, error) {
+func lowerBody(w, src []byte, params int, wrap bool, sink uint64) ([]byte, error) {
 	r := wasmReader{b: src}
 	groups, err := r.uleb()
 	if err != nil {
@@ -512,19 +585,16 @@ func lowerBody(w, src []byte, params int, wrap bool) ([]byte, error) {
 	locals := uint64(params)
 	w = binary.AppendUvarint(w, groups+uint64(len(scratchGroups)/2))
 	for range groups {
-		c, err := r.uleb()
-		if err != nil {
-			return nil, err
-		}
-		t, err := r.byte()
-		if err != nil {
+		c, err1 := r.uleb()
+		t, err2 := r.byte()
+		if err := errors.Join(err1, err2); err != nil {
 			return nil, err
 		}
 		locals += c
 		w = append(binary.AppendUvarint(w, c), t)
 	}
 	w = append(w, scratchGroups...)
-	l := &lowerer{w: w, scratch: locals, wrap: wrap, facts: map[uint64]bound{}}
+	l := &lowerer{w: w, scratch: locals, wrap: wrap, sink: sink, facts: map[uint64]bound{}}
 	var win window
 	for len(r.b) > 0 {
 		op := r.b[0]
@@ -539,17 +609,9 @@ func lowerBody(w, src []byte, params int, wrap bool) ([]byte, error) {
 			win.pop()
 			win.push(loadBound(op))
 		case op >= 0x36 && op <= 0x3e: // stores: address, value
-			v := storeValue(op)
-			a := win.at(1)
-			l.local(0x21, v)
-			l.addr(a)
-			l.local(0x20, v)
-			l.op(op)
-			if err := l.memarg(&r); err != nil {
+			if err := l.belowValue(&r, &win, storeValue(op), func() { l.op(op) }); err != nil {
 				return nil, err
 			}
-			win.pop()
-			win.pop()
 		case op == 0x3f || op == 0x40:
 			if mi, err := r.uleb(); err != nil || mi != 0 {
 				return nil, fmt.Errorf("%w: memory index", errNoLower)
@@ -686,35 +748,22 @@ func (l *lowerer) simd(r *wasmReader, sub uint64, win *window) error {
 		}
 		win.pop()
 		win.push(bound{})
-	case sub == 11: // v128.store: address, value
-		a := win.at(1)
-		l.local(0x21, scV)
-		l.addr(a)
-		l.local(0x20, scV)
-		prefix()
-		if err := l.memarg(r); err != nil {
+	case sub == 11 || sub >= 84 && sub <= 91: // v128.store, load_lane (pushes a v128), store_lane: address, v128
+		if err := l.belowValue(r, win, scV, prefix); err != nil {
 			return err
 		}
-		win.pop()
-		win.pop()
-	case sub >= 84 && sub <= 91: // load_lane (pushes a v128), store_lane: address, v128
-		a := win.at(1)
-		l.local(0x21, scV)
-		l.addr(a)
-		l.local(0x20, scV)
-		prefix()
-		if err := l.memarg(r); err != nil {
-			return err
-		}
-		lane, err := r.byte()
-		if err != nil {
-			return err
-		}
-		l.op(lane)
-		win.pop()
-		win.pop()
-		if sub <= 87 {
-			win.push(bound{})
+		if sub >= 84 {
+			lane, err := r.byte()
+			if err != nil {
+				return err
+			}
+			l.op(lane)
+			if sub <= 87 {
+				win.push(bound{})
+				if !nextIsLoadLane(r.b) {
+					l.sinkVector()
+				}
+			}
 		}
 	default:
 		n, err := simdImmediates(sub)
