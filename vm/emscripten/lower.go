@@ -44,7 +44,7 @@ import (
 // the module as it is, TestLlamaTinyModel on llama.wasm. A module this pass cannot prove it handles (an
 // operator the decoder does not know, a memory import, a second memory, an address offset of 2^32 or more,
 // data segments not at a constant) is lowered by neither: it runs as it is, on every CU.
-const lowerKey = "aogo lower memory64 v3"
+const lowerKey = "aogo lower memory64 v4"
 
 // lowerMaxBytes is the largest memory cap a lowered module may run under: 2^32 bytes, 65,536 pages.
 const lowerMaxBytes = 1 << 32
@@ -660,6 +660,11 @@ func lowerBody(w, src []byte, params int, wrap bool, sink uint64) ([]byte, error
 			}
 			v := win.pop()
 			v.local, v.fromLocal = 0, false
+			for i := range win { // values read from k before are not its value any more
+				if win[i].fromLocal && win[i].local == k {
+					win[i].fromLocal = false
+				}
+			}
 			if v.known {
 				l.facts[k] = v
 			} else {

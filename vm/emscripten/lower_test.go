@@ -46,6 +46,15 @@ const lowerWat = `(module
     local.get 2
     local.get 0  i32.load8_u offset=2
     i32.add)
+  ;; a check of a value read before its local was set again proves nothing about the local's new value
+  (func (export "stale") (param i64 i64) (result i32)
+    local.get 0
+    local.get 1
+    local.set 0
+    i32.load8_u
+    local.get 0
+    i32.load8_u
+    i32.add)
   (func (export "size") (result i64) (memory.size))
   (func (export "grow") (param i64) (result i64) (memory.grow (local.get 0)))
   (func (export "copy") (param i64 i64 i64) (memory.copy (local.get 0) (local.get 1) (local.get 2)))
@@ -102,6 +111,7 @@ func TestLowerMemory64(t *testing.T) {
 			lowerCall{"init", []any{int64(a), int32(2), int32(4)}}, lowerCall{"init", []any{int64(a), int32(0), int32(0)}},
 			lowerCall{"facts", []any{int64(a), int64(0)}}, lowerCall{"facts", []any{int64(a), int64(1 << 32)}},
 			lowerCall{"facts", []any{int64(a), int64(-a)}},
+			lowerCall{"stale", []any{int64(16), int64(a)}}, lowerCall{"stale", []any{int64(a), int64(16)}},
 		)
 	}
 	for _, n := range huge {
