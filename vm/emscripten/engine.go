@@ -120,6 +120,7 @@ func compile(wasm []byte, cacheDir string, meter bool, lower lowerMode, compilin
 			wasm = m
 		}
 	}
+	lowered := false
 	if lower != lowerNone {
 		// Whether the module lowers is decided on the lowered form for both modes, so a machine whose cap is
 		// above 4 GiB runs the shadow exactly when one at or below runs the lowered module.
@@ -128,7 +129,7 @@ func compile(wasm []byte, cacheDir string, meter bool, lower lowerMode, compilin
 				lw, err = lowerMemory64(wasm, false)
 			}
 			if err == nil {
-				wasm = lw
+				wasm, lowered = lw, lower == lowerWrap
 			}
 		}
 	}
@@ -158,7 +159,7 @@ func compile(wasm []byte, cacheDir string, meter bool, lower lowerMode, compilin
 	for _, e := range mod.Exports() {
 		if mt := e.Type().MemoryType(); mt != nil {
 			c.mem64 = mt.Is64()
-			c.lowered = lower == lowerWrap && !c.mem64
+			c.lowered = lowered
 		}
 	}
 	compiled[key] = c

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 
+	"github.com/aogo/aogo/aos"
+	"github.com/aogo/aogo/vm"
 	"github.com/bytecodealliance/wasmtime-go/v39"
 )
 
@@ -246,4 +249,15 @@ func FuzzLowerMemory64(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestLowerKeepsFormatCheck: a wasm32 module opened in a wasm64 format is still refused with the mismatch,
+// whether or not the machine would lower a wasm64 module.
+func TestLowerKeepsFormatCheck(t *testing.T) {
+	for _, limit := range []uint64{1 << 30, 0} {
+		_, err := vm.Open("wasm64-unknown-emscripten-draft_2024_02_15", aos.Module, vm.Options{MemoryLimit: limit})
+		if err == nil || !strings.Contains(err.Error(), "memory32") {
+			t.Errorf("cap %d: %v, want the memory32/memory64 mismatch", limit, err)
+		}
+	}
 }
