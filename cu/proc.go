@@ -362,6 +362,12 @@ func (c *CU) verifyPage(p *proc, page *client.SUPage) []error {
 		return errs
 	}
 	workers := min(runtime.GOMAXPROCS(0), len(page.Edges))
+	if workers == 1 { // one slot (a hot process's new message) or one core: no goroutine to wait for
+		for i := range page.Edges {
+			errs[i] = verifyAssignment(&page.Edges[i].Node.Assignment, p.info.Scheduler)
+		}
+		return errs
+	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range workers {

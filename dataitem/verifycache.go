@@ -11,7 +11,8 @@ import (
 // handed, and an RSA-4096 verification costs ~0.4 ms of CPU, most of it on the path of a message to its
 // result. Only successes are remembered, under a hash of everything the verification depends on (type,
 // owner, signed message, signature), so a hit says exactly what a new verification would say; forging one
-// needs a SHA-256 collision. Bounded: the oldest entry goes first.
+// needs a SHA-256 collision. Bounded: the oldest entry goes first. What a VouchingSigner signs is remembered
+// when it is signed.
 var verified = newSigCache(16384) // 16384 × (32-byte key + map and ring slots) ≈ 1.5 MiB at most
 
 type sigCache struct {

@@ -64,3 +64,33 @@ func TestVerifyCache(t *testing.T) {
 		t.Fatal("a failed verification is remembered")
 	}
 }
+
+// TestVouchingSigner: what an ed25519 wallet signs is remembered as verified at once (the other units of the
+// process need not check it again); what an RSA wallet signs is not (it is checked when first verified).
+func TestVouchingSigner(t *testing.T) {
+	for _, tc := range []struct {
+		kind   string
+		vouch  bool
+		sigTyp dataitem.SignatureType
+	}{{wallet.ED25519, true, dataitem.ED25519}, {wallet.RSA, false, dataitem.Arweave}} {
+		w, err := wallet.Generate(tc.kind)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w.VouchesForSignatures() != tc.vouch {
+			t.Fatalf("%s vouches %v, want %v", tc.kind, w.VouchesForSignatures(), tc.vouch)
+		}
+		it := benchItem(64)
+		it.Anchor = []byte("vouching-signer-test-" + tc.kind + "-00000000000")[:32]
+		if err := it.Sign(w); err != nil {
+			t.Fatal(err)
+		}
+		h := it.SignatureData()
+		if got := dataitem.VerifyCacheHas(tc.sigTyp, it.Owner, h[:], it.Signature); got != tc.vouch {
+			t.Errorf("%s: remembered right after signing %v, want %v", tc.kind, got, tc.vouch)
+		}
+		if err := it.Verify(); err != nil {
+			t.Errorf("%s: %v", tc.kind, err)
+		}
+	}
+}

@@ -150,6 +150,11 @@ func EthereumAddress(pub []byte) string {
 	return "0x" + string(out)
 }
 
+// VouchesForSignatures implements dataitem.VouchingSigner: an ed25519 signature (ED25519, Solana) over a key
+// whose public half was derived from its seed always verifies. RSA (CRT arithmetic a fault could corrupt)
+// and Ethereum keys do not vouch.
+func (w *Wallet) VouchesForSignatures() bool { return w.kind == ED25519 || w.kind == Solana }
+
 // Sign signs a deep hash as the key's ANS-104 signature type requires.
 func (w *Wallet) Sign(msg []byte) ([]byte, error) {
 	switch w.kind {
