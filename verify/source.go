@@ -112,7 +112,13 @@ func (s *GatewaySource) rawItem(ctx context.Context, id, uploader string, tx *ga
 			return nil, fmt.Errorf("%w; %v", err, ferr)
 		}
 	} else {
-		return nil, err
+		// Say why no bundle was read: a gateway that lists the item without its bundle or its tags (seen once
+		// from arlocal, under load) is then told apart from one that has no such item.
+		listed := "does not list the item"
+		if tx != nil {
+			listed = fmt.Sprintf("lists the item with %d tags and no bundle", len(tx.Tags))
+		}
+		return nil, fmt.Errorf("%w; no bundle to read it from: the gateway %s, and its uploader %q is unknown", err, listed, uploader)
 	}
 	raw, berr := s.bundles.item(ctx, s.GW.Raw, bundleID, id)
 	if berr != nil {
