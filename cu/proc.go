@@ -361,24 +361,18 @@ func (c *CU) verifyPage(p *proc, page *client.SUPage) []error {
 	if c.cfg.SkipSignatureCheck || len(page.Edges) == 0 {
 		return errs
 	}
-	workers := min(runtime.GOMAXPROCS(0), len(page.Edges))
-	if workers == 1 { // one slot (a hot process's new message) or one core: no goroutine to wait for
-		for i := range page.Edges {
+	var next atomic.Int64
+	work := func() {
+		for i := int(next.Add(1) - 1); i < len(page.Edges); i = int(next.Add(1) - 1) {
 			errs[i] = verifyAssignment(&page.Edges[i].Node.Assignment, p.info.Scheduler)
 		}
-		return errs
 	}
-	var next atomic.Int64
+	// The caller is one of the workers: a page of one slot (a hot process's new message) starts no goroutine.
 	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := int(next.Add(1) - 1); i < len(page.Edges); i = int(next.Add(1) - 1) {
-				errs[i] = verifyAssignment(&page.Edges[i].Node.Assignment, p.info.Scheduler)
-			}
-		}()
+	for range min(runtime.GOMAXPROCS(0), len(page.Edges)) - 1 {
+		wg.Go(work)
 	}
+	work()
 	wg.Wait()
 	return errs
 }

@@ -122,15 +122,11 @@ func compile(wasm []byte, cacheDir string, meter bool, lower lowerMode, compilin
 	}
 	lowered := false
 	if lower != lowerNone {
-		// Whether the module lowers is decided on the lowered form for both modes, so a machine whose cap is
-		// above 4 GiB runs the shadow exactly when one at or below runs the lowered module.
-		if lw, err := lowerMemory64(wasm, true); err == nil {
-			if lower == lowerShadow {
-				lw, err = lowerMemory64(wasm, false)
-			}
-			if err == nil {
-				wasm, lowered = lw, lower == lowerWrap
-			}
+		// lowerMemory64 refuses a module in both modes alike (the shadow checks what lowering would change),
+		// so a machine whose cap is above 4 GiB runs the shadow exactly when one at or below runs the lowered
+		// module.
+		if lw, err := lowerMemory64(wasm, lower == lowerWrap); err == nil {
+			wasm, lowered = lw, lower == lowerWrap
 		}
 	}
 	eng := sharedEngine()

@@ -98,7 +98,7 @@ func lowerMemory64(wasm []byte, wrap bool) ([]byte, error) {
 	}
 	var types []funcType
 	var funcTypeIdx []uint64
-	memIdx, codeIdx := -1, -1
+	memIdx := -1
 	for i, s := range secs {
 		switch s.id {
 		case 1:
@@ -115,8 +115,6 @@ func lowerMemory64(wasm []byte, wrap bool) ([]byte, error) {
 			}
 		case 5:
 			memIdx = i
-		case 10:
-			codeIdx = i
 		}
 	}
 	if memIdx < 0 {
@@ -144,7 +142,7 @@ func lowerMemory64(wasm []byte, wrap bool) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	codeIdx = -1
+	codeIdx := -1 // after addSinkGlobal, which may insert a section
 	for i, s := range secs {
 		if s.id == 10 {
 			codeIdx = i
@@ -404,7 +402,7 @@ func (l *lowerer) convert(op byte) {
 func (l *lowerer) addr(b bound) {
 	if !b.known || b.max > math.MaxUint32 {
 		if b.fromLocal {
-			l.facts[b.local] = bound{max: math.MaxUint32, known: true} // past the check, it is below 2^32
+			l.facts[b.local] = known(math.MaxUint32) // past the check, it is below 2^32
 		}
 		l.local(0x22, scA)           // local.tee $a
 		l.i64(32)                    // i64.const 32
