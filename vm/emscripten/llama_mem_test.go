@@ -21,7 +21,7 @@ var llamaModel27 = gguf.Config{Embd: 384, Layers: 6, Heads: 6, FF: 1024, Vocab: 
 // prompt (4 tokens run): the state every llama benchmark and checkpoint test starts from.
 func openPromptedLlama(t testing.TB, model []byte) vm.Machine {
 	t.Helper()
-	m, err := vm.Open(llamaFormat, realWasm(t, "llama"), vm.Options{WeaveDrive: &fakeDrive{files: map[string]string{"/data/M": string(model)}}, CacheDir: llamaCache()})
+	m, err := vm.Open(llamaFormat, realWasm(t, "llama"), vm.Options{WeaveDrive: &fakeDrive{files: map[string]string{"/data/M": string(model)}}, CacheDir: llamaCache(), MemoryLimit: lowerMaxBytes})
 	if err != nil {
 		t.Fatal(err)
 	}

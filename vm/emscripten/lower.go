@@ -20,8 +20,10 @@ import (
 // When a machine's memory cap is at most 4 GiB, a memory64 module can never have more than 2^32 bytes, and
 // lowerMemory64 rewrites it into the same module over a 32-bit memory, with every observable behaviour kept:
 //
-//   - An access whose address is proven below 2^32 by the instructions that computed it (ggml's table lookups:
-//     a 16-bit load, shifted, plus a constant) gets only an i32.wrap_i64: same address, no check.
+//   - An access whose address is proven below 2^32 by the instructions that computed it gets only an
+//     i32.wrap_i64: same address, no check. ggml's table lookups (a 16-bit load, shifted, plus a constant)
+//     are narrowed earlier still: the shift is done in 32 bits and the constant moves into the access's
+//     offset (lowerfold.go).
 //   - Any other access first checks the address's high 32 bits; set, it traps exactly as the original would
 //     (every such address is out of bounds of a memory of at most 2^32 bytes) with the same trap, an out-of-
 //     bounds load at 2^32. One shift and a never-taken branch, where memory64 had an add, a compare with the
@@ -35,7 +37,8 @@ import (
 //   - The memory's limits become 32-bit (the maximum at most 65,536 pages); the machine's cap, enforced on
 //     every grow, is what binds (the caller lowers only when it is at most 4 GiB).
 //   - A vector built lane by lane from memory is written, once built, to a global nobody reads, so Cranelift
-//     builds it there instead of keeping every loaded lane alive to the end of the loop (see Lane chains).
+//     builds it there instead of keeping every loaded lane alive to the end of the loop (see Lane chains);
+//     and its 32-bit lanes are loaded as floats (see Lanes through float loads).
 //
 // The memory's bytes, the results and the errors are the original's. Fuel, the Compute-Limit of the wasm64
 // formats, counts the inserted operators too; a machine whose cap is above 4 GiB cannot be lowered, so it
@@ -44,7 +47,7 @@ import (
 // the module as it is, TestLlamaTinyModel on llama.wasm. A module this pass cannot prove it handles (an
 // operator the decoder does not know, a memory import, a second memory, an address offset of 2^32 or more,
 // data segments not at a constant) is lowered by neither: it runs as it is, on every CU.
-const lowerKey = "aogo lower memory64 v4"
+const lowerKey = "aogo lower memory64 v6"
 
 // lowerMaxBytes is the largest memory cap a lowered module may run under: 2^32 bytes, 65,536 pages.
 const lowerMaxBytes = 1 << 32
@@ -372,6 +375,11 @@ type lowerer struct {
 	// between. ggml's kernel reads four halves at offsets from one local: one check, not four.
 	facts map[uint64]bound
 	sink  uint64 // the v128 global lane chains are written to (addSinkGlobal)
+	// narrow holds, by their offset in the source body, the accesses whose address narrowScaled made 32-bit
+	// already, with the constant it moved into their offset; extra is that constant for the access being
+	// written (memarg adds it).
+	narrow map[int]uint64
+	extra  uint64
 }
 
 func (l *lowerer) op(b ...byte) { l.w = append(l.w, b...) }
@@ -412,6 +420,18 @@ func (l *lowerer) addr(b bound) {
 		l.local(0x20, scA) // local.get $a
 	}
 	l.convert(0xa7) // i32.wrap_i64
+}
+
+// access converts the address of the memory access at src offset pos (b bounds it), unless narrowScaled
+// did already; it reports which.
+func (l *lowerer) access(pos int, b bound) (narrowed bool) {
+	if c, ok := l.narrow[pos]; ok {
+		delete(l.narrow, pos)
+		l.extra = c
+		return true
+	}
+	l.addr(b)
+	return false
 }
 
 // memLen pushes the memory's length in bytes as an i64.
@@ -457,6 +477,7 @@ func (l *lowerer) memarg(r *wasmReader) error {
 	if err != nil {
 		return err
 	}
+	off, l.extra = off+l.extra, 0 // narrowScaled made sure the sum fits 32 bits
 	if off > math.MaxUint32 {
 		return fmt.Errorf("%w: offset %d", errNoLower, off)
 	}
@@ -475,6 +496,18 @@ func (l *lowerer) memarg(r *wasmReader) error {
 // happen there) ends the chain where it is built: one 16-byte store a vector instead of a spill and a reload a
 // lane. The global is not exported and never read: nothing observable changes but fuel, which the lowered
 // module and its shadow count alike.
+
+// Lanes through float loads
+//
+// Cranelift (wasmtime 39) never folds a load into the vector instruction that uses it, and it loads the
+// scalar of v128.load32_splat and v128.load32_lane into an integer register: a move to a vector register and a
+// broadcast, or a two-micro-op pinsrd, for every lane. An f32.load loads straight into a vector register, and
+// f32x4.splat and f32x4.replace_lane are a broadcast and an insertps. So, in both the lowered module and its
+// shadow, `v128.load32_splat` becomes `f32.load; f32x4.splat`, and `v128.load32_lane k` becomes
+// `local.set $v; f32.load; local.set $f; local.get $v; local.get $f; f32x4.replace_lane k`: the same bytes
+// loaded from the same address in the same order, into the same lanes. None of these is a float operation:
+// they move bits, so no NaN is canonicalised or otherwise changed (TestLowerMemory64 loads signalling NaNs).
+// In ggml's F16 kernel this halves the vector instructions that build each vector from the table.
 
 // addSinkGlobal adds the mutable v128 global lane chains are written to and returns its index.
 func addSinkGlobal(secs *[]section) (uint64, error) {
@@ -531,11 +564,16 @@ func (l *lowerer) sinkVector() {
 
 // belowValue lowers an operator whose address lies under one value (a store, a lane operator): the value
 // waits in scratch local v while the address is converted; emit writes the opcode, then its memarg follows.
-func (l *lowerer) belowValue(r *wasmReader, win *window, v uint64, emit func()) error {
-	a := win.at(1)
-	l.local(0x21, v)
-	l.addr(a)
-	l.local(0x20, v)
+func (l *lowerer) belowValue(r *wasmReader, win *window, pos int, v uint64, emit func()) error {
+	if c, ok := l.narrow[pos]; ok { // the address is converted already: the value can stay where it is
+		delete(l.narrow, pos)
+		l.extra = c
+	} else {
+		a := win.at(1)
+		l.local(0x21, v)
+		l.addr(a)
+		l.local(0x20, v)
+	}
 	emit()
 	win.pop()
 	win.pop()
@@ -592,14 +630,15 @@ func lowerBody(w, src []byte, params int, wrap bool, sink uint64) ([]byte, error
 		w = append(binary.AppendUvarint(w, c), t)
 	}
 	w = append(w, scratchGroups...)
-	l := &lowerer{w: w, scratch: locals, wrap: wrap, sink: sink, facts: map[uint64]bound{}}
+	l := &lowerer{w: w, scratch: locals, wrap: wrap, sink: sink, facts: map[uint64]bound{}, narrow: map[int]uint64{}}
 	var win window
 	for len(r.b) > 0 {
+		pos := len(src) - len(r.b) // of op, in src
 		op := r.b[0]
 		r.b = r.b[1:]
 		switch {
 		case op >= 0x28 && op <= 0x35: // loads
-			l.addr(win.at(0))
+			l.access(pos, win.at(0))
 			l.op(op)
 			if err := l.memarg(&r); err != nil {
 				return nil, err
@@ -607,7 +646,7 @@ func lowerBody(w, src []byte, params int, wrap bool, sink uint64) ([]byte, error
 			win.pop()
 			win.push(loadBound(op))
 		case op >= 0x36 && op <= 0x3e: // stores: address, value
-			if err := l.belowValue(&r, &win, storeValue(op), func() { l.op(op) }); err != nil {
+			if err := l.belowValue(&r, &win, pos, storeValue(op), func() { l.op(op) }); err != nil {
 				return nil, err
 			}
 		case op == 0x3f || op == 0x40:
@@ -630,6 +669,11 @@ func lowerBody(w, src []byte, params int, wrap bool, sink uint64) ([]byte, error
 			}
 			win = win[:0]
 		case op == 0x42: // i64.const
+			if l.narrowScaled(&r, win.at(0), pos+1) {
+				win.pop()
+				win.push(bound{})
+				break
+			}
 			v, err := r.sleb()
 			if err != nil {
 				return nil, err
@@ -677,7 +721,7 @@ func lowerBody(w, src []byte, params int, wrap bool, sink uint64) ([]byte, error
 			if err != nil {
 				return nil, err
 			}
-			if err := l.simd(&r, sub, &win); err != nil {
+			if err := l.simd(&r, pos, sub, &win); err != nil {
 				return nil, err
 			}
 		case op == 0xfc:
@@ -740,11 +784,42 @@ func combine(op byte, x, y bound) bound {
 }
 
 // simd lowers one 0xfd operator (sub already read).
-func (l *lowerer) simd(r *wasmReader, sub uint64, win *window) error {
+func (l *lowerer) simd(r *wasmReader, pos int, sub uint64, win *window) error {
 	prefix := func() { l.w = binary.AppendUvarint(append(l.w, 0xfd), sub) }
 	switch {
+	case sub == 9: // v128.load32_splat: f32.load, f32x4.splat (see Lanes through float loads)
+		l.access(pos, win.at(0))
+		l.op(0x2a)
+		if err := l.memarg(r); err != nil {
+			return err
+		}
+		l.op(0xfd, 0x13)
+		win.pop()
+		win.push(bound{})
+	case sub == 86: // v128.load32_lane: address, v128; f32.load, f32x4.replace_lane
+		a := win.at(1)
+		l.local(0x21, scV)
+		l.access(pos, a)
+		l.op(0x2a)
+		if err := l.memarg(r); err != nil {
+			return err
+		}
+		lane, err := r.byte()
+		if err != nil {
+			return err
+		}
+		l.local(0x21, scF)
+		l.local(0x20, scV)
+		l.local(0x20, scF)
+		l.op(0xfd, 0x20, lane)
+		win.pop()
+		win.pop()
+		win.push(bound{})
+		if !nextIsLoadLane(r.b) {
+			l.sinkVector()
+		}
 	case sub <= 10 || sub == 92 || sub == 93: // loads: address
-		l.addr(win.at(0))
+		l.access(pos, win.at(0))
 		prefix()
 		if err := l.memarg(r); err != nil {
 			return err
@@ -752,7 +827,7 @@ func (l *lowerer) simd(r *wasmReader, sub uint64, win *window) error {
 		win.pop()
 		win.push(bound{})
 	case sub == 11 || sub >= 84 && sub <= 91: // v128.store, load_lane (pushes a v128), store_lane: address, v128
-		if err := l.belowValue(r, win, scV, prefix); err != nil {
+		if err := l.belowValue(r, win, pos, scV, prefix); err != nil {
 			return err
 		}
 		if sub >= 84 {

@@ -17,6 +17,7 @@ const lowerWat = `(module
   (memory (export "memory") i64 1 3)
   (data (i64.const 16) "\01\02\03\04\05\06\07\08\09\0a\0b\0c\0d\0e\0f\10")
   (data $p "passive segment!")
+  (data (i64.const 48) "\01\00\80\7f\01\00\c0\ff\ff\ff\ff\7f")
   (func (export "load8") (param i64) (result i32) (i32.load8_u (local.get 0)))
   (func (export "load32off") (param i64) (result i32) (i32.load offset=65532 (local.get 0)))
   (func (export "load64") (param i64) (result i64) (i64.load (local.get 0)))
@@ -35,6 +36,21 @@ const lowerWat = `(module
       (v128.load32_lane 3 (local.get 1)
         (v128.load32_lane 1 (i64.add (i64.shl (i64.load16_u (local.get 0)) (i64.const 2)) (i64.const 64))
           (v128.load32_splat (local.get 0))))))
+  ;; the table lookup, narrowed, with its constant moved into an access's offset: a load, a lane load under
+  ;; a vector, a store under a value; and one whose constant and offset together do not fit 32 bits
+  (func (export "tablelane") (param i64 i64) (result i32)
+    (i64.store offset=8 (i64.add (i64.shl (i64.load16_u (local.get 0)) (i64.const 3)) (i64.const 64))
+      (i64.load offset=4 (i64.add (i64.shl (i64.load8_u (local.get 1)) (i64.const 1)) (i64.const 16))))
+    (i32x4.extract_lane 1
+      (v128.load32_lane 1 (i64.add (i64.shl (i64.load16_u (local.get 1)) (i64.const 2)) (i64.const 100))
+        (v128.const i32x4 0 0 0 0))))
+  (func (export "tableoff") (param i64) (result i32)
+    (i32.load offset=4294966272 (i64.add (i64.shl (i64.load16_u (local.get 0)) (i64.const 2)) (i64.const 1024))))
+  ;; vectors built from signalling and negative NaNs: their bits must reach memory unchanged
+  (func (export "lanenan") (param i64)
+    (v128.store (i64.const 96)
+      (v128.load32_lane 3 (i64.const 52)
+        (v128.load32_lane 1 (local.get 0) (v128.load32_splat (i64.const 48))))))
   (func (export "v128") (param i64 i64) (result i32)
     (v128.store (local.get 1) (v128.load (local.get 0)))
     (i32x4.extract_lane 2 (v128.load64_zero (local.get 1))))
@@ -107,6 +123,8 @@ func TestLowerMemory64(t *testing.T) {
 			lowerCall{"table", []any{int64(a)}}, lowerCall{"tablefar", []any{int64(a)}},
 			lowerCall{"lane", []any{int64(a), int64(16)}}, lowerCall{"lane", []any{int64(16), int64(a)}},
 			lowerCall{"v128", []any{int64(a), int64(32)}}, lowerCall{"v128", []any{int64(0), int64(a)}},
+			lowerCall{"tablelane", []any{int64(a), int64(16)}}, lowerCall{"tablelane", []any{int64(16), int64(a)}},
+			lowerCall{"tableoff", []any{int64(a)}}, lowerCall{"lanenan", []any{int64(a)}},
 			lowerCall{"storelane", []any{int64(a)}},
 			lowerCall{"fill", []any{int64(a), int32(7), int64(3)}}, lowerCall{"fill", []any{int64(a), int32(9), int64(0)}},
 			lowerCall{"copy", []any{int64(a), int64(16), int64(5)}}, lowerCall{"copy", []any{int64(16), int64(a), int64(5)}},
@@ -141,6 +159,7 @@ func TestLowerMemory64(t *testing.T) {
 		cfg := wasmtime.NewConfig()
 		cfg.SetWasmMemory64(true)
 		cfg.SetConsumeFuel(true)
+		cfg.SetCraneliftNanCanonicalization(true) // as sharedEngine: lanes loaded as floats must keep NaN bits
 		eng := wasmtime.NewEngineWithConfig(cfg)
 		mod, err := wasmtime.NewModule(eng, b)
 		if err != nil {
@@ -192,6 +211,43 @@ func TestLowerMemory64(t *testing.T) {
 	}
 	if traps < len(calls)/4 || traps == len(calls) {
 		t.Errorf("%d of %d calls trapped: the cases should cover both", traps, len(calls))
+	}
+}
+
+// TestNarrowScaled: a scaled index is narrowed (a 32-bit shift, its constant in the access's offset) exactly
+// when its one use is an access's address and the sum fits 32 bits. What it does is checked against the
+// original by TestLowerMemory64; this checks that it happens, and only when it may.
+func TestNarrowScaled(t *testing.T) {
+	const scaled = `(i64.add (i64.shl (i64.load16_u (local.get 0)) (i64.const 2)) (i64.const 1024))`
+	for _, c := range []struct {
+		body   string
+		narrow bool
+	}{
+		{`(i32.load offset=4 ` + scaled + `)`, true},
+		{`(i32x4.extract_lane 0 (v128.load32_lane 1 ` + scaled + ` (v128.load (local.get 0))))`, true},
+		{`(i32.store ` + scaled + ` (i32.load (local.get 0))) (i32.const 0)`, true},
+		{`(i32.load (local.tee 0 ` + scaled + `))`, false},                               // also kept in a local
+		{`(i32.wrap_i64 ` + scaled + `)`, false},                                         // not an address
+		{`(i32.store (local.get 0) (i32.wrap_i64 ` + scaled + `)) (i32.const 0)`, false}, // the stored value
+		{`(i32.load offset=4294966272 ` + scaled + `)`, false},                           // offset + 1024 >= 2^32
+		{`(i32.load (i64.add (i64.shl (i64.load32_u (local.get 0)) (i64.const 2)) (i64.const 1024)))`, false},
+		{`(block (result i64) ` + scaled + `) (i32.load)`, false}, // control flow before the use
+	} {
+		wasm, err := wasmtime.Wat2Wasm(`(module (memory i64 1) (func (param i64) (result i32) ` + c.body + `))`)
+		if err != nil {
+			t.Fatalf("%s: %v", c.body, err)
+		}
+		lowered, err := lowerMemory64(wasm, true)
+		if err != nil {
+			t.Fatalf("%s: %v", c.body, err)
+		}
+		if _, err := wasmtime.NewModule(wasmtime.NewEngine(), lowered); err != nil {
+			t.Fatalf("%s: lowered module invalid: %v", c.body, err)
+		}
+		got := bytes.Contains(lowered, []byte{0xa7, 0x41, 0x02, 0x74}) // i32.wrap_i64 i32.const 2 i32.shl
+		if got != c.narrow {
+			t.Errorf("%s: narrowed %v, want %v", c.body, got, c.narrow)
+		}
 	}
 }
 
