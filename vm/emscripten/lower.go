@@ -422,16 +422,22 @@ func (l *lowerer) addr(b bound) {
 	l.convert(0xa7) // i32.wrap_i64
 }
 
-// access converts the address of the memory access at src offset pos (b bounds it), unless narrowScaled
-// did already; it reports which.
-func (l *lowerer) access(pos int, b bound) (narrowed bool) {
-	if c, ok := l.narrow[pos]; ok {
+// narrowed reports whether narrowScaled made the address of the memory access at src offset pos 32-bit
+// already; if so, memarg adds the constant it moved to that access's offset.
+func (l *lowerer) narrowed(pos int) bool {
+	c, ok := l.narrow[pos]
+	if ok {
 		delete(l.narrow, pos)
 		l.extra = c
-		return true
 	}
-	l.addr(b)
-	return false
+	return ok
+}
+
+// access converts the address of the memory access at src offset pos (b bounds it), unless it is narrowed.
+func (l *lowerer) access(pos int, b bound) {
+	if !l.narrowed(pos) {
+		l.addr(b)
+	}
 }
 
 // memLen pushes the memory's length in bytes as an i64.
@@ -565,10 +571,7 @@ func (l *lowerer) sinkVector() {
 // belowValue lowers an operator whose address lies under one value (a store, a lane operator): the value
 // waits in scratch local v while the address is converted; emit writes the opcode, then its memarg follows.
 func (l *lowerer) belowValue(r *wasmReader, win *window, pos int, v uint64, emit func()) error {
-	if c, ok := l.narrow[pos]; ok { // the address is converted already: the value can stay where it is
-		delete(l.narrow, pos)
-		l.extra = c
-	} else {
+	if !l.narrowed(pos) { // (narrowed, the address is converted already: the value can stay where it is)
 		a := win.at(1)
 		l.local(0x21, v)
 		l.addr(a)
