@@ -42,6 +42,23 @@ type clusterUnit struct {
 	args []string
 	mu   sync.Mutex
 	p    *unitProc
+	logs []string // every instance's log, the killed ones' too
+}
+
+// warnings returns the WARN and ERROR lines of every instance's log, at most max bytes of them.
+func (u *clusterUnit) warnings(max int) string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	var b strings.Builder
+	for _, path := range u.logs {
+		data, _ := os.ReadFile(path)
+		for _, line := range strings.Split(string(data), "\n") {
+			if (strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR")) && b.Len() < max {
+				fmt.Fprintf(&b, "  %s %s: %s\n", u.kind, filepath.Base(path), line)
+			}
+		}
+	}
+	return b.String()
 }
 
 func (u *clusterUnit) url() string { u.mu.Lock(); defer u.mu.Unlock(); return "http://" + u.p.addr }
@@ -78,6 +95,7 @@ func TestClusterChaos(t *testing.T) {
 	}()
 	start := func(kind string, args ...string) *clusterUnit {
 		u := &clusterUnit{kind: kind, args: args, p: startUnit(t, bin, kind, args...)}
+		u.logs = []string{u.p.log}
 		all = append(all, u)
 		return u
 	}
@@ -120,10 +138,13 @@ func TestClusterChaos(t *testing.T) {
 	router := start("router", append(routerArgs, "--health-every", "200ms", "--data", filepath.Join(dir, "router"))...)
 	muKey, muAddr := walletFile("mu")
 	var mus []*clusterUnit
+	// Fast retries keep the drain short; 40 attempts (about 17 s of them) outlast a unit's restart on a loaded
+	// machine. The default 10 would give up, parking the task, after 2.6 s: that is the MU's configured
+	// give-up, not a loss, but this test is about what retrying delivers.
 	for i := range 2 {
 		mus = append(mus, start("mu", "--store", dsn, "--wallet", muKey, "--cu", router.url(), "--gateway", gwURL,
 			"--su-hint", suAddr+"="+sus[i].url(), "--data", filepath.Join(dir, fmt.Sprint("mu", i)),
-			"--retry-base", "20ms", "--retry-max", "500ms"))
+			"--retry-base", "20ms", "--retry-max", "500ms", "--max-attempts", "40"))
 	}
 	hc := &http.Client{Timeout: time.Minute}
 	ctx := context.Background()
@@ -216,6 +237,7 @@ func TestClusterChaos(t *testing.T) {
 		v.p.cmd.Process.Kill()
 		v.p.cmd.Wait()
 		v.p = startUnit(t, bin, v.kind, append(v.args, "--listen", addr)...)
+		v.logs = append(v.logs, v.p.log)
 		v.mu.Unlock()
 		kills[v.kind]++
 	}
@@ -240,7 +262,15 @@ func TestClusterChaos(t *testing.T) {
 				break
 			}
 			if got > want[pid] || time.Now().After(drainBy) {
-				t.Fatalf("process %s has %d credits, want %d (err %v)", pid, got, want[pid], err)
+				var logs strings.Builder // the MUs' first: a task they parked is the likeliest story
+				for _, kind := range []string{"mu", "su", "router", "cu", "gateway"} {
+					for _, u := range all {
+						if u.kind == kind {
+							logs.WriteString(u.warnings(2048))
+						}
+					}
+				}
+				t.Fatalf("process %s has %d credits, want %d (err %v); the units' warnings and errors:\n%s", pid, got, want[pid], err, logs.String())
 			}
 			time.Sleep(100 * time.Millisecond)
 		}

@@ -71,6 +71,7 @@ func aogoBinary(t *testing.T) string {
 type unitProc struct {
 	cmd  *exec.Cmd
 	addr string
+	log  string // the file its stderr (its log) goes to
 }
 
 // startUnit runs `aogo UNIT --listen 127.0.0.1:0 ARGS…` and waits for the "listening on ADDR" line.
@@ -103,7 +104,7 @@ func startUnit(t *testing.T, bin, unit string, args ...string) *unitProc {
 	}()
 	select {
 	case a := <-addr:
-		return &unitProc{cmd: cmd, addr: a}
+		return &unitProc{cmd: cmd, addr: a, log: logFile.Name()}
 	case <-time.After(20 * time.Second):
 		cmd.Process.Kill()
 		cmd.Wait()
