@@ -18,6 +18,12 @@ import (
 // ANS-104 item (see package cu for its tags). Reference CUs do not send it.
 const AttestationHeader = "X-Ao-Result-Attestation"
 
+// WantAttestationHeader, set to any value on a result request, makes an aogo CU answer with the attestation,
+// waiting for the memory hash it signs if need be. Without it the CU may answer as soon as the result is
+// evaluated, with no attestation header when none is made yet (what aoconnect and other clients that do not
+// read attestations get).
+const WantAttestationHeader = "X-Ao-Want-Attestation"
+
 // CU is a client of a Compute Unit (aogo's or the reference's: the routes are the same).
 type CU struct {
 	base string
@@ -129,10 +135,11 @@ func (c *CU) Info(ctx context.Context) (CUInfo, error) {
 }
 
 // Result returns the result of message mid in process pid (GET /result/{mid}?process-id=), evaluating the
-// process up to it if needed.
+// process up to it if needed, with an aogo CU's attestation (it asks for one: WantAttestationHeader).
 func (c *CU) Result(ctx context.Context, pid, mid string) (*CUResult, error) {
 	out := &CUResult{}
-	body, h, err := c.do(ctx, http.MethodGet, "/result/"+url.PathEscape(mid), url.Values{"process-id": {pid}}, nil, &out.Result)
+	body, h, err := c.doWith(ctx, http.MethodGet, "/result/"+url.PathEscape(mid), url.Values{"process-id": {pid}},
+		http.Header{WantAttestationHeader: {"1"}}, nil, &out.Result)
 	if err != nil {
 		return nil, err
 	}
@@ -188,7 +195,11 @@ func (c *CU) State(ctx context.Context, pid string) ([]byte, StateInfo, error) {
 
 // do performs one request. out nil means the body is returned undecoded.
 func (c *CU) do(ctx context.Context, method, path string, q url.Values, body []byte, out any) ([]byte, http.Header, error) {
-	b, h, err := roundTrip(ctx, c.hc, "cu", c.base, method, path, q, body, "application/json", out)
+	return c.doWith(ctx, method, path, q, nil, body, out)
+}
+
+func (c *CU) doWith(ctx context.Context, method, path string, q url.Values, hdr http.Header, body []byte, out any) ([]byte, http.Header, error) {
+	b, h, err := roundTripWith(ctx, c.hc, "cu", c.base, method, path, q, hdr, body, "application/json", out)
 	if se, ok := err.(*statusError); ok {
 		return nil, nil, &CUError{Status: se.status, Message: se.message}
 	}

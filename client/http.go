@@ -20,6 +20,11 @@ type statusError struct {
 // roundTrip makes one request (no retries: callers own them) and decodes a 2xx JSON answer into out when out is
 // not nil. A non-2xx answer comes back as *statusError; anything else is wrapped with unit, method and path.
 func roundTrip(ctx context.Context, hc *http.Client, unit, base, method, path string, q url.Values, body []byte, contentType string, out any) ([]byte, http.Header, error) {
+	return roundTripWith(ctx, hc, unit, base, method, path, q, nil, body, contentType, out)
+}
+
+// roundTripWith is roundTrip with extra request headers.
+func roundTripWith(ctx context.Context, hc *http.Client, unit, base, method, path string, q url.Values, hdr http.Header, body []byte, contentType string, out any) ([]byte, http.Header, error) {
 	u := base + path
 	if len(q) > 0 {
 		// url.Values encodes a flag such as "base-layer" as "base-layer=", which the units accept as present.
@@ -32,6 +37,9 @@ func roundTrip(ctx context.Context, hc *http.Client, unit, base, method, path st
 	req, err := http.NewRequestWithContext(ctx, method, u, r)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %s %s: %w", unit, method, path, err)
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", contentType)

@@ -28,9 +28,25 @@ func (c *CU) lockProc(ctx context.Context, pid string) (*proc, Scheduler, error)
 	return p, sched, nil
 }
 
+// Results before their memory hash
+//
+// A result's attestation signs its Memory-Hash, and hashing the memory after a message costs about as much as
+// evaluating an aos message: a scan of the memory and SHA-256 of the chunks it changed. A client that does
+// not read attestations (aoconnect, the reference's clients) need not wait for it. So the run publishes its
+// last scheduled message's evaluation before hashing (proc.early), and a result request that does not ask for
+// the attestation (client.WantAttestationHeader) and finds the process busy takes it from there instead of
+// waiting for the process lock; the run then hashes and saves as always, and signs ahead when it was warming
+// (warm.go), so the next request for the result, or one that asks, gets the attestation. The bytes served are
+// the same either way: only when the attestation header appears changes.
+
 // Result returns the evaluation of message mid of process pid, evaluating the process up to it if needed,
 // with its attestation.
 func (c *CU) Result(ctx context.Context, pid, mid string) (*Eval, error) {
+	return c.result(ctx, pid, mid, true)
+}
+
+// result is Result; without attested, it may answer before the memory hash, with no attestation (above).
+func (c *CU) result(ctx context.Context, pid, mid string, attested bool) (*Eval, error) {
 	if err := checkTxID("process-id", pid); err != nil {
 		return nil, err
 	}
@@ -39,10 +55,13 @@ func (c *CU) Result(ctx context.Context, pid, mid string) (*Eval, error) {
 	}
 	ev, err := c.evalByMessage(ctx, pid, mid)
 	if errors.Is(err, ErrNotFound) {
-		ev, err = c.evaluateTo(ctx, pid, mid)
+		ev, err = c.evaluateTo(ctx, pid, mid, !attested)
 	}
 	if err != nil {
 		return nil, err
+	}
+	if ev.early {
+		return ev, nil // its run is hashing the memory; it is attested when asked for again
 	}
 	if err := c.attest(ctx, pid, mid, ev); err != nil {
 		return nil, err
@@ -70,12 +89,14 @@ func (c *CU) attest(ctx context.Context, pid, mid string, ev *Eval) error {
 	return nil
 }
 
-func (c *CU) evaluateTo(ctx context.Context, pid, mid string) (*Eval, error) {
+// evaluateTo evaluates pid up to mid and returns mid's evaluation; with early, possibly before its memory hash
+// (see Results before their memory hash).
+func (c *CU) evaluateTo(ctx context.Context, pid, mid string, early bool) (*Eval, error) {
 	sched, err := c.cfg.Scheduler.Locate(ctx, pid)
 	if err != nil {
 		return nil, fmt.Errorf("locate the SU of %s: %w", pid, err)
 	}
-	if ev := c.evaluateHot(ctx, pid, mid, sched); ev != nil {
+	if ev := c.evaluateHot(ctx, pid, mid, sched, early); ev != nil {
 		return ev, nil
 	}
 	nonce := int64(0)
@@ -118,7 +139,7 @@ func (c *CU) evaluateTo(ctx context.Context, pid, mid string) (*Eval, error) {
 // process): it evaluates the log from where the machine is and stops after mid, without first asking the SU
 // for mid's slot. It answers nil when mid was not reached or anything failed; the slow path then finds the
 // slot (or the 404) and reports errors.
-func (c *CU) evaluateHot(ctx context.Context, pid, mid string, sched Scheduler) *Eval {
+func (c *CU) evaluateHot(ctx context.Context, pid, mid string, sched Scheduler, early bool) *Eval {
 	if mid == pid {
 		return nil
 	}
@@ -126,7 +147,11 @@ func (c *CU) evaluateHot(ctx context.Context, pid, mid string, sched Scheduler) 
 	if err != nil {
 		return nil
 	}
-	p.mu.Lock()
+	if !early {
+		p.mu.Lock()
+	} else if ev, locked := lockOrEarly(ctx, p, mid); !locked {
+		return ev // nil when ctx ended: the slow path then reports it
+	}
 	if !p.loaded {
 		p.mu.Unlock()
 		return nil
@@ -153,6 +178,25 @@ func (c *CU) evaluateHot(ctx context.Context, pid, mid string, sched Scheduler) 
 		return nil
 	}
 	return ev
+}
+
+// lockOrEarly waits until it holds p.mu (locked) or p's run under way publishes mid's evaluation (ev), or ctx
+// ends (neither).
+func lockOrEarly(ctx context.Context, p *proc, mid string) (ev *Eval, locked bool) {
+	for {
+		changed := p.mu.changed() // before looking: a wake between the looks and the wait is not lost
+		if e := p.early.Load(); e != nil && e.Message == mid {
+			return e, false
+		}
+		if p.mu.TryLock() {
+			return nil, true
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return nil, false
+		}
+	}
 }
 
 // ResultsQuery selects results for Results and Cron.

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -570,6 +571,80 @@ func TestErrors(t *testing.T) {
 	code, body = u.get(t, "/metrics")
 	if code != 200 || !bytes.Contains(body, []byte("ao_cu_http_requests_total")) {
 		t.Fatalf("GET /metrics: %d %s", code, body)
+	}
+}
+
+// TestResultBeforeMemoryHash: while a run hashes the memory after a message, a result request that does not
+// ask for the attestation is answered from the run (the same bytes, no attestation header); one that asks
+// waits for the hash and gets it; and the attestation made meanwhile is served to the next request.
+func TestResultBeforeMemoryHash(t *testing.T) {
+	n := newNetwork(t)
+	pid := fakeProcess(t, n)
+	u := n.newUnit(unitOpts{})
+	ctx := context.Background()
+	if _, err := u.c.Result(ctx, pid, n.send(pid, "one")); err != nil { // hot
+		t.Fatal(err)
+	}
+	mid := n.send(pid, "two")
+	gate := &hashGate{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	u.machines.gate.Store(gate)
+	var released sync.Once
+	release := func() { u.machines.gate.Store(nil); released.Do(func() { close(gate.release) }) }
+	t.Cleanup(release) // a failure below must not leave the evaluating request, and the server, hanging
+	type answer struct {
+		r   *client.CUResult
+		err error
+	}
+	asked := make(chan answer, 1)
+	go func() { // this one evaluates, then waits in the hash
+		r, err := u.c.Result(ctx, pid, mid)
+		asked <- answer{r, err}
+	}()
+	select {
+	case <-gate.entered:
+	case a := <-asked:
+		t.Fatalf("the request asking for the attestation did not wait for the memory hash: %+v", a)
+	case <-time.After(30 * time.Second):
+		t.Fatal("no memory hash started")
+	}
+	get := func() (*http.Response, []byte) {
+		t.Helper()
+		hc := &http.Client{Timeout: 30 * time.Second} // waiting for the held hash would mean no early answer
+		resp, err := hc.Get(u.srv.URL + "/result/" + mid + "?process-id=" + pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET /result: %d %s", resp.StatusCode, body)
+		}
+		return resp, body
+	}
+	resp, early := get() // the hash is still held
+	if h := resp.Header.Get(client.AttestationHeader); h != "" {
+		t.Fatalf("early answer has an attestation: %s", h)
+	}
+	select {
+	case a := <-asked:
+		t.Fatalf("the request asking for the attestation returned before the memory hash: %+v", a)
+	default:
+	}
+	release()
+	a := <-asked
+	if a.err != nil {
+		t.Fatal(a.err)
+	}
+	if !bytes.Equal(a.r.Body, early) {
+		t.Fatalf("early answer %s, attested answer %s", early, a.r.Body)
+	}
+	att, err := cu.VerifyAttestation(a.r.Attestation, a.r.Body)
+	if err != nil || att.MemoryHash == "" || att.Message != mid {
+		t.Fatalf("attestation %+v: %v", att, err)
+	}
+	resp, later := get()
+	if got := resp.Header.Get(client.AttestationHeader); got != dataitem.B64(a.r.Attestation) || !bytes.Equal(later, early) {
+		t.Fatalf("later answer: attestation %q, body %s", got, later)
 	}
 }
 

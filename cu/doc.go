@@ -7,6 +7,7 @@
 //	GET  /                          {"address": <CU wallet address>, "timestamp": <ms>}
 //	GET  /result/{msg}?process-id=  the result of one message {Output, Messages, Spawns, Assignments, GasUsed,
 //	                                Error?}, evaluating the process up to it; header X-Ao-Result-Attestation
+//	                                (with request header X-Ao-Want-Attestation, always; without, once made)
 //	GET  /results/{pid}?from=&to=&sort=&limit=
 //	                                results already computed (errored ones left out), as the reference's
 //	                                connection {pageInfo:{hasNextPage}, edges:[{cursor, node}]}; limit 25 by
@@ -119,7 +120,9 @@
 // (the one a /result request waits for; the default), every message, or checkpoints only (the snapshot
 // computes it anyway). Attestations are signed when a result is first served, not during replay, and
 // stored with the result; a run evaluated ahead of requests (Notify) signs its last message's at once, the
-// result the requests that follow wait for.
+// result the requests that follow wait for. A request without X-Ao-Want-Attestation (aoconnect's) may be
+// answered before the memory hash, with no attestation header; client.CU asks, and so the MU's quorum and
+// aogo verify get one (see Results before their memory hash, api.go).
 //
 // # Determinism
 //

@@ -35,7 +35,11 @@ const fakeFormat = "fake-counter"
 type fakeMachines struct {
 	applies atomic.Int64
 	opens   atomic.Int64
+	// gate, when set, holds every MemoryHash until release is closed; entered gets a value as one starts.
+	gate atomic.Pointer[hashGate]
 }
+
+type hashGate struct{ entered, release chan struct{} }
 
 func (f *fakeMachines) Open(format string, wasm []byte, opts vm.Options) (vm.Machine, error) {
 	if format != fakeFormat {
@@ -112,7 +116,16 @@ func (m *fakeMachine) Snapshot(w io.Writer) ([32]byte, error) {
 	_, err := w.Write(m.memory())
 	return m.MemoryHash(), err
 }
-func (m *fakeMachine) MemoryHash() [32]byte { return vm.HashMemory(m.memory()) }
+func (m *fakeMachine) MemoryHash() [32]byte {
+	if g := m.f.gate.Load(); g != nil {
+		select {
+		case g.entered <- struct{}{}:
+		default:
+		}
+		<-g.release
+	}
+	return vm.HashMemory(m.memory())
+}
 func (m *fakeMachine) MemorySize() uint64   { return 40 }
 func (m *fakeMachine) Fork(vm.ForkOptions) (vm.Machine, error) {
 	c := *m

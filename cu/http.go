@@ -87,12 +87,14 @@ func (c *CU) handleResult(w http.ResponseWriter, r *http.Request) {
 		c.writeError(w, r, badRequest("process-id is required"))
 		return
 	}
-	ev, err := c.Result(r.Context(), pid, r.PathValue("msg"))
+	ev, err := c.result(r.Context(), pid, r.PathValue("msg"), r.Header.Get(client.WantAttestationHeader) != "")
 	if err != nil {
 		c.writeError(w, r, err)
 		return
 	}
-	w.Header().Set(client.AttestationHeader, dataitem.B64(ev.Attestation))
+	if len(ev.Attestation) > 0 { // none yet when the request did not ask for it (see Results before their memory hash)
+		w.Header().Set(client.AttestationHeader, dataitem.B64(ev.Attestation))
+	}
 	writeBody(w, http.StatusOK, ev.Result)
 }
 

@@ -24,7 +24,7 @@ import (
 // proc is the owner of one process: mu is held for every evaluation, so slot order has a single writer.
 type proc struct {
 	id string
-	mu sync.Mutex
+	mu procLock
 
 	// Guarded by mu.
 	loaded bool
@@ -61,6 +61,43 @@ type proc struct {
 
 	memSize  atomic.Uint64 // linear memory of the hot machine, 0 when none
 	lastUsed atomic.Int64  // LRU clock value
+
+	// early is the evaluation of the last scheduled message of the run under way, published before its
+	// memory hash is computed (see Results before their memory hash, api.go); nil or another message's
+	// otherwise. Its MemoryHash and Attestation are nil.
+	early atomic.Pointer[Eval]
+}
+
+// procLock is a process's mutex. Unlocking it, and publishing an early result, wake the requests waiting for
+// either (lockOrEarly).
+type procLock struct {
+	sync.Mutex
+	sigMu sync.Mutex
+	sig   chan struct{} // closed at the next wake; nil while no one waits
+}
+
+func (l *procLock) Unlock() {
+	l.Mutex.Unlock()
+	l.wake()
+}
+
+func (l *procLock) wake() {
+	l.sigMu.Lock()
+	if l.sig != nil {
+		close(l.sig)
+		l.sig = nil
+	}
+	l.sigMu.Unlock()
+}
+
+// changed returns a channel closed at the next Unlock or wake.
+func (l *procLock) changed() <-chan struct{} {
+	l.sigMu.Lock()
+	defer l.sigMu.Unlock()
+	if l.sig == nil {
+		l.sig = make(chan struct{})
+	}
+	return l.sig
 }
 
 type procInfo struct {
@@ -560,6 +597,18 @@ func (r *run) checkpoint() error {
 	return r.c.checkpoint(r.ctx, r.p)
 }
 
+// publishEarly publishes the run's last evaluation, when it is a scheduled message's still waiting for its
+// memory hash, to the requests that do not need its attestation.
+func (r *run) publishEarly() {
+	if r.last == nil || r.last.Message == "" || r.last.MemoryHash != nil {
+		return
+	}
+	ev := *r.last
+	ev.early = true
+	r.p.early.Store(&ev)
+	r.p.mu.wake()
+}
+
 // hashLast gives the latest evaluation its memory hash, if it has none yet.
 func (r *run) hashLast() {
 	if r.last != nil && r.last.MemoryHash == nil {
@@ -568,9 +617,11 @@ func (r *run) hashLast() {
 	}
 }
 
-// finish gives the run's last evaluation its memory hash and saves what is left.
+// finish gives the run's last evaluation its memory hash and saves what is left. A request waiting for the
+// last scheduled message's result without its attestation is given it before the hash (publishEarly).
 func (r *run) finish() error {
 	if r.c.cfg.MemoryHash != HashAtCheckpoint {
+		r.publishEarly()
 		r.hashLast()
 	}
 	// Save even when the request's context is gone: the evaluations happened.

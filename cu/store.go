@@ -51,6 +51,9 @@ type Eval struct {
 	MemoryHash []byte
 	// Attestation is the CU's signed attestation item, once one was made.
 	Attestation []byte
+
+	// early marks the copy a run publishes before its memory hash (proc.early): never stored, not attested.
+	early bool
 }
 
 // EvalQuery selects evaluations. Bounds on Seq win over bounds on Timestamp when both are set; zero values
