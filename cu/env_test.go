@@ -126,7 +126,7 @@ func (m *fakeMachine) MemoryHash() [32]byte {
 	}
 	return vm.HashMemory(m.memory())
 }
-func (m *fakeMachine) MemorySize() uint64   { return 40 }
+func (m *fakeMachine) MemorySize() uint64 { return 40 }
 func (m *fakeMachine) Fork(vm.ForkOptions) (vm.Machine, error) {
 	c := *m
 	return &c, nil
