@@ -568,6 +568,15 @@ func (l *lowerer) sinkVector() {
 	l.local(0x20, scV) // local.get $v
 }
 
+// laneLoaded follows a lane load: its vector is on the stack, and written to the sink when it ends a lane
+// chain (the next operator is no lane load).
+func (l *lowerer) laneLoaded(r *wasmReader, win *window) {
+	win.push(bound{})
+	if !nextIsLoadLane(r.b) {
+		l.sinkVector()
+	}
+}
+
 // belowValue lowers an operator whose address lies under one value (a store, a lane operator): the value
 // waits in scratch local v while the address is converted; emit writes the opcode, then its memarg follows.
 func (l *lowerer) belowValue(r *wasmReader, win *window, pos int, v uint64, emit func()) error {
@@ -817,10 +826,7 @@ func (l *lowerer) simd(r *wasmReader, pos int, sub uint64, win *window) error {
 		l.op(0xfd, 0x20, lane)
 		win.pop()
 		win.pop()
-		win.push(bound{})
-		if !nextIsLoadLane(r.b) {
-			l.sinkVector()
-		}
+		l.laneLoaded(r, win)
 	case sub <= 10 || sub == 92 || sub == 93: // loads: address
 		l.access(pos, win.at(0))
 		prefix()
@@ -840,10 +846,7 @@ func (l *lowerer) simd(r *wasmReader, pos int, sub uint64, win *window) error {
 			}
 			l.op(lane)
 			if sub <= 87 {
-				win.push(bound{})
-				if !nextIsLoadLane(r.b) {
-					l.sinkVector()
-				}
+				l.laneLoaded(r, win)
 			}
 		}
 	default:

@@ -78,13 +78,7 @@ func narrowConsumer(code []byte) (at int, off uint64, ok bool) {
 		op := r.b[0]
 		r.b = r.b[1:]
 		pops, pushes, addr := 0, 0, -1 // addr: the depth of an access's address operand
-		var o uint64
-		memarg := func() bool { // an access's alignment and offset (one memory: no index)
-			align, err1 := r.uleb()
-			v, err2 := r.uleb()
-			o = v
-			return err1 == nil && err2 == nil && align&0x40 == 0
-		}
+		lane := false                  // a lane index follows the access's memarg
 		switch {
 		case op == 0x20: // local.get
 			pushes = 1
@@ -112,32 +106,30 @@ func narrowConsumer(code []byte) (at int, off uint64, ok bool) {
 				pops, pushes, addr = 1, 1, 0
 			case sub == 11: // v128.store: address, v128
 				pops, addr = 2, 1
-			case sub >= 84 && sub <= 87: // load_lane: address, v128; a lane index follows
-				pops, pushes, addr = 2, 1, 1
-			case sub >= 88 && sub <= 91: // store_lane: address, v128; a lane index follows
-				pops, addr = 2, 1
+			case sub >= 84 && sub <= 87: // load_lane: address, v128
+				pops, pushes, addr, lane = 2, 1, 1, true
+			case sub >= 88 && sub <= 91: // store_lane: address, v128
+				pops, addr, lane = 2, 1, true
 			default:
 				return 0, 0, false
-			}
-			if !memarg() {
-				return 0, 0, false
-			}
-			if sub >= 84 {
-				if _, err := r.byte(); err != nil {
-					return 0, 0, false
-				}
 			}
 		default:
 			return 0, 0, false
 		}
-		if op != 0xfd {
-			if addr >= 0 {
-				if !memarg() {
-					return 0, 0, false
-				}
-			} else if err := r.skipOperator(op); err != nil {
+		var o uint64
+		if addr >= 0 { // an access: its alignment (one memory: no index flag), offset and lane index
+			align, err1 := r.uleb()
+			v, err2 := r.uleb()
+			var err3 error
+			if lane {
+				_, err3 = r.byte()
+			}
+			if err1 != nil || err2 != nil || err3 != nil || align&0x40 != 0 {
 				return 0, 0, false
 			}
+			o = v
+		} else if err := r.skipOperator(op); err != nil {
+			return 0, 0, false
 		}
 		if depth == addr {
 			return start, o, true
